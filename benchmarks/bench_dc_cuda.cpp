@@ -1,0 +1,157 @@
+// The CUDA DC engine's device work with the batch resident on the GPU: CUDA events after a
+// warm-up around compute() only (angles GEMM, flows, injections); uploads and downloads are timed
+// apart and reported as counters. Achieved bandwidth is compared with a measured device-to-device
+// copy (DeviceCopy). Cases from ../shared/cases (GRIDBATCH_SHARED_DIR); without a device, or in a
+// build without CUDA, every benchmark is skipped with the reason and the program exits 0.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+
+#if __has_include("dc_engine_cuda.hpp")  // the CUDA internals are on the path iff CUDA is built
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/dc_access.hpp"
+#include "dc_engine_cuda.hpp"
+#include "gridbatch/dc_power_flow.hpp"
+#include "gridbatch/matpower.hpp"
+
+namespace {
+
+using namespace gridbatch;
+using detail::cuda::CudaDcEngine;
+
+std::string shared_dir() {
+    if (const char* env = std::getenv("GRIDBATCH_SHARED_DIR")) return env;
+    return GRIDBATCH_SHARED_DIR;
+}
+
+bool have_device(benchmark::State& state) {
+    const BackendStatus status = backend_status(Backend::cuda);
+    if (!status.available) state.SkipWithError(("skipped: " + status.reason).c_str());
+    return status.available;
+}
+
+// Elapsed milliseconds of `work` on `stream`, between two events.
+template <class Work>
+float time_on(cudaStream_t stream, Work&& work) {
+    cudaEvent_t start, stop;
+    cudaEventCreate(&start);
+    cudaEventCreate(&stop);
+    cudaEventRecord(start, stream);
+    work();
+    cudaEventRecord(stop, stream);
+    cudaEventSynchronize(stop);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    return ms;
+}
+
+void device_copy(benchmark::State& state) {
+    if (!have_device(state)) return;
+    const std::size_t bytes = std::size_t{1} << 30;
+    void *a = nullptr, *b = nullptr;
+    if (cudaMalloc(&a, bytes) != cudaSuccess || cudaMalloc(&b, bytes) != cudaSuccess)
+        return state.SkipWithError("cudaMalloc of 2 x 1 GiB failed");
+    cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice);  // warm-up
+    double total_ms = 0;
+    for (auto _ : state) {
+        const float ms =
+            time_on(nullptr, [&] { cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice); });
+        total_ms += ms;
+        state.SetIterationTime(ms / 1e3);
+    }
+    // A copy reads and writes every byte.
+    state.counters["GB/s"] = 2.0 * bytes * state.iterations() / (total_ms / 1e3) / 1e9;
+    cudaFree(a);
+    cudaFree(b);
+}
+BENCHMARK(device_copy)->Name("DeviceCopy/1GiB")->UseManualTime()->Unit(benchmark::kMillisecond);
+
+void batch(benchmark::State& state, const std::string& name) {
+    if (!have_device(state)) return;
+    const std::string path = shared_dir() + "/cases/" + name + ".m";
+    if (!std::filesystem::exists(path)) return state.SkipWithError((path + " not found").c_str());
+    const Network net = read_matpower(path);
+    DcOptions options;
+    options.backend = Backend::cuda;
+    DcPowerFlow pf(net, options);
+    auto* engine = dynamic_cast<CudaDcEngine*>(&detail::DcAccess::engine(pf));
+    if (engine == nullptr) return state.SkipWithError("the DC engine is not the CUDA engine");
+    const Index S = state.range(0);
+    if (engine->max_chunk() < S) return state.SkipWithError("batch does not fit in device memory");
+
+    Matrix pd(net.n_bus(), S);
+    for (Index s = 0; s < S; ++s)
+        pd.col(s) = net.buses().pd * (0.7 + 0.6 * static_cast<Real>(s) / std::max<Index>(1, S));
+    Matrix va(net.n_bus(), S), flows(net.n_branch(), S);
+    detail::DcBatchIn in;
+    in.count = S;
+    in.pd = pd.data();
+    in.ld_pd = pd.rows();
+    detail::DcBatchOut out;
+    out.va = va.data();
+    out.ld_va = va.rows();
+    out.pf = flows.data();
+    out.ld_pf = flows.rows();
+
+    const float upload_ms = time_on(engine->stream(), [&] { engine->upload(in, 0, S); });
+    engine->compute(S, false);  // warm-up (cuBLAS picks its kernels on first use)
+    double total_ms = 0;
+    for (auto _ : state) {
+        const float ms = time_on(engine->stream(), [&] { engine->compute(S, false); });
+        total_ms += ms;
+        state.SetIterationTime(ms / 1e3);
+    }
+    const float download_ms = time_on(engine->stream(), [&] { engine->download(out, 0, S); });
+
+    const double nb = static_cast<double>(net.n_bus()),
+                 nf = static_cast<double>(detail::DcAccess::model(pf).n_free()),
+                 nl = static_cast<double>(net.n_branch());
+    const double seconds = total_ms / 1e3 / static_cast<double>(state.iterations());
+    // Bytes that must move per batch: loads in, injections, right-hand side and angles through
+    // the two DGEMMs (solve and one refinement step) and the residual, angles and flows out, and
+    // the inverse read once per DGEMM.
+    const double bytes = 8.0 * (static_cast<double>(S) * (4 * nb + 7 * nf + nl) + 2 * nf * nf);
+    state.counters["scenarios/s"] = static_cast<double>(S) / seconds;
+    state.counters["GB/s"] = bytes / seconds / 1e9;
+    state.counters["GEMM_TFLOP/s"] = 4.0 * nf * nf * static_cast<double>(S) / seconds / 1e12;
+    state.counters["upload_ms"] = upload_ms;
+    state.counters["download_ms"] = download_ms;
+}
+
+void register_all() {
+    for (const char* name : {"case118", "case2383wp", "case9241pegase"})
+        benchmark::RegisterBenchmark((std::string("DcResident/") + name).c_str(),
+                                     [name](benchmark::State& s) { batch(s, name); })
+            ->Arg(1)
+            ->Arg(100)
+            ->Arg(1000)
+            ->Arg(10000)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    register_all();
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
+
+#else
+
+int main() {
+    std::puts("bench_dc_cuda: this build has no CUDA backend; nothing to measure");
+    return 0;
+}
+
+#endif

@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Turns Google Benchmark JSON files into a Markdown report with a throughput plot.
+
+usage: report.py RESULTS_DIR OUT.md
+
+Each benchmark's name is `<Solver>/<case>/<batch>` by convention (bench_*.cpp); every counter is
+shown, and scenario rates (`scenarios_per_s`, `scenarios/s`, `pf/s`) are plotted against the
+batch size. A table compares every performance target named in the issues with its measurement.
+"""
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+# Google Benchmark's own fields; every other key of a benchmark record is a counter we show.
+STANDARD = {"name", "family_index", "per_family_instance_index", "run_name", "run_type",
+            "repetitions", "repetition_index", "threads", "iterations", "real_time", "cpu_time",
+            "time_unit", "label", "aggregate_name", "aggregate_unit", "error_occurred",
+            "error_message"}
+RATE_KEYS = ("scenarios_per_s", "scenarios/s", "pf/s", "items_per_second")
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def git_commit():
+    try:
+        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def load(results_dir):
+    groups = {}
+    contexts = []
+    for fn in sorted(os.listdir(results_dir)):
+        if not fn.endswith(".json"):
+            continue
+        try:
+            with open(os.path.join(results_dir, fn)) as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            print(f"report: skipping {fn} (no results)", file=sys.stderr)
+            continue
+        contexts.append((fn, data.get("context", {})))
+        for b in data.get("benchmarks", []):
+            if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "mean":
+                continue
+            solver = b["name"].split("/")[0]
+            groups.setdefault((fn[:-5], solver), []).append(b)
+    return groups, contexts
+
+
+def fmt(v):
+    if isinstance(v, (int, float)):
+        if v == 0:
+            return "0"
+        if abs(v) >= 1e5 or abs(v) < 1e-2:
+            return f"{v:.3g}"
+        return f"{v:.4g}"
+    return str(v)
+
+
+def batch_of(name):
+    for part in reversed(name.split("/")):
+        if part.isdigit():
+            return int(part)
+    return None
+
+
+def plot(groups, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(8, 5))
+    drawn = 0
+    for (prog, solver), rows in sorted(groups.items()):
+        series = {}
+        for b in rows:
+            batch = batch_of(b["name"])
+            rate = next((b[k] for k in RATE_KEYS if k in b), None)
+            if batch is None or rate is None:
+                continue
+            key = "/".join(p for p in b["name"].split("/")[:-1] if not p.isdigit())
+            series.setdefault(key, []).append((batch, rate))
+        for key, pts in series.items():
+            if len(pts) < 2:
+                continue
+            pts.sort()
+            ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker="o", label=key)
+            drawn += 1
+    if not drawn:
+        plt.close(fig)
+        return False
+    ax.set_xlabel("scenarios per batch")
+    ax.set_ylabel("scenarios per second")
+    ax.set_title("gridbatch throughput against batch size")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# Every performance target named in the solver issues: (issue, what, target, benchmark name or
+# None, how to read the measurement). GPU rows stay "not measured" until a GPU run's JSON is in
+# the results directory (scripts/gpu_run.sh).
+def _ms(b):
+    t = b.get("real_time", 0.0)
+    return t * {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
+
+
+TARGETS = [
+    ("#3 DC", "case9241pegase x 10,000 scenarios, H100", "< 5 ms",
+     "DcResident/case9241pegase/10000", lambda b: f"{_ms(b):.3g} ms"),
+    ("#3 DC", "N-1 of case2383wp, 1,000 scenarios, all outages, H100", "< 1 s",
+     "N1Cuda/case2383wp/1000", lambda b: f"{_ms(b) / 1e3:.3g} s"),
+    ("#3 DC", "N-1 of case2383wp, 1,000 scenarios, CPU (2 cores, for reference)", "-",
+     "n1/case2383wp/1000/iterations:1/real_time", lambda b: f"{_ms(b) / 1e3:.3g} s"),
+    ("#4 AC", "NR per power flow, case118, one core (LightSim2Grid ~38 us)", "<= 38 us",
+     "AcNewtonTimeSeries_1core/case118/100/real_time",
+     lambda b: f"{b.get('us_per_scenario', 0):.3g} us (time series); cold start see table"),
+    ("#4 AC", "NR per power flow, case9241pegase, one core (LightSim2Grid ~8.8 ms)", "<= 8.8 ms",
+     "AcNewtonTimeSeries_1core/case9241pegase/100/real_time",
+     lambda b: f"{b.get('us_per_scenario', 0) / 1e3:.3g} ms (time series)"),
+    ("#4 AC", "10,000 NR power flows of case118, H100", "< 5 ms",
+     "AcNewtonEngine/case118/10000", lambda b: f"{_ms(b):.3g} ms"),
+    ("#4 AC", "1,000 NR power flows of case9241pegase, H100", "< 60 ms",
+     "AcNewtonEngine/case9241pegase/1000", lambda b: f"{_ms(b):.3g} ms"),
+    ("#5 dispatch", "one day at 1 s, one scenario, lossless, CPU", "< 5 ms",
+     "BM_DispatchLossless/1/86400/real_time", lambda b: f"{_ms(b):.3g} ms"),
+    ("#5 dispatch", "one day at 1 s, one scenario, lossy + limits, CPU", "< 5 ms",
+     "BM_DispatchLossy/1/86400/real_time", lambda b: f"{_ms(b):.3g} ms"),
+    ("#5 dispatch", "10,000 x 86,400 lossless, H100", "< 30 ms", "DispatchCuda/lossless", None),
+    ("#5 dispatch", "10,000 x 86,400 lossy, H100", "< 100 ms", "DispatchCuda/lossy", None),
+    ("#5 dispatch", "synthetic load 10,000 x 86,400, H100", "< 10 ms", "TrainingLoadCuda", None),
+    ("#8 study", "default study on a 2-core CPU", "< 120 s", "study/default",
+     lambda b: f"{_ms(b) / 1e3:.3g} s"),
+]
+
+
+def targets_table(groups):
+    by_name = {}
+    for rows in groups.values():
+        for b in rows:
+            by_name[b["name"]] = b
+    lines = ["## Targets from the issues", "",
+             "| issue | what | target | measured |", "|---|---|---|---|"]
+    for issue, what, target, name, read in TARGETS:
+        hits = [b for n, b in by_name.items() if n.startswith(name)]
+        if hits and read:
+            measured = read(hits[0])
+        else:
+            measured = "not measured (no GPU run recorded)" if "H100" in what else "not measured"
+        lines.append(f"| {issue} | {what} | {target} | {measured} |")
+    return lines + [""]
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    results_dir, out = sys.argv[1], sys.argv[2]
+    groups, contexts = load(results_dir)
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = ["# gridbatch benchmark results", "",
+             f"- date: {now}", f"- commit: {git_commit()}", f"- CPU: {cpu_model()} "
+             f"({os.cpu_count()} cores)"]
+    for fn, ctx in contexts:
+        dev = ctx.get("gridbatch_device")
+        if dev:
+            lines.append(f"- device ({fn}): {dev}")
+    lines += ["", "Times are wall-clock per batch. Regenerate with `benchmarks/run.sh full`.", ""]
+    lines += targets_table(groups)
+    png = os.path.splitext(out)[0] + "_throughput.png"
+    if plot(groups, png):
+        lines += [f"![throughput]({os.path.basename(png)})", ""]
+    for (prog, solver), rows in sorted(groups.items()):
+        counters = []
+        for b in rows:
+            counters += [k for k in b if k not in STANDARD and k not in counters]
+        lines += [f"## {solver} ({prog})", "",
+                  "| benchmark | time per batch | " + " | ".join(counters) + " |",
+                  "|---|---:|" + "---:|" * len(counters)]
+        for b in rows:
+            t = b.get("real_time", 0.0)
+            unit = b.get("time_unit", "ns")
+            name = b["name"] + (f" ({b['label']})" if b.get("label") else "")
+            lines.append(f"| {name} | {fmt(t)} {unit} | " +
+                         " | ".join(fmt(b.get(c, "")) for c in counters) + " |")
+        lines.append("")
+    with open(out, "w") as f:
+        f.write("\n".join(lines))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

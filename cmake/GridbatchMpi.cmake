@@ -1,0 +1,13 @@
+# GRIDBATCH_MPI = AUTO | ON | OFF: scenario sharding over MPI ranks (include/gridbatch/distributed.hpp).
+set(GRIDBATCH_MPI AUTO CACHE STRING "Build MPI support: AUTO, ON or OFF")
+set_property(CACHE GRIDBATCH_MPI PROPERTY STRINGS AUTO ON OFF)
+set(GRIDBATCH_HAS_MPI OFF)
+if(NOT GRIDBATCH_MPI STREQUAL "OFF")
+  find_package(MPI COMPONENTS CXX QUIET)
+  if(MPI_CXX_FOUND)
+    set(GRIDBATCH_HAS_MPI ON)
+  elseif(GRIDBATCH_MPI STREQUAL "ON")
+    message(FATAL_ERROR "GRIDBATCH_MPI=ON but no MPI was found (apt-get install libopenmpi-dev)")
+  endif()
+endif()
+message(STATUS "gridbatch MPI: ${GRIDBATCH_HAS_MPI}")

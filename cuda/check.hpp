@@ -1,0 +1,35 @@
+// Error checks for CUDA runtime and library calls: a failure throws Error{device} naming the call,
+// the error and file:line (a macro because C++17 has no source_location).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <string>
+
+#include "gridbatch/error.hpp"
+
+namespace gridbatch::detail::cuda {
+
+[[noreturn]] void throw_cuda_error(const char* call, const std::string& what, const char* file,
+                                   int line);
+
+}  // namespace gridbatch::detail::cuda
+
+#define GRIDBATCH_CUDA_CHECK(call)                                        \
+    do {                                                                  \
+        const cudaError_t gridbatch_status_ = (call);                     \
+        if (gridbatch_status_ != cudaSuccess)                             \
+            ::gridbatch::detail::cuda::throw_cuda_error(                  \
+                #call,                                                    \
+                std::string(cudaGetErrorName(gridbatch_status_)) + ": " + \
+                    cudaGetErrorString(gridbatch_status_),                \
+                __FILE__, __LINE__);                                      \
+    } while (0)
+
+#define GRIDBATCH_CUDA_LIB_CHECK(call)                                                             \
+    do {                                                                                           \
+        const int gridbatch_status_ = static_cast<int>(call);                                      \
+        if (gridbatch_status_ != 0)                                                                \
+            ::gridbatch::detail::cuda::throw_cuda_error(                                           \
+                #call, "library status " + std::to_string(gridbatch_status_), __FILE__, __LINE__); \
+    } while (0)

@@ -1,0 +1,46 @@
+#include "engine/device.hpp"
+
+#include <cuda_runtime.h>
+
+#include <mutex>
+
+#include "check.hpp"
+
+namespace gridbatch::detail::cuda {
+
+void throw_cuda_error(const char* call, const std::string& what, const char* file, int line) {
+    throw Error(ErrorKind::device, std::string(call) + " failed with " + what + " (" + file + ":" +
+                                       std::to_string(line) + ")");
+}
+
+bool built() noexcept { return true; }
+
+BackendStatus device_status() {
+    // Probed on first use, never during static initialisation. On machines without a driver
+    // cudaGetDeviceCount fails (cudaErrorInsufficientDriver): any failure means "no device".
+    static std::once_flag once;
+    static BackendStatus status;
+    std::call_once(once, [] {
+        int count = 0;
+        const cudaError_t err = cudaGetDeviceCount(&count);
+        if (err != cudaSuccess) {
+            (void)cudaGetLastError();
+            status = {false, std::string("no usable CUDA device: cudaGetDeviceCount failed with ") +
+                                 cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")"};
+        } else if (count == 0) {
+            status = {false, "no usable CUDA device: cudaGetDeviceCount found 0 devices"};
+        } else {
+            status = {true, ""};
+        }
+    });
+    return status;
+}
+
+std::size_t device_free_bytes() {
+    if (!device_status().available) return 0;
+    std::size_t free_bytes = 0, total = 0;
+    GRIDBATCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
+    return free_bytes;
+}
+
+}  // namespace gridbatch::detail::cuda

@@ -1,0 +1,112 @@
+// CUDA dispatch engine (host side): scenarios in chunks that fit the device, transposed to
+// scenario-fastest on upload and back on download, one kernel launch per chunk.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "check.hpp"
+#include "device_buffer.hpp"
+#include "engine/device.hpp"
+#include "engine/dispatch_engine.hpp"
+#include "kernels/dispatch_kernels.cuh"
+
+namespace gridbatch::detail::cuda {
+namespace {
+
+class DispatchEngineCuda final : public DispatchEngine {
+public:
+    explicit DispatchEngineCuda(int device) {
+        GRIDBATCH_CUDA_CHECK(cudaSetDevice(device));
+        GRIDBATCH_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    }
+    ~DispatchEngineCuda() override { cudaStreamDestroy(stream_); }
+    DispatchEngineCuda(const DispatchEngineCuda&) = delete;
+    DispatchEngineCuda& operator=(const DispatchEngineCuda&) = delete;
+
+    void solve(const MatrixView& load, const std::vector<dispatch::FleetParams>& fleets,
+               double hours_per_step, int method, DispatchResult& out) override {
+        const Index T = load.rows(), S = load.cols();
+        const std::size_t per_scenario =
+            sizeof(double) * (4 * static_cast<std::size_t>(T) + 1 + 2 * (T + 1)) +
+            sizeof(dispatch::Breakpoint) * static_cast<std::size_t>(dispatch::workspace_items(T)) +
+            sizeof(dispatch::FleetParams) + sizeof(dispatch::Outcome) + sizeof(int);
+        const Index chunk = chunk_size(S, per_scenario);
+        for (Index first = 0; first < S; first += chunk) {
+            const Index C = std::min(chunk, S - first);
+            const Matrix in = load.middleCols(first, C).transpose();  // C x T: scenario-fastest
+            DeviceBuffer<double> d_load(in.data(), static_cast<std::size_t>(in.size()), stream_);
+            DeviceBuffer<dispatch::FleetParams> d_fleets(fleets.data() + first,
+                                                         static_cast<std::size_t>(C), stream_);
+            DeviceBuffer<double> d_battery(static_cast<std::size_t>(T * C));
+            DeviceBuffer<double> d_grid(static_cast<std::size_t>(T * C));
+            DeviceBuffer<double> d_soc(static_cast<std::size_t>((T + 1) * C));
+            DeviceBuffer<dispatch::Breakpoint> d_work(
+                static_cast<std::size_t>(dispatch::workspace_items(T) * C));
+            DeviceBuffer<double> d_prices(static_cast<std::size_t>(2 * (T + 1) * C));
+            DeviceBuffer<dispatch::Outcome> d_outcomes(static_cast<std::size_t>(C));
+            DeviceBuffer<int> d_methods(static_cast<std::size_t>(C));
+            launch_dispatch(d_load.data(), T, C, hours_per_step, d_fleets.data(), method,
+                            d_battery.data(), d_soc.data(), d_grid.data(), d_work.data(),
+                            d_prices.data(), d_outcomes.data(), d_methods.data(), stream_);
+            Matrix buf(C, T);
+            d_battery.download(buf.data(), static_cast<std::size_t>(buf.size()), stream_);
+            out.battery_mw.middleCols(first, C) = buf.transpose();
+            d_grid.download(buf.data(), static_cast<std::size_t>(buf.size()), stream_);
+            out.grid_mw.middleCols(first, C) = buf.transpose();
+            Matrix soc(C, T + 1);
+            d_soc.download(soc.data(), static_cast<std::size_t>(soc.size()), stream_);
+            out.soc_mwh.middleCols(first, C) = soc.transpose();
+            std::vector<dispatch::Outcome> outcomes(static_cast<std::size_t>(C));
+            std::vector<int> methods(static_cast<std::size_t>(C));
+            d_outcomes.download(outcomes.data(), outcomes.size(), stream_);
+            d_methods.download(methods.data(), methods.size(), stream_);
+            for (Index c = 0; c < C; ++c) {
+                const dispatch::Outcome& o = outcomes[c];
+                const Index s = first + c;
+                out.method[s] = static_cast<std::int8_t>(methods[c]);
+                out.objective[s] = o.objective;
+                out.report.status[s] = static_cast<std::int8_t>(o.status);
+                out.infeasible_step[s] = o.step;
+                out.violation[s] = o.violation;
+                out.violation_kind[s] = static_cast<std::int8_t>(o.violation_kind);
+                out.relaxed_steps[s] = o.relaxed_steps;
+            }
+        }
+    }
+
+    void training_load(const std::vector<dispatch::LoadParams>& params, std::uint64_t seed,
+                       double dt_seconds, Matrix& out) override {
+        const Index T = out.rows(), S = out.cols();
+        const Index chunk =
+            chunk_size(S, sizeof(double) * static_cast<std::size_t>(T) + sizeof(params[0]));
+        for (Index first = 0; first < S; first += chunk) {
+            const Index C = std::min(chunk, S - first);
+            DeviceBuffer<dispatch::LoadParams> d_params(params.data() + first,
+                                                        static_cast<std::size_t>(C), stream_);
+            DeviceBuffer<double> d_out(static_cast<std::size_t>(T * C));
+            launch_training_load(d_params.data(), seed, first, T, C, dt_seconds, d_out.data(),
+                                 stream_);
+            Matrix buf(C, T);
+            d_out.download(buf.data(), static_cast<std::size_t>(buf.size()), stream_);
+            out.middleCols(first, C) = buf.transpose();
+        }
+    }
+
+private:
+    // Scenarios per chunk: what fits in 80% of the free device memory.
+    static Index chunk_size(Index S, std::size_t bytes_per_scenario) {
+        const std::size_t budget = device_free_bytes() / 10 * 8;
+        const Index fit = static_cast<Index>(budget / std::max<std::size_t>(1, bytes_per_scenario));
+        return std::max<Index>(1, std::min<Index>(S, fit));
+    }
+
+    cudaStream_t stream_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<DispatchEngine> make_dispatch_engine(int device) {
+    return std::make_unique<DispatchEngineCuda>(device);
+}
+
+}  // namespace gridbatch::detail::cuda

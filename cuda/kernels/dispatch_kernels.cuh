@@ -1,0 +1,26 @@
+// Battery dispatch and synthetic load on the device: one thread per scenario running the
+// algorithms of core/dispatch_core.hpp (the same code as the CPU engine). Series are
+// scenario-fastest (element (t, s) at t * S + s) so a warp's loads and stores of one time step
+// are coalesced; each thread's workspace is its own contiguous slice.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include "core/dispatch_core.hpp"
+
+namespace gridbatch::detail::cuda {
+
+// load, battery, grid: T x S scenario-fastest; soc: (T + 1) x S; work: S slices of
+// dispatch::workspace_items(T) breakpoints; prices: S slices of 2 (T + 1) doubles.
+void launch_dispatch(const double* load, long long T, long long S, double hours_per_step,
+                     const dispatch::FleetParams* fleets, int method, double* battery, double* soc,
+                     double* grid, dispatch::Breakpoint* work, double* prices,
+                     dispatch::Outcome* outcomes, int* methods, cudaStream_t stream);
+
+// out: T x S scenario-fastest; scenario numbers first_scenario .. first_scenario + S - 1 pick the
+// random streams, so chunked generation equals one-shot generation.
+void launch_training_load(const dispatch::LoadParams* params, unsigned long long seed,
+                          long long first_scenario, long long T, long long S, double dt_seconds,
+                          double* out, cudaStream_t stream);
+
+}  // namespace gridbatch::detail::cuda

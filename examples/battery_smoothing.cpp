@@ -1,0 +1,31 @@
+// Smooth an hour of a 150 MW training campus with 168 Megapack-class units and compare ramps.
+#include <gridbatch/gridbatch.hpp>
+#include <iostream>
+
+int main() {
+    using namespace gridbatch;
+    try {
+        LoadProfileOptions lp;
+        lp.steps = 3600;  // one hour at 1 s
+        const Matrix load = training_load({TrainingLoadParameters{}}, 4, lp);
+        const BatteryFleet fleet = BatteryFleet::from_units(battery_unit("megapack-2h"), 168);
+        DispatchOptions options;
+        options.target = SmoothingTarget::mean_load;
+        const DispatchResult d = dispatch(load, {fleet}, {GridConnection{}}, options);
+        // The raw load's metrics: a fleet of 0 units leaves the grid taking the load as it is.
+        const DispatchMetrics before = dispatch_metrics(
+            load,
+            causal_filter(load, {BatteryFleet::from_units(battery_unit("megapack-2h"), 0)}, 1.0),
+            {fleet}, 1.0);
+        const DispatchMetrics after = dispatch_metrics(load, d, {fleet}, 1.0);
+        for (Index s = 0; s < load.cols(); ++s)
+            std::cout << "scenario " << s << ": max ramp " << before.max_ramp_mw_per_min[s]
+                      << " -> " << after.max_ramp_mw_per_min[s] << " MW/min, std "
+                      << before.std_mw[s] << " -> " << after.std_mw[s] << " MW, "
+                      << to_string(d.report.at(s)) << "\n";
+        return 0;
+    } catch (const Error& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,121 @@
+// Batched AC power flow: Newton-Raphson (polar, power mismatch; MATPOWER's runpf default) and
+// fast-decoupled XB / BX, with MATPOWER's generator reactive-limit enforcement and an optional
+// distributed slack. Prepare once per network (AcPowerFlow's constructor), then solve any number
+// of batches; each scenario (column) converges, or fails, on its own.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "gridbatch/backend.hpp"
+#include "gridbatch/network.hpp"
+#include "gridbatch/result.hpp"
+#include "gridbatch/types.hpp"
+
+namespace gridbatch {
+
+namespace detail {
+struct PreparedAcNetwork;
+class AcEngine;
+}  // namespace detail
+
+enum class AcAlgorithm : std::uint8_t { newton, fast_decoupled_xb, fast_decoupled_bx };
+const char* to_string(AcAlgorithm algorithm) noexcept;
+
+// Where the iteration starts. MATPOWER's runpf starts from the case (from_case); every start then
+// puts the generator voltage setpoints at PV and reference buses, as runpf does.
+enum class StartMode : std::uint8_t {
+    flat,       // Vm = 1, Va = 0
+    from_case,  // the bus table's Vm, Va
+    from_dc,    // Vm = 1, Va from a DC power flow of each scenario
+    warm,       // AcBatch::vm0 / va0_deg, e.g. the previous step of a time series
+    // Columns are the steps of a time series: each starts from the solution of the step before
+    // (from the case where that one did not converge). Steps go in blocks of 16 consecutive
+    // columns, each block's first step from the case, so blocks run in parallel and results do
+    // not depend on the thread count.
+    previous_step,
+};
+
+struct AcOptions {
+    Backend backend = Backend::automatic;
+    int threads = 0;  // CPU: 0 = all cores
+    AcAlgorithm algorithm = AcAlgorithm::newton;
+    Real tolerance = 1e-8;   // max |mismatch| in p.u. (MATPOWER's default)
+    int max_iterations = 0;  // 0 = MATPOWER's default: 10 for Newton, 30 for fast-decoupled
+    StartMode start = StartMode::from_case;
+    // MATPOWER's pf.enforce_q_lims = 1: after a converged solve, every generator outside its
+    // reactive limits is fixed at the limit and its bus becomes PQ; repeat until none is.
+    bool enforce_q_limits = false;
+    // Distributed slack: one factor per generator (row of the gen table; active generators only,
+    // any positive scale). Empty: the reference bus takes the whole imbalance. Newton only.
+    Vector slack_participation;
+
+    // Throws Error naming the option ("AcOptions.tolerance must be > 0 (got -1)").
+    void validate(const Network& net) const;
+};
+
+// One batch of scenarios, one per column, borrowed from the caller (no copy for contiguous
+// column-major data). Anything not given comes from the case. Optional inputs are set with
+// emplace (an Eigen::Ref cannot be reassigned): `batch.pg.emplace(pg_matrix);`.
+struct AcBatch {
+    AcBatch(MatrixView pd_mw, MatrixView qd_mvar) : pd(pd_mw), qd(qd_mvar) {}
+    MatrixView pd;                      // n_bus x S, MW
+    MatrixView qd;                      // n_bus x S, MVAr
+    std::optional<MatrixView> pg;       // n_gen x S, MW
+    std::optional<MatrixView> vg;       // n_gen x S, voltage setpoints, p.u.
+    std::optional<MatrixView> vm0;      // n_bus x S, p.u. (StartMode::warm)
+    std::optional<MatrixView> va0_deg;  // n_bus x S, degrees (StartMode::warm)
+    Index size() const { return pd.cols(); }
+};
+
+struct AcPowerFlowResult {
+    Matrix vm, va;              // n_bus x S: p.u., degrees
+    Matrix pg, qg;              // n_gen x S: MW, MVAr (0 for inactive generators)
+    Matrix pf, qf, pt, qt;      // n_branch x S: MW, MVAr (0 for inactive branches)
+    Vector loss_mw, loss_mvar;  // S: sum over branches of Sf + St
+    Vector slack_mw;            // S: total distributed slack (0 without one)
+    ScenarioReport report;      // status, iterations (as MATPOWER counts), max mismatch p.u.
+    // Per scenario, external ids of the buses switched from PV (or REF) to PQ by Q-limit
+    // enforcement, in the order MATPOWER switches them.
+    std::vector<std::vector<Index>> q_limited_buses;
+    Backend backend = Backend::cpu;  // the one that ran
+};
+
+class AcPowerFlow {
+public:
+    // Builds Ybus, the bus classes, the Jacobian pattern with its symbolic analysis (or the
+    // factorised B' and B'' for fast-decoupled) and the engine. Throws Error for invalid options,
+    // a network without PV/REF buses, or an unavailable backend.
+    explicit AcPowerFlow(const Network& net, AcOptions options = {});
+    ~AcPowerFlow();
+    AcPowerFlow(AcPowerFlow&&) noexcept;
+    AcPowerFlow& operator=(AcPowerFlow&&) noexcept;
+
+    // Throws only for bad input (shapes, NaN/Inf naming scenario and bus/generator); numerical
+    // trouble in a scenario is its Status.
+    AcPowerFlowResult solve(const AcBatch& batch) const;
+    AcPowerFlowResult solve(MatrixView pd_mw, MatrixView qd_mvar) const;
+    // The case's own loads and dispatch, one scenario.
+    AcPowerFlowResult solve() const;
+
+    Backend backend() const noexcept { return backend_; }
+    const AcOptions& options() const noexcept { return options_; }
+    const Network& network() const noexcept { return net_; }
+
+private:
+    AcPowerFlowResult solve_batch(const AcBatch& batch, StartMode start) const;
+    AcPowerFlowResult solve_time_series(const AcBatch& batch) const;
+
+    Network net_;
+    AcOptions options_;
+    Backend backend_ = Backend::cpu;
+    std::shared_ptr<const detail::PreparedAcNetwork> prepared_;
+    std::unique_ptr<detail::AcEngine> engine_;
+};
+
+// One-shot form.
+AcPowerFlowResult ac_power_flow(const Network& net, const AcBatch& batch,
+                                const AcOptions& options = {});
+
+}  // namespace gridbatch

@@ -1,0 +1,65 @@
+// Scenario sharding over processes (MPI). A Communicator hands out chunks of a batch's scenarios
+// dynamically — per-scenario cost differs (non-converging scenarios, MPC), so a static split
+// would leave ranks idle — and gathers the columns each rank solved to rank 0. Every rank solves
+// whole scenarios with the same code as a single process, so results are bitwise identical to a
+// one-process run.
+//
+// The library builds and works without MPI: local_communicator() is a one-process communicator,
+// and mpi_communicator() throws Error{backend_unavailable} when gridbatch was built without MPI
+// (GRIDBATCH_MPI=OFF or no MPI found).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gridbatch/ac_power_flow.hpp"
+#include "gridbatch/dc_power_flow.hpp"
+#include "gridbatch/types.hpp"
+
+namespace gridbatch {
+
+using ColumnRanges = std::vector<std::pair<Index, Index>>;  // [first, first + count)
+
+class Communicator {
+public:
+    virtual ~Communicator() = default;
+    virtual int rank() const noexcept = 0;
+    virtual int size() const noexcept = 0;
+    // The rank among the processes of this machine: picks the GPU (local_rank % device count).
+    virtual int local_rank() const noexcept = 0;
+
+    // Collective: starts handing out `n_chunks` chunks.
+    virtual void begin_chunks(Index n_chunks) = 0;
+    // This rank's next chunk, or -1 when every chunk has been handed out. Not collective.
+    virtual Index next_chunk() = 0;
+    // Collective: rank 0's `m` receives the columns other ranks list in `mine` (their `m` must
+    // have the same number of rows; only their listed columns are read).
+    virtual void gather_columns(Matrix& m, const ColumnRanges& mine) = 0;
+    // Collective: the largest `value` over all ranks.
+    virtual Index max_over_ranks(Index value) = 0;
+    // Collective: if any rank passes a non-empty message, every rank throws Error naming the
+    // lowest failing rank and its message, so one rank's bad input ends the job, not hangs it.
+    virtual void check(const std::string& local_error) = 0;
+};
+
+std::unique_ptr<Communicator> local_communicator();
+// MPI_COMM_WORLD (MPI is initialised on first use and finalised at exit).
+std::unique_ptr<Communicator> mpi_communicator();
+bool mpi_built() noexcept;
+// True when this process was started by mpirun/mpiexec (Open MPI, MPICH or Slurm's PMI).
+bool launched_by_mpi() noexcept;
+// This process's rank as the launcher's environment gives it (without initialising MPI); 0 when
+// not launched by MPI.
+int launcher_rank() noexcept;
+
+// Sharded solves: every rank calls them with the same network, options and batch. Rank 0 gets
+// the whole result; other ranks get a result whose columns outside their own chunks are
+// unspecified. `chunk` scenarios are handed out at a time.
+DcPowerFlowResult solve_sharded(DcPowerFlow& pf, const MatrixView& pd, Communicator& comm,
+                                Index chunk = 256);
+AcPowerFlowResult solve_sharded(const AcPowerFlow& pf, const AcBatch& batch, Communicator& comm,
+                                Index chunk = 64);
+
+}  // namespace gridbatch

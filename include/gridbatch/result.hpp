@@ -1,0 +1,33 @@
+// Per-scenario outcome of a batched solve. Non-convergence is a Status here, never an exception.
+#pragma once
+
+#include "gridbatch/types.hpp"
+
+namespace gridbatch {
+
+enum class Status : std::int8_t {
+    converged = 0,       // or "optimal" for dispatch
+    max_iterations = 1,  // iteration limit reached without meeting the tolerance
+    diverged = 2,        // the iterate blew up (non-finite or growing mismatch)
+    singular = 3,        // a linear system could not be factorised
+    infeasible = 4,      // dispatch: the limits cannot be met
+    not_solved = 5,
+};
+const char* to_string(Status status) noexcept;
+
+struct ScenarioReport {  // one entry per scenario
+    FlagVector status;
+    Eigen::VectorXi iterations;
+    Vector max_mismatch;  // p.u. for power flow; solver residual otherwise
+
+    explicit ScenarioReport(Index n_scenarios = 0)
+        : status(FlagVector::Constant(n_scenarios, static_cast<std::int8_t>(Status::not_solved))),
+          iterations(Eigen::VectorXi::Zero(n_scenarios)),
+          max_mismatch(Vector::Zero(n_scenarios)) {}
+    Index size() const { return status.size(); }
+    Status at(Index s) const { return static_cast<Status>(status[s]); }
+    Index n_converged() const { return (status.array() == 0).count(); }
+    bool all_converged() const { return n_converged() == size(); }
+};
+
+}  // namespace gridbatch

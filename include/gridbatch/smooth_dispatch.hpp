@@ -1,0 +1,102 @@
+// Ramp-aware battery dispatch: the grid draw as smooth as the fleet allows, with optional hard
+// ramp limit, batched over scenarios. Complements dispatch() (battery_dispatch.hpp), whose
+// sum-g^2 optimum with losses is a two-level dead band: the grid draw jumps between ~g and
+// ~eta g whenever the load swings, so its ramps stay large whatever the fleet size.
+//
+// Model per scenario (same layout and sign conventions as dispatch(): loads T x S, one scenario
+// per column, b = d - c > 0 discharging, g = load - b): charge c_t in [0, charge_mw], discharge
+// d_t in [0, discharge_mw] at the terminals, E_{t+1} = a E_t + h (eta_c c_t - d_t / eta_d),
+// h = dt / 3600, a = 1 - self_discharge_per_hour h, soc_min <= E_t / energy_mwh <= soc_max, the
+// fleet's terminal condition, 0 <= g_t <= import_limit_mw (no lower limit if export_allowed),
+// and, if ramp_limit_mw_per_s is finite, |g_t - g_{t-1}| <= ramp_limit_mw_per_s dt.
+// Objective (MW^2 h, like dispatch()'s):
+//   h [ w_ramp sum_{t>=1} (g_t - g_{t-1})^2 + w_level sum_t (g_t - mean(load))^2 ]
+//     + throughput_cost h sum_t (c_t + d_t).
+// The level term keeps the problem well posed (without it a constant shift of g is free when the
+// terminal condition is not binding) and pulls the grid towards the mean load: a deviation that
+// lasts longer than level_time_constant_s costs more than the ramps that make it, so the default
+// w_level = w_ramp (dt / level_time_constant_s)^2 only acts on time scales beyond an hour.
+// With w_ramp = 0, a lossless fleet and terminal equal, this is dispatch()'s problem (sum g is
+// then fixed, so sum (g - mean)^2 and sum g^2 differ by a constant).
+//
+// Solver: a convex QP in x = (c_t, d_t, E_{t+1}, g_t) interleaved by step (banded), solved by
+// OSQP's ADMM (src/core/admm_qp.hpp). The KKT matrix depends only on the efficiencies,
+// self-discharge, weights, T and whether a ramp limit is set — not on the loads, capacities or
+// limits — so it is factorised once per distinct (fleet kind, rho) and shared by all scenarios
+// and all iterations (and all sizes in smallest_fleet_for_ramp). Scenarios run in parallel, one
+// per thread at a time, so results do not depend on the thread count.
+// ADMM stops on OSQP's residual tolerances; once near them it tries OSQP's active-set polish
+// (one extra KKT factorisation), which, when it applies, makes the answer exact to rounding.
+// After that the physics is enforced exactly: b = d - c clipped to the power limits, E
+// recomputed by the loss model of dispatch() (psi(b)), b nudged where rounding would push E out
+// of its window, g = load - b. SoC, power limits and energy balance then hold to rounding; what
+// remains of grid/ramp limit violations (of the order of the ADMM tolerance) is reported in
+// limit_violation.
+// Relaxation gap: c and d are separate variables, and the QP may charge and discharge in the same
+// step to burn energy when that is cheaper than ramping (typically with terminal = equal, to end
+// at E_0 without ramping down; or at soc_max). Such steps are counted in simultaneous_steps; the
+// netted dispatch then has energy left over, which is discharged by one constant extra power
+// over the whole horizon (a constant shift of g: no extra ramp), so the result stays physical but
+// is no longer certified optimal. With terminal = at_least_initial there is nothing to burn at
+// the end; prefer it for ramp studies.
+// Statuses: converged (optimal to eps_abs/eps_rel), max_iterations, infeasible (OSQP's primal
+// infeasibility certificate, e.g. a ramp limit the fleet cannot meet; infeasible_step, violation
+// and violation_kind then describe the first limit the polished dispatch breaks).
+#pragma once
+
+#include <cmath>
+#include <vector>
+
+#include "gridbatch/battery_dispatch.hpp"
+
+namespace gridbatch {
+
+struct SmoothDispatchOptions {
+    Real dt_seconds = 1.0;
+    Real ramp_weight = 1.0;  // w_ramp, >= 0
+    Real level_weight = -1;  // w_level; < 0: w_ramp (dt / level_time_constant_s)^2
+    Real level_time_constant_s = 3600;
+    Real ramp_limit_mw_per_s = HUGE_VAL;  // hard limit on |g_t - g_{t-1}| / dt; inf = none
+    // ADMM (OSQP's meaning; tolerances in MW and MWh/h units of the unscaled problem).
+    Real eps_abs = 1e-6;
+    Real eps_rel = 1e-6;
+    Real eps_infeasible = 1e-7;
+    int max_iterations = 20000;
+    Real rho = 0.1;
+    bool adaptive_rho = true;
+    int threads = 0;  // 0 = all cores
+
+    Real effective_level_weight() const;
+    // Throws Error{invalid_input} naming the field.
+    void validate() const;
+};
+
+// DispatchResult (usable wherever dispatch()'s is, e.g. dispatch_metrics) plus what is specific
+// to the ADMM. report.iterations: ADMM iterations; report.max_mismatch: unscaled primal residual.
+struct SmoothDispatchResult : DispatchResult {
+    Vector dual_residual;            // S, unscaled
+    IndexVector simultaneous_steps;  // S, steps where the ADMM answer had min(c, d) > tolerance
+                                     // (removed by the polish; none expected with losses)
+    Vector limit_violation;          // S, largest grid-limit or ramp-limit excess after polish, MW
+    Vector max_ramp_mw_per_s;        // S, of grid_mw
+};
+
+// Ramp-aware dispatch of every column of `load` (MW). `fleets` and `grids` have 1 entry (shared)
+// or S entries (per scenario).
+SmoothDispatchResult smooth_dispatch(const MatrixView& load,
+                                     const std::vector<BatteryFleet>& fleets,
+                                     const std::vector<GridConnection>& grids,
+                                     const SmoothDispatchOptions& options = {});
+
+// Smallest unit count in [0, max_units] per scenario whose smooth dispatch converges and keeps
+// every |g(t + 60 s) - g(t)| within ramp_limit_mw_per_min (same measure as dispatch_metrics'
+// max_ramp_mw_per_min); -1 where max_units is not enough. Bisection batched over scenarios (one
+// smooth_dispatch call per round for all scenarios still open; fleets from
+// BatteryFleet::from_units(unit, n), so all share one KKT factorisation). Assumes more units never
+// hurt.
+IndexVector smallest_fleet_for_ramp(const MatrixView& load, const BatteryUnit& unit,
+                                    Real ramp_limit_mw_per_min, Index max_units,
+                                    const GridConnection& grid,
+                                    const SmoothDispatchOptions& options = {});
+
+}  // namespace gridbatch

@@ -1,0 +1,105 @@
+// The data-centre grid study: a training campus at a point of interconnection (POI) of a
+// transmission network, its synthetic load smoothed by a battery fleet, and every time step of
+// every scenario run through a batched AC power flow — for three strategies side by side: no
+// battery, the causal filter and the optimal dispatch. Also a fleet-sizing sweep and a DC N-1
+// screening of the worst time steps.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gridbatch/backend.hpp"
+#include "gridbatch/battery_dispatch.hpp"
+#include "gridbatch/load_profiles.hpp"
+#include "gridbatch/network.hpp"
+#include "gridbatch/result.hpp"
+
+namespace gridbatch {
+
+struct StudyOptions {
+    Index poi_bus = -1;        // external bus id; -1 = the built-in network's 161 kV POI
+    Real campus_mw = 150;      // facility draw at full training load (IT x PUE)
+    Real power_factor = 0.98;  // lagging, of the campus draw at the POI
+    std::string unit = "megapack-2h";
+    Real fleet_units = 168;
+    Real import_limit_mw = HUGE_VAL;
+    Real ramp_limit_mw_per_min = 0;  // sizing target; 0 = 5 % of campus_mw per minute
+    Index steps = 3600;
+    Real dt_seconds = 1.0;
+    Index scenarios = 4;
+    std::uint64_t seed = 1;
+    Backend backend = Backend::automatic;
+    int threads = 0;
+    Index sizing_points = 9;    // fleet sizes 0 .. sizing_max_units
+    Real sizing_max_units = 0;  // 0 = 2 x fleet_units
+    Index n1_steps = 3;         // worst time steps per strategy screened for N-1
+    Index ac_chunk = 4096;      // power flows per AC batch (bounds memory)
+
+    // Throws Error{invalid_input} naming the option (CLI spelling, e.g. "--campus-mw").
+    void validate(const Network& net) const;
+};
+
+// Progress of a long run: stage name and fraction done in [0, 1].
+using StudyProgress = std::function<void(const std::string& stage, double fraction)>;
+
+enum class Strategy : std::uint8_t { none, filter, optimal };
+constexpr Strategy kStrategies[] = {Strategy::none, Strategy::filter, Strategy::optimal};
+const char* to_string(Strategy strategy) noexcept;
+
+struct StrategyOutcome {
+    DispatchResult dispatch;  // battery, SoC, grid draw (T x S); "none": battery 0
+    DispatchMetrics metrics;
+    Matrix poi_vm;                 // T x S, p.u. (NaN where the AC power flow did not converge)
+    Matrix max_loading;            // T x S, highest branch loading, % of rateA
+    IndexVector ac_not_converged;  // S
+    Vector poi_vm_min, poi_vm_max, poi_max_dv_step;  // S
+    IndexVector voltage_violations;                  // S: (bus, step) pairs outside Vmin/Vmax
+};
+
+struct VoltageViolation {
+    Strategy strategy;
+    Index scenario, step, bus;  // bus: external id
+    Real vm;
+};
+
+struct StudyN1Row {
+    Strategy strategy;
+    Index scenario, step;
+    Real base_max_loading;             // % (DC)
+    Real worst_loading_percent;        // after the worst single-branch outage (DC)
+    Index worst_outage, worst_branch;  // branch rows, -1 if none
+    Index n_violations;                // post-outage loadings above 100 %
+};
+
+struct SizingPoint {
+    Real units;
+    Vector max_ramp_mw_per_min;  // S
+};
+
+struct StudyResult {
+    StudyOptions options;
+    Index poi_bus = -1;
+    Matrix load_mw;                                    // T x S campus load
+    std::vector<StrategyOutcome> outcomes;             // indexed by Strategy
+    std::vector<VoltageViolation> voltage_violations;  // first 10,000
+    std::vector<StudyN1Row> n1;
+    std::vector<SizingPoint> sizing;
+    IndexVector smallest_fleet;  // S: units meeting the ramp limit (-1: none up to the max)
+    Real ramp_limit_mw_per_min = 0;
+    Backend backend = Backend::cpu;
+    double seconds = 0;
+};
+
+StudyResult run_study(const Network& net, const StudyOptions& options,
+                      const StudyProgress& progress = {});
+
+// Writes summary.csv, timeseries.csv, spectrum.csv, sizing.csv, voltage_violations.csv and n1.csv
+// into `dir` (created if needed).
+void write_study(const StudyResult& result, const Network& net, const std::string& dir);
+
+// Welch power spectral density (Hann window, 50 % overlap, segments of `segment` samples, a power
+// of two) of the mean-removed series x sampled every dt seconds: frequencies (Hz) and PSD (x^2/Hz).
+std::pair<Vector, Vector> welch_psd(const Eigen::Ref<const Vector>& x, Real dt, Index segment);
+
+}  // namespace gridbatch

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Plots of a data-centre study directory written by `gridbatch study --out DIR`.
+
+usage: python3 plot_study.py DIR
+
+Reads DIR/timeseries.csv, DIR/spectrum.csv and DIR/sizing.csv and writes DIR/load_vs_grid.png,
+DIR/soc.png, DIR/poi_voltage.png, DIR/spectrum.png and DIR/sizing.png. Needs only numpy and
+matplotlib.
+"""
+import csv
+import os
+import sys
+
+import numpy as np
+
+
+def read_csv(path):
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    header, data = rows[0], rows[1:]
+    cols = {}
+    for j, name in enumerate(header):
+        try:
+            cols[name] = np.array([float(r[j]) for r in data])
+        except ValueError:
+            cols[name] = np.array([r[j] for r in data])
+    return cols
+
+
+STRATEGIES = [("none", "no battery", "tab:red"), ("filter", "causal filter", "tab:orange"),
+              ("optimal", "optimal dispatch", "tab:blue")]
+
+
+def main(out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ts = read_csv(os.path.join(out, "timeseries.csv"))
+    first = ts["scenario"] == ts["scenario"].min()
+    t = ts["time_s"][first]
+    written = []
+
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.plot(t, ts["campus_load_mw"][first], color="0.6", lw=0.6, label="campus load")
+    for key, label, color in STRATEGIES:
+        col = f"grid_{key}_mw"
+        if col in ts and key != "none":
+            ax.plot(t, ts[col][first], color=color, lw=1.0, label=f"grid draw, {label}")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("MW")
+    ax.set_title("Campus load and grid draw (scenario 0)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "load_vs_grid.png"), dpi=110)
+    written.append("load_vs_grid.png")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(10, 3.5))
+    for key, label, color in STRATEGIES:
+        col = f"soc_{key}_mwh"
+        if col in ts:
+            ax.plot(t, ts[col][first], color=color, lw=1.0, label=label)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("state of charge (MWh)")
+    ax.set_title("Battery fleet state of charge (scenario 0)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "soc.png"), dpi=110)
+    written.append("soc.png")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(10, 3.5))
+    for key, label, color in STRATEGIES:
+        col = f"poi_vm_{key}"
+        if col in ts:
+            ax.plot(t, ts[col][first], color=color, lw=0.8, label=label)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("POI voltage (p.u.)")
+    ax.set_title("Voltage at the point of interconnection (scenario 0)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "poi_voltage.png"), dpi=110)
+    written.append("poi_voltage.png")
+    plt.close(fig)
+
+    spec_path = os.path.join(out, "spectrum.csv")
+    if os.path.exists(spec_path):
+        sp = read_csv(spec_path)
+        fig, ax = plt.subplots(figsize=(8, 4))
+        for key, label, color in STRATEGIES:
+            col = f"psd_{key}"
+            if col in sp:
+                ax.semilogy(sp["freq_hz"][1:], np.maximum(sp[col][1:], 1e-12), color=color,
+                            lw=0.9, label=label)
+        ax.set_xlabel("frequency (Hz)")
+        ax.set_ylabel("power spectral density (MW²/Hz)")
+        ax.set_title("Grid-draw spectrum (scenario 0)")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3, which="both")
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "spectrum.png"), dpi=110)
+        written.append("spectrum.png")
+        plt.close(fig)
+
+    size_path = os.path.join(out, "sizing.csv")
+    if os.path.exists(size_path):
+        sz = read_csv(size_path)
+        fig, ax = plt.subplots(figsize=(8, 4))
+        for s in np.unique(sz["scenario"]):
+            m = sz["scenario"] == s
+            ax.plot(sz["units"][m], sz["max_ramp_mw_per_min"][m], marker="o", ms=3,
+                    label=f"scenario {int(s)}")
+        if "ramp_limit_mw_per_min" in sz:
+            ax.axhline(sz["ramp_limit_mw_per_min"][0], color="k", ls="--", lw=1,
+                       label="ramp limit")
+        ax.set_xlabel("fleet size (battery units)")
+        ax.set_ylabel("max grid-draw ramp (MW/min)")
+        ax.set_title("Sizing sweep")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "sizing.png"), dpi=110)
+        written.append("sizing.png")
+        plt.close(fig)
+    print("plots: " + ", ".join(os.path.join(out, w) for w in written))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        print(__doc__)
+        sys.exit(2)
+    main(sys.argv[1])

@@ -1,0 +1,322 @@
+// AC power flow: AcPowerFlow (prepare once, solve many batches) and ac_power_flow (one shot).
+//
+// Ctrl-C. The C++ API has no cancellation hook, so a large batch is handed to C++ in chunks of
+// scenarios (about kChunkSeconds of work each, without the GIL) and Python's signal handlers run
+// between chunks: KeyboardInterrupt arrives within one chunk. Scenarios are independent, so a
+// chunked solve gives the same bits as one call; the chunks' outputs are copied once into the
+// full result (cheap next to the Newton iterations that produced them).
+#include <pybind11/stl.h>
+
+#include <chrono>
+
+#include "bindings.hpp"
+#include "gridbatch/ac_power_flow.hpp"
+#include "solvers.hpp"
+
+namespace gridbatch::python {
+
+namespace {
+
+constexpr double kChunkSeconds = 0.25;
+constexpr Index kFirstChunk = 64;
+
+AcOptions ac_options(const Network& net, const py::object& backend, int threads,
+                     const py::object& algorithm, Real tolerance, int max_iterations,
+                     const py::object& start, bool enforce_q_limits,
+                     const py::object& slack_participation) {
+    AcOptions o;
+    o.backend = to_backend(backend);
+    o.threads = threads;
+    o.algorithm = enum_arg<AcAlgorithm>(algorithm, "algorithm",
+                                        {{"newton", AcAlgorithm::newton},
+                                         {"nr", AcAlgorithm::newton},
+                                         {"fast_decoupled_xb", AcAlgorithm::fast_decoupled_xb},
+                                         {"fdxb", AcAlgorithm::fast_decoupled_xb},
+                                         {"fast_decoupled_bx", AcAlgorithm::fast_decoupled_bx},
+                                         {"fdbx", AcAlgorithm::fast_decoupled_bx}});
+    o.tolerance = tolerance;
+    o.max_iterations = max_iterations;
+    o.start = enum_arg<StartMode>(start, "start",
+                                  {{"flat", StartMode::flat},
+                                   {"from_case", StartMode::from_case},
+                                   {"from_dc", StartMode::from_dc},
+                                   {"warm", StartMode::warm}});
+    o.enforce_q_limits = enforce_q_limits;
+    if (!slack_participation.is_none())
+        o.slack_participation =
+            to_vector(slack_participation, "slack_participation", net.n_gen(), "generator");
+    return o;
+}
+
+// A column of the case's table repeated for `scenarios` scenarios, as the (S, n) array that
+// stands in for an argument the caller left out.
+py::array_t<Real> case_columns(const Vector& column, Index scenarios) {
+    py::array_t<Real> out(
+        {static_cast<py::ssize_t>(scenarios), static_cast<py::ssize_t>(column.size())});
+    Eigen::Map<Matrix>(out.mutable_data(), column.size(), scenarios) =
+        column.replicate(1, scenarios);
+    return out;
+}
+
+template <class M>
+void place(M& full, const M& part, Index first) {
+    full.middleCols(first, part.cols()) = part;
+}
+void place(Vector& full, const Vector& part, Index first) {
+    full.segment(first, part.size()) = part;
+}
+
+AcBatch slice(const AcBatch& b, Index first, Index count) {
+    AcBatch part(b.pd.middleCols(first, count), b.qd.middleCols(first, count));
+    if (b.pg) part.pg.emplace(b.pg->middleCols(first, count));
+    if (b.vg) part.vg.emplace(b.vg->middleCols(first, count));
+    if (b.vm0) part.vm0.emplace(b.vm0->middleCols(first, count));
+    if (b.va0_deg) part.va0_deg.emplace(b.va0_deg->middleCols(first, count));
+    return part;
+}
+
+// Whether the batch is one the chunks may split: every array has S columns and finite values.
+// Anything else goes to C++ in one call, so its error names the scenario by its global index.
+bool splittable(const AcBatch& b) {
+    const Index s = b.size();
+    bool ok = b.qd.cols() == s && b.pd.allFinite() && b.qd.allFinite();
+    for (const auto* m : {&b.pg, &b.vg, &b.vm0, &b.va0_deg})
+        if (*m) ok = ok && (*m)->cols() == s && (*m)->allFinite();
+    return ok;
+}
+
+AcPowerFlowResult solve_chunked(const AcPowerFlow& pf, const AcBatch& batch, Index chunk) {
+    const Index total = batch.size();
+    if (total <= kFirstChunk || !splittable(batch) || (chunk > 0 && chunk >= total)) {
+        py::gil_scoped_release nogil;
+        return pf.solve(batch);
+    }
+    AcPowerFlowResult out;
+    Index next = chunk > 0 ? chunk : kFirstChunk;
+    for (Index first = 0; first < total;) {
+        const Index count = std::min(next, total - first);
+        const auto start = std::chrono::steady_clock::now();
+        AcPowerFlowResult part;
+        {
+            py::gil_scoped_release nogil;
+            part = pf.solve(slice(batch, first, count));
+        }
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        if (first == 0) {
+            out.backend = part.backend;
+            for (auto [full, p] : {std::pair{&out.vm, &part.vm},
+                                   {&out.va, &part.va},
+                                   {&out.pg, &part.pg},
+                                   {&out.qg, &part.qg},
+                                   {&out.pf, &part.pf},
+                                   {&out.qf, &part.qf},
+                                   {&out.pt, &part.pt},
+                                   {&out.qt, &part.qt}})
+                full->resize(p->rows(), total);
+            out.loss_mw.resize(total);
+            out.loss_mvar.resize(total);
+            out.slack_mw.resize(total);
+            out.report = ScenarioReport(total);
+            out.q_limited_buses.resize(static_cast<std::size_t>(total));
+        }
+        for (auto [full, p] : {std::pair{&out.vm, &part.vm},
+                               {&out.va, &part.va},
+                               {&out.pg, &part.pg},
+                               {&out.qg, &part.qg},
+                               {&out.pf, &part.pf},
+                               {&out.qf, &part.qf},
+                               {&out.pt, &part.pt},
+                               {&out.qt, &part.qt}})
+            place(*full, *p, first);
+        place(out.loss_mw, part.loss_mw, first);
+        place(out.loss_mvar, part.loss_mvar, first);
+        place(out.slack_mw, part.slack_mw, first);
+        out.report.status.segment(first, count) = part.report.status;
+        out.report.iterations.segment(first, count) = part.report.iterations;
+        out.report.max_mismatch.segment(first, count) = part.report.max_mismatch;
+        for (Index s = 0; s < count; ++s)
+            out.q_limited_buses[static_cast<std::size_t>(first + s)] =
+                std::move(part.q_limited_buses[static_cast<std::size_t>(s)]);
+        first += count;
+        if (chunk <= 0)  // aim at kChunkSeconds per chunk
+            next = std::max<Index>(kFirstChunk,
+                                   static_cast<Index>(static_cast<double>(count) * kChunkSeconds /
+                                                      std::max(seconds, 1e-6)));
+    }
+    return out;
+}
+
+AcPowerFlowResult solve_ac(AcSolver& solver, const py::object& pd, const py::object& qd,
+                           const py::object& pg, const py::object& vg, const py::object& vm0,
+                           const py::object& va0, Index chunk) {
+    const Network& net = solver.pf.network();
+    const Index nb = net.n_bus(), ng = net.n_gen();
+    std::optional<ScenarioInput> pd_in = optional_input(pd, "pd", nb, "bus");
+    std::optional<ScenarioInput> qd_in = optional_input(qd, "qd", nb, "bus");
+    auto pg_in = optional_input(pg, "pg", ng, "generator");
+    auto vg_in = optional_input(vg, "vg", ng, "generator");
+    auto vm0_in = optional_input(vm0, "vm0", nb, "bus");
+    auto va0_in = optional_input(va0, "va0", nb, "bus");
+    Index scenarios = 0;  // from the first array given; 0 = the case alone
+    for (const std::optional<ScenarioInput>* in :
+         {&pd_in, &qd_in, &pg_in, &vg_in, &vm0_in, &va0_in})
+        if (*in && !scenarios) scenarios = (*in)->scenarios();
+    if (!scenarios) {
+        py::gil_scoped_release nogil;
+        const std::lock_guard<std::mutex> lock(solver.mutex);
+        return solver.pf.solve();
+    }
+    if (!pd_in) pd_in.emplace(case_columns(net.buses().pd, scenarios), "pd", nb, "bus");
+    if (!qd_in) qd_in.emplace(case_columns(net.buses().qd, scenarios), "qd", nb, "bus");
+    AcBatch batch(pd_in->view(), qd_in->view());
+    if (pg_in) batch.pg.emplace(pg_in->view());
+    if (vg_in) batch.vg.emplace(vg_in->view());
+    if (vm0_in) batch.vm0.emplace(vm0_in->view());
+    if (va0_in) batch.va0_deg.emplace(va0_in->view());
+    // Taken without the GIL: the thread holding it may need the GIL to finish.
+    std::unique_lock<std::mutex> lock(solver.mutex, std::defer_lock);
+    {
+        py::gil_scoped_release nogil;
+        lock.lock();
+    }
+    return solve_chunked(solver.pf, batch, chunk);
+}
+
+constexpr const char* kOptionsDoc =
+    "backend: 'cpu', 'cuda' or 'auto'. threads: CPU threads (0 = all cores). algorithm: "
+    "'newton' ('nr'), 'fast_decoupled_xb' ('fdxb') or 'fast_decoupled_bx' ('fdbx'). tolerance: "
+    "max |mismatch| in p.u. max_iterations: 0 = MATPOWER's default (10 Newton, 30 FD). start: "
+    "'from_case' (MATPOWER's), 'flat', 'from_dc' or 'warm' (needs vm0, va0). enforce_q_limits: "
+    "MATPOWER's pf.enforce_q_lims. slack_participation: (n_gen,) factors for a distributed "
+    "slack (Newton only).";
+
+constexpr const char* kSolveDoc =
+    "Solves a batch; every argument is scenario-major and optional (default: the case's "
+    "values in every scenario; all None: the case itself, one scenario). pd, qd: (S, n_bus) "
+    "MW, MVAr. pg: (S, n_gen) MW. vg: (S, n_gen) voltage setpoints p.u. vm0, va0: (S, n_bus) "
+    "warm start (p.u., degrees). C-contiguous float64 arrays are read in place; anything else "
+    "is converted once. The GIL is released; large batches run in chunks of about 0.25 s "
+    "(chunk: scenarios per chunk, 0 = adaptive) so Ctrl-C interrupts within one chunk.";
+
+}  // namespace
+
+void bind_ac_power_flow(py::module_& m) {
+    py::enum_<AcAlgorithm>(m, "AcAlgorithm", "AC power-flow algorithm (MATPOWER's pf.alg).")
+        .value("newton", AcAlgorithm::newton)
+        .value("fast_decoupled_xb", AcAlgorithm::fast_decoupled_xb)
+        .value("fast_decoupled_bx", AcAlgorithm::fast_decoupled_bx);
+    py::enum_<StartMode>(m, "StartMode", "Where the AC iteration starts.")
+        .value("flat", StartMode::flat)
+        .value("from_case", StartMode::from_case)
+        .value("from_dc", StartMode::from_dc)
+        .value("warm", StartMode::warm);
+
+    py::class_<AcPowerFlowResult> result(
+        m, "AcPowerFlowResult",
+        "Result of a batched AC power flow. Arrays are scenario-major (S, n) views of the "
+        "result's own memory (no copy).");
+    const auto matrix = [&result](const char* name, Matrix AcPowerFlowResult::*member,
+                                  const char* doc) {
+        result.def_property_readonly(
+            name,
+            [member](const py::object& self) {
+                return scenario_view(self.cast<const AcPowerFlowResult&>().*member, self);
+            },
+            doc);
+    };
+    const auto vector = [&result](const char* name, Vector AcPowerFlowResult::*member,
+                                  const char* doc) {
+        result.def_property_readonly(
+            name,
+            [member](const py::object& self) {
+                const Vector& v = self.cast<const AcPowerFlowResult&>().*member;
+                return vector_view(v.data(), v.size(), self);
+            },
+            doc);
+    };
+    matrix("vm", &AcPowerFlowResult::vm, "(S, n_bus) voltage magnitudes, p.u.");
+    matrix("va", &AcPowerFlowResult::va, "(S, n_bus) voltage angles, degrees.");
+    matrix("pg", &AcPowerFlowResult::pg, "(S, n_gen) generator active power, MW.");
+    matrix("qg", &AcPowerFlowResult::qg, "(S, n_gen) generator reactive power, MVAr.");
+    matrix("pf", &AcPowerFlowResult::pf, "(S, n_branch) from-end active flow, MW.");
+    matrix("qf", &AcPowerFlowResult::qf, "(S, n_branch) from-end reactive flow, MVAr.");
+    matrix("pt", &AcPowerFlowResult::pt, "(S, n_branch) to-end active flow, MW.");
+    matrix("qt", &AcPowerFlowResult::qt, "(S, n_branch) to-end reactive flow, MVAr.");
+    vector("loss_mw", &AcPowerFlowResult::loss_mw, "(S,) active losses, MW.");
+    vector("loss_mvar", &AcPowerFlowResult::loss_mvar, "(S,) reactive losses, MVAr.");
+    vector("slack_mw", &AcPowerFlowResult::slack_mw,
+           "(S,) total distributed slack, MW (0 without one).");
+    result.def_readonly("q_limited_buses", &AcPowerFlowResult::q_limited_buses,
+                        "Per scenario, bus numbers switched from PV/REF to PQ by Q-limit "
+                        "enforcement, in MATPOWER's order (a list of lists, copied).");
+    result.def("__repr__", [](const AcPowerFlowResult& r) {
+        return "<gridbatch.AcPowerFlowResult: " + std::to_string(r.report.size()) + " scenarios, " +
+               std::to_string(r.report.n_converged()) + " converged, backend " +
+               to_string(r.backend) + ">";
+    });
+    add_report(result);
+
+    py::class_<AcSolver>(m, "AcPowerFlow",
+                         "Batched AC power flow (Newton-Raphson or fast-decoupled, MATPOWER's "
+                         "conventions). Building it prepares Ybus, the Jacobian pattern and its "
+                         "symbolic analysis once; solve() reuses them for any number of "
+                         "scenarios. Non-convergence is a per-scenario status, not an error.")
+        .def(py::init([](const Network& net, const py::object& backend, int threads,
+                         const py::object& algorithm, Real tolerance, int max_iterations,
+                         const py::object& start, bool enforce_q_limits,
+                         const py::object& slack_participation) {
+                 AcOptions o =
+                     ac_options(net, backend, threads, algorithm, tolerance, max_iterations, start,
+                                enforce_q_limits, slack_participation);
+                 py::gil_scoped_release nogil;
+                 return std::make_unique<AcSolver>(net, std::move(o));
+             }),
+             py::arg("network"), py::kw_only(), py::arg("backend") = "auto", py::arg("threads") = 0,
+             py::arg("algorithm") = "newton", py::arg("tolerance") = 1e-8,
+             py::arg("max_iterations") = 0, py::arg("start") = "from_case",
+             py::arg("enforce_q_limits") = false, py::arg("slack_participation") = py::none(),
+             kOptionsDoc)
+        .def("solve", &solve_ac, py::arg("pd") = py::none(), py::arg("qd") = py::none(),
+             py::kw_only(), py::arg("pg") = py::none(), py::arg("vg") = py::none(),
+             py::arg("vm0") = py::none(), py::arg("va0") = py::none(), py::arg("chunk") = 0,
+             kSolveDoc)
+        .def_property_readonly(
+            "backend", [](const AcSolver& s) { return s.pf.backend(); },
+            "The backend this solver runs on (cpu or cuda).")
+        .def_property_readonly(
+            "network", [](const AcSolver& s) { return s.pf.network(); },
+            "A copy of the network this solver was built for.")
+        .def("__repr__", [](const AcSolver& s) {
+            return "<gridbatch.AcPowerFlow: " + std::to_string(s.pf.network().n_bus()) +
+                   " buses, " + to_string(s.pf.options().algorithm) + ", backend " +
+                   to_string(s.pf.backend()) + ">";
+        });
+
+    m.def(
+        "ac_power_flow",
+        [](const Network& net, const py::object& pd, const py::object& qd, const py::object& pg,
+           const py::object& vg, const py::object& vm0, const py::object& va0,
+           const py::object& backend, int threads, const py::object& algorithm, Real tolerance,
+           int max_iterations, const py::object& start, bool enforce_q_limits,
+           const py::object& slack_participation) {
+            AcOptions o = ac_options(net, backend, threads, algorithm, tolerance, max_iterations,
+                                     start, enforce_q_limits, slack_participation);
+            std::unique_ptr<AcSolver> solver;
+            {
+                py::gil_scoped_release nogil;
+                solver = std::make_unique<AcSolver>(net, std::move(o));
+            }
+            return solve_ac(*solver, pd, qd, pg, vg, vm0, va0, 0);
+        },
+        py::arg("network"), py::arg("pd") = py::none(), py::arg("qd") = py::none(), py::kw_only(),
+        py::arg("pg") = py::none(), py::arg("vg") = py::none(), py::arg("vm0") = py::none(),
+        py::arg("va0") = py::none(), py::arg("backend") = "auto", py::arg("threads") = 0,
+        py::arg("algorithm") = "newton", py::arg("tolerance") = 1e-8, py::arg("max_iterations") = 0,
+        py::arg("start") = "from_case", py::arg("enforce_q_limits") = false,
+        py::arg("slack_participation") = py::none(),
+        "One-shot AC power flow: AcPowerFlow(network, **options).solve(pd, qd, ...).");
+}
+
+}  // namespace gridbatch::python

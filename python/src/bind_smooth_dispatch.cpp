@@ -1,0 +1,153 @@
+// Ramp-aware battery dispatch (smooth_dispatch, an ADMM QP) and fleet sizing for a ramp limit.
+// Options come as a SmoothDispatchOptions or as its fields in keyword arguments.
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "gridbatch/smooth_dispatch.hpp"
+
+namespace gridbatch::python {
+
+namespace {
+
+void apply_fields(SmoothDispatchOptions& options, const py::kwargs& kwargs) {
+    const py::object view = py::cast(&options, py::return_value_policy::reference);
+    for (const auto item : kwargs) {
+        const auto key = py::str(item.first).cast<std::string>();
+        if (!py::hasattr(view, key.c_str()) || key.rfind("_", 0) == 0)
+            throw Error(ErrorKind::invalid_input,
+                        "SmoothDispatchOptions has no field '" + key + "'");
+        view.attr(key.c_str()) = item.second;
+    }
+}
+
+SmoothDispatchOptions options_of(const std::optional<SmoothDispatchOptions>& options,
+                                 const py::kwargs& kwargs) {
+    SmoothDispatchOptions o = options ? *options : SmoothDispatchOptions{};
+    apply_fields(o, kwargs);
+    return o;
+}
+
+ScenarioInput load_of(const py::object& load) {
+    const py::array a = py::module_::import("numpy").attr("asarray")(load);
+    if (a.ndim() != 1 && a.ndim() != 2)
+        throw Error(ErrorKind::invalid_input, "load has " + std::to_string(a.ndim()) +
+                                                  " dimensions, expected (S, T) or (T,)");
+    return ScenarioInput(a, "load", static_cast<Index>(a.shape(a.ndim() - 1)), "time step");
+}
+
+}  // namespace
+
+void bind_smooth_dispatch(py::module_& m) {
+    py::class_<SmoothDispatchOptions> options_class(
+        m, "SmoothDispatchOptions",
+        "Options of smooth_dispatch (OSQP's meaning for the ADMM ones). Keyword arguments set "
+        "any field.");
+    options_class.def(py::init([](const py::kwargs& kw) {
+        auto o = std::make_unique<SmoothDispatchOptions>();
+        apply_fields(*o, kw);
+        return o;
+    }));
+    for (const auto& [name, member, doc] :
+         std::initializer_list<std::tuple<const char*, Real SmoothDispatchOptions::*, const char*>>{
+             {"dt_seconds", &SmoothDispatchOptions::dt_seconds, "Time step, s."},
+             {"ramp_weight", &SmoothDispatchOptions::ramp_weight, "w_ramp >= 0."},
+             {"level_weight", &SmoothDispatchOptions::level_weight,
+              "w_level; < 0: w_ramp (dt / level_time_constant_s)^2."},
+             {"level_time_constant_s", &SmoothDispatchOptions::level_time_constant_s, "Seconds."},
+             {"ramp_limit_mw_per_s", &SmoothDispatchOptions::ramp_limit_mw_per_s,
+              "Hard limit on |g_t - g_{t-1}| / dt; inf = none."},
+             {"eps_abs", &SmoothDispatchOptions::eps_abs, "ADMM absolute tolerance."},
+             {"eps_rel", &SmoothDispatchOptions::eps_rel, "ADMM relative tolerance."},
+             {"eps_infeasible", &SmoothDispatchOptions::eps_infeasible,
+              "Primal infeasibility tolerance."},
+             {"rho", &SmoothDispatchOptions::rho, "ADMM step size."}})
+        options_class.def_readwrite(name, member, doc);
+    options_class
+        .def_readwrite("max_iterations", &SmoothDispatchOptions::max_iterations,
+                       "ADMM iteration limit.")
+        .def_readwrite("adaptive_rho", &SmoothDispatchOptions::adaptive_rho,
+                       "Adapt rho as OSQP does.")
+        .def_readwrite("threads", &SmoothDispatchOptions::threads, "CPU threads; 0 = all cores.");
+
+    py::class_<SmoothDispatchResult, DispatchResult>(
+        m, "SmoothDispatchResult",
+        "A DispatchResult (usable with dispatch_metrics) plus the ADMM's diagnostics.")
+        .def_property_readonly(
+            "dual_residual",
+            [](const py::object& self) {
+                const auto& v = self.cast<const SmoothDispatchResult&>().dual_residual;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) unscaled dual residual.")
+        .def_property_readonly(
+            "simultaneous_steps",
+            [](const py::object& self) {
+                const auto& v = self.cast<const SmoothDispatchResult&>().simultaneous_steps;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) steps where the ADMM answer charged and discharged at once (removed).")
+        .def_property_readonly(
+            "limit_violation",
+            [](const py::object& self) {
+                const auto& v = self.cast<const SmoothDispatchResult&>().limit_violation;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) largest grid- or ramp-limit excess after polish, MW.")
+        .def_property_readonly(
+            "max_ramp_mw_per_s",
+            [](const py::object& self) {
+                const auto& v = self.cast<const SmoothDispatchResult&>().max_ramp_mw_per_s;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) largest step of the grid draw, MW/s.");
+
+    m.def(
+        "smooth_dispatch",
+        [](const py::object& load, const py::object& fleet, const py::object& grid,
+           const std::optional<SmoothDispatchOptions>& options, const py::kwargs& kwargs) {
+            const ScenarioInput in = load_of(load);
+            const std::vector<BatteryFleet> fleets =
+                py::isinstance<BatteryFleet>(fleet)
+                    ? std::vector<BatteryFleet>{fleet.cast<BatteryFleet>()}
+                    : fleet.cast<std::vector<BatteryFleet>>();
+            const std::vector<GridConnection> grids =
+                grid.is_none() ? std::vector<GridConnection>{GridConnection{}}
+                : py::isinstance<GridConnection>(grid)
+                    ? std::vector<GridConnection>{grid.cast<GridConnection>()}
+                    : grid.cast<std::vector<GridConnection>>();
+            const SmoothDispatchOptions o = options_of(options, kwargs);
+            py::gil_scoped_release nogil;
+            return smooth_dispatch(in.view(), fleets, grids, o);
+        },
+        py::arg("load"), py::arg("fleet"), py::arg("grid") = py::none(), py::kw_only(),
+        py::arg("options") = py::none(),
+        "Ramp-aware dispatch: the grid draw as smooth as the fleet allows (ADMM QP), with an "
+        "optional hard ramp limit. load: (S, T) MW. fleet, grid: one or one per scenario. "
+        "options: a SmoothDispatchOptions; its fields may also be given as keywords "
+        "(ramp_limit_mw_per_s=..., dt_seconds=...). The GIL is released.");
+    m.def(
+        "smallest_fleet_for_ramp",
+        [](const py::object& load, const py::object& unit, Real ramp_limit_mw_per_min,
+           Index max_units, const py::object& grid,
+           const std::optional<SmoothDispatchOptions>& options, const py::kwargs& kwargs) {
+            const ScenarioInput in = load_of(load);
+            const BatteryUnit u = py::isinstance<py::str>(unit)
+                                      ? battery_unit(unit.cast<std::string>())
+                                      : unit.cast<BatteryUnit>();
+            const GridConnection g =
+                grid.is_none() ? GridConnection{} : grid.cast<GridConnection>();
+            const SmoothDispatchOptions o = options_of(options, kwargs);
+            IndexVector out;
+            {
+                py::gil_scoped_release nogil;
+                out = smallest_fleet_for_ramp(in.view(), u, ramp_limit_mw_per_min, max_units, g, o);
+            }
+            return py::array_t<Index>(out.size(), out.data());
+        },
+        py::arg("load"), py::arg("unit"), py::arg("ramp_limit_mw_per_min"), py::kw_only(),
+        py::arg("max_units") = 1000, py::arg("grid") = py::none(), py::arg("options") = py::none(),
+        "(S,) int64: smallest unit count whose smooth dispatch keeps every 60 s ramp within "
+        "ramp_limit_mw_per_min; -1 where max_units is not enough.");
+}
+
+}  // namespace gridbatch::python

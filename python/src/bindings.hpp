@@ -1,0 +1,181 @@
+// Shared pieces of the gridbatch._core bindings: the per-area registration functions and the
+// numpy <-> Eigen conversions every binding uses.
+//
+// Layout. C++ keeps one scenario per column (n x S, column-major); Python shows scenario-major
+// (S, n) arrays. These are the same bytes: a C-contiguous (S, n) float64 array is the
+// column-major n x S matrix, so inputs in that layout are read in place and outputs are views of
+// the result's own buffers, never copies.
+#pragma once
+
+#include <pybind11/complex.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <optional>
+#include <string>
+
+#include "gridbatch/backend.hpp"
+#include "gridbatch/error.hpp"
+#include "gridbatch/result.hpp"
+#include "gridbatch/types.hpp"
+
+namespace gridbatch::python {
+
+namespace py = pybind11;
+
+void bind_module(py::module_& m);
+void bind_errors(py::module_& m);
+void bind_network(py::module_& m);
+void bind_power_flow(py::module_& m);
+void bind_sensitivities(py::module_& m);
+void bind_ac_power_flow(py::module_& m);
+void bind_dispatch(py::module_& m);
+void bind_study(py::module_& m);
+void bind_smooth_dispatch(py::module_& m);
+void bind_distributed(py::module_& m);
+
+// Accepts a Backend or one of the strings "cpu", "cuda", "auto".
+Backend to_backend(const py::handle& value);
+
+// A numpy view of `count` elements at `data`, owned by `base` (which keeps the memory alive).
+template <class T>
+py::array vector_view(const T* data, Index count, const py::handle& base, bool writeable = true) {
+    py::array out(py::dtype::of<T>(), {static_cast<py::ssize_t>(count)},
+                  {static_cast<py::ssize_t>(sizeof(T))}, data, base);
+    if (!writeable)
+        py::detail::array_proxy(out.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+    return out;
+}
+
+// The (S, n) view of a column-major n x S matrix, owned by `base`.
+template <class Derived>
+py::array scenario_view(const Eigen::PlainObjectBase<Derived>& matrix, const py::handle& base,
+                        bool writeable = true) {
+    using T = typename Derived::Scalar;
+    const auto rows = static_cast<py::ssize_t>(matrix.rows());
+    const auto cols = static_cast<py::ssize_t>(matrix.cols());
+    py::array out(py::dtype::of<T>(), {cols, rows},
+                  {rows * static_cast<py::ssize_t>(sizeof(T)), static_cast<py::ssize_t>(sizeof(T))},
+                  matrix.data(), base);
+    if (!writeable)
+        py::detail::array_proxy(out.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+    return out;
+}
+
+// A column-major matrix that is not scenario-major (LODF factors: rows are branches) as a
+// Fortran-ordered (rows, cols) view owned by `base`.
+inline py::array matrix_view(const Matrix& matrix, const py::handle& base) {
+    const auto rows = static_cast<py::ssize_t>(matrix.rows());
+    const auto size = static_cast<py::ssize_t>(sizeof(Real));
+    return py::array(py::dtype::of<Real>(), {rows, static_cast<py::ssize_t>(matrix.cols())},
+                     {size, rows * size}, matrix.data(), base);
+}
+
+// A column-major matrix that is not scenario-major (PTDF, LODF: rows are branches) as a
+// Fortran-ordered (rows, cols) numpy array that takes ownership of the buffer: no copy.
+py::array owned_matrix(Matrix&& matrix);
+py::array owned_vector(Vector&& vector);
+
+// A scenario-major input array seen by C++ as a column-major `rows` x S matrix.
+//
+// Accepted: (S, rows) or (rows,) (one scenario), any real numeric dtype. A C-contiguous float64
+// array is read in place (no copy); anything else (other dtype, Fortran order, strided slices,
+// Python lists) is converted once with numpy.ascontiguousarray(..., dtype=float64). Wrong shapes
+// and non-numeric dtypes raise InputError naming the argument and the expected shape.
+class ScenarioInput {
+public:
+    ScenarioInput(const py::handle& value, const char* name, Index rows, const char* rows_what);
+    MatrixView view() const { return MatrixView(map_); }
+    Index scenarios() const { return map_.cols(); }
+    bool copied() const { return copied_; }
+    const Real* data() const { return map_.data(); }
+
+private:
+    ScenarioInput(std::pair<py::array, bool> prepared, Index rows);
+    // The array C++ will read (the caller's, or its one converted copy) and whether it is a copy.
+    static std::pair<py::array, bool> prepare(const py::handle& value, const char* name, Index rows,
+                                              const char* rows_what);
+
+    py::array array_;  // keeps the buffer alive while C++ reads it
+    Eigen::Map<const Matrix> map_;
+    bool copied_;
+};
+
+// An enum argument given as one of its names (e.g. "distributed") or as the bound enum value.
+template <class E>
+E enum_arg(const py::handle& value, const char* name,
+           std::initializer_list<std::pair<const char*, E>> names) {
+    if (!py::isinstance<py::str>(value)) return value.cast<E>();
+    const auto text = value.cast<std::string>();
+    std::string choices;
+    for (const auto& [n, e] : names) {
+        if (text == n) return e;
+        choices += std::string(choices.empty() ? "'" : ", '") + n + "'";
+    }
+    throw Error(ErrorKind::invalid_input,
+                std::string(name) + " must be one of " + choices + ", got '" + text + "'");
+}
+
+// The per-scenario report (status, iterations, max_mismatch) of a result type with `report`.
+template <class Result>
+void add_report(py::class_<Result>& cls) {
+    cls.def_property_readonly(
+           "status",
+           [](const py::object& self) {
+               const auto& v = self.cast<const Result&>().report.status;
+               return vector_view(v.data(), v.size(), self);
+           },
+           "(S,) int8: Status code of each scenario (0 = converged; see gridbatch.Status).")
+        .def_property_readonly(
+            "iterations",
+            [](const py::object& self) {
+                const auto& v = self.cast<const Result&>().report.iterations;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) int32: iterations of each scenario.")
+        .def_property_readonly(
+            "max_mismatch",
+            [](const py::object& self) {
+                const auto& v = self.cast<const Result&>().report.max_mismatch;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) float64: final max |mismatch| of each scenario, p.u.")
+        .def_property_readonly(
+            "converged",
+            [](const Result& r) {
+                py::array_t<bool> out(r.report.size());
+                for (Index s = 0; s < r.report.size(); ++s)
+                    out.mutable_at(s) = r.report.at(s) == Status::converged;
+                return out;
+            },
+            "(S,) bool: which scenarios converged (a new array).")
+        .def_property_readonly(
+            "n_converged", [](const Result& r) { return r.report.n_converged(); },
+            "Number of converged scenarios.")
+        .def_property_readonly(
+            "all_converged", [](const Result& r) { return r.report.all_converged(); },
+            "Whether every scenario converged.")
+        .def(
+            "status_of",
+            [](const Result& r, Index s) {
+                if (s < 0 || s >= r.report.size())
+                    throw Error(ErrorKind::invalid_input,
+                                "scenario " + std::to_string(s) + " is out of range (0.." +
+                                    std::to_string(r.report.size() - 1) + ")");
+                return r.report.at(s);
+            },
+            py::arg("scenario"), "The Status of one scenario.")
+        .def_readonly("backend", &Result::backend, "The backend that ran: cpu or cuda.")
+        .def(
+            "__len__", [](const Result& r) { return r.report.size(); }, "Number of scenarios S.");
+}
+
+// Optional argument: none when `value` is None.
+std::optional<ScenarioInput> optional_input(const py::handle& value, const char* name, Index rows,
+                                            const char* rows_what);
+
+// A 1-D real vector argument (copied to an Eigen vector; small per-element options only).
+Vector to_vector(const py::handle& value, const char* name, std::optional<Index> expected_size,
+                 const char* size_what);
+
+}  // namespace gridbatch::python

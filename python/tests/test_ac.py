@@ -1,0 +1,112 @@
+"""AC power flow from Python: MATPOWER's runpf answers, the C++ program's answers, and bitwise
+agreement between the ways of calling it (batch, chunks, layouts, one shot)."""
+
+import subprocess
+
+import numpy as np
+import pytest
+
+import gridbatch as gb
+from conftest import read_ref
+from test_dc import read_matrix_csv
+
+
+@pytest.mark.parametrize("case", ["case9", "case30", "case118"])
+def test_matches_matpower_runpf(shared, backend, case):
+    net = gb.read_matpower(shared / "cases" / f"{case}.m")
+    r = gb.AcPowerFlow(net, backend=backend).solve()
+    bus, branch, gen = (read_ref(shared, case, f"nr_{t}") for t in ("bus", "branch", "gen"))
+    assert r.all_converged and r.status[0] == gb.Status.converged.value
+    np.testing.assert_allclose(r.vm[0], bus["vm"], atol=1e-8)
+    np.testing.assert_allclose(r.va[0], bus["va_deg"], atol=1e-6)
+    np.testing.assert_allclose(r.pf[0], branch["pf_mw"], atol=1e-5)
+    np.testing.assert_allclose(r.qt[0], branch["qt_mvar"], atol=1e-5)
+    np.testing.assert_allclose(r.pg[0], gen["pg_mw"], atol=1e-5)
+    assert r.backend.name == backend
+
+
+def batch(net, scales):
+    s = np.asarray(scales)[:, None]
+    return s * net.bus.pd, s * net.bus.qd
+
+
+def test_chunks_layouts_and_one_shot_give_the_same_bits(builtin):
+    pf = gb.AcPowerFlow(builtin, backend="cpu")
+    pd, qd = batch(builtin, np.linspace(0.7, 1.2, 150))
+    ref = pf.solve(pd, qd)
+    assert ref.vm.shape == (150, builtin.n_bus) and ref.all_converged
+    fields = ("vm", "va", "pg", "qg", "pf", "qf", "pt", "qt", "loss_mw", "iterations",
+              "max_mismatch")
+    for other in (pf.solve(pd, qd, chunk=7), pf.solve(np.asfortranarray(pd), np.ascontiguousarray(qd[:, ::-1])[:, ::-1]),
+                  gb.ac_power_flow(builtin, pd, qd, backend="cpu")):
+        for name in fields:
+            np.testing.assert_array_equal(getattr(other, name), getattr(ref, name), err_msg=name)
+    one = pf.solve(pd[17], qd[17])
+    np.testing.assert_array_equal(one.vm[0], ref.vm[17])
+
+
+def test_missing_arguments_default_to_the_case(builtin):
+    pf = gb.AcPowerFlow(builtin, backend="cpu")
+    case = pf.solve()
+    pd, qd = batch(builtin, [1.0, 1.0])
+    both = pf.solve(pd, qd)
+    only_pd = pf.solve(pd)
+    np.testing.assert_array_equal(only_pd.vm, both.vm)
+    np.testing.assert_array_equal(both.vm[1], case.vm[0])
+    pg = np.tile(builtin.gen.pg, (2, 1))
+    np.testing.assert_array_equal(pf.solve(pg=pg).vm, both.vm)
+
+
+def test_warm_start_and_algorithms(builtin):
+    pd, qd = batch(builtin, [0.9, 1.1])
+    cold = gb.ac_power_flow(builtin, pd, qd, backend="cpu")
+    warm = gb.ac_power_flow(builtin, pd, qd, vm0=cold.vm, va0=cold.va, start="warm",
+                            backend="cpu")
+    assert warm.all_converged and np.all(warm.iterations <= 1)
+    np.testing.assert_allclose(warm.vm, cold.vm, atol=1e-9)
+    fd = gb.ac_power_flow(builtin, pd, qd, algorithm="fdxb", backend="cpu")
+    assert fd.all_converged
+    np.testing.assert_allclose(fd.vm, cold.vm, atol=1e-6)
+
+
+def test_non_convergence_is_a_status_not_an_error(builtin):
+    pd, qd = batch(builtin, [1.0, 25.0])
+    r = gb.ac_power_flow(builtin, pd, qd, backend="cpu")
+    assert r.status[0] == gb.Status.converged.value
+    assert r.status[1] != gb.Status.converged.value and not r.all_converged
+    assert list(r.converged) == [True, False] and r.n_converged == 1
+    assert r.status_of(1) in (gb.Status.max_iterations, gb.Status.diverged, gb.Status.singular)
+
+
+def test_bad_arguments(builtin):
+    with pytest.raises(gb.InputError, match=r"AcOptions.tolerance must be > 0"):
+        gb.AcPowerFlow(builtin, tolerance=-1)
+    with pytest.raises(gb.InputError, match=r"algorithm must be one of 'newton', 'nr'"):
+        gb.AcPowerFlow(builtin, algorithm="gauss")
+    pf = gb.AcPowerFlow(builtin, backend="cpu")
+    pd, qd = batch(builtin, [1.0] * 100)
+    qd[80, 3] = np.inf  # beyond the first chunk: the message still names scenario 80
+    with pytest.raises(gb.InputError, match=r"scenario 80"):
+        pf.solve(pd, qd, chunk=10)
+    with pytest.raises(gb.InputError, match=rf"vm0 has shape \(2, 3\), expected \(S, {builtin.n_bus}\)"):
+        pf.solve(pd, qd, vm0=np.ones((2, 3)))
+
+
+def test_equals_the_cli_on_a_batch(cli, shared, tmp_path):
+    scales = np.array([0.8, 1.0, 1.1])
+    (tmp_path / "scale.csv").write_text("scale\n" + "\n".join(repr(s) for s in scales) + "\n")
+    case = shared / "cases" / "case118.m"
+    subprocess.run([cli, "pf", str(case), "--ac", "--backend", "cpu", "--load-scale",
+                    str(tmp_path / "scale.csv"), "--out", str(tmp_path / "out")], check=True,
+                   capture_output=True)
+    net = gb.read_matpower(case)
+    r = gb.ac_power_flow(net, *batch(net, scales), backend="cpu")
+    out = tmp_path / "out"
+    # The program writes 15 significant digits.
+    np.testing.assert_allclose(r.vm, read_matrix_csv(out / "vm.csv", 1), rtol=1e-14)
+    np.testing.assert_allclose(r.va, read_matrix_csv(out / "va_deg.csv", 1), rtol=1e-14,
+                               atol=1e-12)
+    np.testing.assert_allclose(r.pf, read_matrix_csv(out / "pf_mw.csv", 2), rtol=1e-14,
+                               atol=1e-11)
+    np.testing.assert_allclose(r.qf, read_matrix_csv(out / "qf_mvar.csv", 2), rtol=1e-14,
+                               atol=1e-11)

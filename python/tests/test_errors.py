@@ -1,0 +1,76 @@
+"""C++ errors reach Python as gridbatch.Error subclasses with their messages intact."""
+
+import subprocess
+
+import numpy as np
+import pytest
+
+import gridbatch as gb
+
+
+def test_exception_hierarchy():
+    assert issubclass(gb.InputError, gb.Error) and issubclass(gb.InputError, ValueError)
+    assert issubclass(gb.FileError, gb.InputError) and issubclass(gb.FileError, OSError)
+    for cls in (gb.BackendUnavailableError, gb.DeviceError, gb.CancelledError):
+        assert issubclass(cls, gb.Error) and issubclass(cls, RuntimeError)
+
+
+def test_parse_error_names_the_line():
+    text = "function mpc = bad\nmpc.version = '2';\nmpc.baseMVA = 100;\nmpc.bus = [\n1 3 0 0;\n];\n"
+    with pytest.raises(gb.InputError) as info:
+        gb.parse_matpower(text, "bad.m")
+    assert info.value.kind == "invalid_input"
+    assert str(info.value).startswith("bad.m:")
+
+
+def test_missing_file_message_equals_the_cli_one(cli, tmp_path):
+    missing = str(tmp_path / "missing.m")
+    with pytest.raises(gb.FileError) as info:
+        gb.read_matpower(missing)
+    assert info.value.kind == "io"
+    run = subprocess.run([cli, "info", missing], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert run.stderr.strip() == f"gridbatch info: error: {info.value}"
+
+
+def test_unavailable_backend_says_why(builtin):
+    status = gb.backend_status("cuda")
+    if status.available:
+        pytest.skip("CUDA is available here")
+    with pytest.raises(gb.BackendUnavailableError) as info:
+        gb.DcPowerFlow(builtin, backend="cuda")
+    assert status.reason in str(info.value)
+    assert info.value.kind == "backend_unavailable"
+
+
+def test_bad_option_values(builtin):
+    with pytest.raises(gb.InputError, match="'gpu'"):
+        gb.DcPowerFlow(builtin, backend="gpu")
+    with pytest.raises(gb.InputError, match=r"slack must be one of 'single', 'distributed', got 'x'"):
+        gb.DcPowerFlow(builtin, slack="x")
+    with pytest.raises(gb.InputError, match=r"DcOptions.threads must be >= 0 \(got -1\)"):
+        gb.DcPowerFlow(builtin, threads=-1)
+
+
+def test_wrong_shapes_and_dtypes_name_the_argument(builtin):
+    pf = gb.DcPowerFlow(builtin, backend="cpu")
+    nb, ng = builtin.n_bus, builtin.n_gen
+    with pytest.raises(gb.InputError, match=rf"pd has shape \(2, 5\), expected \(S, {nb}\) or \({nb},\)"):
+        pf.solve(np.zeros((2, 5)))
+    with pytest.raises(gb.InputError, match=rf"pg has shape \(3,\), expected \(S, {ng}\)"):
+        pf.solve(np.zeros((1, nb)), np.zeros(3))
+    with pytest.raises(gb.InputError, match=r"pd has shape \(1, 2, \d+\)"):
+        pf.solve(np.zeros((1, 2, nb)))
+    with pytest.raises(gb.InputError, match=r"pd must be an array of real numbers, got dtype complex128"):
+        pf.solve(np.zeros((1, nb), complex))
+    with pytest.raises(gb.InputError, match=r"pd must be an array of real numbers"):
+        pf.solve([["a"] * nb])
+
+
+def test_non_finite_input_names_scenario_and_bus(builtin):
+    pd = np.tile(builtin.bus.pd, (3, 1))
+    pd[1, 4] = np.nan
+    with pytest.raises(gb.InputError) as info:
+        gb.dc_power_flow(builtin, pd, backend="cpu")
+    message = str(info.value)
+    assert "scenario 1" in message and f"bus {builtin.bus.id[4]}" in message

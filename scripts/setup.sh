@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks (Debian packages only) and builds gridbatch in
+# Release under build/release. CUDA is built when nvcc is found (/usr/local/cuda or PATH).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake libeigen3-dev libsuitesparse-dev libgtest-dev libbenchmark-dev
+          pybind11-dev python3-dev python3-numpy python3-matplotlib python3-nbclient
+          python3-ipykernel python3-pytest clang clang-format libopenmpi-dev openmpi-bin
+          clang-14 libclang-rt-14-dev)  # clang-14 + its runtimes: scripts/fuzz.sh (libFuzzer)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+build_dir=${GRIDBATCH_BUILD_DIR:-build/release}
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DGRIDBATCH_CUDA="${GRIDBATCH_CUDA:-AUTO}" \
+      ${GRIDBATCH_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"

@@ -1,0 +1,80 @@
+// `gridbatch pf CASE --dc [--load-scale FILE] [--backend cpu|cuda|auto] [--threads N] --out DIR`;
+// `--ac` goes to run_ac_pf() in cmd_pf_ac.cpp.
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/csv.hpp"
+#include "cli/options.hpp"
+#include "cli/pf.hpp"
+#include "gridbatch/dc_power_flow.hpp"
+
+namespace gridbatch::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: gridbatch pf CASE --dc|--ac [--alg nr|fdxb|fdbx] [--enforce-q-lims] "
+    "[--load-scale FILE] [--backend cpu|cuda|auto] [--threads N] --out DIR";
+
+int run_dc_pf(const PfRequest& req) {
+    const Network& net = req.network;
+    DcOptions options;
+    options.backend = req.backend;
+    options.threads = req.threads;
+    DcPowerFlow pf(net, options);
+    if (req.writes()) make_output_dir(req.out_dir);
+    if (req.factors.size() == 0) {
+        if (!req.writes()) return 0;  // one case: rank 0 alone
+        const DcPowerFlowResult r = pf.solve();
+        ScenarioSolution sol;
+        sol.vm = Vector::Ones(net.n_bus());
+        for (Index i = 0; i < net.n_bus(); ++i)  // isolated buses keep the case's values
+            if (net.buses().type[i] == static_cast<std::int8_t>(BusType::isolated))
+                sol.vm[i] = net.buses().vm[i];
+        sol.va = r.va.col(0);
+        sol.pf = r.pf.col(0);
+        sol.pt = -r.pf.col(0);
+        sol.qf = sol.qt = Vector::Zero(net.n_branch());
+        sol.pg = r.pg.col(0);
+        sol.qg = Vector::Zero(net.n_gen());
+        write_solution_csv(req.out_dir, net, sol);
+        std::cout << "dc power flow of " << net.source() << " on " << to_string(r.backend)
+                  << ": wrote bus.csv, branch.csv, gen.csv to " << req.out_dir << "\n";
+        return 0;
+    }
+    const Matrix pd = scale_columns(net.buses().pd, req.factors);
+    const DcPowerFlowResult r = req.comm ? solve_sharded(pf, pd, *req.comm) : pf.solve(pd);
+    if (!req.writes()) return 0;
+    write_bus_matrix_csv(req.out_dir + "/va_deg.csv", net, r.va);
+    write_branch_matrix_csv(req.out_dir + "/pf_mw.csv", net, r.pf);
+    write_summary_csv(req.out_dir + "/summary.csv", r.report);
+    std::cout << "dc power flow of " << net.source() << ", " << r.size() << " scenarios on "
+              << to_string(r.backend) << ": wrote va_deg.csv, pf_mw.csv, summary.csv to "
+              << req.out_dir << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int cmd_pf(const Args& args) {
+    const Options opt(args, {"dc", "ac", "enforce-q-lims"},
+                      {"load-scale", "backend", "threads", "out", "alg"});
+    if (opt.positional().size() != 1) throw Error(ErrorKind::invalid_input, kUsage);
+    if (opt.flag("dc") == opt.flag("ac"))
+        throw Error(ErrorKind::invalid_input,
+                    std::string("choose one of --dc and --ac; ") + kUsage);
+    PfRequest req{load_case(opt.positional()[0]), opt.require("out"),
+                  parse_backend(opt.get("backend", "auto")),
+                  static_cast<int>(opt.integer("threads", 0)), Vector()};
+    if (opt.has("load-scale")) req.factors = read_csv_column(opt.get("load-scale", ""), "scale");
+    std::unique_ptr<Communicator> comm;
+    if (launched_by_mpi()) {
+        comm = mpi_communicator();  // a build without MPI says so
+        req.comm = comm.get();
+    }
+    if (opt.flag("ac")) return run_ac_pf(req, opt.get("alg", "nr"), opt.flag("enforce-q-lims"));
+    if (opt.has("alg") || opt.flag("enforce-q-lims"))
+        throw Error(ErrorKind::invalid_input, "pf: --alg and --enforce-q-lims need --ac");
+    return run_dc_pf(req);
+}
+
+}  // namespace gridbatch::cli

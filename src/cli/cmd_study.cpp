@@ -1,0 +1,133 @@
+// `gridbatch study [options] --out DIR`: the data-centre grid study end to end (study.hpp).
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "gridbatch/builtin_network.hpp"
+#include "gridbatch/matpower.hpp"
+#include "gridbatch/study.hpp"
+
+namespace gridbatch::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: gridbatch study [--case FILE --poi BUS] [--campus-mw 150] [--fleet 168]\n"
+    "         [--unit megapack-2h|megapack-4h] [--hours 1 | --steps N] [--dt 1]\n"
+    "         [--scenarios 4] [--seed 1] [--ramp-limit MW_PER_MIN] [--import-limit MW]\n"
+    "         [--power-factor 0.98] [--sizing-max UNITS] [--sizing-points 9] [--n1-steps 3]\n"
+    "         [--backend cpu|cuda|auto] [--threads N] [--no-plots] --out DIR";
+
+std::string plot_script() {
+    for (const char* p : {GRIDBATCH_PLOT_SCRIPT_INSTALLED, GRIDBATCH_PLOT_SCRIPT})
+        if (std::filesystem::exists(p)) return p;
+    return "";
+}
+
+std::string python() {
+    if (const char* env = std::getenv("GRIDBATCH_PYTHON")) return env;
+    return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
+}  // namespace
+
+int cmd_study(const Args& args) {
+    const Options opt(args, {"no-plots", "help"},
+                      {"case", "poi", "campus-mw", "fleet", "unit", "hours", "steps", "dt",
+                       "scenarios", "seed", "ramp-limit", "import-limit", "power-factor",
+                       "sizing-max", "sizing-points", "n1-steps", "backend", "threads", "out"});
+    if (opt.flag("help")) {
+        std::cout << kUsage << "\n";
+        return 0;
+    }
+    if (!opt.positional().empty())
+        throw Error(ErrorKind::invalid_input,
+                    "unexpected argument '" + opt.positional()[0] + "'\n" + kUsage);
+    const std::string out_dir = opt.require("out");
+    const Network net = opt.has("case") ? read_matpower(opt.get("case", "")) : builtin_network();
+    if (opt.has("case") && !opt.has("poi"))
+        throw Error(ErrorKind::invalid_input, "--case needs --poi BUS (the campus's bus id)");
+
+    StudyOptions so;
+    so.poi_bus = opt.integer("poi", -1);
+    so.campus_mw = opt.number("campus-mw", so.campus_mw);
+    so.fleet_units = opt.number("fleet", so.fleet_units);
+    so.unit = opt.get("unit", so.unit);
+    so.dt_seconds = opt.number("dt", so.dt_seconds);
+    if (opt.has("steps") && opt.has("hours"))
+        throw Error(ErrorKind::invalid_input, "give --hours or --steps, not both");
+    so.steps =
+        opt.has("steps")
+            ? opt.integer("steps", 0)
+            : static_cast<Index>(std::llround(opt.number("hours", 1.0) * 3600.0 / so.dt_seconds));
+    so.scenarios = opt.integer("scenarios", so.scenarios);
+    const long seed = opt.integer("seed", 1);
+    if (seed < 0) throw Error(ErrorKind::invalid_input, "--seed must be >= 0");
+    so.seed = static_cast<std::uint64_t>(seed);
+    so.ramp_limit_mw_per_min = opt.number("ramp-limit", 0);
+    so.import_limit_mw = opt.number("import-limit", HUGE_VAL);
+    so.power_factor = opt.number("power-factor", so.power_factor);
+    so.sizing_max_units = opt.number("sizing-max", 0);
+    so.sizing_points = opt.integer("sizing-points", so.sizing_points);
+    so.n1_steps = opt.integer("n1-steps", so.n1_steps);
+    so.backend = parse_backend(opt.get("backend", "auto"));
+    so.threads = static_cast<int>(opt.integer("threads", 0));
+
+    std::cerr << "gridbatch study: " << net.source() << " (" << net.n_bus() << " buses), POI bus "
+              << (so.poi_bus >= 0 ? so.poi_bus : kBuiltinPoi161) << ", " << so.campus_mw
+              << " MW campus, " << so.fleet_units << " x " << so.unit << ", " << so.steps
+              << " steps of " << so.dt_seconds << " s, " << so.scenarios << " scenarios\n";
+    std::string last_stage;
+    int last_percent = -1;
+    const StudyResult r = run_study(net, so, [&](const std::string& stage, double f) {
+        const int percent = static_cast<int>(f * 100);
+        if (stage == last_stage && percent < last_percent + 10 && percent != 100) return;
+        last_stage = stage;
+        last_percent = percent;
+        std::cerr << "  [" << std::setw(3) << percent << "%] " << stage << "\n";
+    });
+    write_study(r, net, out_dir);
+
+    std::cout << "backend: " << to_string(r.backend) << ", " << std::fixed << std::setprecision(1)
+              << r.seconds << " s, " << 3 * so.steps * so.scenarios << " AC power flows\n\n";
+    std::cout << std::left << std::setw(9) << "scenario" << std::setw(9) << "strategy" << std::right
+              << std::setw(10) << "peak MW" << std::setw(13) << "ramp MW/min" << std::setw(10)
+              << "std MW" << std::setw(12) << "POI Vmin" << std::setw(12) << "POI max dV"
+              << std::setw(12) << "max load %" << std::setw(10) << "V viol" << std::setw(10)
+              << "cycles\n";
+    for (Index s = 0; s < so.scenarios; ++s)
+        for (Strategy k : kStrategies) {
+            const StrategyOutcome& o = r.outcomes[static_cast<std::size_t>(k)];
+            std::cout << std::left << std::setw(9) << s << std::setw(9) << to_string(k)
+                      << std::right << std::setprecision(1) << std::setw(10) << o.metrics.peak_mw[s]
+                      << std::setw(13) << o.metrics.max_ramp_mw_per_min[s] << std::setw(10)
+                      << o.metrics.std_mw[s] << std::setprecision(4) << std::setw(12)
+                      << o.poi_vm_min[s] << std::setprecision(5) << std::setw(12)
+                      << o.poi_max_dv_step[s] << std::setprecision(1) << std::setw(12)
+                      << o.max_loading.col(s).maxCoeff() << std::setw(10) << o.voltage_violations[s]
+                      << std::setprecision(2) << std::setw(10)
+                      << o.metrics.equivalent_full_cycles[s] << "\n";
+        }
+    std::cout << "\nsizing: smallest fleet keeping ramps within " << std::setprecision(1)
+              << r.ramp_limit_mw_per_min << " MW/min:";
+    for (Index s = 0; s < so.scenarios; ++s)
+        std::cout << " "
+                  << (r.smallest_fleet[s] >= 0 ? std::to_string(r.smallest_fleet[s])
+                                               : std::string("> max"));
+    std::cout << " units\noutputs: " << out_dir << "/{summary,timeseries,spectrum,sizing,"
+              << "voltage_violations,n1}.csv\n";
+
+    if (!opt.flag("no-plots")) {
+        const std::string script = plot_script();
+        const std::string cmd = python() + " \"" + script + "\" \"" + out_dir + "\"";
+        if (script.empty() || std::system(cmd.c_str()) != 0)
+            std::cerr << "gridbatch study: plots not drawn (needs python3 with numpy and "
+                         "matplotlib; the CSV files are complete)\n";
+    }
+    return 0;
+}
+
+}  // namespace gridbatch::cli

@@ -1,0 +1,27 @@
+// Sub-commands of the `gridbatch` program; each lives in its own cmd_*.cpp and returns an exit
+// code. `args` excludes the program and command names.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "gridbatch/network.hpp"
+
+namespace gridbatch::cli {
+
+using Args = std::vector<std::string>;
+
+// A MATPOWER case file, or the built-in study network for the name "builtin".
+Network load_case(const std::string& name);
+
+int cmd_info(const Args& args);
+int cmd_study(const Args& args);
+int cmd_pf(const Args& args);
+struct PfRequest;
+// `pf --ac` (cmd_pf_ac.cpp), called by cmd_pf(); `algorithm` is nr, fdxb or fdbx.
+int run_ac_pf(const PfRequest& req, const std::string& algorithm, bool enforce_q_limits);
+int cmd_n1(const Args& args);
+int cmd_profile(const Args& args);
+int cmd_smooth(const Args& args);
+
+}  // namespace gridbatch::cli

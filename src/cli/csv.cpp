@@ -1,0 +1,215 @@
+#include "cli/csv.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gridbatch/error.hpp"
+
+namespace gridbatch::cli {
+namespace {
+
+std::vector<std::string> split(const std::string& line) {
+    std::vector<std::string> cells;
+    std::stringstream in(line);
+    for (std::string cell; std::getline(in, cell, ',');) {
+        const auto b = cell.find_first_not_of(" \t\r");
+        const auto e = cell.find_last_not_of(" \t\r");
+        cells.push_back(b == std::string::npos ? "" : cell.substr(b, e - b + 1));
+    }
+    return cells;
+}
+
+}  // namespace
+
+void make_output_dir(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec || !std::filesystem::is_directory(dir))
+        throw Error(ErrorKind::io, "cannot create output directory '" + dir + "'" +
+                                       (ec ? ": " + ec.message() : ""));
+}
+
+bool parse_finite(const std::string& text, Real& value) {
+    const std::size_t first = text.find_first_not_of(" \t\r");
+    if (first == std::string::npos) return false;
+    const std::size_t last = text.find_last_not_of(" \t\r");
+    const char* begin = text.c_str() + first;
+    char* end = nullptr;
+    errno = 0;
+    value = std::strtod(begin, &end);
+    return end == text.c_str() + last + 1 && errno != ERANGE && std::isfinite(value);
+}
+
+Vector read_csv_column(const std::string& path, const std::string& name) {
+    std::ifstream in(path);
+    if (!in) throw Error(ErrorKind::io, "cannot open '" + path + "'");
+    std::string line;
+    if (!std::getline(in, line))
+        throw Error(ErrorKind::invalid_input, path + ": the file is empty");
+    const auto header = split(line);
+    std::size_t column = header.size();
+    for (std::size_t c = 0; c < header.size(); ++c)
+        if (header[c] == name) column = c;
+    if (column == header.size())
+        throw Error(ErrorKind::invalid_input,
+                    path + ":1: no column '" + name + "' in the header '" + line + "'");
+    std::vector<Real> values;
+    for (int number = 2; std::getline(in, line); ++number) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        const auto cells = split(line);
+        const std::string where = path + ":" + std::to_string(number) + ": ";
+        if (column >= cells.size())
+            throw Error(ErrorKind::invalid_input, where + "has " + std::to_string(cells.size()) +
+                                                      " cells, no value for '" + name + "'");
+        const std::string& text = cells[column];
+        Real v = 0;
+        if (!parse_finite(text, v))
+            throw Error(ErrorKind::invalid_input,
+                        where + "'" + text + "' is not a finite number (column '" + name + "')");
+        values.push_back(v);
+    }
+    if (values.empty())
+        throw Error(ErrorKind::invalid_input, path + ": no values under '" + name + "'");
+    return Eigen::Map<const Vector>(values.data(), static_cast<Index>(values.size()));
+}
+
+CsvWriter::CsvWriter(const std::string& path) : path_(path) {
+    file_ = std::fopen(path.c_str(), "wb");
+    if (!file_) throw Error(ErrorKind::io, "cannot write '" + path + "': " + std::strerror(errno));
+    buffer_.reserve(1 << 16);
+}
+
+CsvWriter::~CsvWriter() {
+    if (!file_) return;
+    std::fwrite(buffer_.data(), 1, buffer_.size(), file_);
+    std::fclose(file_);
+}
+
+void CsvWriter::put(const char* text, std::size_t n) {
+    if (!first_in_row_) buffer_.push_back(',');
+    first_in_row_ = false;
+    buffer_.append(text, n);
+    if (buffer_.size() >= (1 << 16)) {
+        if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
+            throw Error(ErrorKind::io, "cannot write '" + path_ + "': " + std::strerror(errno));
+        buffer_.clear();
+    }
+}
+
+CsvWriter& CsvWriter::cell(Real value) {
+    char text[32];
+    const auto r = std::to_chars(text, text + sizeof text, value, std::chars_format::general, 15);
+    put(text, static_cast<std::size_t>(r.ptr - text));
+    return *this;
+}
+
+CsvWriter& CsvWriter::cell(Index value) {
+    char text[24];
+    const auto r = std::to_chars(text, text + sizeof text, value);
+    put(text, static_cast<std::size_t>(r.ptr - text));
+    return *this;
+}
+
+CsvWriter& CsvWriter::cell(const std::string& text) {
+    put(text.data(), text.size());
+    return *this;
+}
+
+CsvWriter& CsvWriter::row(const std::vector<std::string>& cells) {
+    for (const auto& c : cells) cell(c);
+    end_row();
+    return *this;
+}
+
+void CsvWriter::end_row() {
+    buffer_.push_back('\n');
+    first_in_row_ = true;
+}
+
+void CsvWriter::close() {
+    if (!file_) return;
+    const bool ok = std::fwrite(buffer_.data(), 1, buffer_.size(), file_) == buffer_.size();
+    const bool closed = std::fclose(file_) == 0;
+    file_ = nullptr;
+    if (!ok || !closed) throw Error(ErrorKind::io, "cannot write '" + path_ + "'");
+}
+
+void write_solution_csv(const std::string& dir, const Network& net, const ScenarioSolution& sol) {
+    CsvWriter bus(dir + "/bus.csv");
+    bus.row({"bus_id", "vm", "va_deg"});
+    for (Index i = 0; i < net.n_bus(); ++i) {
+        bus.cell(net.buses().id[i]).cell(sol.vm[i]).cell(sol.va[i]);
+        bus.end_row();
+    }
+    bus.close();
+    CsvWriter branch(dir + "/branch.csv");
+    branch.row({"from", "to", "pf_mw", "qf_mvar", "pt_mw", "qt_mvar"});
+    for (Index k = 0; k < net.n_branch(); ++k) {
+        branch.cell(net.branches().from[k]).cell(net.branches().to[k]);
+        branch.cell(sol.pf[k]).cell(sol.qf[k]).cell(sol.pt[k]).cell(sol.qt[k]);
+        branch.end_row();
+    }
+    branch.close();
+    CsvWriter gen(dir + "/gen.csv");
+    gen.row({"bus_id", "pg_mw", "qg_mvar"});
+    for (Index g = 0; g < net.n_gen(); ++g) {
+        gen.cell(net.generators().bus[g]).cell(sol.pg[g]).cell(sol.qg[g]);
+        gen.end_row();
+    }
+    gen.close();
+}
+
+namespace {
+
+void scenario_header(CsvWriter& out, std::vector<std::string> ids, Index scenarios) {
+    for (Index s = 0; s < scenarios; ++s) ids.push_back("s" + std::to_string(s));
+    out.row(ids);
+}
+
+}  // namespace
+
+void write_bus_matrix_csv(const std::string& path, const Network& net, const Matrix& values) {
+    CsvWriter out(path);
+    scenario_header(out, {"bus_id"}, values.cols());
+    for (Index i = 0; i < values.rows(); ++i) {
+        out.cell(net.buses().id[i]);
+        for (Index s = 0; s < values.cols(); ++s) out.cell(values(i, s));
+        out.end_row();
+    }
+    out.close();
+}
+
+void write_branch_matrix_csv(const std::string& path, const Network& net, const Matrix& values) {
+    CsvWriter out(path);
+    scenario_header(out, {"from", "to"}, values.cols());
+    for (Index k = 0; k < values.rows(); ++k) {
+        out.cell(net.branches().from[k]).cell(net.branches().to[k]);
+        for (Index s = 0; s < values.cols(); ++s) out.cell(values(k, s));
+        out.end_row();
+    }
+    out.close();
+}
+
+void write_summary_csv(const std::string& path, const ScenarioReport& report) {
+    CsvWriter out(path);
+    out.row({"scenario", "converged", "iterations", "max_mismatch"});
+    for (Index s = 0; s < report.size(); ++s) {
+        out.cell(s).cell(report.at(s) == Status::converged ? 1 : 0);
+        out.cell(report.iterations[s]).cell(report.max_mismatch[s]);
+        out.end_row();
+    }
+    out.close();
+}
+
+Matrix scale_columns(const Vector& base, const Vector& factors) {
+    Matrix out(base.size(), factors.size());
+    for (Index s = 0; s < factors.size(); ++s) out.col(s) = base * factors[s];
+    return out;
+}
+
+}  // namespace gridbatch::cli

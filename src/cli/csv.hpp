@@ -1,0 +1,73 @@
+// CSV input and output of the command-line program: a buffered writer, the `--load-scale` file,
+// one solved scenario in MATPOWER's units (bus.csv, branch.csv, gen.csv), scenario matrices with
+// id columns (va_deg.csv, pf_mw.csv, ...) and the per-scenario summary.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "gridbatch/network.hpp"
+#include "gridbatch/result.hpp"
+
+namespace gridbatch::cli {
+
+// Creates `dir` and its parents; throws Error{io} naming it.
+void make_output_dir(const std::string& dir);
+
+// The values of column `name` of a CSV file with a header row, e.g. `--load-scale FILE` with
+// header `scale`. Errors (missing file or column, a cell that is not a finite number) name the
+// file and line.
+Vector read_csv_column(const std::string& path, const std::string& name);
+
+// The whole of `text` (surrounding blanks allowed) as a finite number; false for anything else
+// ("12abc", "nan", "inf", "", embedded NUL).
+bool parse_finite(const std::string& text, Real& value);
+
+// Writes cells separated by commas; numbers with 15 significant digits (round-trips to ~1e-15
+// relative). Throws Error{io} naming the file when it cannot be opened or written.
+class CsvWriter {
+public:
+    explicit CsvWriter(const std::string& path);
+    ~CsvWriter();
+    CsvWriter(const CsvWriter&) = delete;
+    CsvWriter& operator=(const CsvWriter&) = delete;
+
+    CsvWriter& cell(Real value);
+    CsvWriter& cell(Index value);
+    CsvWriter& cell(int value) { return cell(static_cast<Index>(value)); }
+    CsvWriter& cell(const std::string& text);
+    CsvWriter& cell(const char* text) { return cell(std::string(text)); }
+    CsvWriter& row(const std::vector<std::string>& cells);  // e.g. a header
+    void end_row();
+    void close();  // flushes and checks; the destructor closes without throwing
+
+private:
+    void put(const char* text, std::size_t n);
+    std::string path_;
+    std::FILE* file_ = nullptr;
+    std::string buffer_;
+    bool first_in_row_ = true;
+};
+
+// One solved scenario in MATPOWER's units and the case's row order.
+struct ScenarioSolution {
+    Vector vm, va;          // n_bus: p.u., degrees
+    Vector pf, qf, pt, qt;  // n_branch: MW, MVAr
+    Vector pg, qg;          // n_gen: MW, MVAr
+};
+// DIR/bus.csv (bus_id,vm,va_deg), DIR/branch.csv (from,to,pf_mw,qf_mvar,pt_mw,qt_mvar) and
+// DIR/gen.csv (bus_id,pg_mw,qg_mvar).
+void write_solution_csv(const std::string& dir, const Network& net, const ScenarioSolution& sol);
+
+// A scenario matrix, one row per bus (header bus_id,s0,s1,...) or per branch (from,to,s0,...).
+void write_bus_matrix_csv(const std::string& path, const Network& net, const Matrix& values);
+void write_branch_matrix_csv(const std::string& path, const Network& net, const Matrix& values);
+
+// scenario,converged,iterations,max_mismatch (converged: 1 or 0).
+void write_summary_csv(const std::string& path, const ScenarioReport& report);
+
+// Column k = base * factors[k]: the `--load-scale` scenarios of a bus quantity (Pd or Qd).
+Matrix scale_columns(const Vector& base, const Vector& factors);
+
+}  // namespace gridbatch::cli

@@ -1,0 +1,75 @@
+// `gridbatch COMMAND ...`: the command-line front end. Errors print one line and exit 1; usage
+// errors exit 2.
+#include <cstring>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "gridbatch/backend.hpp"
+#include "gridbatch/distributed.hpp"
+#include "gridbatch/error.hpp"
+
+namespace {
+
+struct Command {
+    const char* name;
+    int (*run)(const gridbatch::cli::Args&);
+    const char* help;
+};
+
+const Command kCommands[] = {
+    {"info", gridbatch::cli::cmd_info,
+     "info CASE|builtin [--write FILE]   size and checks of a case; writes it as MATPOWER"},
+    {"study", gridbatch::cli::cmd_study,
+     "study [options] --out DIR           the data-centre grid study (study --help)"},
+    {"pf", gridbatch::cli::cmd_pf,
+     "pf CASE --dc|--ac [--alg nr|fdxb|fdbx] [--enforce-q-lims] [--load-scale FILE] "
+     "[--backend B] --out DIR   DC or AC power flow (batched)"},
+    {"n1", gridbatch::cli::cmd_n1,
+     "n1 CASE [--load-scale FILE] [--threshold 100] --out DIR   DC N-1 branch-outage screening"},
+    {"profile", gridbatch::cli::cmd_profile,
+     "profile [generator options] --out FILE   synthetic AI-training load (profile --help)"},
+    {"smooth", gridbatch::cli::cmd_smooth,
+     "smooth --load FILE|--synthetic --fleet N --unit megapack-2h|megapack-4h "
+     "[--ramp-limit MW_PER_MIN] --out DIR   battery smoothing (smooth --help)"},
+};
+
+void usage(std::ostream& out) {
+    out << "usage: gridbatch COMMAND [options]\n\ncommands:\n";
+    for (const Command& c : kCommands) out << "  " << c.help << "\n";
+    out << "  version              version and backends\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? std::cerr : std::cout);
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string name = argv[1];
+    if (name == "version" || name == "--version") {
+        const auto info = gridbatch::build_info();
+        std::cout << "gridbatch " << info.version << "\ncuda built: "
+                  << (info.cuda_built ? "yes (" + info.cuda_architectures + ")" : "no")
+                  << "\ncuda device: " << info.cuda_device << "\n";
+        return 0;
+    }
+    // Under mpirun only `pf` shards its scenarios; the other commands run on rank 0 alone, so
+    // `mpirun -np N gridbatch CMD` still writes the same files as one process.
+    if (name != "pf" && gridbatch::launched_by_mpi() && gridbatch::launcher_rank() != 0) return 0;
+    for (const Command& c : kCommands) {
+        if (name != c.name) continue;
+        try {
+            return c.run(gridbatch::cli::Args(argv + 2, argv + argc));
+        } catch (const gridbatch::Error& e) {
+            std::cerr << "gridbatch " << name << ": error: " << e.what() << "\n";
+            return 1;
+        } catch (const std::exception& e) {
+            std::cerr << "gridbatch " << name << ": internal error: " << e.what() << "\n";
+            return 1;
+        }
+    }
+    std::cerr << "gridbatch: unknown command '" << name << "'\n";
+    usage(std::cerr);
+    return 2;
+}

@@ -1,0 +1,68 @@
+#include "cli/options.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+
+namespace gridbatch::cli {
+
+Options::Options(const std::vector<std::string>& args, const std::set<std::string>& flags,
+                 const std::set<std::string>& valued) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a.rfind("--", 0) != 0) {
+            positional_.push_back(a);
+            continue;
+        }
+        const std::string name = a.substr(2);
+        if (flags.count(name)) {
+            flags_.insert(name);
+        } else if (valued.count(name)) {
+            if (i + 1 >= args.size())
+                throw Error(ErrorKind::invalid_input, "option --" + name + " needs a value");
+            values_[name] = args[++i];
+        } else {
+            throw Error(ErrorKind::invalid_input, "unknown option " + a);
+        }
+    }
+}
+
+std::string Options::get(const std::string& name, const std::string& fallback) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? fallback : it->second;
+}
+
+std::string Options::require(const std::string& name) const {
+    auto it = values_.find(name);
+    if (it == values_.end())
+        throw Error(ErrorKind::invalid_input, "option --" + name + " is required");
+    return it->second;
+}
+
+double Options::number(const std::string& name, double fallback) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return fallback;
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(it->second.c_str(), &end);
+    if (end == it->second.c_str() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
+        throw Error(ErrorKind::invalid_input,
+                    "option --" + name + ": '" + it->second + "' is not a finite number");
+    return v;
+}
+
+long Options::integer(const std::string& name, long fallback) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return fallback;
+    char* end = nullptr;
+    errno = 0;
+    const long v = std::strtol(it->second.c_str(), &end, 10);
+    // Every integer option (threads, scenarios, steps, bus ids) fits an int.
+    if (end == it->second.c_str() || *end != '\0' || errno == ERANGE || v > INT_MAX || v < INT_MIN)
+        throw Error(ErrorKind::invalid_input,
+                    "option --" + name + ": '" + it->second + "' is not an integer in range");
+    return v;
+}
+
+}  // namespace gridbatch::cli

@@ -1,0 +1,34 @@
+// A small option parser shared by the sub-commands: positional arguments and `--name value` /
+// `--flag` options, with errors that name the option.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gridbatch/error.hpp"
+
+namespace gridbatch::cli {
+
+class Options {
+public:
+    // `flags` take no value; `valued` take one. Anything else starting with "--" is an error.
+    Options(const std::vector<std::string>& args, const std::set<std::string>& flags,
+            const std::set<std::string>& valued);
+
+    const std::vector<std::string>& positional() const { return positional_; }
+    bool flag(const std::string& name) const { return flags_.count(name) != 0; }
+    bool has(const std::string& name) const { return values_.count(name) != 0; }
+    std::string get(const std::string& name, const std::string& fallback) const;
+    std::string require(const std::string& name) const;
+    double number(const std::string& name, double fallback) const;
+    long integer(const std::string& name, long fallback) const;
+
+private:
+    std::vector<std::string> positional_;
+    std::set<std::string> flags_;
+    std::map<std::string, std::string> values_;
+};
+
+}  // namespace gridbatch::cli

@@ -1,0 +1,27 @@
+// `gridbatch pf`: the parsed request, shared by the DC path (cmd_pf.cpp) and, once it exists, an
+// AC path in its own file (`int run_ac_pf(const PfRequest&)`, dispatched from cmd_pf() for --ac).
+#pragma once
+
+#include <string>
+
+#include "gridbatch/backend.hpp"
+#include "gridbatch/distributed.hpp"
+#include "gridbatch/network.hpp"
+
+namespace gridbatch::cli {
+
+struct PfRequest {
+    Network network;
+    std::string out_dir;
+    Backend backend = Backend::automatic;
+    int threads = 0;
+    // From --load-scale FILE: scenario k multiplies every bus's Pd and Qd by factors[k]. Empty:
+    // the case itself, written as bus.csv, branch.csv and gen.csv.
+    Vector factors;
+    // Under mpirun: the scenarios of a --load-scale batch are sharded over the ranks and rank 0
+    // writes the files. nullptr: one process.
+    Communicator* comm = nullptr;
+    bool writes() const { return comm == nullptr || comm->rank() == 0; }
+};
+
+}  // namespace gridbatch::cli

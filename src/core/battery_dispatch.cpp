@@ -1,0 +1,248 @@
+// Battery dispatch front end: presets, validation at the boundary, conversion to the plain
+// per-scenario parameters of core/dispatch_core.hpp, backend choice.
+#include "gridbatch/battery_dispatch.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "engine/dispatch_engine.hpp"
+#include "gridbatch/error.hpp"
+
+namespace gridbatch {
+namespace {
+
+[[noreturn]] void fail(const std::string& what) { throw Error(ErrorKind::invalid_input, what); }
+
+std::string num(Real v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+}
+
+void require(bool ok, const std::string& where, const std::string& field, Real value,
+             const std::string& expected) {
+    if (!ok) fail(where + ": " + field + " must be " + expected + " (got " + num(value) + ")");
+}
+
+}  // namespace
+
+BatteryUnit battery_unit(const std::string& name) {
+    // Tesla Megapack 2 XL datasheet: 2-hour 1,927 kW / 3,854 kWh, 4-hour 979 kW / 3,916 kWh,
+    // round trip ~92% (the planning figure; the 4-hour unit is quoted slightly higher).
+    if (name == "megapack-2h" || name == "megapack2xl-2h") return {name, 3.854, 1.927, 1.927, 0.92};
+    if (name == "megapack-4h" || name == "megapack2xl-4h") return {name, 3.916, 0.979, 0.979, 0.92};
+    std::string known;
+    for (const auto& n : battery_unit_names()) known += (known.empty() ? "" : ", ") + n;
+    fail("unknown battery unit '" + name + "' (known: " + known + ")");
+}
+
+std::vector<std::string> battery_unit_names() { return {"megapack-2h", "megapack-4h"}; }
+
+BatteryFleet BatteryFleet::from_units(const BatteryUnit& unit, Real units) {
+    BatteryFleet f;
+    f.energy_mwh = unit.energy_mwh * units;
+    f.charge_mw = unit.charge_mw * units;
+    f.discharge_mw = unit.discharge_mw * units;
+    f.charge_efficiency = f.discharge_efficiency = std::sqrt(unit.round_trip_efficiency);
+    f.soc_min = 0.05;
+    f.soc_max = 0.95;
+    f.initial_soc = 0.5;
+    return f;
+}
+
+void BatteryFleet::validate(const std::string& where) const {
+    require(std::isfinite(energy_mwh) && energy_mwh >= 0, where, "energy_mwh", energy_mwh,
+            "finite and >= 0");
+    require(std::isfinite(charge_mw) && charge_mw >= 0, where, "charge_mw", charge_mw,
+            "finite and >= 0");
+    require(std::isfinite(discharge_mw) && discharge_mw >= 0, where, "discharge_mw", discharge_mw,
+            "finite and >= 0");
+    require(charge_efficiency > 0 && charge_efficiency <= 1, where, "charge_efficiency",
+            charge_efficiency, "in (0, 1]");
+    require(discharge_efficiency > 0 && discharge_efficiency <= 1, where, "discharge_efficiency",
+            discharge_efficiency, "in (0, 1]");
+    require(self_discharge_per_hour >= 0 && self_discharge_per_hour < 1, where,
+            "self_discharge_per_hour", self_discharge_per_hour, "in [0, 1)");
+    require(soc_min >= 0 && soc_min <= 1, where, "soc_min", soc_min, "in [0, 1]");
+    require(soc_max >= 0 && soc_max <= 1, where, "soc_max", soc_max, "in [0, 1]");
+    if (soc_min > soc_max)
+        fail(where + ": soc_min (" + num(soc_min) + ") is above soc_max (" + num(soc_max) + ")");
+    require(initial_soc >= soc_min && initial_soc <= soc_max, where, "initial_soc", initial_soc,
+            "within [soc_min, soc_max] = [" + num(soc_min) + ", " + num(soc_max) + "]");
+    require(std::isfinite(throughput_cost) && throughput_cost >= 0, where, "throughput_cost",
+            throughput_cost, "finite and >= 0");
+}
+
+void GridConnection::validate(const std::string& where) const {
+    require(!std::isnan(import_limit_mw) && import_limit_mw >= 0, where, "import_limit_mw",
+            import_limit_mw, ">= 0");
+}
+
+const char* to_string(DispatchMethod method) noexcept {
+    switch (method) {
+        case DispatchMethod::automatic:
+            return "automatic";
+        case DispatchMethod::taut_string:
+            return "taut_string";
+        case DispatchMethod::dynamic_program:
+            return "dynamic_program";
+    }
+    return "unknown";
+}
+
+void DispatchOptions::validate() const {
+    require(std::isfinite(dt_seconds) && dt_seconds > 0, "DispatchOptions", "dt_seconds",
+            dt_seconds, "finite and > 0");
+}
+
+namespace detail {
+
+std::unique_ptr<DispatchEngine> make_dispatch_engine(Backend backend, int threads) {
+    return backend == Backend::cuda ? cuda::make_dispatch_engine(0)
+                                    : cpu::make_dispatch_engine(threads);
+}
+
+namespace {
+
+void check_count(std::size_t n, Index S, const char* what) {
+    if (n != 1 && static_cast<Index>(n) != S)
+        fail(std::string(what) + " has " + std::to_string(n) + " entries; expected 1 (shared) or " +
+             std::to_string(S) + " (one per scenario)");
+}
+
+void check_load(const MatrixView& load) {
+    for (Index s = 0; s < load.cols(); ++s)
+        for (Index t = 0; t < load.rows(); ++t) {
+            const Real v = load(t, s);
+            if (!std::isfinite(v))
+                fail("load[step " + std::to_string(t) + ", scenario " + std::to_string(s) +
+                     "] is " + num(v) + "; loads must be finite");
+            if (v < 0)
+                fail("load[step " + std::to_string(t) + ", scenario " + std::to_string(s) +
+                     "] is " + num(v) + " MW; smoothing needs a non-negative site load");
+        }
+}
+
+dispatch::FleetParams convert(const BatteryFleet& f, const GridConnection& g, Real hours) {
+    dispatch::FleetParams p;
+    p.e_min = f.soc_min * f.energy_mwh;
+    p.e_max = f.soc_max * f.energy_mwh;
+    p.e_init = f.initial_soc * f.energy_mwh;
+    p.p_charge = f.charge_mw;
+    p.p_discharge = f.discharge_mw;
+    p.eta_c = f.charge_efficiency;
+    p.eta_d = f.discharge_efficiency;
+    p.decay = 1.0 - f.self_discharge_per_hour * hours;
+    p.kappa = f.throughput_cost;
+    p.target = 0;
+    p.terminal = static_cast<int>(f.terminal);
+    p.g_min = g.export_allowed ? -HUGE_VAL : 0.0;
+    p.g_max = g.import_limit_mw;
+    return p;
+}
+
+DispatchResult allocate(Index T, Index S, Backend backend) {
+    DispatchResult r;
+    r.battery_mw.resize(T, S);
+    r.soc_mwh.resize(T + 1, S);
+    r.grid_mw.resize(T, S);
+    r.objective = Vector::Zero(S);
+    r.report = ScenarioReport(S);
+    r.infeasible_step = IndexVector::Constant(S, -1);
+    r.violation = Vector::Zero(S);
+    r.violation_kind.setZero(S);
+    r.method.setZero(S);
+    r.relaxed_steps = IndexVector::Zero(S);
+    r.backend = backend;
+    return r;
+}
+
+std::vector<dispatch::FleetParams> prepare(const MatrixView& load,
+                                           const std::vector<BatteryFleet>& fleets,
+                                           const std::vector<GridConnection>& grids,
+                                           const DispatchOptions& options) {
+    options.validate();
+    const Index S = load.cols();
+    check_count(fleets.size(), S, "fleets");
+    check_count(grids.size(), S, "grids");
+    for (std::size_t i = 0; i < fleets.size(); ++i)
+        fleets[i].validate(fleets.size() == 1 ? "fleet (shared)"
+                                              : "fleet of scenario " + std::to_string(i));
+    for (std::size_t i = 0; i < grids.size(); ++i)
+        grids[i].validate(grids.size() == 1 ? "grid connection (shared)"
+                                            : "grid connection of scenario " + std::to_string(i));
+    check_load(load);
+    const Real hours = options.dt_seconds / 3600.0;
+    std::vector<dispatch::FleetParams> params(static_cast<std::size_t>(S));
+    for (Index s = 0; s < S; ++s) {
+        const BatteryFleet& f = fleets[fleets.size() == 1 ? 0 : s];
+        if (options.method == DispatchMethod::taut_string &&
+            (!f.lossless() || f.terminal == TerminalCondition::free))
+            fail(
+                "DispatchMethod::taut_string needs a lossless fleet (efficiencies 1, no "
+                "self-discharge, no throughput cost) with a terminal condition other than free; "
+                "scenario " +
+                std::to_string(s) + " has none");
+        params[s] = convert(f, grids[grids.size() == 1 ? 0 : s], hours);
+        if (load.rows() > 0 && options.target == SmoothingTarget::min_load)
+            params[s].target = load.col(s).minCoeff();
+        if (load.rows() > 0 && options.target == SmoothingTarget::mean_load)
+            params[s].target = load.col(s).mean();
+    }
+    return params;
+}
+
+}  // namespace
+}  // namespace detail
+
+DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
+                        const std::vector<GridConnection>& grids, const DispatchOptions& options) {
+    const auto params = detail::prepare(load, fleets, grids, options);
+    const Backend backend = resolve_backend(options.backend);
+    DispatchResult out = detail::allocate(load.rows(), load.cols(), backend);
+    auto engine = detail::make_dispatch_engine(backend, options.threads);
+    engine->solve(load, params, options.dt_seconds / 3600.0, static_cast<int>(options.method), out);
+    return out;
+}
+
+DispatchResult causal_filter(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
+                             Real dt_seconds, const CausalFilterOptions& options) {
+    DispatchOptions dopt;
+    dopt.dt_seconds = dt_seconds;
+    require(options.time_constant_s > 0, "CausalFilterOptions", "time_constant_s",
+            options.time_constant_s, "> 0");
+    require(options.soc_gain_per_hour >= 0, "CausalFilterOptions", "soc_gain_per_hour",
+            options.soc_gain_per_hour, ">= 0");
+    const auto params = detail::prepare(load, fleets, {GridConnection{}}, dopt);
+    const Index T = load.rows(), S = load.cols();
+    DispatchResult out = detail::allocate(T, S, Backend::cpu);
+    const Real h = dt_seconds / 3600.0;
+    const Real alpha = 1.0 - std::exp(-dt_seconds / options.time_constant_s);
+    for (Index s = 0; s < S; ++s) {
+        const detail::dispatch::FleetParams& f = params[s];
+        Real e = f.e_init, smooth = T > 0 ? load(0, s) : 0;
+        for (Index t = 0; t < T; ++t) {
+            const Real L = load(t, s);
+            smooth += alpha * (L - smooth);
+            // SoC feedback: draw more when below the set point, less when above.
+            const Real target = smooth + options.soc_gain_per_hour * (f.e_init - e);
+            Real b = L - target;
+            // Power limits, then energy limits of this step (exactly, through the losses).
+            b = std::min(std::max(b, -f.p_charge), f.p_discharge);
+            const Real room_down = f.decay * e - f.e_min, room_up = f.e_max - f.decay * e;
+            if (b > 0) b = std::min(b, std::max(0.0, room_down) * f.eta_d / h);
+            if (b < 0) b = std::max(b, -std::max(0.0, room_up) / (f.eta_c * h));
+            out.battery_mw(t, s) = b;
+            e = f.decay * e - detail::dispatch::stored_energy_drawn(b, h, f);
+        }
+        detail::dispatch::Outcome o{0, -1, 0, 0, 0, 0};
+        detail::dispatch::finish_outcome(load.col(s).data(), 1, T, h, f,
+                                         out.battery_mw.col(s).data(), out.soc_mwh.col(s).data(),
+                                         out.grid_mw.col(s).data(), o);
+        out.objective[s] = o.objective;
+        out.report.status[s] = 0;
+    }
+    return out;
+}
+
+}  // namespace gridbatch

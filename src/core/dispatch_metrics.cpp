@@ -1,0 +1,145 @@
+// Per-scenario quality measures of a dispatch, and fleet sizing by batched bisection.
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <unsupported/Eigen/FFT>
+
+#include "gridbatch/battery_dispatch.hpp"
+#include "gridbatch/error.hpp"
+
+namespace gridbatch {
+namespace {
+
+// Largest |g(t + n) - g(t)| over the series (n >= 1 samples apart, n clipped to the length).
+Real max_ramp(const Eigen::Ref<const Vector>& g, Index n) {
+    const Index T = g.size();
+    n = std::min(n, T - 1);
+    Real r = 0;
+    for (Index t = 0; t + n < T; ++t) r = std::max(r, std::abs(g[t + n] - g[t]));
+    return r;
+}
+
+}  // namespace
+
+DispatchMetrics dispatch_metrics(const MatrixView& load, const DispatchResult& result,
+                                 const std::vector<BatteryFleet>& fleets, Real dt_seconds,
+                                 const std::vector<std::pair<Real, Real>>& bands) {
+    const Index T = load.rows(), S = load.cols();
+    if (result.grid_mw.rows() != T || result.grid_mw.cols() != S)
+        throw Error(ErrorKind::invalid_input,
+                    "dispatch_metrics: result is " + std::to_string(result.grid_mw.rows()) + " x " +
+                        std::to_string(result.grid_mw.cols()) + " but load is " +
+                        std::to_string(T) + " x " + std::to_string(S));
+    if (fleets.size() != 1 && static_cast<Index>(fleets.size()) != S)
+        throw Error(ErrorKind::invalid_input, "dispatch_metrics: fleets has " +
+                                                  std::to_string(fleets.size()) +
+                                                  " entries; expected 1 or " + std::to_string(S));
+    if (!(dt_seconds > 0))
+        throw Error(ErrorKind::invalid_input, "dispatch_metrics: dt_seconds must be > 0");
+    for (const auto& b : bands)
+        if (!(b.first >= 0 && b.second > b.first))
+            throw Error(ErrorKind::invalid_input,
+                        "dispatch_metrics: band [" + std::to_string(b.first) + ", " +
+                            std::to_string(b.second) + "] Hz is not an interval of frequencies");
+    DispatchMetrics m;
+    m.bands = bands;
+    m.peak_mw.resize(S);
+    m.max_ramp_mw_per_s.resize(S);
+    m.max_ramp_mw_per_min.resize(S);
+    m.std_mw.resize(S);
+    m.throughput_mwh.resize(S);
+    m.equivalent_full_cycles.resize(S);
+    m.time_at_soc_limits_s.resize(S);
+    m.losses_mwh.resize(S);
+    m.band_energy = Matrix::Zero(static_cast<Index>(bands.size()), S);
+    const Real h = dt_seconds / 3600.0;
+    const Index per_min = std::max<Index>(1, std::lround(60.0 / dt_seconds));
+    Eigen::FFT<Real> fft;
+    std::vector<Real> x(static_cast<std::size_t>(T));
+    std::vector<std::complex<Real>> spectrum;
+    for (Index s = 0; s < S; ++s) {
+        const BatteryFleet& f = fleets[fleets.size() == 1 ? 0 : s];
+        const auto g = result.grid_mw.col(s);
+        const auto b = result.battery_mw.col(s);
+        const auto e = result.soc_mwh.col(s);
+        if (T == 0) continue;
+        m.peak_mw[s] = g.maxCoeff();
+        m.max_ramp_mw_per_s[s] = T > 1 ? max_ramp(g, 1) / dt_seconds : 0;
+        m.max_ramp_mw_per_min[s] = T > 1 ? max_ramp(g, per_min) : 0;
+        const Real mean = g.mean();
+        m.std_mw[s] = std::sqrt((g.array() - mean).square().sum() / static_cast<Real>(T));
+        m.throughput_mwh[s] = b.cwiseAbs().sum() * h;
+        m.equivalent_full_cycles[s] =
+            f.energy_mwh > 0 ? m.throughput_mwh[s] / (2 * f.energy_mwh) : 0;
+        const Real lo = f.soc_min * f.energy_mwh, hi = f.soc_max * f.energy_mwh;
+        const Real tol = 1e-6 * (1 + f.energy_mwh);
+        Index at_limit = 0;
+        for (Index t = 1; t <= T; ++t) at_limit += (e[t] <= lo + tol || e[t] >= hi - tol) ? 1 : 0;
+        m.time_at_soc_limits_s[s] = static_cast<Real>(at_limit) * dt_seconds;
+        m.losses_mwh[s] = -b.sum() * h - (e[T] - e[0]);
+        if (bands.empty()) continue;
+        for (Index t = 0; t < T; ++t) x[t] = g[t] - mean;
+        fft.fwd(spectrum, x);
+        // One-sided spectrum: bins 1..T/2 stand for +-k; Parseval: sum |X_k|^2 / T = sum x^2.
+        for (Index k = 0; k <= T / 2; ++k) {
+            const Real freq = static_cast<Real>(k) / (static_cast<Real>(T) * dt_seconds);
+            const Real weight = (k == 0 || 2 * k == T) ? 1.0 : 2.0;
+            const Real power = weight * std::norm(spectrum[k]) / static_cast<Real>(T);
+            for (std::size_t j = 0; j < bands.size(); ++j)
+                if (freq >= bands[j].first && freq < bands[j].second)
+                    m.band_energy(static_cast<Index>(j), s) += power;
+        }
+    }
+    return m;
+}
+
+IndexVector size_fleet(const MatrixView& load, const BatteryUnit& unit, Real ramp_limit_mw_per_min,
+                       Index max_units, const GridConnection& grid,
+                       const DispatchOptions& options) {
+    if (!(ramp_limit_mw_per_min > 0))
+        throw Error(ErrorKind::invalid_input,
+                    "size_fleet: ramp_limit_mw_per_min must be > 0 (got " +
+                        std::to_string(ramp_limit_mw_per_min) + ")");
+    if (max_units < 1)
+        throw Error(ErrorKind::invalid_input,
+                    "size_fleet: max_units must be >= 1 (got " + std::to_string(max_units) + ")");
+    const Index S = load.cols();
+    const Index per_min = std::max<Index>(1, std::lround(60.0 / options.dt_seconds));
+    // Meets the limit with `units[s]` units? One batched dispatch for all scenarios.
+    auto meets = [&](const IndexVector& units) {
+        std::vector<BatteryFleet> fleets(static_cast<std::size_t>(S));
+        for (Index s = 0; s < S; ++s)
+            fleets[s] = BatteryFleet::from_units(unit, static_cast<Real>(units[s]));
+        const DispatchResult r = dispatch(load, fleets, {grid}, options);
+        Eigen::Matrix<bool, Eigen::Dynamic, 1> ok(S);
+        for (Index s = 0; s < S; ++s)
+            ok[s] = r.report.at(s) == Status::converged &&
+                    (load.rows() < 2 ||
+                     max_ramp(r.grid_mw.col(s), per_min) <= ramp_limit_mw_per_min * (1 + 1e-12));
+        return ok;
+    };
+    // Invariant per scenario: lo fails (or is -1), hi meets; assumes more units never hurt.
+    IndexVector lo = IndexVector::Constant(S, -1), hi = IndexVector::Constant(S, max_units);
+    const auto at_max = meets(hi);
+    IndexVector answer = IndexVector::Constant(S, -1);
+    for (;;) {
+        IndexVector mid = hi;
+        bool any = false;
+        for (Index s = 0; s < S; ++s)
+            if (at_max[s] && hi[s] - lo[s] > 1) {
+                mid[s] = lo[s] + (hi[s] - lo[s]) / 2;
+                any = true;
+            }
+        if (!any) break;
+        const auto ok = meets(mid);
+        for (Index s = 0; s < S; ++s) {
+            if (!at_max[s] || hi[s] - lo[s] <= 1) continue;
+            (ok[s] ? hi[s] : lo[s]) = mid[s];
+        }
+    }
+    for (Index s = 0; s < S; ++s)
+        if (at_max[s]) answer[s] = hi[s];
+    return answer;
+}
+
+}  // namespace gridbatch

@@ -1,0 +1,195 @@
+// Sharded solves over any Communicator, and the one-process communicator.
+#include "gridbatch/distributed.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "gridbatch/error.hpp"
+
+namespace gridbatch {
+namespace {
+
+class LocalCommunicator final : public Communicator {
+public:
+    int rank() const noexcept override { return 0; }
+    int size() const noexcept override { return 1; }
+    int local_rank() const noexcept override { return 0; }
+    void begin_chunks(Index n_chunks) override {
+        n_chunks_ = n_chunks;
+        next_ = 0;
+    }
+    Index next_chunk() override { return next_ < n_chunks_ ? next_++ : -1; }
+    void gather_columns(Matrix&, const ColumnRanges&) override {}
+    Index max_over_ranks(Index value) override { return value; }
+    void check(const std::string& local_error) override {
+        if (!local_error.empty()) throw Error(ErrorKind::invalid_input, local_error);
+    }
+
+private:
+    Index n_chunks_ = 0, next_ = 0;
+};
+
+// Runs `solve_chunk(first, count)` on this rank's chunks; returns the ranges it did. An Error in
+// a chunk stops this rank and is reported to every rank by comm.check().
+template <typename SolveChunk>
+ColumnRanges run_chunks(Communicator& comm, Index n, Index chunk, SolveChunk&& solve_chunk) {
+    if (chunk < 1) throw Error(ErrorKind::invalid_input, "solve_sharded: chunk must be >= 1");
+    comm.begin_chunks((n + chunk - 1) / chunk);
+    ColumnRanges mine;
+    std::string error;
+    try {
+        for (Index c; (c = comm.next_chunk()) >= 0;) {
+            const Index first = c * chunk, count = std::min(chunk, n - first);
+            solve_chunk(first, count);
+            mine.emplace_back(first, count);
+        }
+    } catch (const Error& e) {
+        error = e.what();
+    }
+    comm.check(error);
+    return mine;
+}
+
+std::string chunk_context(Index first, Index count) {
+    return "in scenarios " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
+           " (numbered from 0 in this chunk below): ";
+}
+
+// Per-scenario report <-> a 3 x S matrix, so it travels like any other result column.
+Matrix report_matrix(const ScenarioReport& r) {
+    Matrix m(3, r.size());
+    m.row(0) = r.status.cast<Real>().transpose();
+    m.row(1) = r.iterations.cast<Real>().transpose();
+    m.row(2) = r.max_mismatch.transpose();
+    return m;
+}
+void set_report(ScenarioReport& r, const Matrix& m) {
+    r.status = m.row(0).transpose().cast<std::int8_t>();
+    r.iterations = m.row(1).transpose().cast<int>();
+    r.max_mismatch = m.row(2).transpose();
+}
+
+void gather_vector(Communicator& comm, Vector& v, const ColumnRanges& mine) {
+    Matrix m = v.transpose();
+    comm.gather_columns(m, mine);
+    v = m.row(0).transpose();
+}
+
+}  // namespace
+
+std::unique_ptr<Communicator> local_communicator() { return std::make_unique<LocalCommunicator>(); }
+
+bool launched_by_mpi() noexcept {
+    for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
+        if (std::getenv(var)) return true;
+    return false;
+}
+
+int launcher_rank() noexcept {
+    for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"})
+        if (const char* v = std::getenv(var)) return std::atoi(v);
+    return 0;
+}
+
+DcPowerFlowResult solve_sharded(DcPowerFlow& pf, const MatrixView& pd, Communicator& comm,
+                                Index chunk) {
+    const Index S = pd.cols();
+    const Network& net = pf.network();
+    DcPowerFlowResult out;
+    out.va = Matrix::Zero(net.n_bus(), S);
+    out.pf = Matrix::Zero(net.n_branch(), S);
+    out.pg = Matrix::Zero(net.n_gen(), S);
+    out.slack = Vector::Zero(S);
+    Matrix report = report_matrix(ScenarioReport(S));
+    out.backend = pf.backend();
+    const ColumnRanges mine = run_chunks(comm, S, chunk, [&](Index first, Index count) {
+        DcPowerFlowResult r;
+        try {
+            r = pf.solve(pd.middleCols(first, count));
+        } catch (const Error& e) {
+            throw Error(e.kind(), chunk_context(first, count) + e.what());
+        }
+        out.va.middleCols(first, count) = r.va;
+        out.pf.middleCols(first, count) = r.pf;
+        out.pg.middleCols(first, count) = r.pg;
+        out.slack.segment(first, count) = r.slack;
+        report.middleCols(first, count) = report_matrix(r.report);
+    });
+    for (Matrix* m : {&out.va, &out.pf, &out.pg, &report}) comm.gather_columns(*m, mine);
+    gather_vector(comm, out.slack, mine);
+    set_report(out.report, report);
+    return out;
+}
+
+AcPowerFlowResult solve_sharded(const AcPowerFlow& pf, const AcBatch& batch, Communicator& comm,
+                                Index chunk) {
+    const Index S = batch.size();
+    const Network& net = pf.network();
+    AcPowerFlowResult out;
+    for (Matrix* m : {&out.vm, &out.va}) *m = Matrix::Zero(net.n_bus(), S);
+    for (Matrix* m : {&out.pg, &out.qg}) *m = Matrix::Zero(net.n_gen(), S);
+    for (Matrix* m : {&out.pf, &out.qf, &out.pt, &out.qt}) *m = Matrix::Zero(net.n_branch(), S);
+    for (Vector* v : {&out.loss_mw, &out.loss_mvar, &out.slack_mw}) *v = Vector::Zero(S);
+    Matrix report = report_matrix(ScenarioReport(S));
+    out.q_limited_buses.assign(static_cast<std::size_t>(S), {});
+    out.backend = pf.backend();
+    // Ref has no assignment: optional inputs are emplaced.
+    auto slice = [](std::optional<MatrixView>& to, const std::optional<MatrixView>& from,
+                    Index first, Index count) {
+        if (from) to.emplace(from->middleCols(first, count));
+    };
+    const ColumnRanges mine = run_chunks(comm, S, chunk, [&](Index first, Index count) {
+        AcBatch part(batch.pd.middleCols(first, count), batch.qd.middleCols(first, count));
+        slice(part.pg, batch.pg, first, count);
+        slice(part.vg, batch.vg, first, count);
+        slice(part.vm0, batch.vm0, first, count);
+        slice(part.va0_deg, batch.va0_deg, first, count);
+        AcPowerFlowResult r;
+        try {
+            r = pf.solve(part);
+        } catch (const Error& e) {
+            throw Error(e.kind(), chunk_context(first, count) + e.what());
+        }
+        out.vm.middleCols(first, count) = r.vm;
+        out.va.middleCols(first, count) = r.va;
+        out.pg.middleCols(first, count) = r.pg;
+        out.qg.middleCols(first, count) = r.qg;
+        out.pf.middleCols(first, count) = r.pf;
+        out.qf.middleCols(first, count) = r.qf;
+        out.pt.middleCols(first, count) = r.pt;
+        out.qt.middleCols(first, count) = r.qt;
+        out.loss_mw.segment(first, count) = r.loss_mw;
+        out.loss_mvar.segment(first, count) = r.loss_mvar;
+        out.slack_mw.segment(first, count) = r.slack_mw;
+        report.middleCols(first, count) = report_matrix(r.report);
+        for (Index s = 0; s < count; ++s)
+            out.q_limited_buses[static_cast<std::size_t>(first + s)] =
+                r.q_limited_buses[static_cast<std::size_t>(s)];
+    });
+    for (Matrix* m :
+         {&out.vm, &out.va, &out.pg, &out.qg, &out.pf, &out.qf, &out.pt, &out.qt, &report})
+        comm.gather_columns(*m, mine);
+    for (Vector* v : {&out.loss_mw, &out.loss_mvar, &out.slack_mw}) gather_vector(comm, *v, mine);
+    set_report(out.report, report);
+
+    // Q-limited bus lists: padded with -1 to the longest list over all ranks.
+    Index longest = 0;
+    for (const auto& q : out.q_limited_buses) longest = std::max<Index>(longest, Index(q.size()));
+    longest = comm.max_over_ranks(longest);
+    if (longest > 0) {
+        Matrix lists = Matrix::Constant(longest, S, -1);
+        for (Index s = 0; s < S; ++s) {
+            const auto& q = out.q_limited_buses[static_cast<std::size_t>(s)];
+            for (std::size_t i = 0; i < q.size(); ++i) lists(Index(i), s) = Real(q[i]);
+        }
+        comm.gather_columns(lists, mine);
+        for (Index s = 0; s < S; ++s) {
+            auto& q = out.q_limited_buses[static_cast<std::size_t>(s)];
+            q.clear();
+            for (Index i = 0; i < longest && lists(i, s) >= 0; ++i) q.push_back(Index(lists(i, s)));
+        }
+    }
+    return out;
+}
+
+}  // namespace gridbatch

@@ -1,0 +1,129 @@
+// Synthetic training load front end: validation, conversion to plain parameters, backend choice.
+#include "gridbatch/load_profiles.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "engine/dispatch_engine.hpp"
+#include "gridbatch/error.hpp"
+
+namespace gridbatch {
+namespace {
+
+void require(bool ok, const std::string& where, const std::string& field, Real value,
+             const std::string& expected) {
+    if (ok) return;
+    std::ostringstream s;
+    s << where << ": " << field << " must be " << expected << " (got " << value << ")";
+    throw Error(ErrorKind::invalid_input, s.str());
+}
+
+}  // namespace
+
+void TrainingLoadParameters::validate(const std::string& where) const {
+    require(std::isfinite(gpu_count) && gpu_count >= 0, where, "gpu_count", gpu_count,
+            "finite and >= 0");
+    require(std::isfinite(it_kw_per_gpu) && it_kw_per_gpu >= 0, where, "it_kw_per_gpu",
+            it_kw_per_gpu, "finite and >= 0");
+    require(idle_level >= 0 && idle_level <= 1, where, "idle_level", idle_level, "in [0, 1]");
+    require(std::isfinite(pue) && pue >= 1, where, "pue", pue, "finite and >= 1");
+    require(cooling_time_constant_s > 0, where, "cooling_time_constant_s", cooling_time_constant_s,
+            "> 0");
+    require(noise >= 0 && noise < 0.2, where, "noise", noise, "in [0, 0.2)");
+    if (jobs.size() > static_cast<std::size_t>(kMaxTrainingJobs))
+        throw Error(ErrorKind::invalid_input, where + ": " + std::to_string(jobs.size()) +
+                                                  " jobs; at most " +
+                                                  std::to_string(kMaxTrainingJobs) + " supported");
+    Real share = 0;
+    for (std::size_t k = 0; k < jobs.size(); ++k) {
+        const TrainingJob& j = jobs[k];
+        const std::string w = where + ", job " + std::to_string(k);
+        require(j.gpu_share > 0 && j.gpu_share <= 1, w, "gpu_share", j.gpu_share, "in (0, 1]");
+        require(std::isfinite(j.iteration_period_s) && j.iteration_period_s > 0, w,
+                "iteration_period_s", j.iteration_period_s, "finite and > 0");
+        require(j.period_jitter >= 0 && j.period_jitter < 1, w, "period_jitter", j.period_jitter,
+                "in [0, 1)");
+        require(j.compute_share >= 0 && j.compute_share <= 1, w, "compute_share", j.compute_share,
+                "in [0, 1]");
+        require(j.peak_level >= 0 && j.peak_level <= 1.5, w, "peak_level", j.peak_level,
+                "in [0, 1.5]");
+        require(j.trough_level >= 0 && j.trough_level <= 1.5, w, "trough_level", j.trough_level,
+                "in [0, 1.5]");
+        require(j.amplitude_jitter >= 0 && j.amplitude_jitter < 0.3, w, "amplitude_jitter",
+                j.amplitude_jitter, "in [0, 0.3)");
+        require(std::isfinite(j.start_s), w, "start_s", j.start_s, "finite");
+        require(j.stop_s >= j.start_s, w, "stop_s", j.stop_s, ">= start_s");
+        require(std::isfinite(j.ramp_s) && j.ramp_s >= 0, w, "ramp_s", j.ramp_s, "finite and >= 0");
+        require(std::isfinite(j.checkpoint_interval_s) && j.checkpoint_interval_s >= 0, w,
+                "checkpoint_interval_s", j.checkpoint_interval_s, "finite and >= 0");
+        require(
+            j.checkpoint_duration_s >= 0 && (j.checkpoint_interval_s == 0 ||
+                                             j.checkpoint_duration_s <= j.checkpoint_interval_s),
+            w, "checkpoint_duration_s", j.checkpoint_duration_s,
+            ">= 0 and <= checkpoint_interval_s");
+        require(j.checkpoint_level >= 0 && j.checkpoint_level <= 1.5, w, "checkpoint_level",
+                j.checkpoint_level, "in [0, 1.5]");
+        require(std::isfinite(j.failures_per_hour) && j.failures_per_hour >= 0, w,
+                "failures_per_hour", j.failures_per_hour, "finite and >= 0");
+        require(std::isfinite(j.restart_outage_s) && j.restart_outage_s >= 0, w, "restart_outage_s",
+                j.restart_outage_s, "finite and >= 0");
+        share += j.gpu_share;
+    }
+    require(share <= 1 + 1e-12, where, "sum of jobs' gpu_share", share, "<= 1");
+}
+
+Matrix training_load(const std::vector<TrainingLoadParameters>& parameters, Index n_scenarios,
+                     const LoadProfileOptions& options) {
+    require(options.steps >= 0, "LoadProfileOptions", "steps", static_cast<Real>(options.steps),
+            ">= 0");
+    require(std::isfinite(options.dt_seconds) && options.dt_seconds > 0, "LoadProfileOptions",
+            "dt_seconds", options.dt_seconds, "finite and > 0");
+    require(n_scenarios >= 0, "training_load", "n_scenarios", static_cast<Real>(n_scenarios),
+            ">= 0");
+    if (parameters.size() != 1 && static_cast<Index>(parameters.size()) != n_scenarios)
+        throw Error(ErrorKind::invalid_input,
+                    "training_load: parameters has " + std::to_string(parameters.size()) +
+                        " entries; expected 1 (shared) or " + std::to_string(n_scenarios));
+    std::vector<detail::dispatch::LoadParams> pods(static_cast<std::size_t>(n_scenarios));
+    for (std::size_t i = 0; i < parameters.size(); ++i)
+        parameters[i].validate(parameters.size() == 1
+                                   ? "training load parameters (shared)"
+                                   : "training load parameters of scenario " + std::to_string(i));
+    for (Index s = 0; s < n_scenarios; ++s) {
+        const TrainingLoadParameters& p = parameters[parameters.size() == 1 ? 0 : s];
+        detail::dispatch::LoadParams& q = pods[s];
+        q = {};
+        q.gpu_count = p.gpu_count;
+        q.it_kw_per_gpu = p.it_kw_per_gpu;
+        q.idle_level = p.idle_level;
+        q.pue = p.pue;
+        q.cooling_time_constant_s = p.cooling_time_constant_s;
+        q.noise = p.noise;
+        q.n_jobs = static_cast<int>(p.jobs.size());
+        for (std::size_t k = 0; k < p.jobs.size(); ++k) {
+            const TrainingJob& j = p.jobs[k];
+            q.jobs[k] = {j.gpu_share,
+                         j.iteration_period_s,
+                         j.period_jitter,
+                         j.compute_share,
+                         j.peak_level,
+                         j.trough_level,
+                         j.amplitude_jitter,
+                         j.start_s,
+                         j.stop_s,
+                         j.ramp_s,
+                         j.checkpoint_interval_s,
+                         j.checkpoint_duration_s,
+                         j.checkpoint_level,
+                         j.failures_per_hour,
+                         j.restart_outage_s};
+        }
+    }
+    const Backend backend = resolve_backend(options.backend);
+    Matrix out(options.steps, n_scenarios);
+    auto engine = detail::make_dispatch_engine(backend, options.threads);
+    engine->training_load(pods, options.seed, options.dt_seconds, out);
+    return out;
+}
+
+}  // namespace gridbatch

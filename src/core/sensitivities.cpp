@@ -1,0 +1,349 @@
+// PTDF, LODF and N-1 screening over a DcPowerFlow's factorisation: every column comes from the
+// engine's branch_sensitivity (Bf_red B_red^-1 r), so they run on the power flow's backend.
+#include "gridbatch/sensitivities.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "core/dc_access.hpp"
+#include "gridbatch/error.hpp"
+
+namespace gridbatch {
+namespace {
+
+using detail::DcAccess;
+using detail::DcModel;
+
+// Right-hand sides handled per engine call in the dense PTDF/LODF forms (workspace n x block).
+constexpr Index kBlock = 256;
+
+void check_index(Index i, Index n, const char* what, const char* function) {
+    if (i < 0 || i >= n)
+        throw Error(ErrorKind::invalid_input, std::string(function) + ": " + what + " index " +
+                                                  std::to_string(i) + " is out of range [0, " +
+                                                  std::to_string(n) + ")");
+}
+
+// The weights w of the slack that absorbs an injection at a bus of island c: the flow of a unit
+// injection at j is H e_j - H w_c. Zero weights mean "the island's reference buses", which
+// H (built on the reduced system) already is.
+struct SlackWeights {
+    Index bus = -1;  // chosen slack bus, or -1
+    bool distributed = false;
+};
+
+SlackWeights slack_weights(DcPowerFlow& pf, PtdfSlack slack, const char* function) {
+    const DcModel& m = DcAccess::model(pf);
+    if (slack.bus < -1)
+        throw Error(ErrorKind::invalid_input,
+                    std::string(function) + ": slack bus index " + std::to_string(slack.bus) +
+                        " is out of range (a bus index, or -1 for the power flow's own slack)");
+    if (slack.bus >= 0) {
+        check_index(slack.bus, m.n_bus, "slack bus", function);
+        if (m.island[slack.bus] < 0)
+            throw Error(ErrorKind::invalid_input,
+                        std::string(function) + ": slack bus " +
+                            std::to_string(pf.network().buses().id[slack.bus]) +
+                            " is isolated (type 4)");
+        return {slack.bus, false};
+    }
+    return {-1, m.distributed};
+}
+
+// H w for the slack: one column per island (distributed) or the slack bus's column.
+Matrix slack_columns(DcPowerFlow& pf, const SlackWeights& w) {
+    const DcModel& m = DcAccess::model(pf);
+    const Index nf = m.n_free();
+    if (w.bus >= 0) {
+        Matrix r = Matrix::Zero(nf, 1);
+        if (m.reduced_index[w.bus] >= 0) r(m.reduced_index[w.bus], 0) = 1;
+        Matrix y(m.n_branch, 1);
+        DcAccess::engine(pf).branch_sensitivity(r.data(), nf, 1, y.data(), m.n_branch);
+        return y;
+    }
+    if (!w.distributed) return Matrix();
+    Matrix r = Matrix::Zero(nf, m.n_island);
+    for (Index i = 0; i < m.n_bus; ++i)
+        if (m.reduced_index[i] >= 0) r(m.reduced_index[i], m.island[i]) = m.participation[i];
+    Matrix y(m.n_branch, m.n_island);
+    if (m.n_island > 0)
+        DcAccess::engine(pf).branch_sensitivity(r.data(), nf, m.n_island, y.data(), m.n_branch);
+    return y;
+}
+
+}  // namespace
+
+Matrix ptdf_columns(DcPowerFlow& pf, const std::vector<Index>& buses, PtdfSlack slack) {
+    const DcModel& m = DcAccess::model(pf);
+    for (Index j : buses) check_index(j, m.n_bus, "bus", "ptdf_columns");
+    const SlackWeights w = slack_weights(pf, slack, "ptdf_columns");
+    const Matrix shift = slack_columns(pf, w);
+    const Index nf = m.n_free(), n = static_cast<Index>(buses.size());
+    Matrix out = Matrix::Zero(m.n_branch, n);
+    for (Index first = 0; first < n; first += kBlock) {
+        const Index k = std::min(kBlock, n - first);
+        Matrix r = Matrix::Zero(nf, k);
+        for (Index c = 0; c < k; ++c) {
+            const Index j = buses[first + c];
+            if (m.reduced_index[j] >= 0) r(m.reduced_index[j], c) = 1;
+        }
+        if (nf > 0)
+            DcAccess::engine(pf).branch_sensitivity(r.data(), nf, k, out.col(first).data(),
+                                                    m.n_branch);
+    }
+    for (Index c = 0; c < n; ++c) {
+        const Index j = buses[c];
+        if (m.island[j] < 0) {
+            out.col(c).setZero();
+        } else if (w.bus >= 0) {
+            if (m.island[j] == m.island[w.bus])
+                out.col(c) -= shift.col(0);
+            else
+                out.col(c).setZero();
+        } else if (w.distributed) {
+            out.col(c) -= shift.col(m.island[j]);
+        }
+    }
+    return out;
+}
+
+Matrix ptdf_rows(DcPowerFlow& pf, const std::vector<Index>& branches, PtdfSlack slack) {
+    const DcModel& m = DcAccess::model(pf);
+    for (Index l : branches) check_index(l, m.n_branch, "branch", "ptdf_rows");
+    const SlackWeights w = slack_weights(pf, slack, "ptdf_rows");
+    const Index nf = m.n_free(), n = static_cast<Index>(branches.size());
+    // Row l of Bf_red B_red^-1 is (B_red^-1 Bf_red(l, :)^T)^T, B_red being symmetric.
+    Matrix x = Matrix::Zero(nf, n);
+    const auto& bf = m.bf_reduced;
+    for (Index c = 0; c < n; ++c)
+        for (int e = bf.row_ptr[branches[c]]; e < bf.row_ptr[branches[c] + 1]; ++e)
+            x(bf.col_index[e], c) = bf.values[e];
+    if (nf > 0 && n > 0) DcAccess::engine(pf).solve_reduced(x.data(), nf, n);
+    Matrix out = Matrix::Zero(n, m.n_bus);
+    for (Index r = 0; r < nf; ++r) out.col(m.free_bus[r]) = x.row(r).transpose();
+    if (w.bus >= 0) {
+        const Vector at_slack = out.col(w.bus);
+        for (Index j = 0; j < m.n_bus; ++j) {
+            if (m.island[j] == m.island[w.bus])
+                out.col(j) -= at_slack;
+            else
+                out.col(j).setZero();
+        }
+    } else if (w.distributed) {
+        Matrix per_island = Matrix::Zero(n, m.n_island);
+        for (Index j = 0; j < m.n_bus; ++j)
+            if (m.island[j] >= 0) per_island.col(m.island[j]) += m.participation[j] * out.col(j);
+        for (Index j = 0; j < m.n_bus; ++j)
+            if (m.island[j] >= 0) out.col(j) -= per_island.col(m.island[j]);
+    }
+    return out;
+}
+
+Matrix ptdf(DcPowerFlow& pf, PtdfSlack slack) {
+    std::vector<Index> all(static_cast<std::size_t>(pf.network().n_bus()));
+    for (std::size_t j = 0; j < all.size(); ++j) all[j] = static_cast<Index>(j);
+    return ptdf_columns(pf, all, slack);
+}
+
+std::vector<bool> islanding_branches(const Network& net) {
+    // Bridges of the multigraph of active branches (Tarjan's low-link, iterative). A parallel
+    // branch is never a bridge: only the edge used to enter a bus is excluded from its low-link.
+    const Index nb = net.n_bus(), nl = net.n_branch();
+    std::vector<std::vector<std::pair<int, int>>> adj(nb);  // (neighbour, branch)
+    for (Index k = 0; k < nl; ++k)
+        if (net.branch_active(k)) {
+            const int f = net.branch_from()[k], t = net.branch_to()[k];
+            adj[f].emplace_back(t, static_cast<int>(k));
+            adj[t].emplace_back(f, static_cast<int>(k));
+        }
+    std::vector<bool> bridge(nl, false);
+    std::vector<int> order(nb, -1), low(nb, 0);
+    struct Frame {
+        int bus, via;  // via: branch used to reach bus
+        std::size_t next;
+    };
+    std::vector<Frame> stack;
+    int counter = 0;
+    for (Index root = 0; root < nb; ++root) {
+        if (order[root] >= 0) continue;
+        order[root] = low[root] = counter++;
+        stack.push_back({static_cast<int>(root), -1, 0});
+        while (!stack.empty()) {
+            Frame& top = stack.back();
+            if (top.next < adj[top.bus].size()) {
+                const auto [to, branch] = adj[top.bus][top.next++];
+                if (branch == top.via) continue;
+                if (order[to] < 0) {
+                    order[to] = low[to] = counter++;
+                    stack.push_back({to, branch, 0});
+                } else {
+                    low[top.bus] = std::min(low[top.bus], order[to]);
+                }
+                continue;
+            }
+            const Frame done = top;
+            stack.pop_back();
+            if (stack.empty()) break;
+            const int parent = stack.back().bus;
+            low[parent] = std::min(low[parent], low[done.bus]);
+            if (low[done.bus] > order[parent]) bridge[done.via] = true;
+        }
+    }
+    return bridge;
+}
+
+Lodf lodf(DcPowerFlow& pf) {
+    std::vector<Index> all(static_cast<std::size_t>(pf.network().n_branch()));
+    for (std::size_t k = 0; k < all.size(); ++k) all[k] = static_cast<Index>(k);
+    return lodf(pf, all);
+}
+
+namespace {
+
+// LODF columns for `outages` (active, not islanding) into `out` (n_branch x outages.size()):
+// H(:, k) / (1 - H(k, k)) with H(:, k) the flows of a unit transfer from k's from bus to its to
+// bus, and -1 on the diagonal.
+void lodf_block(DcPowerFlow& pf, const std::vector<Index>& outages, Real* out, Index ld) {
+    const DcModel& m = DcAccess::model(pf);
+    const Network& net = pf.network();
+    const Index nf = m.n_free(), n = static_cast<Index>(outages.size());
+    if (n == 0) return;
+    Matrix r = Matrix::Zero(nf, n);
+    for (Index c = 0; c < n; ++c) {
+        const int f = m.reduced_index[net.branch_from()[outages[c]]];
+        const int t = m.reduced_index[net.branch_to()[outages[c]]];
+        if (f >= 0) r(f, c) += 1;
+        if (t >= 0) r(t, c) -= 1;
+    }
+    Eigen::Map<Matrix, 0, Eigen::OuterStride<>> y(out, m.n_branch, n, Eigen::OuterStride<>(ld));
+    if (nf > 0)
+        DcAccess::engine(pf).branch_sensitivity(r.data(), nf, n, out, ld);
+    else
+        y.setZero();
+    for (Index c = 0; c < n; ++c) {
+        const Index k = outages[c];
+        y.col(c) /= 1 - y(k, c);
+        y(k, c) = -1;
+    }
+}
+
+}  // namespace
+
+Lodf lodf(DcPowerFlow& pf, const std::vector<Index>& outages) {
+    const Network& net = pf.network();
+    for (Index k : outages) check_index(k, net.n_branch(), "branch", "lodf");
+    const std::vector<bool> bridge = islanding_branches(net);
+    Lodf out;
+    out.outages = outages;
+    out.islanding.assign(outages.size(), false);
+    out.factors = Matrix::Zero(net.n_branch(), static_cast<Index>(outages.size()));
+    std::vector<Index> block;
+    std::vector<Index> column;
+    auto flush = [&] {
+        if (block.empty()) return;
+        Matrix y(net.n_branch(), static_cast<Index>(block.size()));
+        lodf_block(pf, block, y.data(), y.rows());
+        for (std::size_t c = 0; c < block.size(); ++c)
+            out.factors.col(column[c]) = y.col(static_cast<Index>(c));
+        block.clear();
+        column.clear();
+    };
+    for (std::size_t c = 0; c < outages.size(); ++c) {
+        const Index k = outages[c];
+        if (!net.branch_active(k)) continue;
+        if (bridge[k]) {
+            out.islanding[c] = true;
+            continue;
+        }
+        block.push_back(k);
+        column.push_back(static_cast<Index>(c));
+        if (static_cast<Index>(block.size()) == kBlock) flush();
+    }
+    flush();
+    return out;
+}
+
+N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& options) {
+    const Network& net = pf.network();
+    const Index nl = net.n_branch();
+    if (!(options.threshold_percent >= 0) || !std::isfinite(options.threshold_percent))
+        throw Error(ErrorKind::invalid_input,
+                    "N1Options.threshold_percent must be finite and "
+                    ">= 0 (got " +
+                        std::to_string(options.threshold_percent) + ")");
+    if (options.outages_per_block < 1)
+        throw Error(ErrorKind::invalid_input, "N1Options.outages_per_block must be >= 1 (got " +
+                                                  std::to_string(options.outages_per_block) + ")");
+    std::vector<Index> outages = options.outages;
+    if (outages.empty()) {
+        for (Index k = 0; k < nl; ++k)
+            if (net.branch_active(k)) outages.push_back(k);
+    }
+    for (Index k : outages) {
+        check_index(k, nl, "outage branch", "n1_screen");
+        if (!net.branch_active(k))
+            throw Error(ErrorKind::invalid_input,
+                        "n1_screen: outage branch " + std::to_string(k) + " (bus " +
+                            std::to_string(net.branches().from[k]) + " -> " +
+                            std::to_string(net.branches().to[k]) + ") is out of service");
+    }
+
+    N1Result res;
+    res.base = pf.solve(pd);
+    const Index S = res.base.size();
+    Vector inv_rating = Vector::Zero(nl);
+    for (Index l = 0; l < nl; ++l)
+        if (net.branch_active(l) && net.branches().rate_a[l] > 0)
+            inv_rating[l] = 1 / net.branches().rate_a[l];
+
+    detail::OutageScreenResult screen;
+    screen.worst = Vector::Zero(S);
+    screen.worst_outage = IndexVector::Constant(S, -1);
+    screen.worst_branch = IndexVector::Constant(S, -1);
+
+    const std::vector<bool> bridge = islanding_branches(net);
+    std::vector<Index> block;
+    Matrix factors(nl,
+                   std::min<Index>(options.outages_per_block, static_cast<Index>(outages.size())));
+    auto flush = [&] {
+        if (block.empty()) return;
+        lodf_block(pf, block, factors.data(), nl);
+        const std::vector<int> outage(block.begin(), block.end());
+        detail::OutageBlock b;
+        b.n_scenarios = S;
+        b.base_flow = res.base.pf.data();
+        b.ld_base_flow = nl;
+        b.n_outage = static_cast<Index>(block.size());
+        b.outage = outage.data();
+        b.lodf = factors.data();
+        b.ld_lodf = nl;
+        b.inv_rating = inv_rating.data();
+        b.threshold = options.threshold_percent / 100;
+        if (S > 0) DcAccess::engine(pf).screen_outages(b, screen);
+        res.screened.insert(res.screened.end(), block.begin(), block.end());
+        block.clear();
+    };
+    for (Index k : outages) {
+        if (bridge[k]) {
+            res.islanding.push_back(k);
+            continue;
+        }
+        block.push_back(k);
+        if (static_cast<Index>(block.size()) == options.outages_per_block) flush();
+    }
+    flush();
+
+    std::sort(screen.violations.begin(), screen.violations.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.scenario, a.outage, a.branch) < std::tie(b.scenario, b.outage, b.branch);
+    });
+    res.violations.reserve(screen.violations.size());
+    for (const auto& v : screen.violations)
+        res.violations.push_back({v.scenario, v.outage, v.branch, v.loading * 100});
+    res.worst_loading_percent = screen.worst * 100;
+    res.worst_outage = screen.worst_outage;
+    res.worst_branch = screen.worst_branch;
+    return res;
+}
+
+}  // namespace gridbatch

@@ -1,0 +1,483 @@
+// Ramp-aware battery dispatch: the QP of smooth_dispatch.hpp built as banded sparse matrices,
+// solved per scenario by the shared-factorisation ADMM of admm_qp.hpp, then polished so that the
+// physics holds exactly.
+#include "gridbatch/smooth_dispatch.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "../cpu/parallel.hpp"
+#include "admm_qp.hpp"
+#include "gridbatch/error.hpp"
+
+namespace gridbatch {
+namespace {
+
+[[noreturn]] void fail(const std::string& message) {
+    throw Error(ErrorKind::invalid_input, message);
+}
+
+std::string num(Real v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+}
+
+// What the KKT matrix depends on besides T, the weights and the ramp rows.
+struct FleetKind {
+    Real eta_c, eta_d, a;
+    bool operator==(const FleetKind& o) const {
+        return eta_c == o.eta_c && eta_d == o.eta_d && a == o.a;
+    }
+};
+
+// Variables per step t: c_t, d_t, s_{t+1} = E_{t+1} - E_0 (MWh; relative to E_0 so that no row
+// of Ax is of the size of E_0 / h, which would make OSQP's relative tolerance meaningless for the
+// powers), g_t and the ramp r_t = g_t - g_{t-1} (r_0 is
+// unused and ends at 0). Lifting the ramps into variables makes P diagonal: with P = D'D on g the
+// slow modes of g have curvature ~ (pi / T)^2 and the ADMM crawls; with r it does not.
+constexpr Index kVars = 5;
+
+Index var_c(Index t) { return kVars * t; }
+Index var_d(Index t) { return kVars * t + 1; }
+Index var_e(Index t) { return kVars * t + 2; }  // s_{t+1}
+Index var_g(Index t) { return kVars * t + 3; }
+Index var_r(Index t) { return kVars * t + 4; }
+
+// Rows per step, in this order: dynamics, balance, c box, d box, e box, g box, then for t >= 1
+// the ramp definition g_t - g_{t-1} - r_t = 0 and, with a ramp limit, the r_t box. Row of the
+// first one of step t:
+Index rows_per_step(bool ramp) { return ramp ? 8 : 7; }
+Index first_row(Index t, bool ramp) { return t == 0 ? 0 : 6 + (t - 1) * rows_per_step(ramp); }
+
+class SmoothQp {
+public:
+    SmoothQp(Index T, const FleetKind& kind, Real h, Real w_ramp, Real w_level, bool ramp,
+             const detail::QpSettings& settings)
+        : T_(T), ramp_(ramp) {
+        const Index n = kVars * T, m = first_row(T, ramp);
+        std::vector<Eigen::Triplet<Real, int>> a, p;
+        const Real k = 1 / h;
+        std::vector<bool> eq(static_cast<std::size_t>(m), false);
+        const auto add = [&a](Index r, Index c, Real v) {
+            a.emplace_back(static_cast<int>(r), static_cast<int>(c), v);
+        };
+        for (Index t = 0; t < T; ++t) {
+            const Index r = first_row(t, ramp);
+            // (s_{t+1} - a s_t) / h - eta_c c_t + d_t / eta_d = (a - 1) E_0 / h
+            add(r, var_e(t), k);
+            if (t > 0) add(r, var_e(t - 1), -k * kind.a);
+            add(r, var_c(t), -kind.eta_c);
+            add(r, var_d(t), 1 / kind.eta_d);
+            add(r + 1, var_g(t), 1);  // g_t + d_t - c_t = L_t
+            add(r + 1, var_d(t), 1);
+            add(r + 1, var_c(t), -1);
+            eq[static_cast<std::size_t>(r)] = eq[static_cast<std::size_t>(r + 1)] = true;
+            add(r + 2, var_c(t), 1);
+            add(r + 3, var_d(t), 1);
+            add(r + 4, var_e(t), 1);
+            add(r + 5, var_g(t), 1);
+            if (t > 0) {
+                add(r + 6, var_g(t), 1);
+                add(r + 6, var_g(t - 1), -1);
+                add(r + 6, var_r(t), -1);
+                eq[static_cast<std::size_t>(r + 6)] = true;
+                if (ramp) add(r + 7, var_r(t), 1);
+            }
+            // 1/2 x'Px of w_ramp sum r_t^2 + w_level sum g_t^2 (objective / h).
+            p.emplace_back(static_cast<int>(var_g(t)), static_cast<int>(var_g(t)), 2 * w_level);
+            p.emplace_back(static_cast<int>(var_r(t)), static_cast<int>(var_r(t)), 2 * w_ramp);
+        }
+        detail::CscMatrix A(m, n), P(n, n);
+        A.setFromTriplets(a.begin(), a.end());
+        P.setFromTriplets(p.begin(), p.end());
+        qp_ = std::make_unique<detail::ScaledQp>(P, A, eq, settings);
+    }
+
+    Index T() const { return T_; }
+    bool ramp() const { return ramp_; }
+    const detail::ScaledQp& qp() const { return *qp_; }
+
+private:
+    Index T_;
+    bool ramp_;
+    std::unique_ptr<detail::ScaledQp> qp_;
+};
+
+struct Limits {  // physical units of one scenario
+    Real e0, e_min, e_max, e_end_min, e_end_max, c_max, d_max, g_min, g_max, ramp;
+};
+
+Limits limits_of(const BatteryFleet& f, const GridConnection& g, const SmoothDispatchOptions& o) {
+    Limits l{};
+    l.e0 = f.initial_soc * f.energy_mwh;
+    l.e_min = f.soc_min * f.energy_mwh;
+    l.e_max = f.soc_max * f.energy_mwh;
+    l.e_end_min = f.terminal == TerminalCondition::free ? l.e_min : l.e0;
+    l.e_end_max = f.terminal == TerminalCondition::equal ? l.e0 : l.e_max;
+    l.c_max = f.charge_mw;
+    l.d_max = f.discharge_mw;
+    l.g_min = g.export_allowed ? -HUGE_VAL : 0;
+    l.g_max = g.import_limit_mw;
+    l.ramp = o.ramp_limit_mw_per_s * o.dt_seconds;
+    return l;
+}
+
+// Bounds and linear cost of one scenario, in the solver's variables.
+void fill_bounds(const SmoothQp& qp, const Eigen::Ref<const Vector>& load, const Limits& lim,
+                 const FleetKind& kind, Real h, Real w_level, Real throughput_cost, Vector& q,
+                 Vector& l, Vector& u) {
+    const Index T = qp.T(), n = kVars * T, m = first_row(T, qp.ramp());
+    const auto clip = [](Real v) {
+        return std::clamp(v, -detail::kQpInfinity, detail::kQpInfinity);
+    };
+    const Real mean = load.mean();
+    q = Vector::Zero(n);
+    l.resize(m);
+    u.resize(m);
+    for (Index t = 0; t < T; ++t) {
+        const Index r = first_row(t, qp.ramp());
+        l[r] = u[r] = (kind.a - 1) * lim.e0 / h;
+        l[r + 1] = u[r + 1] = load[t];
+        l[r + 2] = 0;
+        u[r + 2] = lim.c_max;
+        l[r + 3] = 0;
+        u[r + 3] = lim.d_max;
+        l[r + 4] = (t + 1 == T ? lim.e_end_min : lim.e_min) - lim.e0;
+        u[r + 4] = (t + 1 == T ? lim.e_end_max : lim.e_max) - lim.e0;
+        l[r + 5] = clip(lim.g_min);
+        u[r + 5] = clip(lim.g_max);
+        if (t > 0) {
+            l[r + 6] = u[r + 6] = 0;
+            if (qp.ramp()) {
+                l[r + 7] = clip(-lim.ramp);
+                u[r + 7] = clip(lim.ramp);
+            }
+        }
+        q[var_c(t)] = q[var_d(t)] = throughput_cost;
+        q[var_g(t)] = -2 * w_level * mean;
+    }
+}
+
+Real psi(Real b, const FleetKind& k) { return b >= 0 ? b / k.eta_d : b * k.eta_c; }
+Real psi_inverse(Real v, const FleetKind& k) { return v >= 0 ? v * k.eta_d : v / k.eta_c; }
+
+struct PolishOutcome {
+    Index simultaneous = 0;
+    Real limit_violation = 0;
+    Index first_step = -1;  // first broken limit (T: terminal condition), -1 if none
+    Real first_violation = 0;
+    Violation first_kind = Violation::none;
+};
+
+// Physics made exact from the ADMM's c, d: see smooth_dispatch.hpp. Writes columns s of r.
+PolishOutcome polish(const Vector& x, const Eigen::Ref<const Vector>& load, const Limits& lim,
+                     const FleetKind& kind, Real h, SmoothDispatchResult& r, Index s) {
+    const Index T = load.size();
+    PolishOutcome out;
+    const Real tol_mw = 1e-5 * (1 + std::max(lim.c_max, lim.d_max));
+    const Real tol_e = 1e-9 * (1 + lim.e_max);
+    Vector net(T);
+    for (Index t = 0; t < T; ++t) {
+        const Real c = x[var_c(t)], d = x[var_d(t)];
+        if (std::min(c, d) > tol_mw) ++out.simultaneous;
+        net[t] = d - c;
+    }
+    // Netting simultaneous charge and discharge (the relaxation burning energy, e.g. to end at
+    // E_0 without ramping down) leaves energy over at the end. With a terminal target, discharge
+    // it by one constant extra power over the whole horizon (bisection on the shift): a constant
+    // shift of g adds no ramp, where correcting the last step alone would add a jump.
+    const auto end_energy = [&](Real shift) {
+        Real e = lim.e0;
+        for (Index t = 0; t < T; ++t)
+            e = kind.a * e - h * psi(std::clamp(net[t] + shift, -lim.c_max, lim.d_max), kind);
+        return e;
+    };
+    const Real target = lim.e_end_max;  // equal: the target; otherwise only an upper bound
+    if (end_energy(0) > target + tol_e) {
+        Real lo = 0, hi = lim.c_max + lim.d_max;
+        for (int it = 0; it < 100 && hi - lo > 1e-13 * (1 + hi); ++it) {
+            const Real mid = 0.5 * (lo + hi);
+            (end_energy(mid) > target ? lo : hi) = mid;
+        }
+        net.array() += hi;
+    }
+    Real e = lim.e0;
+    r.soc_mwh(0, s) = e;
+    for (Index t = 0; t < T; ++t) {
+        Real b = std::clamp(net[t], -lim.c_max, lim.d_max);
+        const Real lo = t + 1 == T ? lim.e_end_min : lim.e_min;
+        const Real hi = t + 1 == T ? lim.e_end_max : lim.e_max;
+        Real next = kind.a * e - h * psi(b, kind);
+        // ADMM leaves E within its tolerance of the window; move b just enough to stay inside.
+        if (next > hi || next < lo) {
+            const Real edge = next > hi ? hi : lo;
+            b = std::clamp(psi_inverse((kind.a * e - edge) / h, kind), -lim.c_max, lim.d_max);
+            next = kind.a * e - h * psi(b, kind);
+        }
+        const Real soc_excess = std::max(next - hi, lo - next);
+        if (soc_excess > tol_e && out.first_step < 0) {
+            out.first_step = t + 1 == T ? T : t;
+            out.first_violation = soc_excess;
+            out.first_kind = Violation::energy;
+        }
+        e = next;
+        r.battery_mw(t, s) = b;
+        r.soc_mwh(t + 1, s) = e;
+        r.grid_mw(t, s) = load[t] - b;
+    }
+    Real max_ramp = 0;
+    for (Index t = 0; t < T; ++t) {
+        const Real g = r.grid_mw(t, s);
+        Real excess = std::max(lim.g_min - g, g - lim.g_max);
+        if (t > 0) {
+            const Real step = std::abs(g - r.grid_mw(t - 1, s));
+            max_ramp = std::max(max_ramp, step);
+            excess = std::max(excess, step - lim.ramp);
+        }
+        if (excess > 0) {
+            out.limit_violation = std::max(out.limit_violation, excess);
+            if (excess > tol_mw && (out.first_step < 0 || t < out.first_step)) {
+                out.first_step = t;
+                out.first_violation = excess;
+                out.first_kind = Violation::power;
+            }
+        }
+    }
+    r.max_ramp_mw_per_s[s] = max_ramp / (h * 3600);
+    return out;
+}
+
+Real objective_of(const SmoothDispatchResult& r, const Eigen::Ref<const Vector>& load, Index s,
+                  Real h, Real w_ramp, Real w_level, Real throughput_cost) {
+    const Index T = load.size();
+    const Real mean = load.mean();
+    Real ramp = 0, level = 0, through = 0;
+    for (Index t = 0; t < T; ++t) {
+        const Real g = r.grid_mw(t, s);
+        if (t > 0) ramp += (g - r.grid_mw(t - 1, s)) * (g - r.grid_mw(t - 1, s));
+        level += (g - mean) * (g - mean);
+        through += std::abs(r.battery_mw(t, s));
+    }
+    return h * (w_ramp * ramp + w_level * level + throughput_cost * through);
+}
+
+void check_count(std::size_t n, Index S, const char* what) {
+    if (n != 1 && static_cast<Index>(n) != S)
+        fail(std::string("smooth_dispatch: ") + what + " has " + std::to_string(n) +
+             " entries; expected 1 (shared) or " + std::to_string(S) + " (one per scenario)");
+}
+
+}  // namespace
+
+Real SmoothDispatchOptions::effective_level_weight() const {
+    if (level_weight >= 0) return level_weight;
+    const Real r = dt_seconds / level_time_constant_s;
+    return ramp_weight * r * r;
+}
+
+void SmoothDispatchOptions::validate() const {
+    const auto require = [](bool ok, const char* field, Real value, const char* want) {
+        if (!ok)
+            fail(std::string("SmoothDispatchOptions: ") + field + " = " + num(value) + " must be " +
+                 want);
+    };
+    require(std::isfinite(dt_seconds) && dt_seconds > 0, "dt_seconds", dt_seconds,
+            "finite and > 0");
+    require(std::isfinite(ramp_weight) && ramp_weight >= 0, "ramp_weight", ramp_weight,
+            "finite and >= 0");
+    require(std::isfinite(level_weight), "level_weight", level_weight,
+            "finite (>= 0, or < 0 for the default)");
+    require(std::isfinite(level_time_constant_s) && level_time_constant_s > 0,
+            "level_time_constant_s", level_time_constant_s, "finite and > 0");
+    if (!(effective_level_weight() > 0))
+        fail("SmoothDispatchOptions: level_weight (effective " + num(effective_level_weight()) +
+             ") must be > 0: without it the grid draw's level is not determined");
+    require(!std::isnan(ramp_limit_mw_per_s) && ramp_limit_mw_per_s > 0, "ramp_limit_mw_per_s",
+            ramp_limit_mw_per_s, "> 0 (infinite for none)");
+    require(std::isfinite(eps_abs) && eps_abs > 0, "eps_abs", eps_abs, "finite and > 0");
+    require(std::isfinite(eps_rel) && eps_rel >= 0, "eps_rel", eps_rel, "finite and >= 0");
+    require(std::isfinite(eps_infeasible) && eps_infeasible > 0, "eps_infeasible", eps_infeasible,
+            "finite and > 0");
+    require(max_iterations >= 1, "max_iterations", max_iterations, ">= 1");
+    require(std::isfinite(rho) && rho > 0, "rho", rho, "finite and > 0");
+}
+
+SmoothDispatchResult smooth_dispatch(const MatrixView& load,
+                                     const std::vector<BatteryFleet>& fleets,
+                                     const std::vector<GridConnection>& grids,
+                                     const SmoothDispatchOptions& options) {
+    options.validate();
+    const Index T = load.rows(), S = load.cols();
+    if (T < 1) fail("smooth_dispatch: load has no time steps (0 rows)");
+    check_count(fleets.size(), S, "fleets");
+    check_count(grids.size(), S, "grids");
+    for (std::size_t i = 0; i < fleets.size(); ++i)
+        fleets[i].validate(fleets.size() == 1 ? "fleet (shared)"
+                                              : "fleet of scenario " + std::to_string(i));
+    for (std::size_t i = 0; i < grids.size(); ++i)
+        grids[i].validate(grids.size() == 1 ? "grid connection (shared)"
+                                            : "grid connection of scenario " + std::to_string(i));
+    for (Index s = 0; s < S; ++s)
+        for (Index t = 0; t < T; ++t)
+            if (!std::isfinite(load(t, s)) || load(t, s) < 0)
+                fail("smooth_dispatch: load of scenario " + std::to_string(s) + " at step " +
+                     std::to_string(t) + " is " + num(load(t, s)) + "; must be finite and >= 0");
+
+    const Real h = options.dt_seconds / 3600;
+    const Real w_ramp = options.ramp_weight, w_level = options.effective_level_weight();
+    const bool ramp = std::isfinite(options.ramp_limit_mw_per_s);
+    detail::QpSettings settings;
+    settings.rho = options.rho;
+    settings.eps_abs = options.eps_abs;
+    settings.eps_rel = options.eps_rel;
+    settings.eps_primal_infeasible = options.eps_infeasible;
+    settings.max_iterations = options.max_iterations;
+    settings.adaptive_rho = options.adaptive_rho;
+
+    const auto fleet_of = [&](Index s) -> const BatteryFleet& {
+        return fleets[fleets.size() == 1 ? 0 : static_cast<std::size_t>(s)];
+    };
+    const auto grid_of = [&](Index s) -> const GridConnection& {
+        return grids[grids.size() == 1 ? 0 : static_cast<std::size_t>(s)];
+    };
+    // One QP (equilibration + factorisations) per distinct fleet kind.
+    std::vector<FleetKind> kinds;
+    std::vector<std::unique_ptr<SmoothQp>> qps;
+    std::vector<std::size_t> kind_of(static_cast<std::size_t>(S));
+    for (Index s = 0; s < S; ++s) {
+        const BatteryFleet& f = fleet_of(s);
+        const FleetKind k{f.charge_efficiency, f.discharge_efficiency,
+                          1 - f.self_discharge_per_hour * h};
+        auto it = std::find(kinds.begin(), kinds.end(), k);
+        if (it == kinds.end()) {
+            kinds.push_back(k);
+            qps.push_back(std::make_unique<SmoothQp>(T, k, h, w_ramp, w_level, ramp, settings));
+            it = kinds.end() - 1;
+        }
+        kind_of[static_cast<std::size_t>(s)] = static_cast<std::size_t>(it - kinds.begin());
+    }
+
+    SmoothDispatchResult r;
+    r.battery_mw.resize(T, S);
+    r.soc_mwh.resize(T + 1, S);
+    r.grid_mw.resize(T, S);
+    r.objective.resize(S);
+    r.report = ScenarioReport(S);
+    r.infeasible_step = IndexVector::Constant(S, -1);
+    r.violation = Vector::Zero(S);
+    r.violation_kind = FlagVector::Zero(S);
+    r.method = FlagVector::Constant(S, static_cast<std::int8_t>(DispatchMethod::automatic));
+    r.backend = Backend::cpu;
+    r.dual_residual = Vector::Zero(S);
+    r.simultaneous_steps = IndexVector::Zero(S);
+    r.limit_violation = Vector::Zero(S);
+    r.max_ramp_mw_per_s = Vector::Zero(S);
+
+    const int threads = detail::cpu::thread_count(options.threads, S);
+    std::vector<detail::QpWorkspace> workspaces(static_cast<std::size_t>(threads));
+    detail::cpu::parallel_for(S, threads, 1, [&](int worker, Index begin, Index end) {
+        detail::QpWorkspace& ws = workspaces[static_cast<std::size_t>(worker)];
+        Vector q, l, u;
+        for (Index s = begin; s < end; ++s) {
+            const std::size_t k = kind_of[static_cast<std::size_t>(s)];
+            const BatteryFleet& f = fleet_of(s);
+            const Limits lim = limits_of(f, grid_of(s), options);
+            const auto column = load.col(s);
+            fill_bounds(*qps[k], column, lim, kinds[k], h, w_level, f.throughput_cost, q, l, u);
+            const detail::QpOutcome qo = qps[k]->qp().solve(q, l, u, ws);
+            const PolishOutcome po = polish(ws.x, column, lim, kinds[k], h, r, s);
+            r.report.status[s] = static_cast<std::int8_t>(qo.status);
+            r.report.iterations[s] = qo.iterations;
+            r.report.max_mismatch[s] = qo.primal_residual;
+            r.dual_residual[s] = qo.dual_residual;
+            r.simultaneous_steps[s] = po.simultaneous;
+            r.limit_violation[s] = po.limit_violation;
+            if (qo.status == Status::infeasible) {
+                r.infeasible_step[s] = po.first_step;
+                r.violation[s] = po.first_violation;
+                r.violation_kind[s] = static_cast<std::int8_t>(po.first_kind);
+            }
+            r.objective[s] = objective_of(r, column, s, h, w_ramp, w_level, f.throughput_cost);
+        }
+    });
+    return r;
+}
+
+IndexVector smallest_fleet_for_ramp(const MatrixView& load, const BatteryUnit& unit,
+                                    Real ramp_limit_mw_per_min, Index max_units,
+                                    const GridConnection& grid,
+                                    const SmoothDispatchOptions& options) {
+    if (!(ramp_limit_mw_per_min > 0))
+        fail("smallest_fleet_for_ramp: ramp_limit_mw_per_min must be > 0 (got " +
+             num(ramp_limit_mw_per_min) + ")");
+    if (max_units < 1)
+        fail("smallest_fleet_for_ramp: max_units must be >= 1 (got " + std::to_string(max_units) +
+             ")");
+    options.validate();
+    const Index T = load.rows(), S = load.cols();
+    const Index per_min = std::max<Index>(1, std::lround(60.0 / options.dt_seconds));
+    const auto max_ramp = [&](const Eigen::Ref<const Vector>& g) {
+        const Index n = std::min(per_min, T - 1);
+        Real m = 0;
+        for (Index t = 0; t + n < T; ++t) m = std::max(m, std::abs(g[t + n] - g[t]));
+        return m;
+    };
+    const Real limit = ramp_limit_mw_per_min * (1 + 1e-12);
+    // Does scenario cols[i] meet the limit with units[i] units? One batched call.
+    const auto meets = [&](const std::vector<Index>& cols, const std::vector<Index>& units) {
+        Matrix sub(T, static_cast<Index>(cols.size()));
+        std::vector<BatteryFleet> fleets;
+        for (std::size_t i = 0; i < cols.size(); ++i) {
+            sub.col(static_cast<Index>(i)) = load.col(cols[i]);
+            fleets.push_back(BatteryFleet::from_units(unit, static_cast<Real>(units[i])));
+        }
+        const SmoothDispatchResult r = smooth_dispatch(sub, fleets, {grid}, options);
+        std::vector<bool> ok(cols.size());
+        for (std::size_t i = 0; i < cols.size(); ++i)
+            ok[i] = r.report.at(static_cast<Index>(i)) == Status::converged &&
+                    (T < 2 || max_ramp(r.grid_mw.col(static_cast<Index>(i))) <= limit);
+        return ok;
+    };
+    // Invariant per open scenario: lo fails, hi meets.
+    IndexVector answer = IndexVector::Constant(S, -1), lo(S),
+                hi = IndexVector::Constant(S, max_units);
+    std::vector<Index> open;
+    for (Index s = 0; s < S; ++s) {
+        if (T < 2 || max_ramp(load.col(s)) <= limit) {
+            answer[s] = 0;  // the load alone meets it
+        } else {
+            open.push_back(s);
+            lo[s] = 0;
+        }
+    }
+    if (open.empty()) return answer;
+    {
+        const auto ok = meets(open, std::vector<Index>(open.size(), max_units));
+        std::vector<Index> still;
+        for (std::size_t i = 0; i < open.size(); ++i)
+            if (ok[i]) still.push_back(open[i]);
+        open.swap(still);
+    }
+    while (!open.empty()) {
+        std::vector<Index> cols, units;
+        for (Index s : open) {
+            if (hi[s] - lo[s] <= 1) {
+                answer[s] = hi[s];
+            } else {
+                cols.push_back(s);
+                units.push_back(lo[s] + (hi[s] - lo[s]) / 2);
+            }
+        }
+        if (cols.empty()) break;
+        const auto ok = meets(cols, units);
+        for (std::size_t i = 0; i < cols.size(); ++i) (ok[i] ? hi : lo)[cols[i]] = units[i];
+        open = cols;
+    }
+    return answer;
+}
+
+}  // namespace gridbatch

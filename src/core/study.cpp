@@ -1,0 +1,463 @@
+// The data-centre study (include/gridbatch/study.hpp): profiles -> dispatch -> AC power flow of
+// every step, reduced on the fly to what the study reports, so memory stays bounded by ac_chunk
+// power flows whatever the horizon.
+#include "gridbatch/study.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <complex>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <limits>
+#include <numeric>
+
+#include "gridbatch/ac_power_flow.hpp"
+#include "gridbatch/builtin_network.hpp"
+#include "gridbatch/dc_power_flow.hpp"
+#include "gridbatch/error.hpp"
+#include "gridbatch/sensitivities.hpp"
+
+namespace gridbatch {
+namespace {
+
+constexpr Real kNaN = std::numeric_limits<Real>::quiet_NaN();
+constexpr std::size_t kMaxViolationRows = 10000;
+
+[[noreturn]] void bad_option(const std::string& what) {
+    throw Error(ErrorKind::invalid_input, what);
+}
+
+Index resolve_poi(const Network& net, const StudyOptions& o) {
+    const Index id = o.poi_bus >= 0 ? o.poi_bus : kBuiltinPoi161;
+    if (!net.has_bus(id))
+        bad_option(
+            "--poi: bus " + std::to_string(id) + " is not in the network (" + net.source() + ")" +
+            (o.poi_bus < 0 ? "; give --poi BUS for a case other than the built-in one" : ""));
+    if (net.buses().type[net.internal_bus(id)] == static_cast<std::int8_t>(BusType::isolated))
+        bad_option("--poi: bus " + std::to_string(id) + " is isolated (type 4)");
+    return id;
+}
+
+// "none": the grid takes the load as it comes.
+DispatchResult no_battery(const Matrix& load, const BatteryFleet& fleet) {
+    DispatchResult r;
+    r.grid_mw = load;
+    r.battery_mw = Matrix::Zero(load.rows(), load.cols());
+    r.soc_mwh =
+        Matrix::Constant(load.rows() + 1, load.cols(), fleet.initial_soc * fleet.energy_mwh);
+    r.objective = Vector::Zero(load.cols());
+    r.report = ScenarioReport(load.cols());
+    r.report.status.setZero();
+    r.infeasible_step = IndexVector::Constant(load.cols(), -1);
+    r.violation = Vector::Zero(load.cols());
+    r.violation_kind = FlagVector::Zero(load.cols());
+    r.method = FlagVector::Zero(load.cols());
+    return r;
+}
+
+Real max_ramp_per_min(const Eigen::Ref<const Vector>& g, Real dt) {
+    const Index lag = std::max<Index>(1, static_cast<Index>(std::lround(60.0 / dt)));
+    Real worst = 0;
+    for (Index t = 0; t + lag < g.size(); ++t) worst = std::max(worst, std::abs(g[t + lag] - g[t]));
+    return worst;
+}
+
+void fft_in_place(std::vector<std::complex<Real>>& a) {
+    const std::size_t n = a.size();
+    for (std::size_t i = 1, j = 0; i < n; ++i) {
+        std::size_t bit = n >> 1;
+        for (; j & bit; bit >>= 1) j ^= bit;
+        j ^= bit;
+        if (i < j) std::swap(a[i], a[j]);
+    }
+    for (std::size_t len = 2; len <= n; len <<= 1) {
+        const std::complex<Real> w = std::polar(1.0, -2 * M_PI / static_cast<Real>(len));
+        for (std::size_t i = 0; i < n; i += len) {
+            std::complex<Real> wk = 1;
+            for (std::size_t k = 0; k < len / 2; ++k, wk *= w) {
+                const auto u = a[i + k], v = a[i + k + len / 2] * wk;
+                a[i + k] = u + v;
+                a[i + k + len / 2] = u - v;
+            }
+        }
+    }
+}
+
+}  // namespace
+
+const char* to_string(Strategy strategy) noexcept {
+    switch (strategy) {
+        case Strategy::none:
+            return "none";
+        case Strategy::filter:
+            return "filter";
+        case Strategy::optimal:
+            return "optimal";
+    }
+    return "unknown";
+}
+
+void StudyOptions::validate(const Network& net) const {
+    auto positive = [](Real v, const char* name) {
+        if (!(v > 0) || !std::isfinite(v))
+            bad_option(std::string(name) + " must be a positive number (got " + std::to_string(v) +
+                       ")");
+    };
+    positive(campus_mw, "--campus-mw");
+    positive(dt_seconds, "--dt");
+    if (!(power_factor > 0 && power_factor <= 1))
+        bad_option("--power-factor must be in (0, 1] (got " + std::to_string(power_factor) + ")");
+    if (!(fleet_units >= 0) || !std::isfinite(fleet_units))
+        bad_option("--fleet must be >= 0 units (got " + std::to_string(fleet_units) + ")");
+    if (!(import_limit_mw > 0))
+        bad_option("--import-limit must be > 0 MW (got " + std::to_string(import_limit_mw) + ")");
+    if (!(ramp_limit_mw_per_min >= 0) || !std::isfinite(ramp_limit_mw_per_min))
+        bad_option("--ramp-limit must be >= 0 MW/min");
+    if (steps < 2) bad_option("--steps must be at least 2 (got " + std::to_string(steps) + ")");
+    if (scenarios < 1)
+        bad_option("--scenarios must be at least 1 (got " + std::to_string(scenarios) + ")");
+    if (sizing_points < 2) bad_option("--sizing-points must be at least 2");
+    if (!(sizing_max_units >= 0)) bad_option("--sizing-max must be >= 0 units");
+    if (n1_steps < 0) bad_option("--n1-steps must be >= 0");
+    if (ac_chunk < 1) bad_option("ac_chunk must be >= 1");
+    battery_unit(unit);  // throws naming the unknown unit and the known ones
+    resolve_poi(net, *this);
+}
+
+std::pair<Vector, Vector> welch_psd(const Eigen::Ref<const Vector>& x, Real dt, Index segment) {
+    Index n = 1;
+    while (n * 2 <= std::min(segment, x.size())) n *= 2;
+    const Real mean = x.mean();
+    Vector window(n);
+    for (Index i = 0; i < n; ++i) window[i] = 0.5 - 0.5 * std::cos(2 * M_PI * i / (n - 1));
+    const Real wss = window.squaredNorm();
+    Vector psd = Vector::Zero(n / 2 + 1);
+    Index count = 0;
+    std::vector<std::complex<Real>> buf(static_cast<std::size_t>(n));
+    for (Index start = 0; start + n <= x.size(); start += n / 2, ++count) {
+        for (Index i = 0; i < n; ++i)
+            buf[static_cast<std::size_t>(i)] = (x[start + i] - mean) * window[i];
+        fft_in_place(buf);
+        for (Index k = 0; k <= n / 2; ++k)
+            psd[k] += std::norm(buf[static_cast<std::size_t>(k)]) * (k == 0 || k == n / 2 ? 1 : 2);
+    }
+    psd *= dt / (wss * static_cast<Real>(std::max<Index>(count, 1)));
+    Vector freq(n / 2 + 1);
+    for (Index k = 0; k <= n / 2; ++k) freq[k] = static_cast<Real>(k) / (static_cast<Real>(n) * dt);
+    return {freq, psd};
+}
+
+StudyResult run_study(const Network& net, const StudyOptions& options,
+                      const StudyProgress& progress) {
+    const auto t0 = std::chrono::steady_clock::now();
+    options.validate(net);
+    auto report = [&](const std::string& stage, double f) {
+        if (progress) progress(stage, f);
+    };
+    StudyResult out;
+    out.options = options;
+    out.poi_bus = resolve_poi(net, options);
+    const Index poi = net.internal_bus(out.poi_bus);
+    const Index T = options.steps, S = options.scenarios;
+    const Real dt = options.dt_seconds;
+    out.ramp_limit_mw_per_min = options.ramp_limit_mw_per_min > 0 ? options.ramp_limit_mw_per_min
+                                                                  : 0.05 * options.campus_mw;
+
+    // 1. Campus load: the default parameters are a 150 MW site; scale the GPU count.
+    report("load profiles", 0);
+    TrainingLoadParameters params;
+    params.gpu_count *= options.campus_mw / 150.0;
+    LoadProfileOptions lp;
+    lp.steps = T;
+    lp.dt_seconds = dt;
+    lp.seed = options.seed;
+    lp.backend = options.backend;
+    lp.threads = options.threads;
+    out.load_mw = training_load({params}, S, lp);
+
+    // 2. Battery dispatch: optimal and causal filter.
+    report("battery dispatch", 0);
+    const BatteryUnit unit = battery_unit(options.unit);
+    const BatteryFleet fleet = BatteryFleet::from_units(unit, options.fleet_units);
+    GridConnection grid;
+    grid.import_limit_mw = options.import_limit_mw;
+    DispatchOptions dopt;
+    dopt.dt_seconds = dt;
+    dopt.backend = options.backend;
+    dopt.threads = options.threads;
+    // Smooth towards each scenario's mean draw: with losses, the default target (sum of squared
+    // draw) leaves a dead band of ~(1 - round trip) x draw that the grid would see as swings.
+    dopt.target = SmoothingTarget::mean_load;
+    out.outcomes.resize(3);
+    out.outcomes[0].dispatch = no_battery(out.load_mw, fleet);
+    out.outcomes[1].dispatch = causal_filter(out.load_mw, {fleet}, dt);
+    out.outcomes[2].dispatch = dispatch(out.load_mw, {fleet}, {grid}, dopt);
+    const DispatchResult& opt = out.outcomes[2].dispatch;
+    for (Index s = 0; s < S; ++s)
+        if (opt.report.at(s) == Status::infeasible)
+            bad_option(
+                "--fleet " + std::to_string(options.fleet_units) + " x " + options.unit +
+                " cannot keep the grid draw within --import-limit " +
+                std::to_string(options.import_limit_mw) + " MW: scenario " + std::to_string(s) +
+                " fails at step " + std::to_string(opt.infeasible_step[s]) + " by " +
+                std::to_string(opt.violation[s]) +
+                (opt.violation_kind[s] == static_cast<std::int8_t>(Violation::energy) ? " MWh"
+                                                                                      : " MW"));
+    for (auto& o : out.outcomes) o.metrics = dispatch_metrics(out.load_mw, o.dispatch, {fleet}, dt);
+
+    // 3. AC power flow of every step, scenario and strategy, in chunks of columns.
+    AcOptions aopt;
+    aopt.backend = options.backend;
+    aopt.threads = options.threads;
+    const AcPowerFlow acpf(net, aopt);
+    out.backend = acpf.backend();
+    const Real tan_phi = std::tan(std::acos(options.power_factor));
+    const Index columns = T * S;
+    const auto& bus = net.buses();
+    const auto& br = net.branches();
+    const Index total = 3 * columns;
+    Index done = 0;
+    for (Strategy k : kStrategies) {
+        StrategyOutcome& o = out.outcomes[static_cast<std::size_t>(k)];
+        o.poi_vm = Matrix::Constant(T, S, kNaN);
+        o.max_loading = Matrix::Constant(T, S, kNaN);
+        o.ac_not_converged = IndexVector::Zero(S);
+        o.voltage_violations = IndexVector::Zero(S);
+        const Matrix& g = o.dispatch.grid_mw;
+        for (Index first = 0; first < columns; first += options.ac_chunk) {
+            report("AC power flow (" + std::string(to_string(k)) + ")",
+                   static_cast<double>(done) / static_cast<double>(total));
+            const Index n = std::min(options.ac_chunk, columns - first);
+            Matrix pd = bus.pd.replicate(1, n), qd = bus.qd.replicate(1, n);
+            for (Index c = 0; c < n; ++c) {
+                const Index col = first + c, s = col / T, t = col % T;
+                pd(poi, c) += g(t, s);
+                qd(poi, c) += g(t, s) * tan_phi;
+            }
+            const AcPowerFlowResult r = acpf.solve(pd, qd);
+            for (Index c = 0; c < n; ++c) {
+                const Index col = first + c, s = col / T, t = col % T;
+                if (r.report.at(c) != Status::converged) {
+                    ++o.ac_not_converged[s];
+                    continue;
+                }
+                o.poi_vm(t, s) = r.vm(poi, c);
+                Real worst = 0;
+                for (Index l = 0; l < net.n_branch(); ++l) {
+                    if (br.rate_a[l] <= 0) continue;
+                    const Real sf = std::hypot(r.pf(l, c), r.qf(l, c));
+                    const Real st = std::hypot(r.pt(l, c), r.qt(l, c));
+                    worst = std::max(worst, std::max(sf, st) / br.rate_a[l] * 100);
+                }
+                o.max_loading(t, s) = worst;
+                for (Index i = 0; i < net.n_bus(); ++i) {
+                    const Real vm = r.vm(i, c);
+                    if (bus.type[i] == static_cast<std::int8_t>(BusType::isolated)) continue;
+                    if (vm > bus.vmax[i] + 1e-9 || vm < bus.vmin[i] - 1e-9) {
+                        ++o.voltage_violations[s];
+                        if (out.voltage_violations.size() < kMaxViolationRows)
+                            out.voltage_violations.push_back({k, s, t, bus.id[i], vm});
+                    }
+                }
+            }
+            done += n;
+        }
+        o.poi_vm_min.resize(S);
+        o.poi_vm_max.resize(S);
+        o.poi_max_dv_step.resize(S);
+        for (Index s = 0; s < S; ++s) {
+            Real lo = HUGE_VAL, hi = -HUGE_VAL, step = 0;
+            for (Index t = 0; t < T; ++t) {
+                const Real v = o.poi_vm(t, s);
+                if (std::isnan(v)) continue;
+                lo = std::min(lo, v);
+                hi = std::max(hi, v);
+                if (t > 0 && !std::isnan(o.poi_vm(t - 1, s)))
+                    step = std::max(step, std::abs(v - o.poi_vm(t - 1, s)));
+            }
+            o.poi_vm_min[s] = lo == HUGE_VAL ? kNaN : lo;
+            o.poi_vm_max[s] = hi == -HUGE_VAL ? kNaN : hi;
+            o.poi_max_dv_step[s] = step;
+        }
+    }
+    report("AC power flow", 1);
+
+    // 4. N-1 (DC) of each strategy's worst steps by AC branch loading.
+    if (options.n1_steps > 0) {
+        report("N-1 screening", 0);
+        DcOptions dc_opt;
+        dc_opt.backend = options.backend;
+        dc_opt.threads = options.threads;
+        DcPowerFlow dcpf(net, dc_opt);
+        for (Strategy k : kStrategies) {
+            const StrategyOutcome& o = out.outcomes[static_cast<std::size_t>(k)];
+            std::vector<Index> cols(static_cast<std::size_t>(T * S));
+            std::iota(cols.begin(), cols.end(), 0);
+            auto loading = [&](Index c) {
+                const Real v = o.max_loading(c % T, c / T);
+                return std::isnan(v) ? -1.0 : v;
+            };
+            const auto take = static_cast<std::ptrdiff_t>(std::min<Index>(options.n1_steps, T * S));
+            std::partial_sort(cols.begin(), cols.begin() + take, cols.end(),
+                              [&](Index a, Index b) { return loading(a) > loading(b); });
+            cols.resize(static_cast<std::size_t>(take));
+            Matrix pd = bus.pd.replicate(1, take);
+            for (Index c = 0; c < take; ++c) {
+                const Index col = cols[static_cast<std::size_t>(c)];
+                pd(poi, c) += o.dispatch.grid_mw(col % T, col / T);
+            }
+            const N1Result n1 = n1_screen(dcpf, pd);
+            for (Index c = 0; c < take; ++c) {
+                const Index col = cols[static_cast<std::size_t>(c)];
+                Real base = 0;
+                for (Index l = 0; l < net.n_branch(); ++l)
+                    if (br.rate_a[l] > 0)
+                        base = std::max(base, std::abs(n1.base.pf(l, c)) / br.rate_a[l] * 100);
+                Index nviol = 0;
+                for (const auto& v : n1.violations) nviol += v.scenario == c;
+                out.n1.push_back({k, col / T, col % T, base, n1.worst_loading_percent[c],
+                                  n1.worst_outage[c], n1.worst_branch[c], nviol});
+            }
+        }
+    }
+
+    // 5. Sizing: ramp against fleet size, and the smallest fleet meeting the ramp limit.
+    report("sizing sweep", 0);
+    const Real max_units =
+        options.sizing_max_units > 0 ? options.sizing_max_units : 2 * options.fleet_units;
+    for (Index p = 0; p < options.sizing_points; ++p) {
+        const Real units = std::round(max_units * static_cast<Real>(p) /
+                                      static_cast<Real>(options.sizing_points - 1));
+        SizingPoint point{units, Vector(S)};
+        Matrix grid_mw = out.load_mw;
+        if (units > 0) {
+            const DispatchResult d =
+                dispatch(out.load_mw, {BatteryFleet::from_units(unit, units)}, {grid}, dopt);
+            grid_mw = d.grid_mw;
+        }
+        for (Index s = 0; s < S; ++s)
+            point.max_ramp_mw_per_min[s] = max_ramp_per_min(grid_mw.col(s), dt);
+        out.sizing.push_back(std::move(point));
+        report("sizing sweep",
+               static_cast<double>(p + 1) / static_cast<double>(options.sizing_points));
+    }
+    out.smallest_fleet = size_fleet(out.load_mw, unit, out.ramp_limit_mw_per_min,
+                                    static_cast<Index>(std::ceil(max_units)), grid, dopt);
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    report("done", 1);
+    return out;
+}
+
+void write_study(const StudyResult& r, const Network& net, const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(ErrorKind::io, dir + ": cannot create directory: " + ec.message());
+    auto open = [&](const std::string& name) {
+        std::ofstream f(fs::path(dir) / name);
+        if (!f) throw Error(ErrorKind::io, (fs::path(dir) / name).string() + ": cannot write");
+        f << std::setprecision(10);
+        return f;
+    };
+    const Index T = r.load_mw.rows(), S = r.load_mw.cols();
+    const Real dt = r.options.dt_seconds;
+    {
+        auto f = open("summary.csv");
+        f << "scenario,strategy,peak_mw,max_ramp_mw_per_s,max_ramp_mw_per_min,std_mw,"
+             "band_0.1_20hz_mw2,poi_vm_min,poi_vm_max,poi_max_dv_step,max_branch_loading_pct,"
+             "voltage_violations,ac_not_converged,soc_min_mwh,soc_max_mwh,throughput_mwh,"
+             "equivalent_full_cycles,time_at_soc_limits_s,losses_mwh\n";
+        for (Index s = 0; s < S; ++s)
+            for (Strategy k : kStrategies) {
+                const StrategyOutcome& o = r.outcomes[static_cast<std::size_t>(k)];
+                const auto& m = o.metrics;
+                const Index band = m.band_energy.rows() - 1;
+                Real worst = 0;
+                for (Index t = 0; t < T; ++t)
+                    if (!std::isnan(o.max_loading(t, s)))
+                        worst = std::max(worst, o.max_loading(t, s));
+                f << s << "," << to_string(k) << "," << m.peak_mw[s] << ","
+                  << m.max_ramp_mw_per_s[s] << "," << m.max_ramp_mw_per_min[s] << "," << m.std_mw[s]
+                  << "," << (band >= 0 ? m.band_energy(band, s) : 0.0) << "," << o.poi_vm_min[s]
+                  << "," << o.poi_vm_max[s] << "," << o.poi_max_dv_step[s] << "," << worst << ","
+                  << o.voltage_violations[s] << "," << o.ac_not_converged[s] << ","
+                  << o.dispatch.soc_mwh.col(s).minCoeff() << ","
+                  << o.dispatch.soc_mwh.col(s).maxCoeff() << "," << m.throughput_mwh[s] << ","
+                  << m.equivalent_full_cycles[s] << "," << m.time_at_soc_limits_s[s] << ","
+                  << m.losses_mwh[s] << "\n";
+            }
+    }
+    {
+        auto f = open("timeseries.csv");
+        f << "scenario,time_s,campus_load_mw";
+        for (Strategy k : kStrategies) f << ",grid_" << to_string(k) << "_mw";
+        for (Strategy k : {Strategy::filter, Strategy::optimal})
+            f << ",battery_" << to_string(k) << "_mw,soc_" << to_string(k) << "_mwh";
+        for (Strategy k : kStrategies) f << ",poi_vm_" << to_string(k);
+        for (Strategy k : kStrategies) f << ",max_loading_" << to_string(k) << "_pct";
+        f << "\n";
+        for (Index s = 0; s < S; ++s)
+            for (Index t = 0; t < T; ++t) {
+                f << s << "," << static_cast<Real>(t) * dt << "," << r.load_mw(t, s);
+                for (const auto& o : r.outcomes) f << "," << o.dispatch.grid_mw(t, s);
+                for (std::size_t k : {std::size_t{1}, std::size_t{2}})
+                    f << "," << r.outcomes[k].dispatch.battery_mw(t, s) << ","
+                      << r.outcomes[k].dispatch.soc_mwh(t + 1, s);
+                for (const auto& o : r.outcomes) f << "," << o.poi_vm(t, s);
+                for (const auto& o : r.outcomes) f << "," << o.max_loading(t, s);
+                f << "\n";
+            }
+    }
+    {
+        auto f = open("spectrum.csv");
+        std::vector<std::pair<Vector, Vector>> psd;
+        for (const auto& o : r.outcomes)
+            psd.push_back(welch_psd(o.dispatch.grid_mw.col(0), dt, 1024));
+        f << "freq_hz";
+        for (Strategy k : kStrategies) f << ",psd_" << to_string(k);
+        f << "\n";
+        for (Index i = 0; i < psd[0].first.size(); ++i) {
+            f << psd[0].first[i];
+            for (const auto& p : psd) f << "," << p.second[i];
+            f << "\n";
+        }
+    }
+    {
+        auto f = open("sizing.csv");
+        f << "scenario,units,max_ramp_mw_per_min,ramp_limit_mw_per_min,smallest_fleet_units\n";
+        for (Index s = 0; s < S; ++s)
+            for (const auto& p : r.sizing)
+                f << s << "," << p.units << "," << p.max_ramp_mw_per_min[s] << ","
+                  << r.ramp_limit_mw_per_min << "," << r.smallest_fleet[s] << "\n";
+    }
+    {
+        auto f = open("voltage_violations.csv");
+        f << "strategy,scenario,time_s,bus_id,vm\n";
+        for (const auto& v : r.voltage_violations)
+            f << to_string(v.strategy) << "," << v.scenario << "," << static_cast<Real>(v.step) * dt
+              << "," << v.bus << "," << v.vm << "\n";
+    }
+    {
+        auto f = open("n1.csv");
+        f << "strategy,scenario,time_s,base_max_loading_pct,worst_post_outage_loading_pct,"
+             "outage_from,outage_to,branch_from,branch_to,violations_over_100pct\n";
+        const auto& br = net.branches();
+        for (const auto& n : r.n1) {
+            f << to_string(n.strategy) << "," << n.scenario << "," << static_cast<Real>(n.step) * dt
+              << "," << n.base_max_loading << "," << n.worst_loading_percent << ",";
+            if (n.worst_outage >= 0)
+                f << br.from[n.worst_outage] << "," << br.to[n.worst_outage] << ",";
+            else
+                f << ",,";
+            if (n.worst_branch >= 0)
+                f << br.from[n.worst_branch] << "," << br.to[n.worst_branch];
+            else
+                f << ",";
+            f << "," << n.n_violations << "\n";
+        }
+    }
+}
+
+}  // namespace gridbatch

@@ -1,0 +1,518 @@
+// CPU AC engine: MATPOWER's newtonpf (polar, power mismatch) and fdpf, one scenario per thread at
+// a time. The Jacobian pattern of a set of bus classes, the map from Ybus entries to Jacobian
+// entries and the symbolic LU are built once and shared by all workers; each worker keeps its own
+// numeric LU (refactorised per iteration) and vectors.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "cpu/ac_linear_solver.hpp"
+#include "cpu/parallel.hpp"
+#include "engine/ac_engine.hpp"
+#include "gridbatch/network.hpp"
+
+namespace gridbatch::detail::cpu {
+namespace {
+
+constexpr auto kPQ = static_cast<std::int8_t>(BusType::pq);
+constexpr auto kPV = static_cast<std::int8_t>(BusType::pv);
+constexpr auto kRef = static_cast<std::int8_t>(BusType::ref);
+// A mismatch this large (p.u.) never comes back: the scenario is stopped as diverged instead of
+// running to the iteration limit (MATPOWER would iterate on; the outcome is the same failure).
+constexpr Real kDivergedMismatch = 1e10;
+inline bool diverging(Real norm) { return std::isnan(norm) || norm > kDivergedMismatch; }
+
+using TypeKey = std::vector<std::int8_t>;
+
+// Builds a CSC pattern from (col, row, slot) entries and returns, per slot, its value index.
+std::shared_ptr<CscPattern> csc_from_entries(int n, std::vector<std::tuple<int, int, int>> e,
+                                             std::vector<int>& slot_pos) {
+    std::sort(e.begin(), e.end());
+    auto p = std::make_shared<CscPattern>();
+    p->n = n;
+    p->col_ptr.assign(static_cast<std::size_t>(n) + 1, 0);
+    p->row.resize(e.size());
+    for (std::size_t j = 0; j < e.size(); ++j) {
+        const auto [c, r, slot] = e[j];
+        p->row[j] = r;
+        ++p->col_ptr[static_cast<std::size_t>(c) + 1];
+        slot_pos[static_cast<std::size_t>(slot)] = static_cast<int>(j);
+    }
+    for (int c = 0; c < n; ++c)
+        p->col_ptr[static_cast<std::size_t>(c) + 1] += p->col_ptr[static_cast<std::size_t>(c)];
+    return p;
+}
+
+// A principal submatrix B(idx, idx) of a real CSR matrix, as CSC pattern + values.
+struct SubMatrix {
+    std::shared_ptr<const LuSymbolic> symbolic;
+    std::vector<Real> values;
+};
+SubMatrix submatrix(const CsrMatrix& b, const std::vector<int>& idx, LuKind kind) {
+    std::vector<int> pos(static_cast<std::size_t>(b.rows), -1);
+    for (std::size_t j = 0; j < idx.size(); ++j)
+        pos[static_cast<std::size_t>(idx[j])] = static_cast<int>(j);
+    std::vector<std::tuple<int, int, int>> e;
+    std::vector<Real> slot_value;
+    for (std::size_t j = 0; j < idx.size(); ++j) {
+        const auto i = static_cast<std::size_t>(idx[j]);
+        for (int q = b.row_ptr[i]; q < b.row_ptr[i + 1]; ++q) {
+            const int c = pos[static_cast<std::size_t>(b.col[static_cast<std::size_t>(q)])];
+            if (c < 0) continue;
+            e.emplace_back(c, static_cast<int>(j), static_cast<int>(slot_value.size()));
+            slot_value.push_back(b.re[static_cast<std::size_t>(q)]);
+        }
+    }
+    std::vector<int> slot_pos(slot_value.size());
+    auto pattern = csc_from_entries(static_cast<int>(idx.size()), std::move(e), slot_pos);
+    SubMatrix out;
+    out.values.resize(slot_value.size());
+    for (std::size_t s = 0; s < slot_value.size(); ++s)
+        out.values[static_cast<std::size_t>(slot_pos[s])] = slot_value[s];
+    out.symbolic = std::make_shared<LuSymbolic>(std::move(pattern), kind);
+    return out;
+}
+
+// Everything that depends on the bus classes but not on the values of a scenario.
+struct Layout {
+    std::vector<int> ref, pv, pq, pvpq;
+    // Per bus: row of its P / Q equation, column of its Va / Vm unknown, or -1.
+    std::vector<int> row_p, row_q, col_a, col_m;
+    int n = 0;            // unknowns = equations
+    int col_lambda = -1;  // distributed slack unknown
+    // Newton: per Ybus entry, where d(P|Q)/d(Va|Vm) goes in the Jacobian's value array.
+    std::shared_ptr<const LuSymbolic> jacobian;
+    std::vector<int> pos_pa, pos_pm, pos_qa, pos_qm;
+    std::vector<std::pair<int, Real>> lambda_entries;  // (value index, -participation)
+    // Fast-decoupled: B'(pvpq, pvpq) and B''(pq, pq).
+    SubMatrix b_prime, b_double_prime;
+};
+
+std::shared_ptr<const Layout> make_layout(const PreparedAcNetwork& net, const TypeKey& types,
+                                          LuKind kind) {
+    auto l = std::make_shared<Layout>();
+    const int nb = net.n_bus;
+    for (int i = 0; i < nb; ++i) {
+        const auto t = types[static_cast<std::size_t>(i)];
+        if (t == kRef) l->ref.push_back(i);
+        if (t == kPV) l->pv.push_back(i);
+        if (t == kPQ) l->pq.push_back(i);
+    }
+    // MATPOWER's order: unknowns [Va(pv); Va(pq); Vm(pq)], equations [P(pv); P(pq); Q(pq)].
+    l->pvpq = l->pv;
+    l->pvpq.insert(l->pvpq.end(), l->pq.begin(), l->pq.end());
+    const auto sz = static_cast<std::size_t>(nb);
+    l->row_p.assign(sz, -1);
+    l->row_q.assign(sz, -1);
+    l->col_a.assign(sz, -1);
+    l->col_m.assign(sz, -1);
+    int k = 0;
+    for (int i : l->pvpq) {
+        l->row_p[static_cast<std::size_t>(i)] = k;
+        l->col_a[static_cast<std::size_t>(i)] = k++;
+    }
+    for (int i : l->pq) {
+        l->row_q[static_cast<std::size_t>(i)] = k;
+        l->col_m[static_cast<std::size_t>(i)] = k++;
+    }
+    const bool distributed = !net.slack_participation.empty();
+    if (distributed) {  // the reference bus's P balance and the total slack join the system
+        for (int i : l->ref) l->row_p[static_cast<std::size_t>(i)] = k;
+        l->col_lambda = k++;
+    }
+    l->n = k;
+
+    if (net.method == AcMethod::fast_decoupled) {
+        l->b_prime = submatrix(net.b_prime, l->pvpq, kind);
+        l->b_double_prime = submatrix(net.b_double_prime, l->pq, kind);
+        return l;
+    }
+    const CsrMatrix& y = net.ybus;
+    const auto nnz = static_cast<std::size_t>(y.nnz());
+    std::vector<std::tuple<int, int, int>> e;
+    e.reserve(4 * nnz + sz);
+    for (int i = 0; i < nb; ++i) {
+        const int rp = l->row_p[static_cast<std::size_t>(i)];
+        const int rq = l->row_q[static_cast<std::size_t>(i)];
+        for (int q = y.row_ptr[static_cast<std::size_t>(i)];
+             q < y.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
+            const auto c = static_cast<std::size_t>(y.col[static_cast<std::size_t>(q)]);
+            const int ca = l->col_a[c], cm = l->col_m[c];
+            if (rp >= 0 && ca >= 0) e.emplace_back(ca, rp, 4 * q);
+            if (rp >= 0 && cm >= 0) e.emplace_back(cm, rp, 4 * q + 1);
+            if (rq >= 0 && ca >= 0) e.emplace_back(ca, rq, 4 * q + 2);
+            if (rq >= 0 && cm >= 0) e.emplace_back(cm, rq, 4 * q + 3);
+        }
+    }
+    const int n_slots = 4 * static_cast<int>(nnz);
+    std::vector<std::pair<int, Real>> lambda_slots;
+    if (distributed)
+        for (int i = 0; i < nb; ++i) {
+            const Real a = net.slack_participation[static_cast<std::size_t>(i)];
+            const int rp = l->row_p[static_cast<std::size_t>(i)];
+            if (a != 0 && rp >= 0) {
+                e.emplace_back(l->col_lambda, rp, n_slots + static_cast<int>(lambda_slots.size()));
+                lambda_slots.emplace_back(0, -a);
+            }
+        }
+    // A structurally empty column (e.g. lambda with no participating bus) would make the matrix
+    // singular anyway; the factorisation reports it.
+    std::vector<int> slot_pos(static_cast<std::size_t>(n_slots) + lambda_slots.size(), -1);
+    auto pattern = csc_from_entries(l->n, std::move(e), slot_pos);
+    l->pos_pa.resize(nnz);
+    l->pos_pm.resize(nnz);
+    l->pos_qa.resize(nnz);
+    l->pos_qm.resize(nnz);
+    for (std::size_t q = 0; q < nnz; ++q) {
+        l->pos_pa[q] = slot_pos[4 * q];
+        l->pos_pm[q] = slot_pos[4 * q + 1];
+        l->pos_qa[q] = slot_pos[4 * q + 2];
+        l->pos_qm[q] = slot_pos[4 * q + 3];
+    }
+    for (std::size_t j = 0; j < lambda_slots.size(); ++j)
+        l->lambda_entries.emplace_back(slot_pos[static_cast<std::size_t>(n_slots) + j],
+                                       lambda_slots[j].second);
+    l->jacobian = std::make_shared<LuSymbolic>(std::move(pattern), kind);
+    return l;
+}
+
+// One worker's numeric factorisations for one layout.
+struct WorkerLus {
+    std::unique_ptr<SparseLu> jacobian, b_prime, b_double_prime;
+    bool b_ok = false;
+};
+
+struct Workspace {
+    std::map<const Layout*, WorkerLus> lus;
+    ComplexVector v, unit, ibus;  // V, V / |V|, Ybus V
+    Vector vm, va, f, values;
+};
+
+class CpuAcEngine final : public AcEngine {
+public:
+    CpuAcEngine(std::shared_ptr<const PreparedAcNetwork> net, LuKind kind)
+        : net_(std::move(net)), kind_(kind) {
+        TypeKey key(static_cast<std::size_t>(net_->n_bus), static_cast<std::int8_t>(4));
+        for (int i : net_->ref) key[static_cast<std::size_t>(i)] = kRef;
+        for (int i : net_->pv) key[static_cast<std::size_t>(i)] = kPV;
+        for (int i : net_->pq) key[static_cast<std::size_t>(i)] = kPQ;
+        default_layout_ = make_layout(*net_, key, kind_);
+        layouts_[key] = default_layout_;
+    }
+
+    void solve(const AcEngineBatch& batch, AcEngineOutput& out) override {
+        std::lock_guard<std::mutex> lock(solve_mutex_);
+        const Index ns = batch.p_spec.cols();
+        const int threads = thread_count(net_->threads, ns);
+        if (static_cast<int>(workspaces_.size()) < threads) workspaces_.resize(threads);
+        // Each scenario's layout. The Jacobian at the start of the first scenario that meets a
+        // layout gives the pivot order every worker refactorises with, from then on: the same
+        // for all workers (results do not depend on the thread count) and close to the batch.
+        std::vector<std::pair<std::shared_ptr<const Layout>, bool>> layouts;
+        std::map<const Layout*, std::vector<Real>> uncached_references;
+        layouts.reserve(static_cast<std::size_t>(ns));
+        for (Index s = 0; s < ns; ++s) {
+            layouts.push_back(layout_for(batch, s));
+            const auto& [layout, cached] = layouts.back();
+            if (net_->method != AcMethod::newton) continue;
+            auto& references = cached ? pivot_references_ : uncached_references;
+            if (references.count(layout.get())) continue;
+            Workspace& ws = workspaces_.front();
+            start(batch, s, ws);
+            currents(ws);
+            newton_jacobian(*layout, ws);
+            references.emplace(
+                layout.get(),
+                std::vector<Real>(ws.values.data(), ws.values.data() + ws.values.size()));
+        }
+        parallel_for(ns, threads, 1, [&](int worker, Index begin, Index end) {
+            Workspace& ws = workspaces_[static_cast<std::size_t>(worker)];
+            for (Index s = begin; s < end; ++s) {
+                const auto& [layout, cached] = layouts[static_cast<std::size_t>(s)];
+                // Factorisations of a cached layout stay with the worker; others die here.
+                WorkerLus scratch;
+                WorkerLus& lus = cached ? ws.lus[layout.get()] : scratch;
+                if (net_->method == AcMethod::newton)
+                    newton(batch, s,
+                           (cached ? pivot_references_ : uncached_references).at(layout.get()),
+                           *layout, lus, ws, out);
+                else
+                    fast_decoupled(batch, s, *layout, lus, ws, out);
+            }
+        });
+    }
+
+private:
+    // The layout of scenario s's bus classes and whether it is kept for later scenarios. Q-limit
+    // enforcement can give every scenario its own classes; past kMaxCachedLayouts they are built,
+    // used and dropped, so memory stays bounded.
+    std::pair<std::shared_ptr<const Layout>, bool> layout_for(const AcEngineBatch& batch, Index s) {
+        constexpr std::size_t kMaxCachedLayouts = 64;
+        if (!batch.bus_type) return {default_layout_, true};
+        const auto col = batch.bus_type->col(s);
+        TypeKey key(col.data(), col.data() + col.size());
+        {
+            std::lock_guard<std::mutex> lock(layout_mutex_);
+            const auto it = layouts_.find(key);
+            if (it != layouts_.end()) return {it->second, true};
+        }
+        auto layout = make_layout(*net_, key, kind_);
+        std::lock_guard<std::mutex> lock(layout_mutex_);
+        if (layouts_.size() >= kMaxCachedLayouts) return {std::move(layout), false};
+        return {layouts_.emplace(std::move(key), std::move(layout)).first->second, true};
+    }
+
+    // Loads scenario s's start into the workspace; V = Vm e^{j Va}.
+    void start(const AcEngineBatch& batch, Index s, Workspace& ws) const {
+        const int nb = net_->n_bus;
+        ws.vm = batch.vm0.col(s);
+        ws.va = batch.va0.col(s);
+        ws.v.resize(nb);
+        ws.unit.resize(nb);
+        ws.ibus.resize(nb);
+        for (int i = 0; i < nb; ++i) set_voltage(ws, i);
+    }
+
+    // V_i = Vm_i e^{j Va_i} with newtonpf's normalisation Vm = |V|, Va = angle(V) in (-pi, pi],
+    // done on the polar pair (no hypot/atan2: a third of the time on small cases).
+    static void set_voltage(Workspace& ws, int i) {
+        constexpr Real kPi = 3.14159265358979323846;
+        Real& vm = ws.vm[i];
+        Real& va = ws.va[i];
+        if (vm < 0) {
+            vm = -vm;
+            va += kPi;
+        }
+        if (va > kPi || va <= -kPi) {
+            va = std::remainder(va, 2 * kPi);
+            if (va <= -kPi) va = kPi;
+        }
+        ws.unit[i] = Complex(std::cos(va), std::sin(va));
+        ws.v[i] = vm * ws.unit[i];
+    }
+
+    // Ibus = Ybus V.
+    void currents(Workspace& ws) const {
+        const CsrMatrix& y = net_->ybus;
+        for (int i = 0; i < net_->n_bus; ++i) {
+            Complex acc = 0;
+            for (int q = y.row_ptr[static_cast<std::size_t>(i)];
+                 q < y.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
+                const auto qq = static_cast<std::size_t>(q);
+                acc += Complex(y.re[qq], y.im[qq]) * ws.v[y.col[qq]];
+            }
+            ws.ibus[i] = acc;
+        }
+    }
+
+    // F = [P mismatch; Q mismatch] in the layout's equation order; returns max |F| (NaN when an
+    // entry is not finite).
+    Real newton_mismatch(const AcEngineBatch& batch, Index s, const Layout& l, Real lambda,
+                         Workspace& ws) const {
+        currents(ws);
+        ws.f.resize(l.n);
+        const bool distributed = !net_->slack_participation.empty();
+        Real norm = 0;
+        for (int i = 0; i < net_->n_bus; ++i) {
+            const auto ii = static_cast<std::size_t>(i);
+            const int rp = l.row_p[ii], rq = l.row_q[ii];
+            if (rp < 0 && rq < 0) continue;
+            const Complex mis =
+                ws.v[i] * std::conj(ws.ibus[i]) - Complex(batch.p_spec(i, s), batch.q_spec(i, s));
+            if (rp >= 0) {
+                Real fp = mis.real();
+                if (distributed) fp -= net_->slack_participation[ii] * lambda;
+                ws.f[rp] = fp;
+                norm = std::isnan(fp) || std::isnan(norm) ? NAN : std::max(norm, std::abs(fp));
+            }
+            if (rq >= 0) {
+                ws.f[rq] = mis.imag();
+                norm = std::isnan(mis.imag()) || std::isnan(norm)
+                           ? NAN
+                           : std::max(norm, std::abs(mis.imag()));
+            }
+        }
+        return norm;
+    }
+
+    // J values for the current V (MATPOWER's dSbus_dV, polar).
+    void newton_jacobian(const Layout& l, Workspace& ws) const {
+        const CsrMatrix& y = net_->ybus;
+        ws.values.setZero(l.jacobian->pattern().nnz());
+        for (int i = 0; i < net_->n_bus; ++i) {
+            const auto ii = static_cast<std::size_t>(i);
+            if (l.row_p[ii] < 0 && l.row_q[ii] < 0) continue;
+            const Complex vi = ws.v[i];
+            for (int q = y.row_ptr[ii]; q < y.row_ptr[ii + 1]; ++q) {
+                const auto qq = static_cast<std::size_t>(q);
+                const int k = y.col[qq];
+                const Complex yik(y.re[qq], y.im[qq]);
+                const Complex vk = ws.v[k];
+                const Complex vk_unit = ws.unit[k];
+                Complex d_va = Complex(0, -1) * vi * std::conj(yik * vk);
+                Complex d_vm = vi * std::conj(yik * vk_unit);
+                if (k == i) {
+                    d_va = Complex(0, 1) * vi * std::conj(ws.ibus[i] - yik * vi);
+                    d_vm += std::conj(ws.ibus[i]) * vk_unit;
+                }
+                if (l.pos_pa[qq] >= 0) ws.values[l.pos_pa[qq]] = d_va.real();
+                if (l.pos_pm[qq] >= 0) ws.values[l.pos_pm[qq]] = d_vm.real();
+                if (l.pos_qa[qq] >= 0) ws.values[l.pos_qa[qq]] = d_va.imag();
+                if (l.pos_qm[qq] >= 0) ws.values[l.pos_qm[qq]] = d_vm.imag();
+            }
+        }
+        for (const auto& [pos, value] : l.lambda_entries) ws.values[pos] = value;
+    }
+
+    void finish(Index s, Workspace& ws, Status status, int iterations, Real norm, Real lambda,
+                AcEngineOutput& out) const {
+        for (int i = 0; i < net_->n_bus; ++i) {
+            // Newton keeps (Vm, Va) normalised; fdpf does not, and pfsoln takes abs/angle of V.
+            const bool newton = net_->method == AcMethod::newton;
+            out.vm(i, s) = newton ? ws.vm[i] : std::abs(ws.v[i]);
+            out.va(i, s) = newton ? ws.va[i] : std::arg(ws.v[i]);
+        }
+        out.slack[s] = lambda;
+        out.report.status[s] = static_cast<std::int8_t>(status);
+        out.report.iterations[s] = iterations;
+        out.report.max_mismatch[s] = norm;
+    }
+
+    void newton(const AcEngineBatch& batch, Index s, const std::vector<Real>& pivot_reference,
+                const Layout& l, WorkerLus& lus, Workspace& ws, AcEngineOutput& out) const {
+        if (!lus.jacobian) {
+            lus.jacobian = std::make_unique<SparseLu>(l.jacobian);
+            lus.jacobian->set_pivot_reference(pivot_reference);
+        }
+        lus.jacobian->begin_scenario();
+        start(batch, s, ws);
+        Real lambda = 0;
+        Real norm = newton_mismatch(batch, s, l, lambda, ws);
+        int it = 0;
+        const Real tol = net_->tolerance;
+        while (!(norm < tol) && it < net_->max_iterations) {
+            if (diverging(norm)) return finish(s, ws, Status::diverged, it, norm, lambda, out);
+            ++it;
+            newton_jacobian(l, ws);
+            if (!lus.jacobian->factor(ws.values.data()))
+                return finish(s, ws, Status::singular, it, norm, lambda, out);
+            ws.f = -ws.f;
+            lus.jacobian->solve(ws.f.data());
+            for (int i : l.pvpq) ws.va[i] += ws.f[l.col_a[static_cast<std::size_t>(i)]];
+            for (int i : l.pq) ws.vm[i] += ws.f[l.col_m[static_cast<std::size_t>(i)]];
+            if (l.col_lambda >= 0) lambda += ws.f[l.col_lambda];
+            for (int i : l.pvpq) set_voltage(ws, i);
+            norm = newton_mismatch(batch, s, l, lambda, ws);
+        }
+        const Status status = norm < tol        ? Status::converged
+                              : diverging(norm) ? Status::diverged
+                                                : Status::max_iterations;
+        finish(s, ws, status, it, norm, lambda, out);
+    }
+
+    // fdpf's mismatch (V conj(Ybus V) - S) / Vm: P over pv+pq into p, Q over pq into q.
+    std::pair<Real, Real> fd_mismatch(const AcEngineBatch& batch, Index s, const Layout& l,
+                                      Workspace& ws, Real* p, Real* q) const {
+        currents(ws);
+        Real np = 0, nq = 0;
+        auto upd = [](Real n, Real x) {
+            return std::isnan(n) || std::isnan(x) ? NAN : std::max(n, std::abs(x));
+        };
+        for (std::size_t j = 0; j < l.pvpq.size(); ++j) {
+            const int i = l.pvpq[j];
+            const Complex mis = (ws.v[i] * std::conj(ws.ibus[i]) -
+                                 Complex(batch.p_spec(i, s), batch.q_spec(i, s))) /
+                                ws.vm[i];
+            p[j] = mis.real();
+            np = upd(np, p[j]);
+        }
+        for (std::size_t j = 0; j < l.pq.size(); ++j) {
+            const int i = l.pq[j];
+            const Complex mis = (ws.v[i] * std::conj(ws.ibus[i]) -
+                                 Complex(batch.p_spec(i, s), batch.q_spec(i, s))) /
+                                ws.vm[i];
+            q[j] = mis.imag();
+            nq = upd(nq, q[j]);
+        }
+        return {np, nq};
+    }
+
+    void fast_decoupled(const AcEngineBatch& batch, Index s, const Layout& l, WorkerLus& lus,
+                        Workspace& ws, AcEngineOutput& out) const {
+        start(batch, s, ws);
+        if (!lus.b_prime) {
+            lus.b_prime = std::make_unique<SparseLu>(l.b_prime.symbolic);
+            lus.b_double_prime = std::make_unique<SparseLu>(l.b_double_prime.symbolic);
+            lus.b_ok = lus.b_prime->factor(l.b_prime.values.data()) &&
+                       (l.pq.empty() || lus.b_double_prime->factor(l.b_double_prime.values.data()));
+        }
+        const auto npvpq = static_cast<Index>(l.pvpq.size()), npq = static_cast<Index>(l.pq.size());
+        ws.f.resize(npvpq + npq);
+        Real* p = ws.f.data();
+        Real* q = ws.f.data() + npvpq;
+        const Real tol = net_->tolerance;
+        auto norm_of = [](std::pair<Real, Real> n) {
+            return std::isnan(n.first) || std::isnan(n.second) ? NAN : std::max(n.first, n.second);
+        };
+        auto done = [&](std::pair<Real, Real> n) { return n.first < tol && n.second < tol; };
+        std::pair<Real, Real> n = fd_mismatch(batch, s, l, ws, p, q);
+        int it = 0;
+        if (done(n)) return finish(s, ws, Status::converged, 0, norm_of(n), 0, out);
+        if (!lus.b_ok) return finish(s, ws, Status::singular, 0, norm_of(n), 0, out);
+        // V = Vm e^{j Va} as fdpf forms it (no normalisation); a Q step leaves the angles, so
+        // e^{j Va} is reused there.
+        for (int i = 0; i < net_->n_bus; ++i)
+            ws.unit[i] = Complex(std::cos(ws.va[i]), std::sin(ws.va[i]));
+        auto refresh_angles = [&] {
+            for (int i : l.pvpq) {
+                ws.unit[i] = Complex(std::cos(ws.va[i]), std::sin(ws.va[i]));
+                ws.v[i] = ws.vm[i] * ws.unit[i];
+            }
+        };
+        auto refresh_magnitudes = [&] {
+            for (int i : l.pq) ws.v[i] = ws.vm[i] * ws.unit[i];
+        };
+        while (it < net_->max_iterations) {
+            if (diverging(norm_of(n))) break;
+            ++it;
+            lus.b_prime->solve(p);  // dVa = -(B' \ P)
+            for (Index j = 0; j < npvpq; ++j) ws.va[l.pvpq[static_cast<std::size_t>(j)]] -= p[j];
+            refresh_angles();
+            n = fd_mismatch(batch, s, l, ws, p, q);
+            if (done(n)) return finish(s, ws, Status::converged, it, norm_of(n), 0, out);
+            if (npq > 0) lus.b_double_prime->solve(q);  // dVm = -(B'' \ Q)
+            for (Index j = 0; j < npq; ++j) ws.vm[l.pq[static_cast<std::size_t>(j)]] -= q[j];
+            refresh_magnitudes();
+            n = fd_mismatch(batch, s, l, ws, p, q);
+            if (done(n)) return finish(s, ws, Status::converged, it, norm_of(n), 0, out);
+        }
+        const Real norm = norm_of(n);
+        finish(s, ws, diverging(norm) ? Status::diverged : Status::max_iterations, it, norm, 0,
+               out);
+    }
+
+    std::shared_ptr<const PreparedAcNetwork> net_;
+    LuKind kind_;
+    std::shared_ptr<const Layout> default_layout_;
+    std::map<TypeKey, std::shared_ptr<const Layout>> layouts_;
+    std::mutex layout_mutex_, solve_mutex_;
+    // Jacobian values whose pivots the workers' LUs of each cached layout start from.
+    std::map<const Layout*, std::vector<Real>> pivot_references_;
+    std::vector<Workspace> workspaces_;
+};
+
+}  // namespace
+
+// GRIDBATCH_AC_LU=eigen picks Eigen's SparseLU even where KLU is built in (for benchmarks).
+std::unique_ptr<AcEngine> make_ac_engine(std::shared_ptr<const PreparedAcNetwork> network) {
+    LuKind kind = default_lu_kind();
+    if (const char* env = std::getenv("GRIDBATCH_AC_LU"); env && !std::strcmp(env, "eigen"))
+        kind = LuKind::eigen;
+    return std::make_unique<CpuAcEngine>(std::move(network), kind);
+}
+
+}  // namespace gridbatch::detail::cpu

@@ -1,0 +1,17 @@
+// Built only when the CUDA backend is not: every question about CUDA answers "not compiled".
+#include "engine/device.hpp"
+
+namespace gridbatch::detail::cuda {
+
+bool built() noexcept { return false; }
+
+BackendStatus device_status() {
+    return {false,
+            "this gridbatch build has no CUDA backend (configured with GRIDBATCH_CUDA=OFF, or no "
+            "nvcc was found); use Backend::cpu or Backend::automatic, or rebuild with "
+            "-DGRIDBATCH_CUDA=ON"};
+}
+
+std::size_t device_free_bytes() { return 0; }
+
+}  // namespace gridbatch::detail::cuda

@@ -1,0 +1,15 @@
+// What the CUDA backend says about itself: implemented in cuda/device.cpp when CUDA is built,
+// in src/cuda_stub/ otherwise.
+#pragma once
+
+#include "gridbatch/backend.hpp"
+
+namespace gridbatch::detail::cuda {
+
+bool built() noexcept;
+// Probed once, lazily; any CUDA error means "no device" and its text is kept as the reason.
+BackendStatus device_status();
+// Bytes free on the current device (0 when there is none).
+std::size_t device_free_bytes();
+
+}  // namespace gridbatch::detail::cuda

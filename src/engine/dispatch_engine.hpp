@@ -1,0 +1,38 @@
+// The battery-dispatch seam: declared once, implemented by the CPU engine (src/cpu/) and the CUDA
+// engine (cuda/). Both run the algorithms of core/dispatch_core.hpp, one scenario per thread;
+// inputs arrive validated and converted to plain per-scenario parameters.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/dispatch_core.hpp"
+#include "gridbatch/battery_dispatch.hpp"
+
+namespace gridbatch::detail {
+
+class DispatchEngine {
+public:
+    virtual ~DispatchEngine() = default;
+    // Fills out.battery_mw, soc_mwh, grid_mw, objective, report, infeasible_step, violation,
+    // violation_kind and method (already sized T x S etc.). `fleets` has one entry per scenario;
+    // method: 0 automatic, 1 taut string, 2 dynamic program.
+    virtual void solve(const MatrixView& load, const std::vector<dispatch::FleetParams>& fleets,
+                       double hours_per_step, int method, DispatchResult& out) = 0;
+    // out is steps x S, one entry of `params` per scenario.
+    virtual void training_load(const std::vector<dispatch::LoadParams>& params, std::uint64_t seed,
+                               double dt_seconds, Matrix& out) = 0;
+};
+
+namespace cpu {
+std::unique_ptr<DispatchEngine> make_dispatch_engine(int threads);
+}
+namespace cuda {
+std::unique_ptr<DispatchEngine> make_dispatch_engine(int device);
+}
+
+// The engine for a resolved backend (cpu or cuda).
+std::unique_ptr<DispatchEngine> make_dispatch_engine(Backend backend, int threads);
+
+}  // namespace gridbatch::detail

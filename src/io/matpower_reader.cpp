@@ -1,0 +1,412 @@
+// MATPOWER case reader. A hand-written scanner over the whole file (one pass, no regex): it reads
+// `mpc.<field> = <value>;` assignments, where a value is a numeric matrix `[...]`, a scalar, a
+// quoted string or a cell array `{...}` (skipped). Comments (`%`), `...` continuations, commas,
+// blank lines and numbers such as `1e-3`, `Inf` and `NaN` are accepted. Every error names the file
+// and line.
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "gridbatch/error.hpp"
+#include "gridbatch/matpower.hpp"
+
+namespace gridbatch {
+namespace {
+
+struct NumericMatrix {
+    std::vector<std::vector<double>> rows;
+    std::vector<int> row_lines;  // line of each row, for messages
+    int line = 0;                // line of the assignment
+};
+
+class Scanner {
+public:
+    Scanner(const std::string& text, const std::string& name) : s_(text), name_(name) {}
+
+    [[noreturn]] void fail(const std::string& what, int line = -1) const {
+        throw Error(ErrorKind::invalid_input,
+                    name_ + ":" + std::to_string(line < 0 ? line_ : line) + ": " + what);
+    }
+
+    bool at_end() const { return pos_ >= s_.size(); }
+    char peek() const { return at_end() ? '\0' : s_[pos_]; }
+    int line() const { return line_; }
+
+    // Skips spaces, tabs, comments and `...` continuations; newlines too when `newlines`.
+    void skip_blank(bool newlines) {
+        while (!at_end()) {
+            const char c = s_[pos_];
+            if (c == ' ' || c == '\t' || c == '\r') {
+                ++pos_;
+            } else if (c == '%') {
+                skip_to_eol();
+            } else if (c == '.' && s_.compare(pos_, 3, "...") == 0) {
+                skip_to_eol();
+                if (!at_end()) advance_newline();
+            } else if (c == '\n' && newlines) {
+                advance_newline();
+            } else {
+                return;
+            }
+        }
+    }
+
+    void skip_to_eol() {
+        while (!at_end() && s_[pos_] != '\n') ++pos_;
+    }
+    void advance_newline() {
+        ++pos_;
+        ++line_;
+    }
+    void skip_statement() {  // to the end of the line
+        skip_to_eol();
+    }
+
+    std::string identifier() {
+        const std::size_t start = pos_;
+        while (!at_end() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) ||
+                             s_[pos_] == '_' || s_[pos_] == '.'))
+            ++pos_;
+        return s_.substr(start, pos_ - start);
+    }
+
+    bool accept(char c) {
+        if (peek() != c) return false;
+        ++pos_;
+        return true;
+    }
+
+    std::string quoted() {  // after the opening quote; MATLAB doubles quotes to escape them
+        std::string out;
+        for (;;) {
+            if (at_end() || s_[pos_] == '\n') fail("unterminated string");
+            const char c = s_[pos_++];
+            if (c == '\'') {
+                if (peek() == '\'') {
+                    out += '\'';
+                    ++pos_;
+                    continue;
+                }
+                return out;
+            }
+            out += c;
+        }
+    }
+
+    double number() {
+        const char* begin = s_.c_str() + pos_;
+        char* end = nullptr;
+        errno = 0;
+        const double v = std::strtod(begin, &end);
+        const std::size_t used = static_cast<std::size_t>(end - begin);
+        const char next = pos_ + used < s_.size() ? s_[pos_ + used] : ' ';
+        const bool delimited = std::isspace(static_cast<unsigned char>(next)) || next == ';' ||
+                               next == ',' || next == ']' || next == '%';
+        if (used == 0 || !delimited || (errno == ERANGE && std::isinf(v))) {
+            std::size_t n = 0;
+            while (pos_ + n < s_.size() && n < 40) {
+                const char c = s_[pos_ + n];
+                if (std::isspace(static_cast<unsigned char>(c)) || c == ';' || c == ',' || c == ']')
+                    break;
+                ++n;
+            }
+            fail("'" + s_.substr(pos_, n) + "' is not a number");
+        }
+        pos_ += used;
+        return v;
+    }
+
+    NumericMatrix matrix() {  // after '['
+        NumericMatrix m;
+        m.line = line_;
+        std::vector<double> row;
+        int row_line = line_;
+        auto end_row = [&] {
+            if (!row.empty()) {
+                m.rows.push_back(std::move(row));
+                m.row_lines.push_back(row_line);
+                row.clear();
+            }
+        };
+        for (;;) {
+            skip_blank(false);
+            if (at_end())
+                fail("matrix opened on line " + std::to_string(m.line) + " is not closed with ']'");
+            const char c = peek();
+            if (c == ']') {
+                ++pos_;
+                end_row();
+                return m;
+            }
+            if (c == ';' || c == '\n') {
+                end_row();
+                if (c == '\n')
+                    advance_newline();
+                else
+                    ++pos_;
+                continue;
+            }
+            if (c == ',') {
+                ++pos_;
+                continue;
+            }
+            if (row.empty()) row_line = line_;
+            row.push_back(number());
+        }
+    }
+
+    void skip_cell() {  // after '{': skips to the matching '}', honouring quoted strings
+        const int start = line_;
+        int depth = 1;
+        while (depth > 0) {
+            if (at_end())
+                fail("cell array opened on line " + std::to_string(start) +
+                     " is not closed with '}'");
+            const char c = s_[pos_];
+            if (c == '\'') {
+                ++pos_;
+                quoted();
+            } else if (c == '%') {
+                skip_to_eol();
+            } else if (c == '\n') {
+                advance_newline();
+            } else {
+                depth += (c == '{') - (c == '}');
+                ++pos_;
+            }
+        }
+    }
+
+private:
+    const std::string& s_;
+    const std::string& name_;
+    std::size_t pos_ = 0;
+    int line_ = 1;
+};
+
+struct ParsedCase {
+    std::map<std::string, NumericMatrix> matrices;
+    std::map<std::string, std::pair<double, int>> scalars;
+    std::map<std::string, std::pair<std::string, int>> strings;
+};
+
+ParsedCase scan(const std::string& text, const std::string& name) {
+    Scanner sc(text, name);
+    ParsedCase out;
+    for (;;) {
+        sc.skip_blank(true);
+        if (sc.at_end()) break;
+        const int line = sc.line();
+        const std::string id = sc.identifier();
+        if (id.empty()) sc.fail(std::string("unexpected character '") + sc.peek() + "'");
+        if (id == "function" || id.rfind("mpc.", 0) != 0) {
+            sc.skip_statement();  // the function header and statements that are not case data
+            continue;
+        }
+        sc.skip_blank(false);
+        if (!sc.accept('=')) sc.fail("expected '=' after " + id);
+        sc.skip_blank(false);
+        const std::string field = id.substr(4);
+        if (sc.accept('[')) {
+            out.matrices[field] = sc.matrix();
+        } else if (sc.accept('{')) {
+            sc.skip_cell();
+        } else if (sc.accept('\'')) {
+            out.strings[field] = {sc.quoted(), line};
+        } else {
+            out.scalars[field] = {sc.number(), line};
+        }
+        sc.skip_blank(false);
+        sc.accept(';');
+    }
+    return out;
+}
+
+const NumericMatrix& require_matrix(const ParsedCase& pc, const std::string& field,
+                                    std::size_t min_cols, const std::string& name) {
+    auto it = pc.matrices.find(field);
+    if (it == pc.matrices.end())
+        throw Error(ErrorKind::invalid_input, name + ": missing mpc." + field);
+    const NumericMatrix& m = it->second;
+    for (std::size_t r = 0; r < m.rows.size(); ++r)
+        if (m.rows[r].size() < min_cols)
+            throw Error(ErrorKind::invalid_input,
+                        name + ":" + std::to_string(m.row_lines[r]) + ": mpc." + field + " row " +
+                            std::to_string(r + 1) + " has " + std::to_string(m.rows[r].size()) +
+                            " columns, expected at least " + std::to_string(min_cols));
+    return m;
+}
+
+Index integer_cell(const NumericMatrix& m, std::size_t r, std::size_t c, const char* what,
+                   const std::string& field, const std::string& name) {
+    const double v = m.rows[r][c];
+    if (!std::isfinite(v) || v != std::floor(v) || std::abs(v) > 9.0e15)
+        throw Error(ErrorKind::invalid_input,
+                    name + ":" + std::to_string(m.row_lines[r]) + ": mpc." + field + " row " +
+                        std::to_string(r + 1) + ": " + what + " must be an integer");
+    return static_cast<Index>(v);
+}
+
+// A status column: in service when positive (as MATPOWER), but NaN is an error, not "out".
+std::int8_t status_cell(const NumericMatrix& m, std::size_t r, std::size_t c,
+                        const std::string& field, const std::string& name) {
+    const double v = m.rows[r][c];
+    if (std::isnan(v))
+        throw Error(ErrorKind::invalid_input,
+                    name + ":" + std::to_string(m.row_lines[r]) + ": mpc." + field + " row " +
+                        std::to_string(r + 1) + ": status must be a number (1 = in service)");
+    return v > 0 ? 1 : 0;
+}
+
+Network build(const ParsedCase& pc, const std::string& name) {
+    if (auto v = pc.strings.find("version"); v != pc.strings.end() && v->second.first != "2")
+        throw Error(ErrorKind::invalid_input, name + ":" + std::to_string(v->second.second) +
+                                                  ": MATPOWER case format version '" +
+                                                  v->second.first +
+                                                  "' is not supported (only version 2)");
+    auto base = pc.scalars.find("baseMVA");
+    if (base == pc.scalars.end())
+        throw Error(ErrorKind::invalid_input, name + ": missing mpc.baseMVA");
+
+    const NumericMatrix& bm = require_matrix(pc, "bus", 13, name);
+    const NumericMatrix& gm = require_matrix(pc, "gen", 10, name);
+    const NumericMatrix& lm = require_matrix(pc, "branch", 11, name);
+
+    const auto nb = static_cast<Index>(bm.rows.size());
+    BusTable bus;
+    bus.id.resize(nb);
+    bus.type.resize(nb);
+    for (Vector* v :
+         {&bus.pd, &bus.qd, &bus.gs, &bus.bs, &bus.vm, &bus.va, &bus.base_kv, &bus.vmax, &bus.vmin})
+        v->resize(nb);
+    bus.area.resize(nb);
+    bus.zone.resize(nb);
+    std::unordered_set<Index> ids;
+    for (Index i = 0; i < nb; ++i) {
+        const auto r = static_cast<std::size_t>(i);
+        const auto& row = bm.rows[r];
+        bus.id[i] = integer_cell(bm, r, 0, "bus number", "bus", name);
+        // Checked here too (Network checks them) so that the message can name the line.
+        const std::string where = name + ":" + std::to_string(bm.row_lines[r]) + ": mpc.bus row " +
+                                  std::to_string(i + 1) + ": ";
+        if (bus.id[i] <= 0)
+            throw Error(
+                ErrorKind::invalid_input,
+                where + "bus number " + std::to_string(bus.id[i]) + " is not a positive integer");
+        if (!ids.insert(bus.id[i]).second)
+            throw Error(ErrorKind::invalid_input,
+                        where + "bus " + std::to_string(bus.id[i]) + " appears twice");
+        const Index type = integer_cell(bm, r, 1, "bus type", "bus", name);
+        if (type < 1 || type > 4)
+            throw Error(ErrorKind::invalid_input,
+                        name + ":" + std::to_string(bm.row_lines[r]) + ": mpc.bus row " +
+                            std::to_string(i + 1) + " (bus " + std::to_string(bus.id[i]) +
+                            "): type " + std::to_string(type) +
+                            " is not 1 (PQ), 2 (PV), 3 (REF) or 4 (isolated)");
+        bus.type[i] = static_cast<std::int8_t>(type);
+        bus.pd[i] = row[2];
+        bus.qd[i] = row[3];
+        bus.gs[i] = row[4];
+        bus.bs[i] = row[5];
+        bus.area[i] = integer_cell(bm, r, 6, "area", "bus", name);
+        bus.vm[i] = row[7];
+        bus.va[i] = row[8];
+        bus.base_kv[i] = row[9];
+        bus.zone[i] = integer_cell(bm, r, 10, "zone", "bus", name);
+        bus.vmax[i] = row[11];
+        bus.vmin[i] = row[12];
+    }
+
+    const auto ng = static_cast<Index>(gm.rows.size());
+    GeneratorTable gen;
+    gen.bus.resize(ng);
+    for (Vector* v :
+         {&gen.pg, &gen.qg, &gen.qmax, &gen.qmin, &gen.vg, &gen.mbase, &gen.pmax, &gen.pmin})
+        v->resize(ng);
+    gen.in_service.resize(ng);
+    for (Index g = 0; g < ng; ++g) {
+        const auto r = static_cast<std::size_t>(g);
+        const auto& row = gm.rows[r];
+        gen.bus[g] = integer_cell(gm, r, 0, "bus number", "gen", name);
+        gen.pg[g] = row[1];
+        gen.qg[g] = row[2];
+        gen.qmax[g] = row[3];
+        gen.qmin[g] = row[4];
+        gen.vg[g] = row[5];
+        gen.mbase[g] = row[6];
+        gen.in_service[g] = status_cell(gm, r, 7, "gen", name);
+        gen.pmax[g] = row[8];
+        gen.pmin[g] = row[9];
+    }
+
+    const auto nl = static_cast<Index>(lm.rows.size());
+    BranchTable br;
+    br.from.resize(nl);
+    br.to.resize(nl);
+    for (Vector* v : {&br.r, &br.x, &br.b, &br.rate_a, &br.rate_b, &br.rate_c, &br.tap, &br.shift,
+                      &br.angle_min, &br.angle_max})
+        v->resize(nl);
+    br.in_service.resize(nl);
+    for (Index k = 0; k < nl; ++k) {
+        const auto r = static_cast<std::size_t>(k);
+        const auto& row = lm.rows[r];
+        br.from[k] = integer_cell(lm, r, 0, "from bus", "branch", name);
+        br.to[k] = integer_cell(lm, r, 1, "to bus", "branch", name);
+        br.r[k] = row[2];
+        br.x[k] = row[3];
+        br.b[k] = row[4];
+        br.rate_a[k] = row[5];
+        br.rate_b[k] = row[6];
+        br.rate_c[k] = row[7];
+        br.tap[k] = row[8];
+        br.shift[k] = row[9];
+        br.in_service[k] = status_cell(lm, r, 10, "branch", name);
+        br.angle_min[k] = row.size() > 11 ? row[11] : -360.0;
+        br.angle_max[k] = row.size() > 12 ? row[12] : 360.0;
+    }
+    // Unknown bus references are caught here, where the file line is known.
+    for (Index k = 0; k < nl; ++k)
+        for (Index id : {br.from[k], br.to[k]})
+            if (!ids.count(id))
+                throw Error(ErrorKind::invalid_input,
+                            name + ":" + std::to_string(lm.row_lines[static_cast<std::size_t>(k)]) +
+                                ": mpc.branch row " + std::to_string(k + 1) + " (bus " +
+                                std::to_string(br.from[k]) + " -> " + std::to_string(br.to[k]) +
+                                "): bus " + std::to_string(id) + " is not in mpc.bus");
+    for (Index g = 0; g < ng; ++g)
+        if (!ids.count(gen.bus[g]))
+            throw Error(ErrorKind::invalid_input,
+                        name + ":" + std::to_string(gm.row_lines[static_cast<std::size_t>(g)]) +
+                            ": mpc.gen row " + std::to_string(g + 1) + ": bus " +
+                            std::to_string(gen.bus[g]) + " is not in mpc.bus");
+    return Network::from_tables(base->second.first, std::move(bus), std::move(gen), std::move(br),
+                                name);
+}
+
+}  // namespace
+
+Network parse_matpower(const std::string& text, const std::string& name) {
+    return build(scan(text, name), name);
+}
+
+Network read_matpower(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(ErrorKind::io, path + ": cannot open MATPOWER case file");
+    // A directory opens on Linux and then reads as empty; say what it is instead.
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec) && !std::filesystem::is_fifo(path, ec))
+        throw Error(ErrorKind::io, path + ": not a regular file");
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (in.bad()) throw Error(ErrorKind::io, path + ": read error");
+    return parse_matpower(buffer.str(), path);
+}
+
+}  // namespace gridbatch

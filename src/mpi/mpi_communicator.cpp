@@ -1,0 +1,159 @@
+// MPI_COMM_WORLD as a Communicator. Chunks are handed out by a shared counter on rank 0 read and
+// incremented with MPI_Fetch_and_op (passive-target one-sided), so no rank has to act as a
+// dispatcher and no rank waits for another to ask for work.
+#include <mpi.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "gridbatch/distributed.hpp"
+#include "gridbatch/error.hpp"
+
+namespace gridbatch {
+namespace {
+
+void check_mpi(int code, const char* call) {
+    if (code == MPI_SUCCESS) return;
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(code, text, &len);
+    throw Error(ErrorKind::device, std::string(call) + " failed: " + std::string(text, len));
+}
+
+void ensure_initialised() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        int initialised = 0;
+        MPI_Initialized(&initialised);
+        if (!initialised) {
+            int provided = 0;
+            check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided),
+                      "MPI_Init_thread");
+            std::atexit([] {
+                int finalised = 0;
+                MPI_Finalized(&finalised);
+                if (!finalised) MPI_Finalize();
+            });
+        }
+    });
+}
+
+class MpiCommunicator final : public Communicator {
+public:
+    MpiCommunicator() {
+        ensure_initialised();
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+        MPI_Comm_size(MPI_COMM_WORLD, &size_);
+        MPI_Comm local;
+        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
+        MPI_Comm_rank(local, &local_rank_);
+        MPI_Comm_free(&local);
+        check_mpi(MPI_Win_allocate(rank_ == 0 ? sizeof(long long) : 0, sizeof(long long),
+                                   MPI_INFO_NULL, MPI_COMM_WORLD, &counter_base_, &counter_),
+                  "MPI_Win_allocate");
+    }
+    ~MpiCommunicator() override { MPI_Win_free(&counter_); }
+
+    int rank() const noexcept override { return rank_; }
+    int size() const noexcept override { return size_; }
+    int local_rank() const noexcept override { return local_rank_; }
+
+    void begin_chunks(Index n_chunks) override {
+        n_chunks_ = n_chunks;
+        // Everyone must be done with the previous round before the counter is reset, and the
+        // reset must be visible before anyone draws from it: two barriers.
+        MPI_Barrier(MPI_COMM_WORLD);
+        if (rank_ == 0) {
+            MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, counter_);
+            *counter_base_ = 0;
+            MPI_Win_unlock(0, counter_);
+        }
+        MPI_Barrier(MPI_COMM_WORLD);
+    }
+
+    Index next_chunk() override {
+        const long long one = 1;
+        long long got = 0;
+        MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, counter_);
+        check_mpi(MPI_Fetch_and_op(&one, &got, MPI_LONG_LONG, 0, 0, MPI_SUM, counter_),
+                  "MPI_Fetch_and_op");
+        MPI_Win_unlock(0, counter_);
+        return got < n_chunks_ ? static_cast<Index>(got) : -1;
+    }
+
+    void gather_columns(Matrix& m, const ColumnRanges& mine) override {
+        // Each rank packs its ranges (first, count) and their columns; rank 0 unpacks.
+        std::vector<long long> ranges;
+        std::vector<double> data;
+        for (const auto& [first, count] : mine) {
+            ranges.push_back(first);
+            ranges.push_back(count);
+            const auto* begin = m.data() + first * m.rows();
+            data.insert(data.end(), begin, begin + count * m.rows());
+        }
+        const std::vector<long long> all_ranges = gatherv(ranges, MPI_LONG_LONG);
+        const std::vector<double> all_data = gatherv(data, MPI_DOUBLE);
+        if (rank_ != 0) return;
+        std::size_t offset = 0;
+        for (std::size_t i = 0; i + 1 < all_ranges.size(); i += 2) {
+            const Index first = all_ranges[i], count = all_ranges[i + 1];
+            const std::size_t n = static_cast<std::size_t>(count * m.rows());
+            std::copy(all_data.begin() + static_cast<std::ptrdiff_t>(offset),
+                      all_data.begin() + static_cast<std::ptrdiff_t>(offset + n),
+                      m.data() + first * m.rows());
+            offset += n;
+        }
+    }
+
+    Index max_over_ranks(Index value) override {
+        long long v = value, out = 0;
+        MPI_Allreduce(&v, &out, 1, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+        return static_cast<Index>(out);
+    }
+
+    void check(const std::string& local_error) override {
+        // The lowest failing rank (size_ if none) and its message go to everyone.
+        int mine = local_error.empty() ? size_ : rank_, failing = size_;
+        MPI_Allreduce(&mine, &failing, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+        if (failing == size_) return;
+        int length = rank_ == failing ? static_cast<int>(local_error.size()) : 0;
+        MPI_Bcast(&length, 1, MPI_INT, failing, MPI_COMM_WORLD);
+        std::string text = rank_ == failing ? local_error : std::string(std::size_t(length), ' ');
+        MPI_Bcast(text.data(), length, MPI_CHAR, failing, MPI_COMM_WORLD);
+        throw Error(ErrorKind::invalid_input, "rank " + std::to_string(failing) + ": " + text);
+    }
+
+private:
+    template <typename T>
+    std::vector<T> gatherv(const std::vector<T>& local, MPI_Datatype type) {
+        int n = static_cast<int>(local.size());
+        std::vector<int> counts(rank_ == 0 ? size_ : 0), displs(rank_ == 0 ? size_ : 0);
+        MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+        std::vector<T> all;
+        if (rank_ == 0) {
+            int total = 0;
+            for (int r = 0; r < size_; ++r) {
+                displs[static_cast<std::size_t>(r)] = total;
+                total += counts[static_cast<std::size_t>(r)];
+            }
+            all.resize(static_cast<std::size_t>(total));
+        }
+        check_mpi(MPI_Gatherv(local.data(), n, type, all.data(), counts.data(), displs.data(), type,
+                              0, MPI_COMM_WORLD),
+                  "MPI_Gatherv");
+        return all;
+    }
+
+    int rank_ = 0, size_ = 1, local_rank_ = 0;
+    long long* counter_base_ = nullptr;
+    MPI_Win counter_ = MPI_WIN_NULL;
+    Index n_chunks_ = 0;
+};
+
+}  // namespace
+
+bool mpi_built() noexcept { return true; }
+
+std::unique_ptr<Communicator> mpi_communicator() { return std::make_unique<MpiCommunicator>(); }
+
+}  // namespace gridbatch

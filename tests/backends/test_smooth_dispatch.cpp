@@ -1,0 +1,375 @@
+// Ramp-aware dispatch (smooth_dispatch): exact physics after the polish, optimality against an
+// independent dense interior-point solve written here (lossless fleets, where the problem is a
+// QP in the net battery power alone) and against dispatch() in the limit where the two problems
+// coincide, ramps against dispatch()'s on a training-like load with losses, hard ramp limits
+// (met, or reported infeasible), input errors and the sizing bisection.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "gridbatch/error.hpp"
+#include "gridbatch/smooth_dispatch.hpp"
+
+namespace gridbatch {
+namespace {
+
+constexpr Real kTol = 1e-9;
+
+// Training-like load: compute/all-reduce square wave (period `period` steps) on a slow swell.
+Matrix training_load(Index T, Index S, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<Real> u(0, 1);
+    Matrix load(T, S);
+    for (Index s = 0; s < S; ++s) {
+        const Index period = 2 + static_cast<Index>(4 * u(rng));
+        const Real swing = 20 + 20 * u(rng);
+        for (Index t = 0; t < T; ++t)
+            load(t, s) = 150 + ((t / period) % 2 ? swing : -swing) +
+                         15 * std::sin(6.283 * static_cast<Real>(t) / 400) + 2 * u(rng);
+    }
+    return load;
+}
+
+BatteryFleet lossy_fleet(Real units) {
+    BatteryFleet f = BatteryFleet::from_units(battery_unit("megapack-2h"), units);
+    f.terminal = TerminalCondition::at_least_initial;
+    return f;
+}
+
+Real max_step_ramp(const Eigen::Ref<const Vector>& g) {
+    Real r = 0;
+    for (Index t = 1; t < g.size(); ++t) r = std::max(r, std::abs(g[t] - g[t - 1]));
+    return r;
+}
+
+// Every physical limit and the energy balance, recomputed step by step from the battery power
+// with dispatch()'s loss model.
+void expect_physical(const MatrixView& load, const DispatchResult& r, const BatteryFleet& f,
+                     const GridConnection& g, Real dt, Index s, Real grid_tol,
+                     bool soc_window = true) {
+    const Real h = dt / 3600, a = 1 - f.self_discharge_per_hour * h;
+    const Real scale = 1 + f.energy_mwh;
+    Real e = f.initial_soc * f.energy_mwh;
+    EXPECT_NEAR(r.soc_mwh(0, s), e, kTol * scale);
+    for (Index t = 0; t < load.rows(); ++t) {
+        const Real b = r.battery_mw(t, s);
+        EXPECT_NEAR(r.grid_mw(t, s), load(t, s) - b, kTol * (1 + load(t, s))) << "step " << t;
+        EXPECT_LE(b, f.discharge_mw + kTol) << "step " << t;
+        EXPECT_GE(b, -f.charge_mw - kTol) << "step " << t;
+        EXPECT_LE(r.grid_mw(t, s), g.import_limit_mw + grid_tol) << "step " << t;
+        if (!g.export_allowed) {
+            EXPECT_GE(r.grid_mw(t, s), -grid_tol) << "step " << t;
+        }
+        e = a * e - (b > 0 ? h * b / f.discharge_efficiency : h * f.charge_efficiency * b);
+        EXPECT_NEAR(r.soc_mwh(t + 1, s), e, kTol * scale) << "step " << t;
+        if (!soc_window) continue;
+        EXPECT_GE(e, f.soc_min * f.energy_mwh - kTol * scale) << "step " << t;
+        EXPECT_LE(e, f.soc_max * f.energy_mwh + kTol * scale) << "step " << t;
+    }
+    const Real e0 = f.initial_soc * f.energy_mwh;
+    if (!soc_window) return;
+    if (f.terminal == TerminalCondition::equal) {
+        EXPECT_NEAR(e, e0, kTol * scale);
+    }
+    if (f.terminal == TerminalCondition::at_least_initial) {
+        EXPECT_GE(e, e0 - kTol * scale);
+    }
+}
+
+// ---- independent reference: primal log-barrier interior point over the net battery power b ----
+// Lossless efficiencies (self-discharge allowed): E_{t+1} = a E_t - h b_t is linear in b, so every
+// limit is a row of G b <= w and the objective w_ramp sum (dg)^2 + w_level sum (g - mean)^2 with
+// g = L - b is a dense QP in T unknowns. Terminal condition: at least initial (an inequality).
+struct BarrierReference {
+    Vector grid;
+    Real objective;  // same units as SmoothDispatchResult::objective
+};
+
+BarrierReference barrier_reference(const Vector& load, const BatteryFleet& f, Real dt, Real w_ramp,
+                                   Real w_level, Real import_limit) {
+    const Index T = load.size();
+    const Real h = dt / 3600, a = 1 - f.self_discharge_per_hour * h;
+    const Real mean = load.mean(), e0 = f.initial_soc * f.energy_mwh;
+    std::vector<std::pair<Vector, Real>> rows;  // row . b <= bound
+    for (Index t = 0; t < T; ++t) {
+        Vector r = Vector::Zero(T);
+        r[t] = 1;
+        rows.emplace_back(r, f.discharge_mw);           // b <= discharge
+        rows.emplace_back(-r, f.charge_mw);             // -b <= charge
+        rows.emplace_back(-r, import_limit - load[t]);  // g = L - b <= import
+        rows.emplace_back(r, load[t]);                  // g >= 0
+        // E_{t+1} = a^{t+1} e0 - h sum_k a^{t-k} b_k
+        Vector c = Vector::Zero(T);
+        for (Index k = 0; k <= t; ++k) c[k] = h * std::pow(a, static_cast<Real>(t - k));
+        const Real free_e = std::pow(a, static_cast<Real>(t + 1)) * e0;
+        const Real lo = t + 1 == T ? e0 : f.soc_min * f.energy_mwh;
+        rows.emplace_back(c, free_e - lo);                         // E >= lo
+        rows.emplace_back(-c, f.soc_max * f.energy_mwh - free_e);  // E <= soc_max
+    }
+    const Index m = static_cast<Index>(rows.size());
+    Matrix G(m, T);
+    Vector w(m);
+    for (Index i = 0; i < m; ++i) {
+        G.row(i) = rows[static_cast<std::size_t>(i)].first.transpose();
+        w[i] = rows[static_cast<std::size_t>(i)].second;
+    }
+    // f(b) = 1/2 b'Qb + p'b (+ const): g = L - b.
+    Matrix Q = Matrix::Zero(T, T);
+    Vector p = Vector::Zero(T);
+    for (Index t = 0; t < T; ++t) {
+        Q(t, t) += 2 * w_level;
+        p[t] += -2 * w_level * (load[t] - mean);
+        if (t > 0) {
+            const Real dl = load[t] - load[t - 1];
+            Q(t, t) += 2 * w_ramp;
+            Q(t - 1, t - 1) += 2 * w_ramp;
+            Q(t, t - 1) -= 2 * w_ramp;
+            Q(t - 1, t) -= 2 * w_ramp;
+            p[t] += -2 * w_ramp * dl;
+            p[t - 1] += 2 * w_ramp * dl;
+        }
+    }
+    Vector b = Vector::Constant(T, -0.05 * f.charge_mw);  // strictly inside: charging a little
+    EXPECT_TRUE(((w - G * b).array() > 0).all()) << "barrier start not strictly feasible";
+    // Damped Newton with backtracking on the barrier function; the duality gap at the end is
+    // m / tau ~ 1e-7 (objective / h units).
+    const auto phi = [&](const Vector& x, Real tau) {
+        const Vector slack = w - G * x;
+        if ((slack.array() <= 0).any()) return HUGE_VAL;
+        return tau * (0.5 * x.dot(Q * x) + p.dot(x)) - slack.array().log().sum();
+    };
+    for (Real tau = 1; tau < 1e10; tau *= 4) {
+        for (int it = 0; it < 100; ++it) {
+            const Vector inv = (w - G * b).cwiseInverse();
+            const Vector grad = tau * (Q * b + p) + G.transpose() * inv;
+            const Matrix H = tau * Q + G.transpose() * inv.cwiseAbs2().asDiagonal() * G;
+            const Vector step = -H.ldlt().solve(grad);
+            const Real decrement = -grad.dot(step);
+            if (!(decrement > 1e-10)) break;
+            Real alpha = 1;
+            const Real now = phi(b, tau);
+            while (alpha > 1e-12 && phi(b + alpha * step, tau) > now - 0.25 * alpha * decrement)
+                alpha *= 0.5;
+            b += alpha * step;
+        }
+    }
+    BarrierReference ref;
+    ref.grid = load - b;
+    Real ramp = 0, level = 0;
+    for (Index t = 0; t < T; ++t) {
+        if (t > 0) ramp += std::pow(ref.grid[t] - ref.grid[t - 1], 2);
+        level += std::pow(ref.grid[t] - mean, 2);
+    }
+    ref.objective = h * (w_ramp * ramp + w_level * level);
+    return ref;
+}
+
+TEST(SmoothDispatch, LossyDispatchIsPhysicalConvergedAndNeverChargesAndDischargesAtOnce) {
+    const Index T = 300;
+    const Matrix load = training_load(T, 3, 1);
+    const std::vector<BatteryFleet> fleets = {lossy_fleet(6), lossy_fleet(10), lossy_fleet(20)};
+    GridConnection grid;
+    grid.import_limit_mw = 400;
+    SmoothDispatchOptions options;
+    options.threads = 2;
+    const SmoothDispatchResult r = smooth_dispatch(load, fleets, {grid}, options);
+    for (Index s = 0; s < 3; ++s) {
+        SCOPED_TRACE("scenario " + std::to_string(s));
+        ASSERT_EQ(r.report.at(s), Status::converged);
+        EXPECT_GT(r.report.iterations[s], 0);
+        // OSQP's tolerances: eps_abs + eps_rel * (~load) in MW.
+        EXPECT_LE(r.report.max_mismatch[s], 1e-6 + 1e-6 * 250);
+        EXPECT_LE(r.dual_residual[s], 1e-4);
+        EXPECT_EQ(r.simultaneous_steps[s], 0);
+        EXPECT_LE(r.limit_violation[s], 1e-6);
+        EXPECT_EQ(r.infeasible_step[s], -1);
+        expect_physical(load, r, fleets[static_cast<std::size_t>(s)], grid, 1.0, s, 1e-6);
+    }
+    // Thread count does not change the answer.
+    options.threads = 1;
+    const SmoothDispatchResult one = smooth_dispatch(load, fleets, {grid}, options);
+    EXPECT_EQ((one.grid_mw - r.grid_mw).cwiseAbs().maxCoeff(), 0);
+}
+
+TEST(SmoothDispatch, MatchesIndependentInteriorPointOnLosslessFleets) {
+    const Real dt = 60;  // one-minute steps: SoC limits bind within the small horizon
+    for (unsigned seed : {3u, 4u}) {
+        const Index T = 24 + 12 * seed;
+        const Matrix load = training_load(T, 1, seed);
+        BatteryFleet f;
+        f.energy_mwh = 8;
+        f.charge_mw = f.discharge_mw = 25;
+        f.soc_min = 0.3;
+        f.soc_max = 0.6;
+        f.initial_soc = 0.4;
+        f.self_discharge_per_hour = seed == 4 ? 0.05 : 0;
+        f.terminal = TerminalCondition::at_least_initial;
+        GridConnection grid;
+        grid.import_limit_mw = 1e4;
+        SmoothDispatchOptions options;
+        options.dt_seconds = dt;
+        options.ramp_weight = 1;
+        options.level_weight = 0.05;
+        const SmoothDispatchResult r = smooth_dispatch(load, {f}, {grid}, options);
+        ASSERT_EQ(r.report.at(0), Status::converged) << "seed " << seed;
+        const BarrierReference ref =
+            barrier_reference(load.col(0), f, dt, options.ramp_weight, 0.05, grid.import_limit_mw);
+        SCOPED_TRACE("seed " + std::to_string(seed));
+        EXPECT_NEAR(r.objective[0], ref.objective, 1e-5 * (1 + ref.objective));
+        EXPECT_LT((r.grid_mw.col(0) - ref.grid).cwiseAbs().maxCoeff(), 1e-3);
+        expect_physical(load, r, f, grid, dt, 0, 1e-6);
+        // Some limit (SoC window or power) binds here, else the check above proves little.
+        const Real lo = f.soc_min * f.energy_mwh, hi = f.soc_max * f.energy_mwh;
+        const Index at_limit = ((r.soc_mwh.col(0).array() - lo).abs() < 1e-6 ||
+                                (r.soc_mwh.col(0).array() - hi).abs() < 1e-6)
+                                   .count() +
+                               (r.battery_mw.col(0).array().abs() > f.charge_mw - 1e-6).count();
+        EXPECT_GT(at_limit, 0);
+    }
+}
+
+TEST(SmoothDispatch, WithoutRampWeightMatchesExactDispatchOnLosslessFleet) {
+    // w_ramp = 0, lossless, terminal equal: sum g is fixed, so sum (g - mean)^2 = sum g^2 - T
+    // mean^2 and both solvers minimise the same thing; dispatch() solves it exactly (taut string).
+    const Index T = 120;
+    const Matrix load = training_load(T, 2, 7);
+    BatteryFleet f;
+    f.energy_mwh = 0.02;
+    f.charge_mw = f.discharge_mw = 60;
+    f.soc_min = 0.1;
+    f.soc_max = 0.9;
+    f.initial_soc = 0.5;
+    SmoothDispatchOptions options;
+    options.ramp_weight = 0;
+    options.level_weight = 1;
+    // Lossless: c and d are only determined as d - c, a degenerate QP on which the active-set
+    // polish rarely applies; tighter tolerances instead.
+    options.eps_abs = options.eps_rel = 1e-9;
+    options.max_iterations = 100000;
+    const SmoothDispatchResult r = smooth_dispatch(load, {f}, {GridConnection{}}, options);
+    DispatchOptions exact_options;
+    exact_options.target = SmoothingTarget::mean_load;
+    const DispatchResult exact = dispatch(load, {f}, {GridConnection{}}, exact_options);
+    for (Index s = 0; s < 2; ++s) {
+        SCOPED_TRACE("scenario " + std::to_string(s));
+        ASSERT_EQ(r.report.at(s), Status::converged);
+        ASSERT_EQ(exact.report.at(s), Status::converged);
+        EXPECT_NEAR(r.objective[s], exact.objective[s], 1e-6 * exact.objective[s]);
+        EXPECT_LT((r.grid_mw.col(s) - exact.grid_mw.col(s)).cwiseAbs().maxCoeff(), 1e-3);
+    }
+}
+
+TEST(SmoothDispatch, RampsFarBelowExactDispatchWithLosses) {
+    const Index T = 600;
+    const Matrix load = training_load(T, 1, 11);
+    const BatteryFleet f = lossy_fleet(25);
+    const SmoothDispatchResult r = smooth_dispatch(load, {f}, {GridConnection{}});
+    const DispatchResult exact = dispatch(load, {f}, {GridConnection{}});
+    ASSERT_EQ(r.report.at(0), Status::converged);
+    ASSERT_EQ(exact.report.at(0), Status::converged);
+    const Real smooth = max_step_ramp(r.grid_mw.col(0));
+    const Real dead_band = max_step_ramp(exact.grid_mw.col(0));
+    EXPECT_NEAR(r.max_ramp_mw_per_s[0], smooth, 1e-12);
+    EXPECT_LT(smooth, 0.1 * dead_band) << "smooth " << smooth << " MW/s vs " << dead_band;
+    expect_physical(load, r, f, GridConnection{}, 1.0, 0, 1e-6);
+}
+
+TEST(SmoothDispatch, HardRampLimitMetWhereFeasibleAndInfeasibleReported) {
+    const Index T = 300;
+    const Matrix load = training_load(T, 1, 5);
+    SmoothDispatchOptions options;
+    options.ramp_limit_mw_per_s = 0.2;
+    options.ramp_weight = 1e-3;  // the limit, not the weight, must hold the ramps down
+    const BatteryFleet big = lossy_fleet(25);
+    const SmoothDispatchResult ok = smooth_dispatch(load, {big}, {GridConnection{}}, options);
+    ASSERT_EQ(ok.report.at(0), Status::converged);
+    EXPECT_LE(max_step_ramp(ok.grid_mw.col(0)), 0.2 + 1e-6);
+    EXPECT_LE(ok.limit_violation[0], 1e-6);
+    expect_physical(load, ok, big, GridConnection{}, 1.0, 0, 1e-6);
+
+    // One unit (1.9 MW) cannot absorb swings of tens of MW at 0.01 MW/s.
+    options.ramp_limit_mw_per_s = 0.01;
+    const BatteryFleet small = lossy_fleet(1);
+    const SmoothDispatchResult bad = smooth_dispatch(load, {small}, {GridConnection{}}, options);
+    EXPECT_EQ(bad.report.at(0), Status::infeasible);
+    EXPECT_GE(bad.infeasible_step[0], 0);
+    EXPECT_GT(bad.violation[0], 0);
+    EXPECT_NE(bad.violation_kind[0], static_cast<std::int8_t>(Violation::none));
+    // Still a physical dispatch: only the grid limits give way.
+    expect_physical(load, bad, small, GridConnection{}, 1.0, 0, HUGE_VAL, false);
+}
+
+TEST(SmoothDispatch, BadInputsNameArgumentAndScenario) {
+    Matrix load = training_load(20, 3, 2);
+    const BatteryFleet f = lossy_fleet(2);
+    const auto message = [&](const SmoothDispatchOptions& o) {
+        try {
+            smooth_dispatch(load, {f}, {GridConnection{}}, o);
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    load(7, 2) = std::nan("");
+    const std::string nan = message({});
+    EXPECT_NE(nan.find("load of scenario 2"), std::string::npos) << nan;
+    EXPECT_NE(nan.find("step 7"), std::string::npos) << nan;
+    load(7, 2) = 100;
+    SmoothDispatchOptions o;
+    o.ramp_weight = -1;
+    EXPECT_NE(message(o).find("ramp_weight"), std::string::npos) << message(o);
+    o.ramp_weight = std::nan("");
+    EXPECT_NE(message(o).find("ramp_weight"), std::string::npos) << message(o);
+    o = {};
+    o.level_weight = HUGE_VAL;
+    EXPECT_NE(message(o).find("level_weight"), std::string::npos) << message(o);
+    o = {};
+    o.ramp_weight = 0;  // default level weight is w_ramp-relative: then nothing fixes the level
+    EXPECT_NE(message(o).find("level_weight"), std::string::npos) << message(o);
+    o = {};
+    o.ramp_limit_mw_per_s = 0;
+    EXPECT_NE(message(o).find("ramp_limit_mw_per_s"), std::string::npos) << message(o);
+    // Fleet errors name the scenario.
+    BatteryFleet broken = f;
+    broken.charge_efficiency = 1.5;
+    try {
+        smooth_dispatch(load, {f, f, broken}, {GridConnection{}}, {});
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("scenario 2"), std::string::npos) << what;
+        EXPECT_NE(what.find("charge_efficiency"), std::string::npos) << what;
+    }
+}
+
+TEST(SmoothDispatch, SmallestFleetForRampIsTheBoundary) {
+    const Index T = 240;
+    const Matrix load = training_load(T, 2, 9);
+    const BatteryUnit unit = battery_unit("megapack-2h");
+    const Real limit = 2.0;  // MW per minute
+    SmoothDispatchOptions options;
+    const IndexVector n = smallest_fleet_for_ramp(load, unit, limit, 64, GridConnection{}, options);
+    ASSERT_EQ(n.size(), 2);
+    const auto per_min_ramp = [&](Index s, Index units) {
+        const SmoothDispatchResult r =
+            smooth_dispatch(load.col(s), {BatteryFleet::from_units(unit, static_cast<Real>(units))},
+                            {GridConnection{}}, options);
+        if (r.report.at(0) != Status::converged) return HUGE_VAL;
+        Real worst = 0;
+        for (Index t = 0; t + 60 < T; ++t)
+            worst = std::max(worst, std::abs(r.grid_mw(t + 60, 0) - r.grid_mw(t, 0)));
+        return worst;
+    };
+    for (Index s = 0; s < 2; ++s) {
+        SCOPED_TRACE("scenario " + std::to_string(s));
+        ASSERT_GT(n[s], 0);  // the raw load swings by tens of MW
+        EXPECT_LE(per_min_ramp(s, n[s]), limit * (1 + 1e-12));
+        EXPECT_GT(per_min_ramp(s, n[s] - 1), limit);
+    }
+}
+
+}  // namespace
+}  // namespace gridbatch

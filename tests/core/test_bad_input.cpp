@@ -1,0 +1,868 @@
+// Bad-input matrix for the public entry points: every malformed input gives a gridbatch::Error of
+// the right kind whose message names the file and line or the element, and nothing crashes, hangs
+// or is accepted silently. Run under ASan+UBSan by scripts/asan.sh.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "gridbatch/ac_power_flow.hpp"
+#include "gridbatch/admittance.hpp"
+#include "gridbatch/battery_dispatch.hpp"
+#include "gridbatch/dc_power_flow.hpp"
+#include "gridbatch/error.hpp"
+#include "gridbatch/matpower.hpp"
+#include "gridbatch/sensitivities.hpp"
+#include "support/cases.hpp"
+
+namespace gridbatch {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The message of the Error `f` throws; fails the test when it throws nothing or another kind.
+std::string error_of(const std::function<void()>& f, ErrorKind kind = ErrorKind::invalid_input) {
+    try {
+        f();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), kind) << e.what();
+        return e.what();
+    }
+    ADD_FAILURE() << "no error";
+    return "";
+}
+
+std::string parse_error(const std::string& text) {
+    return error_of([&] { parse_matpower(text, "bad.m"); });
+}
+
+// `text` with the first occurrence of `from` replaced; `from` must occur.
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+    const auto pos = text.find(from);
+    EXPECT_NE(pos, std::string::npos) << "'" << from << "' not in the case text";
+    return pos == std::string::npos ? text : text.replace(pos, from.size(), to);
+}
+
+#define EXPECT_MESSAGE(msg, part) EXPECT_NE((msg).find(part), std::string::npos) << (msg)
+
+// Rows of the 3-bus case (tests/support/cases.cpp), on lines 5-7 (bus), 10-11 (gen), 14-16
+// (branch).
+const std::string kBus2 = "2 1 50 10 0 0 1 1 0 230 1 1.1 0.9;";
+const std::string kGen2 = "3 45 0 100 -100 1.01 100 1 200 0;";
+const std::string kBranch2 = "2 3 0.01 0.1 0.02 100 100 100 0 0 1 -360 360;";
+
+// ---- parse_matpower / read_matpower -----------------------------------------------------------
+
+TEST(BadInput, EmptyAndBlankText) {
+    for (const std::string text : {"", " ", "\n\n\n", "% only a comment\n", "function mpc = x\n"})
+        EXPECT_MESSAGE(parse_error(text), "bad.m: missing mpc.baseMVA");
+}
+
+// Every prefix of a valid case is either the whole case or an error naming the file; only the
+// prefixes that contain the closing bracket of the last table parse, to the full network.
+TEST(BadInput, EveryTruncationPointOfASmallCase) {
+    const std::string text = test::three_bus_case_text();
+    const std::size_t complete = text.rfind(']') + 1;
+    for (std::size_t cut = 0; cut < text.size(); ++cut) {
+        SCOPED_TRACE("cut at byte " + std::to_string(cut));
+        const std::string prefix = text.substr(0, cut);
+        if (cut >= complete) {
+            EXPECT_EQ(parse_matpower(prefix, "cut.m").n_branch(), 3);
+            continue;
+        }
+        const std::string msg = error_of([&] { parse_matpower(prefix, "cut.m"); });
+        EXPECT_EQ(msg.rfind("cut.m", 0), 0u) << msg;
+    }
+}
+
+TEST(BadInput, TruncatedSharedCase) {
+    GRIDBATCH_REQUIRE_SHARED();
+    std::ifstream in(test::case_path("case118"));
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::size_t complete = text.find("];", text.find("mpc.branch")) + 1;
+    for (std::size_t cut = 0; cut < complete; cut += 97) {
+        SCOPED_TRACE("cut at byte " + std::to_string(cut));
+        const std::string msg = error_of([&] { parse_matpower(text.substr(0, cut), "c118.m"); });
+        EXPECT_EQ(msg.rfind("c118.m", 0), 0u) << msg;
+    }
+}
+
+TEST(BadInput, WrongColumnCountsNameLineRowAndCount) {
+    const std::string base = test::three_bus_case_text();
+    struct Case {
+        std::string from, to, expect;
+    };
+    for (const Case& c : {
+             Case{kBus2, "2 1 50 10 0 0 1 1 0 230 1 1.1;",
+                  "bad.m:6: mpc.bus row 2 has 12 columns, "
+                  "expected at least 13"},
+             Case{kGen2, "3 45 0 100 -100 1.01 100 1 200;",
+                  "bad.m:11: mpc.gen row 2 has 9 columns, "
+                  "expected at least 10"},
+             Case{kBranch2, "2 3 0.01 0.1 0.02 100 100 100 0 0;",
+                  "bad.m:15: mpc.branch row 2 has 10 columns, expected at least 11"},
+             Case{kBus2, "2;", "bad.m:6: mpc.bus row 2 has 1 columns"},
+         })
+        EXPECT_MESSAGE(parse_error(replace(base, c.from, c.to)), c.expect);
+}
+
+TEST(BadInput, UnknownBusIdsNameLineRowAndBus) {
+    const std::string base = test::three_bus_case_text();
+    std::string msg = parse_error(replace(base, kGen2, "77 45 0 100 -100 1.01 100 1 200 0;"));
+    EXPECT_MESSAGE(msg, "bad.m:11: mpc.gen row 2: bus 77 is not in mpc.bus");
+    msg = parse_error(replace(base, kBranch2, "2 0 0.01 0.1 0.02 100 100 100 0 0 1 -360 360;"));
+    EXPECT_MESSAGE(msg, "bad.m:15: mpc.branch row 2 (bus 2 -> 0): bus 0 is not in mpc.bus");
+}
+
+TEST(BadInput, BadBusNumbers) {
+    const std::string base = test::three_bus_case_text();
+    for (const std::string id : {"1.5", "NaN", "Inf", "-Inf", "1e300"}) {
+        SCOPED_TRACE(id);
+        EXPECT_MESSAGE(parse_error(replace(base, kBus2, id + " 1 50 10 0 0 1 1 0 230 1 1.1 0.9;")),
+                       "bad.m:6: mpc.bus row 2: bus number must be an integer");
+    }
+    // An extra isolated bus after row 2, so that no branch refers to it.
+    const auto extra_bus = [&](const std::string& id) {
+        return replace(base, kBus2, kBus2 + "\n  " + id + " 4 0 0 0 0 1 1 0 230 1 1.1 0.9;");
+    };
+    for (const std::string id : {"0", "-2"}) {
+        SCOPED_TRACE(id);
+        EXPECT_MESSAGE(parse_error(extra_bus(id)),
+                       "bad.m:7: mpc.bus row 3: bus number " + id + " is not a positive integer");
+    }
+    EXPECT_MESSAGE(parse_error(extra_bus("1")), "bad.m:7: mpc.bus row 3: bus 1 appears twice");
+    EXPECT_MESSAGE(parse_error(replace(base, kBus2, "2 0 50 10 0 0 1 1 0 230 1 1.1 0.9;")),
+                   "bad.m:6: mpc.bus row 2 (bus 2): type 0 is not 1 (PQ)");
+}
+
+TEST(BadInput, NonFiniteValuesNameTableRowAndColumn) {
+    const std::string base = test::three_bus_case_text();
+    struct Case {
+        std::string from, to, expect;
+    };
+    for (const Case& c : {
+             Case{kBus2, "2 1 NaN 10 0 0 1 1 0 230 1 1.1 0.9;", "bus row 2: Pd is not a finite"},
+             Case{kBus2, "2 1 50 Inf 0 0 1 1 0 230 1 1.1 0.9;", "bus row 2: Qd is not a finite"},
+             Case{kBus2, "2 1 50 10 0 0 1 -Inf 0 230 1 1.1 0.9;", "bus row 2: Vm is not a finite"},
+             Case{kBus2, "2 1 50 10 0 0 1 1 0 NaN 1 1.1 0.9;", "bus row 2: baseKV is not a number"},
+             Case{kBus2, "2 1 50 10 0 0 1 1 0 230 1 NaN 0.9;", "bus row 2: Vmax is not a number"},
+             Case{kGen2, "3 NaN 0 100 -100 1.01 100 1 200 0;", "gen row 2: Pg is not a finite"},
+             Case{kGen2, "3 45 0 100 -100 Inf 100 1 200 0;", "gen row 2: Vg is not a finite"},
+             Case{kGen2, "3 45 0 100 -100 1.01 100 1 NaN 0;",
+                  "gen row 2: Pmax is not a number (NaN)"},
+             Case{kGen2, "3 45 0 100 -100 1.01 100 NaN 200 0;", "mpc.gen row 2: status must be"},
+             Case{kBranch2, "2 3 Inf 0.1 0.02 100 100 100 0 0 1 -360 360;",
+                  "branch row 2: r is not a finite"},
+             Case{kBranch2, "2 3 0.01 NaN 0.02 100 100 100 0 0 1 -360 360;",
+                  "branch row 2: x is not a finite"},
+             Case{kBranch2, "2 3 0.01 0.1 0.02 NaN 100 100 0 0 1 -360 360;",
+                  "branch row 2: rateA is not a number"},
+             Case{kBranch2, "2 3 0.01 0.1 0.02 100 100 100 NaN 0 1 -360 360;",
+                  "branch row 2: ratio is not a finite"},
+             Case{kBranch2, "2 3 0.01 0.1 0.02 100 100 100 0 Inf 1 -360 360;",
+                  "branch row 2: angle is not a finite"},
+             Case{kBranch2, "2 3 0.01 0.1 0.02 100 100 100 0 0 NaN -360 360;",
+                  "mpc.branch row 2: status must be"},
+             Case{kBranch2, "2 3 0.01 0.1 0.02 100 100 100 0 0 1 NaN 360;",
+                  "branch row 2: angmin is not a number"},
+         }) {
+        SCOPED_TRACE(c.to);
+        const std::string msg = parse_error(replace(base, c.from, c.to));
+        EXPECT_EQ(msg.rfind("bad.m", 0), 0u) << msg;
+        EXPECT_MESSAGE(msg, c.expect);
+    }
+}
+
+TEST(BadInput, InfiniteLimitsMeanUnlimited) {
+    // MATPOWER writes unlimited generator limits and ratings as Inf; they are not errors.
+    std::string text =
+        replace(test::three_bus_case_text(), kGen2, "3 45 0 Inf -Inf 1.01 100 1 Inf -Inf;");
+    text = replace(text, kBranch2, "2 3 0.01 0.1 0.02 Inf Inf Inf 0 0 1 -Inf Inf;");
+    const Network net = parse_matpower(text, "ok.m");
+    EXPECT_TRUE(std::isinf(net.generators().pmax[1]));
+    EXPECT_TRUE(std::isinf(net.branches().rate_a[1]));
+}
+
+TEST(BadInput, AbsurdValues) {
+    const std::string base = test::three_bus_case_text();
+    EXPECT_MESSAGE(parse_error(replace(base, kBranch2, "2 3 0 0 0.02 100 100 100 0 0 1 -360 360;")),
+                   "bad.m: branch row 2 (bus 2 -> 3): zero impedance (r = x = 0) is not supported");
+    // Out of service, a zero-impedance branch is harmless.
+    EXPECT_EQ(
+        parse_matpower(replace(base, kBranch2, "2 3 0 0 0.02 100 100 100 0 0 0 -360 360;"), "ok.m")
+            .n_branch(),
+        3);
+    for (const std::string mva : {"0", "-100", "NaN", "Inf", "-Inf"}) {
+        SCOPED_TRACE(mva);
+        EXPECT_MESSAGE(
+            parse_error(replace(base, "mpc.baseMVA = 100;", "mpc.baseMVA = " + mva + ";")),
+            "bad.m: baseMVA must be a positive number");
+    }
+    EXPECT_MESSAGE(parse_error(replace(base, "2 1 50 10", "2 1 1e999 10")),
+                   "bad.m:6: '1e999' is not a number");
+    EXPECT_MESSAGE(
+        parse_error("mpc.baseMVA = 100;\nmpc.bus = [];\nmpc.gen = [];\nmpc.branch = [];"),
+        "bad.m: the network has no buses");
+}
+
+TEST(BadInput, SyntaxErrorsNameTheLine) {
+    const std::string base = test::three_bus_case_text();
+    EXPECT_MESSAGE(parse_error(replace(base, "mpc.version = '2';", "mpc.version = '2;")),
+                   "bad.m:2: unterminated string");
+    EXPECT_MESSAGE(parse_error(base + "mpc.bus_name = {\n 'a';\n"),
+                   "bad.m:20: cell array opened on line 18 is not closed");
+    EXPECT_MESSAGE(parse_error(replace(base, "mpc.baseMVA = 100;", "mpc.baseMVA 100;")),
+                   "bad.m:3: expected '=' after mpc.baseMVA");
+    EXPECT_MESSAGE(parse_error(replace(base, "mpc.gen = [", "@mpc.gen = [")),
+                   "bad.m:9: unexpected character '@'");
+    EXPECT_MESSAGE(parse_error(replace(base, "2 1 50 10", "2 1 50\x01 10")),
+                   "bad.m:6: '50\x01' is not a number");
+    EXPECT_MESSAGE(parse_error(replace(base, "2 1 50 10", std::string("2 1 50\0 10", 10))),
+                   "bad.m:6:");
+}
+
+TEST(BadInput, BinaryGarbageIsRejected) {
+    std::string junk;
+    std::uint32_t state = 12345;  // a fixed LCG: the same bytes every run
+    for (int i = 0; i < 4096; ++i) {
+        state = state * 1664525u + 1013904223u;
+        junk += static_cast<char>(state >> 24);
+    }
+    for (std::size_t len : {1u, 16u, 255u, 4096u}) {
+        const std::string msg = error_of([&] { parse_matpower(junk.substr(0, len), "junk.m"); });
+        EXPECT_EQ(msg.rfind("junk.m", 0), 0u) << msg;
+    }
+}
+
+TEST(BadInput, ReadMatpowerFileErrors) {
+    const std::filesystem::path dir =
+        std::filesystem::path(testing::TempDir()) / "gridbatch_bad_input";
+    std::filesystem::create_directories(dir);
+    EXPECT_MESSAGE(error_of([&] { read_matpower((dir / "absent.m").string()); }, ErrorKind::io),
+                   (dir / "absent.m").string() + ": cannot open");
+    EXPECT_MESSAGE(error_of([&] { read_matpower(dir.string()); }, ErrorKind::io),
+                   dir.string() + ": not a regular file");
+    const std::string empty = (dir / "empty.m").string();
+    std::ofstream(empty).close();
+    EXPECT_MESSAGE(error_of([&] { read_matpower(empty); }), empty + ": missing mpc.baseMVA");
+    const std::string bad = (dir / "bad.m").string();
+    std::ofstream(bad) << replace(test::three_bus_case_text(), kBranch2, "2 3 x;");
+    EXPECT_MESSAGE(error_of([&] { read_matpower(bad); }), bad + ":15: 'x' is not a number");
+}
+
+// ---- Network::from_tables ----------------------------------------------------------------------
+
+struct Tables {
+    BusTable bus;
+    GeneratorTable gen;
+    BranchTable branch;
+};
+
+Tables three_bus_tables() {
+    const Network net = parse_matpower(test::three_bus_case_text(), "three.m");
+    return {net.buses(), net.generators(), net.branches()};
+}
+
+std::string tables_error(const std::function<void(Tables&)>& spoil, Real base_mva = 100) {
+    Tables t = three_bus_tables();
+    spoil(t);
+    return error_of([&] { Network::from_tables(base_mva, t.bus, t.gen, t.branch, "tables"); });
+}
+
+TEST(BadInput, FromTablesMismatchedColumnSizes) {
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.pd.resize(2); }),
+                   "tables: bus.pd has 2 entries, expected 3");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.type.resize(4); }),
+                   "tables: bus.type has 4 entries, expected 3");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.zone.resize(0); }),
+                   "tables: bus.zone has 0 entries, expected 3");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.gen.in_service.resize(1); }),
+                   "tables: gen.in_service has 1 entries, expected 2");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.gen.pmin.resize(5); }),
+                   "tables: gen.pmin has 5 entries, expected 2");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.branch.to.resize(2); }),
+                   "tables: branch.to has 2 entries, expected 3");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.branch.angle_max.resize(0); }),
+                   "tables: branch.angle_max has 0 entries, expected 3");
+}
+
+TEST(BadInput, FromTablesBadElements) {
+    EXPECT_MESSAGE(tables_error([](Tables&) {}, 0.0), "tables: baseMVA must be a positive");
+    EXPECT_MESSAGE(tables_error([](Tables&) {}, kNaN), "tables: baseMVA must be a positive");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus = BusTable{}; }),
+                   "tables: the network has no buses");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.type[1] = 9; }),
+                   "tables: bus row 2 (bus 2): type 9 is not 1 (PQ)");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.type[0] = 1; }), "no reference bus");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.id[2] = 2; }),
+                   "tables: bus 2 appears twice in the bus table (row 3)");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.id[2] = -3; }),
+                   "tables: bus row 3: bus number -3 is not a positive integer");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.gen.bus[0] = 42; }),
+                   "tables: gen row 1: bus 42 is not in the bus table");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.branch.to[2] = 42; }),
+                   "tables: branch row 3 (bus 1 -> 42): to bus 42 is not in the bus table");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.va[2] = kInf; }),
+                   "tables: bus row 3: Va is not a finite number");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.gen.qmin[1] = kNaN; }),
+                   "tables: gen row 2: Qmin is not a number (NaN)");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.gen.mbase[0] = kNaN; }),
+                   "tables: gen row 1: mBase is not a number");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.branch.b[0] = -kInf; }),
+                   "tables: branch row 1: b is not a finite number");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.branch.rate_c[2] = kNaN; }),
+                   "tables: branch row 3: rateC is not a number");
+    EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.vmin[0] = kNaN; }),
+                   "tables: bus row 1: Vmin is not a number");
+}
+
+// ---- DC power flow and sensitivities -----------------------------------------------------------
+
+Network three_bus() { return parse_matpower(test::three_bus_case_text(), "three.m"); }
+
+DcOptions cpu_dc() {
+    DcOptions o;
+    o.backend = Backend::cpu;
+    return o;
+}
+
+TEST(BadInputDc, Shapes) {
+    const Network net = three_bus();
+    DcPowerFlow pf(net, cpu_dc());
+    EXPECT_MESSAGE(error_of([&] { pf.solve(Matrix::Zero(2, 4)); }),
+                   "pd has 2 rows but the network has 3 buses");
+    EXPECT_MESSAGE(error_of([&] { pf.solve(Matrix::Zero(4, 1)); }),
+                   "pd has 4 rows but the network has 3 buses");
+    EXPECT_MESSAGE(error_of([&] { pf.solve(Matrix::Zero(3, 2), Matrix::Zero(2, 3)); }),
+                   "pg is 2 x 3 but pd has 2 scenarios");
+    EXPECT_MESSAGE(error_of([&] { pf.solve(Matrix::Zero(3, 2), Matrix::Zero(3, 2)); }),
+                   "pg is 3 x 2");
+}
+
+// No scenarios is an empty batch, not an error: every output has zero columns.
+TEST(BadInputDc, ZeroScenarios) {
+    DcPowerFlow pf(three_bus(), cpu_dc());
+    const DcPowerFlowResult r = pf.solve(Matrix::Zero(3, 0));
+    EXPECT_EQ(r.size(), 0);
+    EXPECT_EQ(r.va.rows(), 3);
+    EXPECT_EQ(r.pf.cols(), 0);
+    EXPECT_EQ(r.report.size(), 0);
+}
+
+TEST(BadInputDc, NonFiniteLoadsNameScenarioAndBus) {
+    DcPowerFlow pf(three_bus(), cpu_dc());
+    Matrix pd = Matrix::Constant(3, 4, 10.0);
+    pd(2, 3) = kNaN;
+    std::string msg = error_of([&] { pf.solve(pd); });
+    EXPECT_MESSAGE(msg, "scenario 3");
+    EXPECT_MESSAGE(msg, "NaN at bus 3");
+    pd(2, 3) = 1;
+    pd(1, 2) = -kInf;
+    msg = error_of([&] { pf.solve(pd); });
+    EXPECT_MESSAGE(msg, "scenario 2");
+    EXPECT_MESSAGE(msg, "Inf at bus 2");
+    Matrix pg = Matrix::Constant(2, 4, 40.0);
+    pd(1, 2) = 1;
+    pg(1, 0) = kInf;
+    msg = error_of([&] { pf.solve(pd, pg); });
+    EXPECT_MESSAGE(msg, "scenario 0");
+    EXPECT_MESSAGE(msg, "bus 3");
+}
+
+TEST(BadInputDc, Options) {
+    const Network net = three_bus();
+    DcOptions o = cpu_dc();
+    o.threads = -1;
+    EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }), "DcOptions.threads must be >= 0");
+    o = cpu_dc();
+    o.slack = SlackMode::distributed;
+    o.participation = Vector::Ones(3);
+    EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }),
+                   "DcOptions.participation has 3 entries but the network has 2 generators");
+    o.participation = Vector::Ones(2);
+    o.participation[1] = kNaN;
+    EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }), "DcOptions.participation[1]");
+    o.participation[1] = -1;
+    EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }), "DcOptions.participation[1]");
+    o.participation = Vector::Zero(2);
+    EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }), "sum to 0");
+}
+
+TEST(BadInputDc, UnavailableBackendIsNamed) {
+    if (backend_status(Backend::cuda).available) GTEST_SKIP() << "a CUDA device is present";
+    DcOptions o;
+    o.backend = Backend::cuda;
+    error_of([&] { DcPowerFlow(three_bus(), o); }, ErrorKind::backend_unavailable);
+}
+
+TEST(BadInputDc, SensitivityIndicesOutOfRange) {
+    DcPowerFlow pf(three_bus(), cpu_dc());
+    for (Index bad : {Index{-1}, Index{3}, Index{1} << 40}) {
+        SCOPED_TRACE(bad);
+        error_of([&] { ptdf_columns(pf, {0, bad}); });
+        error_of([&] { ptdf_rows(pf, {bad}); });
+        error_of([&] { lodf(pf, {bad}); });
+        if (bad >= 0) error_of([&] { ptdf(pf, PtdfSlack{bad}); });  // -1: the own slack
+        N1Options n1;
+        n1.outages = {bad};
+        error_of([&] { n1_screen(pf, Matrix::Zero(3, 1), n1); });
+    }
+    N1Options n1;
+    n1.outages_per_block = 0;
+    EXPECT_MESSAGE(error_of([&] { n1_screen(pf, Matrix::Zero(3, 1), n1); }),
+                   "N1Options.outages_per_block must be >= 1");
+    n1 = {};
+    n1.threshold_percent = kNaN;
+    error_of([&] { n1_screen(pf, Matrix::Zero(3, 1), n1); });
+    n1 = {};
+    error_of([&] { n1_screen(pf, Matrix::Zero(2, 1), n1); });
+    Matrix pd = Matrix::Zero(3, 2);
+    pd(0, 1) = kNaN;
+    EXPECT_MESSAGE(error_of([&] { n1_screen(pf, pd, n1); }), "scenario 1");
+}
+
+// An island without a reference bus has no DC solution: the constructor says which buses.
+TEST(BadInputDc, IslandWithoutReference) {
+    std::string text = test::three_bus_case_text();
+    text = replace(text, "  3 2 40 5  0 0 1 1 0 230 1 1.1 0.9;",
+                   "  3 2 40 5  0 0 1 1 0 230 1 1.1 0.9;\n  4 1 5 0 0 0 1 1 0 230 1 1.1 0.9;\n"
+                   "  5 1 5 0 0 0 1 1 0 230 1 1.1 0.9;");
+    text =
+        replace(text, "mpc.branch = [", "mpc.branch = [\n  4 5 0.01 0.1 0 0 0 0 0 0 1 -360 360;");
+    const Network net = parse_matpower(text, "island.m");
+    const std::string msg = error_of([&] { DcPowerFlow(net, cpu_dc()); });
+    EXPECT_MESSAGE(msg, "4");
+    EXPECT_MESSAGE(msg, "5");
+}
+
+// ---- AC power flow ------------------------------------------------------------------------------
+
+AcOptions cpu_ac() {
+    AcOptions o;
+    o.backend = Backend::cpu;
+    return o;
+}
+
+TEST(BadInputAc, Shapes) {
+    const AcPowerFlow pf(three_bus(), cpu_ac());
+    EXPECT_MESSAGE(error_of([&] { pf.solve(Matrix::Zero(2, 1), Matrix::Zero(2, 1)); }),
+                   "AcBatch.pd has shape 2 x 1; expected 3 x 1");
+    EXPECT_MESSAGE(error_of([&] { pf.solve(Matrix::Zero(3, 2), Matrix::Zero(3, 1)); }),
+                   "AcBatch.qd has shape 3 x 1; expected 3 x 2");
+    const Matrix pd = Matrix::Zero(3, 2), qd = Matrix::Zero(3, 2), pg = Matrix::Zero(1, 2);
+    AcBatch batch(pd, qd);
+    batch.pg.emplace(pg);
+    EXPECT_MESSAGE(error_of([&] { pf.solve(batch); }),
+                   "AcBatch.pg has shape 1 x 2; expected 2 x 2");
+    AcOptions warm = cpu_ac();
+    warm.start = StartMode::warm;
+    const AcPowerFlow pf_warm(three_bus(), warm);
+    EXPECT_MESSAGE(error_of([&] { pf_warm.solve(AcBatch(pd, qd)); }),
+                   "StartMode::warm needs AcBatch.vm0");
+}
+
+TEST(BadInputAc, ZeroScenarios) {
+    const AcPowerFlow pf(three_bus(), cpu_ac());
+    const AcPowerFlowResult r = pf.solve(Matrix::Zero(3, 0), Matrix::Zero(3, 0));
+    EXPECT_EQ(r.vm.cols(), 0);
+    EXPECT_EQ(r.report.size(), 0);
+}
+
+TEST(BadInputAc, NonFiniteValuesNameScenarioAndBus) {
+    const AcPowerFlow pf(three_bus(), cpu_ac());
+    Matrix pd = Matrix::Constant(3, 3, 10.0), qd = Matrix::Constant(3, 3, 1.0);
+    pd(1, 2) = kNaN;
+    EXPECT_MESSAGE(error_of([&] { pf.solve(pd, qd); }), "AcBatch.pd[bus 2, scenario 2] is nan");
+    pd(1, 2) = 1;
+    qd(2, 0) = kInf;
+    EXPECT_MESSAGE(error_of([&] { pf.solve(pd, qd); }), "AcBatch.qd[bus 3, scenario 0] is inf");
+}
+
+TEST(BadInputAc, Options) {
+    const Network net = three_bus();
+    for (const Real tol : {0.0, -1.0, kNaN, kInf}) {
+        AcOptions o = cpu_ac();
+        o.tolerance = tol;
+        EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }), "AcOptions.tolerance must be > 0");
+    }
+    AcOptions o = cpu_ac();
+    o.max_iterations = -3;
+    EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }), "AcOptions.max_iterations");
+    o = cpu_ac();
+    o.slack_participation = Vector::Zero(2);
+    EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }), "gives no active generator a share");
+    o.slack_participation = Vector::Ones(5);
+    EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }), "expected one per generator (2)");
+}
+
+// A load no network can carry is a per-scenario status, never an exception or a "converged".
+TEST(BadInputAc, ImpossibleLoadIsAStatusNotSuccess) {
+    const AcPowerFlow pf(three_bus(), cpu_ac());
+    Matrix pd(3, 2), qd = Matrix::Zero(3, 2);
+    pd.col(0) << 0, 50, 40;
+    pd.col(1) << 0, 1e6, 1e6;
+    const AcPowerFlowResult r = pf.solve(pd, qd);
+    ASSERT_EQ(r.report.size(), 2);
+    EXPECT_EQ(r.report.at(0), Status::converged);
+    EXPECT_NE(r.report.at(1), Status::converged);
+    EXPECT_FALSE(r.report.max_mismatch[1] < 1e-8) << r.report.max_mismatch[1];
+}
+
+// ---- battery dispatch ---------------------------------------------------------------------------
+
+BatteryFleet small_fleet() {
+    BatteryFleet f;
+    f.energy_mwh = 10;
+    f.charge_mw = 5;
+    f.discharge_mw = 5;
+    return f;
+}
+
+DispatchOptions cpu_dispatch() {
+    DispatchOptions o;
+    o.backend = Backend::cpu;
+    return o;
+}
+
+TEST(BadInputDispatch, FleetFields) {
+    const Matrix load = Matrix::Constant(16, 2, 20.0);
+    const std::vector<GridConnection> grid{GridConnection{}};
+    const auto fleet_error = [&](const std::function<void(BatteryFleet&)>& spoil) {
+        BatteryFleet f = small_fleet();
+        spoil(f);
+        return error_of([&] { dispatch(load, {f}, grid, cpu_dispatch()); });
+    };
+    EXPECT_MESSAGE(fleet_error([](BatteryFleet& f) { f.energy_mwh = -1; }), "energy_mwh");
+    EXPECT_MESSAGE(fleet_error([](BatteryFleet& f) { f.energy_mwh = kNaN; }), "energy_mwh");
+    EXPECT_MESSAGE(fleet_error([](BatteryFleet& f) { f.charge_mw = -5; }), "charge_mw");
+    EXPECT_MESSAGE(fleet_error([](BatteryFleet& f) { f.discharge_mw = kInf; }), "discharge_mw");
+    EXPECT_MESSAGE(fleet_error([](BatteryFleet& f) { f.charge_efficiency = 1.2; }),
+                   "charge_efficiency");
+    EXPECT_MESSAGE(fleet_error([](BatteryFleet& f) { f.discharge_efficiency = 0; }),
+                   "discharge_efficiency");
+    EXPECT_MESSAGE(fleet_error([](BatteryFleet& f) { f.self_discharge_per_hour = 1; }),
+                   "self_discharge_per_hour");
+    EXPECT_MESSAGE(fleet_error([](BatteryFleet& f) {
+                       f.soc_min = 0.8;
+                       f.soc_max = 0.2;
+                   }),
+                   "soc_min (0.8) is above soc_max (0.2)");
+    EXPECT_MESSAGE(fleet_error([](BatteryFleet& f) { f.initial_soc = 1.5; }), "initial_soc");
+    EXPECT_MESSAGE(fleet_error([](BatteryFleet& f) { f.throughput_cost = kNaN; }),
+                   "throughput_cost");
+}
+
+TEST(BadInputDispatch, ShapesAndValues) {
+    const std::vector<GridConnection> grid{GridConnection{}};
+    const BatteryFleet f = small_fleet();
+    Matrix load = Matrix::Constant(16, 3, 20.0);
+    EXPECT_MESSAGE(error_of([&] {
+                       dispatch(load, {f, f}, grid, cpu_dispatch());
+                   }),
+                   "expected 1 (shared) or 3");
+    EXPECT_MESSAGE(error_of([&] {
+                       dispatch(load, {f}, {GridConnection{}, GridConnection{}}, cpu_dispatch());
+                   }),
+                   "expected 1 (shared) or 3");
+    load(5, 2) = kNaN;
+    EXPECT_MESSAGE(error_of([&] { dispatch(load, {f}, grid, cpu_dispatch()); }),
+                   "load[step 5, scenario 2]");
+    load(5, 2) = kInf;
+    EXPECT_MESSAGE(error_of([&] { dispatch(load, {f}, grid, cpu_dispatch()); }),
+                   "load[step 5, scenario 2]");
+    load(5, 2) = 20;
+    for (const Real dt : {0.0, -1.0, kNaN}) {
+        DispatchOptions o = cpu_dispatch();
+        o.dt_seconds = dt;
+        EXPECT_MESSAGE(error_of([&] { dispatch(load, {f}, grid, o); }), "dt_seconds");
+    }
+    GridConnection g;
+    g.import_limit_mw = kNaN;
+    EXPECT_MESSAGE(error_of([&] { dispatch(load, {f}, {g}, cpu_dispatch()); }), "import_limit_mw");
+}
+
+// A zero-length horizon or no scenarios is an error or an empty result, never a crash.
+TEST(BadInputDispatch, EmptyHorizonAndBatch) {
+    const std::vector<GridConnection> grid{GridConnection{}};
+    const BatteryFleet f = small_fleet();
+    for (const auto& [steps, scenarios] : {std::pair<Index, Index>{0, 2}, {16, 0}, {0, 0}}) {
+        SCOPED_TRACE(std::to_string(steps) + " steps x " + std::to_string(scenarios));
+        const Matrix load = Matrix::Constant(steps, scenarios, 20.0);
+        try {
+            const DispatchResult r = dispatch(load, {f}, grid, cpu_dispatch());
+            EXPECT_EQ(r.battery_mw.rows(), steps);
+            EXPECT_EQ(r.battery_mw.cols(), scenarios);
+            EXPECT_EQ(r.report.size(), scenarios);
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
+            EXPECT_MESSAGE(std::string(e.what()), "load");
+        }
+    }
+}
+
+// Limits that cannot be met are reported per scenario as infeasible, with the step.
+TEST(BadInputDispatch, InfeasibleIsAStatusNotSuccess) {
+    BatteryFleet f = small_fleet();
+    GridConnection g;
+    g.import_limit_mw = 10;  // scenario 1 needs 10 MW from a battery that gives at most 5
+    Matrix load = Matrix::Constant(3600, 2, 20.0);
+    load.col(0).setConstant(9.0);
+    const DispatchResult r = dispatch(load, {f}, {g}, cpu_dispatch());
+    EXPECT_EQ(r.report.at(0), Status::converged);
+    EXPECT_EQ(r.report.at(1), Status::infeasible);
+    EXPECT_GE(r.infeasible_step[1], 0);
+}
+
+// ---- determinism -------------------------------------------------------------------------------
+
+template <typename V>
+bool same_bits(const V& a, const V& b) {
+    return a.size() == b.size() &&
+           (a.size() == 0 || std::memcmp(a.data(), b.data(), sizeof(a[0]) * a.size()) == 0);
+}
+
+TEST(Determinism, ReaderAndNetworkMatricesAreBitwiseRepeatable) {
+    const std::string text = test::have_shared() ? [] {
+        std::ifstream in(test::case_path("case300"));
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    }()
+                                                 : test::three_bus_case_text();
+    const Network a = parse_matpower(text, "a.m"), b = parse_matpower(text, "a.m");
+    EXPECT_TRUE(same_bits(a.buses().pd, b.buses().pd));
+    EXPECT_TRUE(same_bits(a.branches().x, b.branches().x));
+    const Admittance ya = make_admittance(a), yb = make_admittance(b);
+    ASSERT_EQ(ya.ybus.nonZeros(), yb.ybus.nonZeros());
+    EXPECT_EQ(std::memcmp(ya.ybus.valuePtr(), yb.ybus.valuePtr(),
+                          sizeof(Complex) * static_cast<std::size_t>(ya.ybus.nonZeros())),
+              0);
+    EXPECT_EQ(std::memcmp(ya.ybus.innerIndexPtr(), yb.ybus.innerIndexPtr(),
+                          sizeof(int) * static_cast<std::size_t>(ya.ybus.nonZeros())),
+              0);
+    const DcMatrices da = make_dc_matrices(a), db = make_dc_matrices(b);
+    ASSERT_EQ(da.bbus.nonZeros(), db.bbus.nonZeros());
+    EXPECT_EQ(std::memcmp(da.bbus.valuePtr(), db.bbus.valuePtr(),
+                          sizeof(Real) * static_cast<std::size_t>(da.bbus.nonZeros())),
+              0);
+    EXPECT_TRUE(same_bits(da.pbusinj, db.pbusinj));
+}
+
+// Scenario loads that differ from column to column, the same every run (a fixed LCG).
+Matrix varied_loads(const Vector& base, Index scenarios) {
+    Matrix pd(base.size(), scenarios);
+    std::uint32_t state = 2024;
+    for (Index s = 0; s < scenarios; ++s)
+        for (Index i = 0; i < base.size(); ++i) {
+            state = state * 1664525u + 1013904223u;
+            pd(i, s) = base[i] * (0.8 + 0.4 * (state >> 8) / double(1u << 24));
+        }
+    return pd;
+}
+
+Network determinism_case() {
+    return test::have_shared() ? read_matpower(test::case_path("case118")) : three_bus();
+}
+
+// Same input, same bits: run to run, and for any thread count (a scenario is one thread's work).
+TEST(Determinism, DcPowerFlowIsBitwiseRepeatable) {
+    const Network net = determinism_case();
+    const Matrix pd = varied_loads(net.buses().pd, 37);
+    DcOptions one = cpu_dc(), many = cpu_dc();
+    one.threads = 1;
+    many.threads = 3;
+    DcPowerFlow a(net, many), b(net, many), c(net, one);
+    const DcPowerFlowResult ra = a.solve(pd), rb = b.solve(pd), ra2 = a.solve(pd), rc = c.solve(pd);
+    for (const DcPowerFlowResult* r : {&rb, &ra2, &rc}) {
+        EXPECT_TRUE(same_bits(ra.va, r->va));
+        EXPECT_TRUE(same_bits(ra.pf, r->pf));
+        EXPECT_TRUE(same_bits(ra.pg, r->pg));
+    }
+    N1Options n1;
+    n1.threshold_percent = 50;
+    const N1Result na = n1_screen(a, pd, n1), nc = n1_screen(c, pd, n1);
+    EXPECT_TRUE(same_bits(na.worst_loading_percent, nc.worst_loading_percent));
+    ASSERT_EQ(na.violations.size(), nc.violations.size());
+    for (std::size_t v = 0; v < na.violations.size(); ++v)
+        EXPECT_EQ(na.violations[v].loading_percent, nc.violations[v].loading_percent);
+}
+
+TEST(Determinism, AcPowerFlowIsBitwiseRepeatable) {
+    const Network net = determinism_case();
+    const Matrix pd = varied_loads(net.buses().pd, 9), qd = varied_loads(net.buses().qd, 9);
+    AcOptions one = cpu_ac(), many = cpu_ac();
+    one.threads = 1;
+    many.threads = 3;
+    const AcPowerFlow a(net, many), c(net, one);
+    const AcPowerFlowResult ra = a.solve(pd, qd), ra2 = a.solve(pd, qd), rc = c.solve(pd, qd);
+    ASSERT_EQ(ra.report.n_converged(), 9);
+    for (const AcPowerFlowResult* r : {&ra2, &rc}) {
+        EXPECT_TRUE(same_bits(ra.vm, r->vm));
+        EXPECT_TRUE(same_bits(ra.va, r->va));
+        EXPECT_TRUE(same_bits(ra.qg, r->qg));
+        EXPECT_TRUE(same_bits(ra.report.iterations, r->report.iterations));
+    }
+}
+
+TEST(Determinism, DispatchIsBitwiseRepeatable) {
+    Matrix load(600, 5);
+    std::uint32_t state = 7;
+    for (Index s = 0; s < load.cols(); ++s)
+        for (Index t = 0; t < load.rows(); ++t) {
+            state = state * 1664525u + 1013904223u;
+            load(t, s) = 20 + 5 * ((state >> 8) / double(1u << 24)) + (t / 60 % 2 ? 8 : 0);
+        }
+    BatteryFleet lossy = small_fleet();
+    lossy.charge_efficiency = lossy.discharge_efficiency = 0.95;
+    for (const BatteryFleet& f : {small_fleet(), lossy}) {
+        DispatchOptions one = cpu_dispatch(), many = cpu_dispatch();
+        one.threads = 1;
+        many.threads = 3;
+        const DispatchResult a = dispatch(load, {f}, {GridConnection{}}, many),
+                             b = dispatch(load, {f}, {GridConnection{}}, many),
+                             c = dispatch(load, {f}, {GridConnection{}}, one);
+        for (const DispatchResult* r : {&b, &c}) {
+            EXPECT_TRUE(same_bits(a.battery_mw, r->battery_mw));
+            EXPECT_TRUE(same_bits(a.soc_mwh, r->soc_mwh));
+            EXPECT_TRUE(same_bits(a.objective, r->objective));
+        }
+    }
+}
+
+// ---- command line ------------------------------------------------------------------------------
+
+struct CliRun {
+    int exit_code = -1;
+    std::string output;  // stdout and stderr together
+};
+
+// Runs the built `gridbatch` program under a time limit (a hang fails the test instead of
+// blocking the suite).
+CliRun run_cli(const std::string& args) {
+    const std::string cmd = "timeout 60 " + std::string(GRIDBATCH_CLI) + " " + args + " 2>&1";
+    CliRun run;
+    FILE* pipe = popen(cmd.c_str(), "r");
+    if (!pipe) return run;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) run.output.append(buf, n);
+    const int status = pclose(pipe);
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return run;
+}
+
+#define EXPECT_CLI(args, code, part)                                                         \
+    do {                                                                                     \
+        const CliRun r_ = run_cli(args);                                                     \
+        EXPECT_EQ(r_.exit_code, code) << "gridbatch " << (args) << "\n" << r_.output;        \
+        EXPECT_NE(r_.output.find(part), std::string::npos) << "gridbatch " << (args) << "\n" \
+                                                           << r_.output;                     \
+    } while (0)
+
+TEST(BadInputCli, UsageErrors) {
+    EXPECT_CLI("", 2, "usage: gridbatch COMMAND");
+    EXPECT_CLI("frobnicate", 2, "unknown command 'frobnicate'");
+    EXPECT_CLI("info", 1, "usage: gridbatch info");
+    EXPECT_CLI("info a.m b.m", 1, "usage: gridbatch info");
+    EXPECT_CLI("info builtin --bogus", 1, "unknown option --bogus");
+    EXPECT_CLI("info builtin --write", 1, "option --write needs a value");
+}
+
+TEST(BadInputCli, BadCaseFiles) {
+    const std::filesystem::path dir =
+        std::filesystem::path(testing::TempDir()) / "gridbatch_bad_input_cli";
+    std::filesystem::create_directories(dir);
+    EXPECT_CLI((dir / "absent.m").string(), 2, "unknown command");  // a path is not a command
+    EXPECT_CLI("info " + (dir / "absent.m").string(), 1,
+               (dir / "absent.m").string() + ": cannot open");
+    const std::string bad = (dir / "bad.m").string();
+    std::ofstream(bad) << replace(test::three_bus_case_text(), kGen2,
+                                  "3 45 0 100 -100 1.01 100 1 200;");
+    EXPECT_CLI("info " + bad, 1, bad + ":11: mpc.gen row 2 has 9 columns");
+    const std::string empty = (dir / "empty.m").string();
+    std::ofstream(empty).close();
+    EXPECT_CLI("info " + empty, 1, empty + ": missing mpc.baseMVA");
+    EXPECT_CLI("info builtin --write " + (dir / "no_such_dir" / "x.m").string(), 1,
+               (dir / "no_such_dir" / "x.m").string() + ": cannot open for writing");
+}
+
+TEST(BadInputCli, PowerFlowAndN1Arguments) {
+    const std::filesystem::path dir =
+        std::filesystem::path(testing::TempDir()) / "gridbatch_bad_input_pf";
+    std::filesystem::create_directories(dir);
+    const std::string out = " --out " + (dir / "out").string();
+    EXPECT_CLI("pf builtin" + out, 1, "choose one of --dc and --ac");
+    EXPECT_CLI("pf builtin --dc --ac" + out, 1, "choose one of --dc and --ac");
+    EXPECT_CLI("pf builtin --dc", 1, "option --out is required");
+    EXPECT_CLI("pf builtin --dc --backend gpu" + out, 1, "unknown backend 'gpu'");
+    EXPECT_CLI("pf builtin --dc --threads many" + out, 1, "option --threads");
+    EXPECT_CLI("pf builtin --dc --threads -2" + out, 1, "threads must be >= 0");
+    EXPECT_CLI("pf builtin --dc --alg nr" + out, 1, "need --ac");
+    EXPECT_CLI("n1 builtin --threshold ten" + out, 1,
+               "option --threshold: 'ten' is not a finite number");
+    EXPECT_CLI("n1 builtin --threshold nan" + out, 1,
+               "option --threshold: 'nan' is not a finite number");
+    EXPECT_CLI("pf builtin --dc --threads 99999999999" + out, 1,
+               "option --threads: '99999999999' is not an integer in range");
+    const auto csv = [&](const std::string& name, const std::string& text) {
+        const std::string path = (dir / name).string();
+        std::ofstream(path) << text;
+        return path;
+    };
+    const std::string missing = (dir / "absent.csv").string();
+    EXPECT_CLI("pf builtin --dc --load-scale " + missing + out, 1, missing);
+    std::string f = csv("nan.csv", "scale\n1.0\nnan\n");
+    EXPECT_CLI("pf builtin --dc --load-scale " + f + out, 1,
+               f + ":3: 'nan' is not a finite number");
+    f = csv("inf.csv", "scale\n1e999\n");
+    EXPECT_CLI("n1 builtin --load-scale " + f + out, 1, f + ":2: '1e999' is not a finite number");
+    f = csv("nocol.csv", "factor\n1.0\n");
+    EXPECT_CLI("pf builtin --dc --load-scale " + f + out, 1, f + ":1: no column 'scale'");
+    f = csv("short.csv", "id,scale\n1,1.0\n2\n");
+    EXPECT_CLI("pf builtin --dc --load-scale " + f + out, 1, f + ":3: has 1 cells");
+    f = csv("empty.csv", "");
+    EXPECT_CLI("pf builtin --dc --load-scale " + f + out, 1, f + ": the file is empty");
+    f = csv("header.csv", "scale\n");
+    EXPECT_CLI("pf builtin --dc --load-scale " + f + out, 1, f + ": no values under 'scale'");
+}
+
+TEST(BadInputCli, SmoothArguments) {
+    const std::filesystem::path dir =
+        std::filesystem::path(testing::TempDir()) / "gridbatch_bad_input_smooth";
+    std::filesystem::create_directories(dir);
+    const std::string out = " --out " + (dir / "out").string();
+    EXPECT_CLI("smooth --fleet 1" + out, 1, "give exactly one of --load FILE and --synthetic");
+    const std::string missing = (dir / "absent.csv").string();
+    EXPECT_CLI("smooth --load " + missing + " --fleet 1" + out, 1, missing);
+    const std::string bad = (dir / "bad.csv").string();
+    std::ofstream(bad) << "time_s,scenario_0\n0,10\n1,x\n";
+    EXPECT_CLI("smooth --load " + bad + " --fleet 1" + out, 1,
+               bad + ":3: 'x' is not a finite number");
+    const std::string unit = (dir / "unit.csv").string();
+    std::ofstream(unit) << "time_s,scenario_0\n0,10\n1,12abc\n";
+    EXPECT_CLI("smooth --load " + unit + " --fleet 1" + out, 1,
+               unit + ":3: '12abc' is not a finite number");
+    const std::string header_only = (dir / "header_only.csv").string();
+    std::ofstream(header_only) << "time_s,scenario_0\n";
+    EXPECT_CLI("smooth --load " + header_only + " --fleet 1" + out, 1,
+               header_only + ": no load values below the header");
+    const std::string ragged = (dir / "ragged.csv").string();
+    std::ofstream(ragged) << "time_s,a,b\n0,10,11\n1,12\n";
+    EXPECT_CLI("smooth --load " + ragged + " --fleet 1" + out, 1,
+               ragged + ":3: 1 values, expected 2");
+    const std::string good = (dir / "good.csv").string();
+    std::ofstream(good) << "time_s,scenario_0\n0,10\n1,12\n2,11\n";
+    EXPECT_CLI("smooth --load " + good + " --fleet -1" + out, 1, "option --fleet must be >= 0");
+    EXPECT_CLI("smooth --load " + good + " --fleet 1 --unit nope" + out, 1,
+               "unknown battery unit 'nope'");
+}
+
+}  // namespace
+}  // namespace gridbatch

@@ -1,0 +1,145 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "gridbatch/error.hpp"
+#include "gridbatch/matpower.hpp"
+#include "support/cases.hpp"
+
+namespace gridbatch {
+namespace {
+
+std::string message_of(const std::string& text) {
+    try {
+        parse_matpower(text, "bad.m");
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
+        return e.what();
+    }
+    ADD_FAILURE() << "no error for:\n" << text;
+    return "";
+}
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+    const auto pos = s.find(from);
+    EXPECT_NE(pos, std::string::npos) << from;
+    return s.replace(pos, from.size(), to);
+}
+
+TEST(MatpowerReader, ParsesSmallCase) {
+    const Network net = parse_matpower(test::three_bus_case_text(), "three.m");
+    EXPECT_EQ(net.n_bus(), 3);
+    EXPECT_EQ(net.n_gen(), 2);
+    EXPECT_EQ(net.n_branch(), 3);
+    EXPECT_EQ(net.base_mva(), 100);
+    EXPECT_EQ(net.reference_bus(), 0);
+    EXPECT_DOUBLE_EQ(net.buses().pd[1], 50);
+    EXPECT_DOUBLE_EQ(net.branches().x[2], 0.2);
+    EXPECT_EQ(net.gen_bus()[1], 2);
+}
+
+TEST(MatpowerReader, AcceptsContinuationsCommentsCommasInfAndExponents) {
+    std::string text = test::three_bus_case_text();
+    text = replace(text, "1 2 0.01 0.1 0.02", "1, 2, 1e-2, 0.1, ... continued\n 2E-2");
+    text = replace(text, "1 50 0 100 -100", "1 50 0 Inf -Inf ... comment\n");
+    text = replace(text, "mpc.branch = [", "mpc.branch = [\n  % a comment line\n\n");
+    text += "\nmpc.gencost = [ 2 0 0 3 0.1 1 0; 2 0 0 3 0.1 1 0 ];\n";
+    text += "mpc.bus_name = {\n 'A;]'; 'B''s';\n 'C' };\n\n";
+    const Network net = parse_matpower(text, "ok.m");
+    EXPECT_DOUBLE_EQ(net.branches().r[0], 0.01);
+    EXPECT_DOUBLE_EQ(net.branches().b[0], 0.02);
+    EXPECT_TRUE(std::isinf(net.generators().qmax[0]));
+    EXPECT_LT(net.generators().qmin[0], 0);
+}
+
+TEST(MatpowerReader, MissingBusTable) {
+    const std::string text = replace(test::three_bus_case_text(), "mpc.bus = [", "mpc.buses = [");
+    EXPECT_NE(message_of(text).find("bad.m: missing mpc.bus"), std::string::npos);
+}
+
+TEST(MatpowerReader, RowWithTooFewColumnsNamesLine) {
+    const std::string text = replace(test::three_bus_case_text(),
+                                     "2 3 0.01 0.1 0.02 100 100 100 0 0 1 -360 360;", "2 3 0.01;");
+    const std::string msg = message_of(text);
+    EXPECT_NE(msg.find("bad.m:15:"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("mpc.branch row 2 has 3 columns, expected at least 11"), std::string::npos)
+        << msg;
+}
+
+TEST(MatpowerReader, BranchToUnknownBusNamesLineAndBus) {
+    const std::string text = replace(test::three_bus_case_text(), "2 3 0.01 0.1", "2 99 0.01 0.1");
+    const std::string msg = message_of(text);
+    EXPECT_NE(msg.find("bad.m:15:"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("bus 99 is not in mpc.bus"), std::string::npos) << msg;
+}
+
+TEST(MatpowerReader, NoReferenceBus) {
+    const std::string text = replace(test::three_bus_case_text(), "1 3 0  0", "1 2 0  0");
+    EXPECT_NE(message_of(text).find("no reference bus"), std::string::npos);
+}
+
+TEST(MatpowerReader, NonNumberNamesLineAndToken) {
+    const std::string text = replace(test::three_bus_case_text(), "2 1 50 10", "2 1 5x0 10");
+    const std::string msg = message_of(text);
+    EXPECT_NE(msg.find("bad.m:6:"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'5x0' is not a number"), std::string::npos) << msg;
+}
+
+TEST(MatpowerReader, UnterminatedMatrixAndBadVersionAndBadType) {
+    std::string text = test::three_bus_case_text();
+    text = text.substr(0, text.find("];"));
+    EXPECT_NE(message_of(text).find("is not closed"), std::string::npos);
+    EXPECT_NE(message_of(replace(test::three_bus_case_text(), "'2'", "'1'")).find("version"),
+              std::string::npos);
+    EXPECT_NE(
+        message_of(replace(test::three_bus_case_text(), "3 2 40 5", "3 7 40 5")).find("type 7"),
+        std::string::npos);
+}
+
+TEST(MatpowerReader, EmptyAndTruncatedInput) {
+    EXPECT_NE(message_of("").find("missing mpc.baseMVA"), std::string::npos);
+    const std::string text = test::three_bus_case_text();
+    for (std::size_t cut = 0; cut < text.size(); cut += 7) {
+        try {
+            parse_matpower(text.substr(0, cut), "cut.m");
+        } catch (const Error&) {
+            continue;  // any clear error is fine; a crash or hang is not
+        }
+    }
+}
+
+TEST(MatpowerReader, MissingFileIsIoError) {
+    try {
+        read_matpower("/nonexistent/case.m");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::io);
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/case.m"), std::string::npos);
+    }
+}
+
+TEST(MatpowerReader, ReadsEverySharedCase) {
+    GRIDBATCH_REQUIRE_SHARED();
+    for (const std::string& name : test::all_cases()) {
+        SCOPED_TRACE(name);
+        const auto t0 = std::chrono::steady_clock::now();
+        const Network net = read_matpower(test::case_path(name));
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::cout << name << ": read in " << seconds * 1e3 << " ms\n";
+        const auto ids = test::read_csv(test::ref_path(name, "nr_bus.csv")).column("bus_id");
+        ASSERT_EQ(static_cast<Index>(ids.size()), net.n_bus());
+        for (Index i = 0; i < net.n_bus(); ++i)
+            ASSERT_EQ(net.buses().id[i], static_cast<Index>(ids[static_cast<std::size_t>(i)]));
+        EXPECT_EQ(
+            static_cast<Index>(test::read_csv(test::ref_path(name, "nr_gen.csv")).rows.size()),
+            net.n_gen());
+        EXPECT_EQ(
+            static_cast<Index>(test::read_csv(test::ref_path(name, "nr_branch.csv")).rows.size()),
+            net.n_branch());
+    }
+}
+
+}  // namespace
+}  // namespace gridbatch

@@ -1,0 +1,147 @@
+// The study on a short run: energy balance, SoC bounds, and its power-flow results against the
+// AC solver run directly on the same injections.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "gridbatch/ac_power_flow.hpp"
+#include "gridbatch/builtin_network.hpp"
+#include "gridbatch/error.hpp"
+#include "gridbatch/study.hpp"
+
+namespace gridbatch {
+namespace {
+
+StudyOptions short_run() {
+    StudyOptions o;
+    o.steps = 300;
+    o.scenarios = 2;
+    o.sizing_points = 3;
+    o.n1_steps = 2;
+    o.backend = Backend::cpu;
+    o.ac_chunk = 97;  // several chunks, one of them partial
+    return o;
+}
+
+class StudyShortRun : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        net_ = new Network(builtin_network());
+        result_ = new StudyResult(run_study(*net_, short_run()));
+    }
+    static void TearDownTestSuite() {
+        delete result_;
+        delete net_;
+    }
+    static Network* net_;
+    static StudyResult* result_;
+};
+Network* StudyShortRun::net_ = nullptr;
+StudyResult* StudyShortRun::result_ = nullptr;
+
+TEST_F(StudyShortRun, EnergyBalanceAndSocBoundsHoldEveryStep) {
+    const StudyResult& r = *result_;
+    const BatteryFleet fleet =
+        BatteryFleet::from_units(battery_unit(r.options.unit), r.options.fleet_units);
+    ASSERT_EQ(r.outcomes.size(), 3u);
+    for (const auto& o : r.outcomes) {
+        const DispatchResult& d = o.dispatch;
+        ASSERT_EQ(d.grid_mw.rows(), r.options.steps);
+        // campus load = grid draw + battery discharge - charge
+        EXPECT_LT((r.load_mw - d.grid_mw - d.battery_mw).cwiseAbs().maxCoeff(), 1e-9);
+        EXPECT_GE(d.soc_mwh.minCoeff(), fleet.soc_min * fleet.energy_mwh - 1e-9);
+        EXPECT_LE(d.soc_mwh.maxCoeff(), fleet.soc_max * fleet.energy_mwh + 1e-9);
+        EXPECT_LE(d.battery_mw.maxCoeff(), fleet.discharge_mw + 1e-9);
+        EXPECT_GE(d.battery_mw.minCoeff(), -fleet.charge_mw - 1e-9);
+        EXPECT_EQ(o.ac_not_converged.sum(), 0);
+    }
+    // The battery must make the grid draw smoother than the raw load.
+    for (Index s = 0; s < r.options.scenarios; ++s)
+        EXPECT_LT(r.outcomes[2].metrics.std_mw[s], r.outcomes[0].metrics.std_mw[s]);
+}
+
+TEST_F(StudyShortRun, PowerFlowsEqualTheAcSolverOnTheSameInjections) {
+    const StudyResult& r = *result_;
+    const Network& net = *net_;
+    const Index poi = net.internal_bus(r.poi_bus);
+    const Real tan_phi = std::tan(std::acos(r.options.power_factor));
+    AcOptions ao;
+    ao.backend = Backend::cpu;
+    const AcPowerFlow pf(net, ao);
+    for (Strategy k : kStrategies) {
+        const StrategyOutcome& o = r.outcomes[static_cast<std::size_t>(k)];
+        for (auto [t, s] : {std::pair<Index, Index>{0, 0}, {137, 1}, {299, 1}}) {
+            Matrix pd = net.buses().pd, qd = net.buses().qd;
+            pd(poi, 0) += o.dispatch.grid_mw(t, s);
+            qd(poi, 0) += o.dispatch.grid_mw(t, s) * tan_phi;
+            const AcPowerFlowResult a = pf.solve(pd, qd);
+            ASSERT_EQ(a.report.at(0), Status::converged);
+            EXPECT_NEAR(o.poi_vm(t, s), a.vm(poi, 0), 1e-12) << to_string(k) << " t=" << t;
+            Real worst = 0;
+            for (Index l = 0; l < net.n_branch(); ++l)
+                worst = std::max(worst, std::max(std::hypot(a.pf(l, 0), a.qf(l, 0)),
+                                                 std::hypot(a.pt(l, 0), a.qt(l, 0))) /
+                                            net.branches().rate_a[l] * 100);
+            EXPECT_NEAR(o.max_loading(t, s), worst, 1e-9);
+        }
+    }
+}
+
+TEST_F(StudyShortRun, WritesEveryOutputFile) {
+    const auto dir = std::filesystem::temp_directory_path() / "gridbatch_test_study";
+    write_study(*result_, *net_, dir.string());
+    for (const char* f : {"summary.csv", "timeseries.csv", "spectrum.csv", "sizing.csv",
+                          "voltage_violations.csv", "n1.csv"})
+        EXPECT_GT(std::filesystem::file_size(dir / f), 20u) << f;
+    EXPECT_EQ(result_->n1.size(), 3u * 2u);
+    EXPECT_EQ(result_->sizing.size(), 3u);
+}
+
+std::string error_of(StudyOptions o, const Network& net) {
+    try {
+        run_study(net, o);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+TEST(Study, BadOptionsNameTheOption) {
+    const Network net = builtin_network();
+    StudyOptions o = short_run();
+    o.campus_mw = -5;
+    EXPECT_NE(error_of(o, net).find("--campus-mw"), std::string::npos);
+    o = short_run();
+    o.poi_bus = 123456;
+    EXPECT_NE(error_of(o, net).find("--poi: bus 123456"), std::string::npos);
+    o = short_run();
+    o.fleet_units = -1;
+    EXPECT_NE(error_of(o, net).find("--fleet"), std::string::npos);
+    o = short_run();
+    o.unit = "no-such-unit";
+    EXPECT_NE(error_of(o, net).find("no-such-unit"), std::string::npos);
+    // A small fleet cannot hold a 150 MW campus under a 60 MW import limit.
+    o = short_run();
+    o.fleet_units = 2;
+    o.import_limit_mw = 60;
+    const std::string msg = error_of(o, net);
+    EXPECT_NE(msg.find("--import-limit"), std::string::npos) << msg;
+}
+
+TEST(Study, WelchPsdIntegratesToTheVariance) {
+    // Parseval: the one-sided PSD integrated over frequency equals the variance (Hann-windowed
+    // Welch estimate of a stationary sine: within a few percent).
+    const Index n = 8192;
+    Vector x(n);
+    for (Index i = 0; i < n; ++i) x[i] = 3.0 * std::sin(2 * M_PI * 0.125 * static_cast<Real>(i));
+    const auto [f, p] = welch_psd(x, 1.0, 1024);
+    const Real df = f[1] - f[0];
+    EXPECT_NEAR(p.sum() * df, 4.5, 0.1);
+    Index peak = 0;
+    p.maxCoeff(&peak);
+    EXPECT_NEAR(f[peak], 0.125, df);
+}
+
+}  // namespace
+}  // namespace gridbatch

@@ -1,0 +1,72 @@
+// DeviceBuffer, LibraryHandles and the mapping of CUDA failures to gridbatch::Error.
+#include <gtest/gtest.h>
+
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "cuda/require_device.hpp"
+#include "device_buffer.hpp"
+#include "library_handles.hpp"
+
+namespace gridbatch::detail::cuda {
+namespace {
+
+TEST(CudaErrors, FailedCallThrowsDeviceErrorNamingCallErrorAndPlace) {
+    try {
+        GRIDBATCH_CUDA_CHECK(cudaErrorInvalidValue);
+        FAIL() << "no exception";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::device);
+        const std::string what = e.what();
+        EXPECT_NE(what.find("cudaErrorInvalidValue"), std::string::npos) << what;
+        EXPECT_NE(what.find("test_device_buffer.cpp:"), std::string::npos) << what;
+    }
+}
+
+TEST(CudaErrors, LibraryStatusIsReported) {
+    try {
+        GRIDBATCH_CUDA_LIB_CHECK(CUBLAS_STATUS_NOT_INITIALIZED);
+        FAIL() << "no exception";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::device);
+        EXPECT_NE(std::string(e.what()).find("CUBLAS_STATUS_NOT_INITIALIZED"), std::string::npos);
+    }
+}
+
+TEST(DeviceBuffer, CopyOutsideTheBufferIsAnErrorBeforeAnyDeviceCall) {
+    DeviceBuffer<double> empty;
+    const double x = 1;
+    EXPECT_TRUE(empty.empty());
+    EXPECT_THROW(empty.upload(&x, 1, nullptr), Error);
+    double y = 0;
+    EXPECT_THROW(empty.download(&y, 1, nullptr), Error);
+}
+
+TEST(DeviceBuffer, RoundTripWithOffsetsAndMoves) {
+    GRIDBATCH_REQUIRE_DEVICE();
+    const LibraryHandles handles;
+    std::vector<double> host(1000);
+    std::iota(host.begin(), host.end(), -3.5);
+    DeviceBuffer<double> a(host, handles.stream());
+    EXPECT_EQ(a.size(), host.size());
+    EXPECT_EQ(a.download(handles.stream()), host);
+
+    const std::vector<double> patch{7, 8, 9};
+    a.upload(patch.data(), patch.size(), handles.stream(), 500);
+    std::vector<double> back(3);
+    a.download(back.data(), 3, handles.stream(), 500);
+    EXPECT_EQ(back, patch);
+    EXPECT_THROW(a.upload(patch.data(), 3, handles.stream(), 998), Error);
+
+    DeviceBuffer<double> b(std::move(a));
+    EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): moved-from state is specified
+    EXPECT_EQ(b.size(), host.size());
+    b.fill_zero(handles.stream());
+    EXPECT_EQ(b.download(handles.stream()), std::vector<double>(host.size(), 0.0));
+    b.resize(10);
+    EXPECT_EQ(b.size(), 10u);
+}
+
+}  // namespace
+}  // namespace gridbatch::detail::cuda

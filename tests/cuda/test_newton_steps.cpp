@@ -1,0 +1,533 @@
+// The CUDA AC engine's per-scenario steps (kernels/newton_steps.hpp: mismatch and Jacobian
+// assembly, convergence check, factorisation on the shared LU schedule, update), run on the host
+// over a batch in the device's scenario-fastest layout, as the kernels run them; compared with
+// MATPOWER's solutions and with the CPU engine.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "ac_engine_cuda.hpp"
+#include "cuda/require_device.hpp"
+#include "gridbatch/admittance.hpp"
+#include "gridbatch/matpower.hpp"
+#include "support/cases.hpp"
+
+namespace gridbatch::detail::cuda {
+namespace {
+
+CsrMatrix to_csr(const ComplexSparseMatrix& m) {
+    CsrMatrix out;
+    out.rows = static_cast<int>(m.rows());
+    out.cols = static_cast<int>(m.cols());
+    out.row_ptr.assign(m.outerIndexPtr(), m.outerIndexPtr() + m.rows() + 1);
+    out.col.assign(m.innerIndexPtr(), m.innerIndexPtr() + m.nonZeros());
+    for (Index p = 0; p < m.nonZeros(); ++p) {
+        out.re.push_back(m.valuePtr()[p].real());
+        out.im.push_back(m.valuePtr()[p].imag());
+    }
+    return out;
+}
+
+// MATPOWER's bustypes: PV/REF buses without an active generator are PQ.
+std::vector<std::int8_t> bus_types(const Network& net) {
+    std::vector<int> gens(static_cast<std::size_t>(net.n_bus()), 0);
+    for (Index g = 0; g < net.n_gen(); ++g)
+        if (net.gen_active(g)) ++gens[net.gen_bus()[g]];
+    std::vector<std::int8_t> t(static_cast<std::size_t>(net.n_bus()));
+    for (Index i = 0; i < net.n_bus(); ++i) {
+        t[i] = net.buses().type[i];
+        if ((t[i] == 2 || t[i] == 3) && gens[i] == 0) t[i] = 1;
+    }
+    return t;
+}
+
+struct Problem {
+    std::shared_ptr<PreparedAcNetwork> net = std::make_shared<PreparedAcNetwork>();
+    std::vector<std::int8_t> types;
+    Matrix p, q, vm0, va0;
+};
+
+// Scenario k scales every load by scale[k]; the start is the case's voltages with the
+// generator setpoints applied, as runpf starts.
+Problem make_problem(const Network& net, const std::vector<double>& scale) {
+    Problem pr;
+    PreparedAcNetwork& p = *pr.net;
+    p.n_bus = static_cast<int>(net.n_bus());
+    p.n_gen = static_cast<int>(net.n_gen());
+    p.n_branch = static_cast<int>(net.n_branch());
+    p.base_mva = net.base_mva();
+    p.ybus = to_csr(make_admittance(net).ybus);
+    pr.types = bus_types(net);
+    for (int i = 0; i < p.n_bus; ++i) {
+        if (pr.types[i] == 3) p.ref.push_back(i);
+        if (pr.types[i] == 2) p.pv.push_back(i);
+        if (pr.types[i] == 1) p.pq.push_back(i);
+    }
+    const ComplexVector sbus = bus_injections(net);
+    const auto S = static_cast<Index>(scale.size());
+    const Index nb = net.n_bus();
+    pr.p.resize(nb, S);
+    pr.q.resize(nb, S);
+    ComplexVector v0(nb);
+    for (Index i = 0; i < nb; ++i)
+        v0[i] = std::polar(net.buses().vm[i], net.buses().va[i] * M_PI / 180.0);
+    for (Index g = 0; g < net.n_gen(); ++g) {
+        const Index b = net.gen_bus()[g];
+        if (net.gen_active(g) && pr.types[b] != 1)
+            v0[b] = net.generators().vg[g] / std::abs(v0[b]) * v0[b];
+    }
+    pr.vm0 = v0.cwiseAbs().replicate(1, S);
+    pr.va0 = v0.unaryExpr([](Complex c) { return std::arg(c); }).real().replicate(1, S);
+    for (Index s = 0; s < S; ++s) {
+        pr.p.col(s) = sbus.real() + (1.0 - scale[s]) * net.buses().pd / net.base_mva();
+        pr.q.col(s) = sbus.imag() + (1.0 - scale[s]) * net.buses().qd / net.base_mva();
+    }
+    return pr;
+}
+
+struct HostResult {
+    Matrix vm, va;
+    std::vector<int> status, iterations;
+    std::vector<double> mismatch, lambda;
+};
+
+// solve_chunk of the CUDA engine with each kernel replaced by a loop over its threads.
+HostResult run_host(const Problem& pr, const NewtonLayout& layout) {
+    const PreparedAcNetwork& net = *pr.net;
+    const int nb = net.n_bus, S = static_cast<int>(pr.p.cols());
+    const auto fastest = [&](const Matrix& m) {
+        std::vector<double> v(static_cast<std::size_t>(nb) * S);
+        for (int s = 0; s < S; ++s)
+            for (int i = 0; i < nb; ++i) v[static_cast<std::size_t>(i) * S + s] = m(i, s);
+        return v;
+    };
+    std::vector<double> vm = fastest(pr.vm0), va = fastest(pr.va0), ps = fastest(pr.p),
+                        qs = fastest(pr.q);
+    std::vector<double> lu(static_cast<std::size_t>(layout.lu.nnz()) * S, NAN);
+    std::vector<double> x(static_cast<std::size_t>(layout.n) * S), norm(S, 0.0), mismatch(S, 0.0);
+    std::vector<int> status(S, ac::kRunning), iterations(S, 0);
+    ac::BatchState st;
+    st.stride = S;
+    st.vm = vm.data();
+    st.va = va.data();
+    st.p_spec = ps.data();
+    st.q_spec = qs.data();
+    st.lu = lu.data();
+    st.x = x.data();
+    st.norm = norm.data();
+    st.status = status.data();
+    st.iterations = iterations.data();
+    st.max_mismatch = mismatch.data();
+    std::vector<double> lambda(S, 0.0);
+    if (!net.slack_participation.empty()) {
+        st.lambda = lambda.data();
+        st.participation = net.slack_participation.data();
+    }
+    const ac::YbusView y{nb, net.ybus.row_ptr.data(), net.ybus.col.data(), net.ybus.re.data(),
+                         net.ybus.im.data()};
+    const ac::JacobianMap map{layout.pos_pa.data(),    layout.pos_pm.data(), layout.pos_qa.data(),
+                              layout.pos_qm.data(),    layout.p_row.data(),  layout.q_row.data(),
+                              layout.pos_lambda.data()};
+    ac::Schedule sch;
+    sch.lu = layout.lu.host_view();
+    sch.fill = layout.lu.fill_positions().data();
+    sch.n_fill = static_cast<int>(layout.lu.fill_positions().size());
+    sch.unknown_bus = layout.unknown_bus.data();
+    sch.unknown_kind = layout.unknown_kind.data();
+    sch.pvpq = layout.pvpq.data();
+    sch.n_pvpq = layout.n_pvpq;
+
+    std::vector<int> active(S);
+    for (int s = 0; s < S; ++s) active[s] = s;
+    while (!active.empty()) {
+        for (const int s : active)
+            for (int i = 0; i < nb; ++i) {  // the device's atomic max keeps NaN
+                const double b = ac::assemble_bus(y, map, st, s, i);
+                norm[s] =
+                    std::isnan(norm[s]) || std::isnan(b) ? NAN : std::max(norm[s], std::fabs(b));
+            }
+        std::vector<int> next;
+        for (const int s : active)
+            if (ac::check_scenario(st, s, net.tolerance, net.max_iterations)) next.push_back(s);
+        active = next;
+        for (const int s : active) ac::factor_solve_update_scenario(sch, st, s);
+    }
+    HostResult r{Matrix(nb, S), Matrix(nb, S), status, iterations, mismatch, lambda};
+    for (int s = 0; s < S; ++s)
+        for (int i = 0; i < nb; ++i) {
+            r.vm(i, s) = vm[static_cast<std::size_t>(i) * S + s];
+            r.va(i, s) = va[static_cast<std::size_t>(i) * S + s];
+        }
+    return r;
+}
+
+// MATPOWER's makeB: B' without shunts, charging and taps (and resistance for XB); B'' without
+// phase shifts (and resistance for BX); each -imag(Ybus) of the modified network.
+void make_b(const Network& net, bool xb, PreparedAcNetwork& p) {
+    const auto negative_b = [](const Network& m) {
+        CsrMatrix b = to_csr(make_admittance(m).ybus);
+        for (std::size_t q = 0; q < b.re.size(); ++q) b.re[q] = -b.im[q];
+        b.im.clear();
+        return b;
+    };
+    BusTable bus = net.buses();
+    BranchTable br = net.branches();
+    bus.bs.setZero();
+    br.b.setZero();
+    br.tap.setOnes();
+    if (xb) br.r.setZero();
+    p.b_prime = negative_b(Network::from_tables(net.base_mva(), bus, net.generators(), br));
+    br = net.branches();
+    br.shift.setZero();
+    if (!xb) br.r.setZero();
+    p.b_double_prime =
+        negative_b(Network::from_tables(net.base_mva(), net.buses(), net.generators(), br));
+    p.method = AcMethod::fast_decoupled;
+    p.max_iterations = 30;
+}
+
+// iterate_fd of the CUDA engine with each kernel replaced by a loop over its threads.
+HostResult run_host_fd(const Problem& pr, const FdLayout& layout) {
+    const PreparedAcNetwork& net = *pr.net;
+    const int nb = net.n_bus, S = static_cast<int>(pr.p.cols());
+    const auto fastest = [&](const Matrix& m) {
+        std::vector<double> v(static_cast<std::size_t>(nb) * S);
+        for (int s = 0; s < S; ++s)
+            for (int i = 0; i < nb; ++i) v[static_cast<std::size_t>(i) * S + s] = m(i, s);
+        return v;
+    };
+    std::vector<double> vm = fastest(pr.vm0), va = fastest(pr.va0), ps = fastest(pr.p),
+                        qs = fastest(pr.q);
+    const FactoredMatrix &bp = layout.b_prime, &bpp = layout.b_double_prime;
+    std::vector<double> xp(static_cast<std::size_t>(bp.lu.n()) * S),
+        xq(static_cast<std::size_t>(bpp.lu.n()) * S), np(S, 0.0), nq(S, 0.0), mismatch(S, 0.0);
+    std::vector<int> status(S, ac::kRunning), iterations(S, 0);
+    ac::BatchState st;
+    st.stride = S;
+    st.vm = vm.data();
+    st.va = va.data();
+    st.p_spec = ps.data();
+    st.q_spec = qs.data();
+    st.status = status.data();
+    st.iterations = iterations.data();
+    st.max_mismatch = mismatch.data();
+    const ac::FdState fd{xp.data(), xq.data(), np.data(), nq.data()};
+    const ac::FdMap map{bp.row_of_bus.data(), bpp.row_of_bus.data()};
+    const ac::YbusView y{nb, net.ybus.row_ptr.data(), net.ybus.col.data(), net.ybus.re.data(),
+                         net.ybus.im.data()};
+    const auto keep_nan_max = [](double& n, double x) {
+        n = std::isnan(n) || std::isnan(x) ? NAN : std::max(n, x);
+    };
+    const auto mismatch_all = [&](const std::vector<int>& active) {
+        for (const int s : active) {
+            if (status[s] != ac::kRunning) continue;
+            for (int i = 0; i < nb; ++i) {
+                double a, b;
+                ac::fd_mismatch_bus(y, map, st, fd, s, i, &a, &b);
+                keep_nan_max(np[s], a);
+                keep_nan_max(nq[s], b);
+            }
+        }
+    };
+    std::vector<int> active(S);
+    for (int s = 0; s < S; ++s) active[s] = s;
+    mismatch_all(active);
+    for (const int s : active) ac::fd_check_converged(st, fd, s, net.tolerance, !bp.ok || !bpp.ok);
+    while (!active.empty()) {
+        std::vector<int> next;
+        for (const int s : active)
+            if (ac::fd_check_continue(st, s, net.max_iterations)) next.push_back(s);
+        active = next;
+        for (const int s : active)
+            ac::fd_half_step(bp.lu.host_view(), bp.factor.data(), bp.unknown_bus.data(), xp.data(),
+                             va.data(), st, s, true);
+        mismatch_all(active);
+        for (const int s : active) ac::fd_check_converged(st, fd, s, net.tolerance, false);
+        if (bpp.lu.n() == 0) continue;
+        for (const int s : active)
+            ac::fd_half_step(bpp.lu.host_view(), bpp.factor.data(), bpp.unknown_bus.data(),
+                             xq.data(), vm.data(), st, s, false);
+        mismatch_all(active);
+        for (const int s : active) ac::fd_check_converged(st, fd, s, net.tolerance, false);
+    }
+    HostResult r{Matrix(nb, S), Matrix(nb, S), status, iterations, mismatch, {}};
+    for (int s = 0; s < S; ++s)
+        for (int i = 0; i < nb; ++i) {
+            const Complex v = std::polar(1.0, va[static_cast<std::size_t>(i) * S + s]) *
+                              vm[static_cast<std::size_t>(i) * S + s];
+            r.vm(i, s) = std::abs(v);
+            r.va(i, s) = std::arg(v);
+        }
+    return r;
+}
+
+int matpower_iterations(const std::string& name, const std::string& wanted) {
+    std::ifstream in(test::shared_dir() + "/refs/matpower/summary.csv");
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream row(line);
+        std::string c, variant, cell;
+        std::getline(row, c, ',');
+        std::getline(row, variant, ',');
+        if (c != name || variant != wanted) continue;
+        for (int k = 0; k < 5; ++k) std::getline(row, cell, ',');
+        return std::stoi(cell);
+    }
+    return -1;
+}
+
+class NewtonSteps : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(NewtonSteps, MatchMatpowerAndTheCpuEngine) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const std::string name = GetParam();
+    const Network net = read_matpower(test::case_path(name));
+    // Scenario 1 is the case itself; scenario 3 is far past the nose of the PV curve.
+    const Problem pr = make_problem(net, {0.9, 1.0, 1.1, 5.0});
+    const NewtonLayout layout(*pr.net, pr.types);
+    const HostResult host = run_host(pr, layout);
+
+    const ComplexVector ref = test::ref_voltages(name, "nr");
+    for (Index i = 0; i < net.n_bus(); ++i) {
+        EXPECT_NEAR(host.vm(i, 1), std::abs(ref[i]), 1e-6) << name << " bus row " << i;
+        EXPECT_NEAR(host.va(i, 1), std::arg(ref[i]), 1e-5 * M_PI / 180.0)
+            << name << " bus row " << i;
+    }
+    EXPECT_EQ(host.status[1], ac::kConverged);
+    EXPECT_EQ(host.iterations[1], matpower_iterations(name, "nr"));
+    EXPECT_NE(host.status[3], ac::kConverged) << "5x load must not converge";
+
+    AcEngineOutput out;
+    const Index S = pr.p.cols();
+    out.vm.resize(net.n_bus(), S);
+    out.va.resize(net.n_bus(), S);
+    out.slack.resize(S);
+    out.report = ScenarioReport(S);
+    const AcEngineBatch batch{pr.p, pr.q, pr.vm0, pr.va0, nullptr};
+    cpu::make_ac_engine(pr.net)->solve(batch, out);
+    for (Index s = 0; s < S; ++s) {
+        // A diverging iterate is chaotic: rounding decides between NaN and the iteration limit.
+        EXPECT_EQ(host.status[s] == ac::kConverged, out.report.at(s) == Status::converged)
+            << "scenario " << s;
+        if (out.report.at(s) != Status::converged) continue;
+        EXPECT_EQ(host.iterations[s], out.report.iterations[s]) << "scenario " << s;
+        EXPECT_LT((host.vm.col(s) - out.vm.col(s)).cwiseAbs().maxCoeff(), 1e-9) << "scenario " << s;
+        EXPECT_LT((host.va.col(s) - out.va.col(s)).cwiseAbs().maxCoeff(), 1e-9) << "scenario " << s;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, NewtonSteps, ::testing::Values("case9", "case118", "case2383wp"));
+
+// The distributed slack: generators share the imbalance in proportion to Pmax.
+TEST(NewtonSteps, DistributedSlackMatchesTheCpuEngine) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case118"));
+    Problem pr = make_problem(net, {0.8, 1.0, 1.2});
+    std::vector<Real>& a = pr.net->slack_participation;
+    a.assign(static_cast<std::size_t>(net.n_bus()), 0.0);
+    for (Index g = 0; g < net.n_gen(); ++g)
+        if (net.gen_active(g)) a[net.gen_bus()[g]] += net.generators().pmax[g];
+    const Real total = std::accumulate(a.begin(), a.end(), 0.0);
+    for (Real& x : a) x /= total;
+    const NewtonLayout layout(*pr.net, pr.types);
+    EXPECT_GE(layout.col_lambda, 0);
+    const HostResult host = run_host(pr, layout);
+
+    AcEngineOutput out;
+    const Index S = pr.p.cols();
+    out.vm.resize(net.n_bus(), S);
+    out.va.resize(net.n_bus(), S);
+    out.slack.resize(S);
+    out.report = ScenarioReport(S);
+    cpu::make_ac_engine(pr.net)->solve(AcEngineBatch{pr.p, pr.q, pr.vm0, pr.va0, nullptr}, out);
+    for (Index s = 0; s < S; ++s) {
+        ASSERT_EQ(out.report.at(s), Status::converged);
+        EXPECT_EQ(host.status[s], ac::kConverged);
+        EXPECT_EQ(host.iterations[s], out.report.iterations[s]) << "scenario " << s;
+        EXPECT_NEAR(host.lambda[s], out.slack[s], 1e-9) << "scenario " << s;
+        EXPECT_LT((host.vm.col(s) - out.vm.col(s)).cwiseAbs().maxCoeff(), 1e-9);
+        EXPECT_LT((host.va.col(s) - out.va.col(s)).cwiseAbs().maxCoeff(), 1e-9);
+    }
+    // Lighter load needs less generation: the slacks are ordered like the scalings.
+    EXPECT_LT(host.lambda[0], host.lambda[1]);
+    EXPECT_LT(host.lambda[1], host.lambda[2]);
+}
+
+TEST(CudaAcEngine, DistributedSlackMatchesTheHostSteps) {
+    GRIDBATCH_REQUIRE_SHARED();
+    GRIDBATCH_REQUIRE_DEVICE();
+    const Network net = read_matpower(test::case_path("case118"));
+    Problem pr = make_problem(net, {0.8, 0.9, 1.0, 1.1, 1.2});
+    std::vector<Real>& a = pr.net->slack_participation;
+    a.assign(static_cast<std::size_t>(net.n_bus()), 0.0);
+    for (Index g = 0; g < net.n_gen(); ++g)
+        if (net.gen_active(g)) a[net.gen_bus()[g]] += net.generators().pmax[g];
+    const Real total = std::accumulate(a.begin(), a.end(), 0.0);
+    for (Real& x : a) x /= total;
+    const HostResult host = run_host(pr, NewtonLayout(*pr.net, pr.types));
+    const Index S = pr.p.cols();
+    AcEngineOutput out;
+    out.vm.resize(net.n_bus(), S);
+    out.va.resize(net.n_bus(), S);
+    out.slack.resize(S);
+    out.report = ScenarioReport(S);
+    CudaAcEngine(pr.net, 0).solve(AcEngineBatch{pr.p, pr.q, pr.vm0, pr.va0, nullptr}, out);
+    for (Index s = 0; s < S; ++s) {
+        ASSERT_EQ(out.report.at(s), Status::converged) << "scenario " << s;
+        EXPECT_EQ(host.iterations[s], out.report.iterations[s]) << "scenario " << s;
+        EXPECT_NEAR(host.lambda[s], out.slack[s], 1e-10) << "scenario " << s;
+        EXPECT_LT((host.vm.col(s) - out.vm.col(s)).cwiseAbs().maxCoeff(), 1e-10);
+    }
+}
+
+class FastDecoupledSteps : public ::testing::TestWithParam<std::string> {};
+
+// XB and BX on the host-run device steps against the CPU engine (which is checked against
+// MATPOWER's fdxb in the backend tests), and XB's iteration count against MATPOWER's.
+TEST_P(FastDecoupledSteps, MatchTheCpuEngine) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const std::string name = GetParam();
+    const Network net = read_matpower(test::case_path(name));
+    for (const bool xb : {true, false}) {
+        Problem pr = make_problem(net, {0.9, 1.0, 1.1, 5.0});
+        make_b(net, xb, *pr.net);
+        std::vector<int> pvpq, pq;
+        bus_classes(pr.types, pvpq, pq);
+        const HostResult host = run_host_fd(pr, FdLayout(*pr.net, pvpq, pq));
+        const ComplexVector ref = test::ref_voltages(name, "nr");
+        EXPECT_EQ(host.status[1], ac::kConverged) << (xb ? "XB" : "BX");
+        for (Index i = 0; i < net.n_bus(); ++i)
+            EXPECT_NEAR(host.vm(i, 1), std::abs(ref[i]), 1e-6) << name << " bus row " << i;
+        if (xb) {
+            EXPECT_EQ(host.iterations[1], matpower_iterations(name, "fdxb"));
+        }
+        EXPECT_NE(host.status[3], ac::kConverged);
+
+        AcEngineOutput out;
+        const Index S = pr.p.cols();
+        out.vm.resize(net.n_bus(), S);
+        out.va.resize(net.n_bus(), S);
+        out.slack.resize(S);
+        out.report = ScenarioReport(S);
+        cpu::make_ac_engine(pr.net)->solve(AcEngineBatch{pr.p, pr.q, pr.vm0, pr.va0, nullptr}, out);
+        for (Index s = 0; s < S; ++s) {
+            EXPECT_EQ(host.status[s] == ac::kConverged, out.report.at(s) == Status::converged)
+                << "scenario " << s;
+            if (out.report.at(s) != Status::converged) continue;
+            EXPECT_EQ(host.iterations[s], out.report.iterations[s]) << "scenario " << s;
+            EXPECT_LT((host.vm.col(s) - out.vm.col(s)).cwiseAbs().maxCoeff(), 1e-9);
+            EXPECT_LT((host.va.col(s) - out.va.col(s)).cwiseAbs().maxCoeff(), 1e-9);
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, FastDecoupledSteps,
+                         ::testing::Values("case9", "case118", "case2383wp"));
+
+// The device engine against the same steps run on the host: kernels, compaction, chunk
+// plumbing and the grouping of scenarios by bus classes (non-contiguous columns).
+TEST(CudaAcEngine, MatchesTheHostStepsOnMixedBusClasses) {
+    GRIDBATCH_REQUIRE_SHARED();
+    GRIDBATCH_REQUIRE_DEVICE();
+    const Network net = read_matpower(test::case_path("case118"));
+    std::vector<double> scale;
+    for (int s = 0; s < 40; ++s) scale.push_back(s == 17 ? 5.0 : 0.7 + 0.015 * s);
+    const Problem pr = make_problem(net, scale);
+    const Index S = pr.p.cols(), nb = net.n_bus();
+    // Odd scenarios see the first PV bus as PQ (as a Q-limit round would leave it).
+    std::vector<std::int8_t> switched = pr.types;
+    switched[pr.net->pv.front()] = 1;
+    Eigen::Matrix<std::int8_t, Eigen::Dynamic, Eigen::Dynamic> types(nb, S);
+    for (Index s = 0; s < S; ++s)
+        for (Index i = 0; i < nb; ++i) types(i, s) = (s % 2 ? switched : pr.types)[i];
+
+    AcEngineOutput out;
+    out.vm.resize(nb, S);
+    out.va.resize(nb, S);
+    out.slack.resize(S);
+    out.report = ScenarioReport(S);
+    CudaAcEngine engine(pr.net, 0);
+    engine.solve(AcEngineBatch{pr.p, pr.q, pr.vm0, pr.va0, &types}, out);
+
+    for (const int parity : {0, 1}) {
+        Problem sub = pr;
+        std::vector<Index> cols;
+        for (Index s = parity; s < S; s += 2) cols.push_back(s);
+        const auto pick = [&](const Matrix& m) {
+            Matrix r(nb, static_cast<Index>(cols.size()));
+            for (std::size_t k = 0; k < cols.size(); ++k) r.col(k) = m.col(cols[k]);
+            return r;
+        };
+        sub.p = pick(pr.p);
+        sub.q = pick(pr.q);
+        sub.vm0 = pick(pr.vm0);
+        sub.va0 = pick(pr.va0);
+        sub.types = parity ? switched : pr.types;
+        const HostResult host = run_host(sub, NewtonLayout(*pr.net, sub.types));
+        for (std::size_t k = 0; k < cols.size(); ++k) {
+            const Index s = cols[k];
+            EXPECT_EQ(host.status[k] == ac::kConverged, out.report.at(s) == Status::converged)
+                << "scenario " << s;
+            if (out.report.at(s) != Status::converged) continue;
+            EXPECT_EQ(host.iterations[k], out.report.iterations[s]) << "scenario " << s;
+            EXPECT_LT((host.vm.col(k) - out.vm.col(s)).cwiseAbs().maxCoeff(), 1e-10);
+            EXPECT_LT((host.va.col(k) - out.va.col(s)).cwiseAbs().maxCoeff(), 1e-10);
+        }
+    }
+    EXPECT_NE(out.report.at(17), Status::converged);
+    EXPECT_EQ(out.report.n_converged(), S - 1);
+}
+
+TEST(CudaAcEngine, FastDecoupledMatchesTheHostSteps) {
+    GRIDBATCH_REQUIRE_SHARED();
+    GRIDBATCH_REQUIRE_DEVICE();
+    const Network net = read_matpower(test::case_path("case118"));
+    std::vector<double> scale;
+    for (int s = 0; s < 40; ++s) scale.push_back(s == 5 ? 5.0 : 0.7 + 0.015 * s);
+    Problem pr = make_problem(net, scale);
+    make_b(net, true, *pr.net);
+    std::vector<int> pvpq, pq;
+    bus_classes(pr.types, pvpq, pq);
+    const HostResult host = run_host_fd(pr, FdLayout(*pr.net, pvpq, pq));
+    const Index S = pr.p.cols();
+    AcEngineOutput out;
+    out.vm.resize(net.n_bus(), S);
+    out.va.resize(net.n_bus(), S);
+    out.slack.resize(S);
+    out.report = ScenarioReport(S);
+    CudaAcEngine(pr.net, 0).solve(AcEngineBatch{pr.p, pr.q, pr.vm0, pr.va0, nullptr}, out);
+    for (Index s = 0; s < S; ++s) {
+        EXPECT_EQ(host.status[s] == ac::kConverged, out.report.at(s) == Status::converged)
+            << "scenario " << s;
+        if (out.report.at(s) != Status::converged) continue;
+        EXPECT_EQ(host.iterations[s], out.report.iterations[s]) << "scenario " << s;
+        EXPECT_LT((host.vm.col(s) - out.vm.col(s)).cwiseAbs().maxCoeff(), 1e-10);
+        EXPECT_LT((host.va.col(s) - out.va.col(s)).cwiseAbs().maxCoeff(), 1e-10);
+    }
+    EXPECT_EQ(out.report.n_converged(), S - 1);
+}
+
+TEST(NewtonLayout, EveryJacobianEntryHasAPositionAndUnknownsMapBack) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case118"));
+    const Problem pr = make_problem(net, {1.0});
+    const NewtonLayout l(*pr.net, pr.types);
+    EXPECT_EQ(l.n, static_cast<int>(pr.net->pv.size() + 2 * pr.net->pq.size()));
+    for (int k = 0; k < l.n; ++k) {  // each bus appears once as angle, pq buses once as magnitude
+        const int bus = l.unknown_bus[k];
+        EXPECT_EQ(l.unknown_kind[k] == 0 ? l.p_row[bus] : l.q_row[bus], k);
+    }
+    const CsrMatrix& y = pr.net->ybus;
+    for (int i = 0; i < y.rows; ++i)
+        for (int q = y.row_ptr[i]; q < y.row_ptr[i + 1]; ++q) {
+            const int j = y.col[q];
+            EXPECT_EQ(l.pos_pa[q] >= 0, l.p_row[i] >= 0 && l.p_row[j] >= 0);
+            EXPECT_EQ(l.pos_qm[q] >= 0, l.q_row[i] >= 0 && l.q_row[j] >= 0);
+        }
+}
+
+}  // namespace
+}  // namespace gridbatch::detail::cuda
