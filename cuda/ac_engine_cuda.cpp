@@ -565,12 +565,14 @@ void CudaAcEngine::iterate_fd(const DeviceFdLayout& layout, int c) {
     ac::polar_normalize(vm_.data(), va_.data(), static_cast<long long>(net_->n_bus) * c, stream);
 }
 
-std::unique_ptr<AcEngine> make_ac_engine(std::shared_ptr<const PreparedAcNetwork> network) {
+std::unique_ptr<AcEngine> make_ac_engine(std::shared_ptr<const PreparedAcNetwork> network,
+                                         int device) {
     const BackendStatus status = device_status();
     if (!status.available)
         throw Error(ErrorKind::backend_unavailable,
                     "Backend::cuda requested, but " + status.reason);
-    return std::make_unique<CudaAcEngine>(std::move(network), 0);
+    check_device_index(device);
+    return std::make_unique<CudaAcEngine>(std::move(network), device);
 }
 
 }  // namespace gridbatch::detail::cuda

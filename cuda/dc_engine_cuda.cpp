@@ -349,6 +349,7 @@ std::unique_ptr<DcEngine> make_dc_engine(std::shared_ptr<const DcModel> model, i
     if (!status.available)
         throw Error(ErrorKind::backend_unavailable,
                     "Backend::cuda requested, but " + status.reason);
+    check_device_index(device);
     return std::make_unique<CudaDcEngine>(std::move(model), device);
 }
 

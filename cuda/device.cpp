@@ -36,6 +36,21 @@ BackendStatus device_status() {
     return status;
 }
 
+int device_count() noexcept {
+    int count = 0;
+    if (!device_status().available || cudaGetDeviceCount(&count) != cudaSuccess) return 0;
+    return count;
+}
+
+void check_device_index(int device) {
+    const int count = device_count();
+    if (count == 0) throw Error(ErrorKind::backend_unavailable, device_status().reason);
+    if (device < 0 || device >= count)
+        throw Error(ErrorKind::invalid_input,
+                    "CUDA device " + std::to_string(device) + " requested, but this machine has " +
+                        std::to_string(count) + " (devices 0.." + std::to_string(count - 1) + ")");
+}
+
 std::size_t device_free_bytes() {
     if (!device_status().available) return 0;
     std::size_t free_bytes = 0, total = 0;

@@ -106,6 +106,7 @@ private:
 }  // namespace
 
 std::unique_ptr<DispatchEngine> make_dispatch_engine(int device) {
+    check_device_index(device);
     return std::make_unique<DispatchEngineCuda>(device);
 }
 

@@ -40,6 +40,7 @@ enum class StartMode : std::uint8_t {
 struct AcOptions {
     Backend backend = Backend::automatic;
     int threads = 0;  // CPU: 0 = all cores
+    int device = 0;   // CUDA engine
     AcAlgorithm algorithm = AcAlgorithm::newton;
     Real tolerance = 1e-8;   // max |mismatch| in p.u. (MATPOWER's default)
     int max_iterations = 0;  // 0 = MATPOWER's default: 10 for Newton, 30 for fast-decoupled

@@ -117,6 +117,7 @@ struct DispatchOptions {
     SmoothingTarget target = SmoothingTarget::zero;
     Backend backend = Backend::automatic;
     int threads = 0;  // CPU engine; 0 = all cores
+    int device = 0;   // CUDA engine
     void validate() const;
 };
 

@@ -9,13 +9,18 @@
 // (GRIDBATCH_MPI=OFF or no MPI found).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "gridbatch/ac_power_flow.hpp"
+#include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/dc_power_flow.hpp"
+#include "gridbatch/sensitivities.hpp"
+#include "gridbatch/study.hpp"
 #include "gridbatch/types.hpp"
 
 namespace gridbatch {
@@ -37,6 +42,9 @@ public:
     // Collective: rank 0's `m` receives the columns other ranks list in `mine` (their `m` must
     // have the same number of rows; only their listed columns are read).
     virtual void gather_columns(Matrix& m, const ColumnRanges& mine) = 0;
+    // Collective: rank 0 gets every rank's `values` concatenated in rank order (variable-length
+    // results such as N-1 violation lists); other ranks get an empty vector.
+    virtual std::vector<Real> gather_concat(const std::vector<Real>& values) = 0;
     // Collective: the largest `value` over all ranks.
     virtual Index max_over_ranks(Index value) = 0;
     // Collective: if any rank passes a non-empty message, every rank throws Error naming the
@@ -44,15 +52,27 @@ public:
     virtual void check(const std::string& local_error) = 0;
 };
 
-std::unique_ptr<Communicator> local_communicator();
+// A one-process communicator. `before_chunk`, if given, is called in the calling thread before
+// each chunk is handed out; an exception it throws ends the solve. Through it a caller can
+// report progress or cancel a long sharded solve between chunks (the Python bindings run
+// Ctrl-C's handler there).
+std::unique_ptr<Communicator> local_communicator(std::function<void()> before_chunk = {});
 // MPI_COMM_WORLD (MPI is initialised on first use and finalised at exit).
 std::unique_ptr<Communicator> mpi_communicator();
+// An existing MPI communicator, given as its handle converted to an integer (an MPI_Comm cast
+// to std::intptr_t, or mpi4py's MPI._handleof(comm)); it must outlive the Communicator.
+std::unique_ptr<Communicator> mpi_communicator(std::intptr_t comm_handle);
 bool mpi_built() noexcept;
 // True when this process was started by mpirun/mpiexec (Open MPI, MPICH or Slurm's PMI).
 bool launched_by_mpi() noexcept;
 // This process's rank as the launcher's environment gives it (without initialising MPI); 0 when
 // not launched by MPI.
 int launcher_rank() noexcept;
+
+// The CUDA device this rank should use: local_rank() modulo the number of devices of this
+// machine (0 without devices). Set it as the `device` of the options of every solver a rank
+// builds, so the ranks of one machine spread over its GPUs.
+int device_for(const Communicator& comm) noexcept;
 
 // Sharded solves: every rank calls them with the same network, options and batch. Rank 0 gets
 // the whole result; other ranks get a result whose columns outside their own chunks are
@@ -61,5 +81,24 @@ DcPowerFlowResult solve_sharded(DcPowerFlow& pf, const MatrixView& pd, Communica
                                 Index chunk = 256);
 AcPowerFlowResult solve_sharded(const AcPowerFlow& pf, const AcBatch& batch, Communicator& comm,
                                 Index chunk = 64);
+
+// N-1 screening sharded by blocks of outages (options.outages_per_block each): the LODF columns
+// are the expensive part and do not depend on the scenarios, so every rank solves the base cases
+// and screens its blocks against all of them. Rank 0 gets the whole result (the one-process
+// result exactly); other ranks get their base cases and an empty screening.
+N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& options,
+                   Communicator& comm);
+
+// Battery dispatch sharded by scenarios (`chunk` at a time); rank 0 gets the whole result.
+DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
+                        const std::vector<GridConnection>& grids, const DispatchOptions& options,
+                        Communicator& comm, Index chunk = 8);
+
+// The study with its AC power flows (nearly all of its work) sharded over the ranks; every rank
+// computes the cheap stages (profiles, dispatch) itself. Rank 0 gets the whole result and runs
+// the N-1 and sizing stages; other ranks return after the AC stage with a partial result and
+// should not write it. `progress` is called on rank 0 only.
+StudyResult run_study(const Network& net, const StudyOptions& options, Communicator& comm,
+                      const StudyProgress& progress = {});
 
 }  // namespace gridbatch

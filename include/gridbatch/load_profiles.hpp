@@ -68,6 +68,7 @@ struct LoadProfileOptions {
     std::uint64_t seed = 1;
     Backend backend = Backend::automatic;
     int threads = 0;
+    int device = 0;  // CUDA engine
 };
 
 // `parameters` has 1 entry (shared by all scenarios; they still differ through the random

@@ -35,6 +35,7 @@ class Backend(enum.IntEnum):
     automatic = 2
 
 BackendLike = Union[Backend, str]  # 'cpu', 'cuda', 'auto'
+CommLike = Any  # None (this process; Ctrl-C between chunks), a Communicator or an mpi4py.MPI.Comm
 
 class BackendStatus:
     available: bool
@@ -263,7 +264,7 @@ class N1Result:
 
 def n1_screen(power_flow: DcPowerFlow, pd: Optional[ArrayLike] = None, *,
               outages: Optional[Sequence[int]] = None, threshold_percent: float = 100.0,
-              outages_per_block: int = 256) -> N1Result: ...
+              outages_per_block: int = 256, comm: CommLike = None) -> N1Result: ...
 
 # --- AC power flow --------------------------------------------------------------------------
 class AcAlgorithm(enum.IntEnum):
@@ -409,7 +410,8 @@ FleetLike = Union[BatteryFleet, Sequence[BatteryFleet]]
 def dispatch(load: ArrayLike, fleet: FleetLike,
              grid: Union[None, GridConnection, Sequence[GridConnection]] = None, *,
              dt_seconds: float = 1.0, method: str = "auto", target: Optional[str] = None,
-             backend: BackendLike = "auto", threads: int = 0) -> DispatchResult: ...
+             backend: BackendLike = "auto", threads: int = 0,
+             comm: CommLike = None) -> DispatchResult: ...
 def causal_filter(load: ArrayLike, fleet: FleetLike, *, dt_seconds: float = 1.0,
                   time_constant_s: float = 600.0,
                   soc_gain_per_hour: float = 1.0) -> DispatchResult: ...
@@ -476,7 +478,7 @@ class StudyResult:
     seconds: float
 
 def run_study(network: Optional[Network] = None, options: Optional[StudyOptions] = None, *,
-              progress: Optional[Callable[[str, float], None]] = None,
+              progress: Optional[Callable[[str, float], None]] = None, comm: CommLike = None,
               **fields: Any) -> StudyResult: ...
 def write_study(result: StudyResult, network: Network, directory: PathLike) -> None: ...
 def welch_psd(x: ArrayLike, dt: float, segment: int = 1024) -> Tuple[F64, F64]: ...
@@ -523,12 +525,12 @@ class Communicator:
     def local_rank(self) -> int: ...
 
 def local_communicator() -> Communicator: ...
-def mpi_communicator() -> Communicator: ...
+def mpi_communicator(comm: Any = None) -> Communicator: ...  # comm: an mpi4py.MPI.Comm
 def mpi_built() -> bool: ...
 def launched_by_mpi() -> bool: ...
 @overload
-def solve_sharded(power_flow: DcPowerFlow, pd: ArrayLike, comm: Communicator,
+def solve_sharded(power_flow: DcPowerFlow, pd: ArrayLike, comm: CommLike,
                   chunk: int = 256) -> DcPowerFlowResult: ...
 @overload
-def solve_sharded(power_flow: AcPowerFlow, pd: ArrayLike, qd: ArrayLike, comm: Communicator,
+def solve_sharded(power_flow: AcPowerFlow, pd: ArrayLike, qd: ArrayLike, comm: CommLike,
                   chunk: int = 64) -> AcPowerFlowResult: ...

@@ -5,6 +5,9 @@
 // take keyword arguments for any of their fields.
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "bindings.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/load_profiles.hpp"
@@ -326,18 +329,22 @@ void bind_dispatch(py::module_& m) {
         "dispatch",
         [](const py::object& load, const py::object& fleet, const py::object& grid, Real dt_seconds,
            const py::object& method, const py::object& target, const py::object& backend,
-           int threads) {
+           int threads, const py::object& comm) {
             const ScenarioInput in = load_input(load);
             const auto fleets = one_or_many<BatteryFleet>(fleet, "fleet");
             const auto grids = grids_of(grid);
             const DispatchOptions o =
                 dispatch_options(dt_seconds, method, target, backend, threads);
+            const CommArg c(comm);
+            // Chunks big enough to keep every core busy, small enough for a prompt Ctrl-C.
+            const Index cores = std::max(1U, std::thread::hardware_concurrency());
+            const Index chunk = std::max<Index>(4 * cores, (in.scenarios() + 31) / 32);
             py::gil_scoped_release nogil;
-            return gridbatch::dispatch(in.view(), fleets, grids, o);
+            return gridbatch::dispatch(in.view(), fleets, grids, o, *c, chunk);
         },
         py::arg("load"), py::arg("fleet"), py::arg("grid") = py::none(), py::kw_only(),
         py::arg("dt_seconds") = 1.0, py::arg("method") = "auto", py::arg("target") = py::none(),
-        py::arg("backend") = "auto", py::arg("threads") = 0,
+        py::arg("backend") = "auto", py::arg("threads") = 0, py::arg("comm") = py::none(),
         (std::string("Optimal battery dispatch smoothing the grid draw (exact: taut string or "
                      "convex dynamic program). ") +
          kLoadDoc +
@@ -345,7 +352,9 @@ void bind_dispatch(py::module_& m) {
          "(default: unlimited import, no export). method: 'auto', 'taut_string', "
          "'dynamic_program'. target: what the grid draw is pulled towards, 'zero', 'min_load' or "
          "'mean_load' (None: the C++ default; matters only with losses). Infeasible scenarios "
-         "are a status, not an error.")
+         "are a status, not an error. Runs in chunks of scenarios: Ctrl-C interrupts between "
+         "them. comm: a Communicator or mpi4py communicator to shard the scenarios over MPI "
+         "ranks (rank 0 gets the whole result).")
             .c_str());
     m.def(
         "causal_filter",

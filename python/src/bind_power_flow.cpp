@@ -3,6 +3,8 @@
 // (S, n) views of the result's own buffers. The GIL is released while C++ works.
 #include <pybind11/stl.h>
 
+#include <algorithm>
+
 #include "bindings.hpp"
 #include "gridbatch/dc_power_flow.hpp"
 #include "solvers.hpp"
@@ -39,10 +41,16 @@ DcPowerFlowResult solve_dc(DcSolver& solver, const py::object& pd, const py::obj
             net.buses().pd.replicate(1, scenarios);
         pd_in.emplace(case_pd, "pd", net.n_bus(), "bus");
     }
+    if (pd_in && !pg_in) {  // in chunks, so that Ctrl-C interrupts a long batch
+        const CommArg here{py::none()};
+        const Index chunk = std::max<Index>(256, (pd_in->scenarios() + 63) / 64);
+        py::gil_scoped_release nogil;
+        const std::lock_guard<std::mutex> lock(solver.mutex);
+        return solve_sharded(solver.pf, pd_in->view(), *here, chunk);
+    }
     py::gil_scoped_release nogil;
     const std::lock_guard<std::mutex> lock(solver.mutex);
     if (!pd_in) return solver.pf.solve();
-    if (!pg_in) return solver.pf.solve(pd_in->view());
     return solver.pf.solve(pd_in->view(), pg_in->view());
 }
 
@@ -50,7 +58,7 @@ constexpr const char* kSolveDoc =
     "Solves a batch. pd: bus active loads (S, n_bus) MW, or (n_bus,) for one scenario; pg: "
     "generator schedules (S, n_gen) MW (default: the case's Pg). Both None: the case itself. "
     "C-contiguous float64 arrays are read in place; anything else is converted once. The GIL "
-    "is released during the solve.";
+    "is released during the solve; a pd-only batch runs in chunks so Ctrl-C interrupts it.";
 
 }  // namespace
 

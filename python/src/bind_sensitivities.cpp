@@ -164,7 +164,7 @@ void bind_sensitivities(py::module_& m) {
     m.def(
         "n1_screen",
         [](DcSolver& solver, const py::object& pd, const std::optional<std::vector<Index>>& outages,
-           Real threshold_percent, Index outages_per_block) {
+           Real threshold_percent, Index outages_per_block, const py::object& comm) {
             const Network& net = solver.pf.network();
             const py::object pd_value =
                 pd.is_none() ? py::array_t<Real>(net.n_bus(), net.buses().pd.data()) : pd;
@@ -173,17 +173,20 @@ void bind_sensitivities(py::module_& m) {
             if (outages) o.outages = *outages;
             o.threshold_percent = threshold_percent;
             o.outages_per_block = outages_per_block;
+            const CommArg c(comm);
             py::gil_scoped_release nogil;
             const std::lock_guard<std::mutex> lock(solver.mutex);
-            return n1_screen(solver.pf, input.view(), o);
+            return n1_screen(solver.pf, input.view(), o, *c);
         },
         py::arg("power_flow"), py::arg("pd") = py::none(), py::kw_only(),
         py::arg("outages") = py::none(), py::arg("threshold_percent") = 100.0,
-        py::arg("outages_per_block") = 256,
+        py::arg("outages_per_block") = 256, py::arg("comm") = py::none(),
         "N-1 screening for single-branch outages via LODFs. pd: bus loads (S, n_bus) MW "
         "(default: the case). outages: branch rows (default: every active branch). Reports "
         "post-outage loadings above threshold_percent of rateA; memory O(n_branch (S + "
-        "outages_per_block)). The GIL is released.");
+        "outages_per_block)). The GIL is released; Ctrl-C interrupts between blocks of outages. "
+        "comm: a Communicator or mpi4py communicator to shard the outage blocks over MPI "
+        "ranks (rank 0 gets the whole result).");
 }
 
 }  // namespace gridbatch::python

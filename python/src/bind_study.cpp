@@ -212,7 +212,7 @@ void bind_study(py::module_& m) {
     m.def(
         "run_study",
         [](const std::optional<Network>& network, const std::optional<StudyOptions>& options,
-           const py::object& progress, const py::kwargs& kwargs) {
+           const py::object& progress, const py::object& comm, const py::kwargs& kwargs) {
             const Network net = network ? *network : builtin_network();
             StudyOptions o = options ? *options : StudyOptions{};
             apply_kwargs(o, kwargs);
@@ -223,15 +223,22 @@ void bind_study(py::module_& m) {
                 if (PyErr_CheckSignals() != 0) throw py::error_already_set();
                 if (!progress.is_none()) progress(stage, fraction);
             };
+            if (comm.is_none()) {
+                py::gil_scoped_release nogil;
+                return run_study(net, o, hook);
+            }
+            const CommArg c(comm);
             py::gil_scoped_release nogil;
-            return run_study(net, o, hook);
+            return run_study(net, o, *c, hook);
         },
         py::arg("network") = py::none(), py::arg("options") = py::none(), py::kw_only(),
-        py::arg("progress") = py::none(),
+        py::arg("progress") = py::none(), py::arg("comm") = py::none(),
         "The data-centre grid study in one call (as `gridbatch study`). network: default the "
         "built-in network. options: a StudyOptions; any StudyOptions field may also be given as "
         "a keyword (e.g. steps=600, scenarios=2). progress: optional callable(stage, fraction). "
-        "The GIL is released; Ctrl-C stops the study at its next progress point.");
+        "The GIL is released; Ctrl-C stops the study at its next progress point. comm: a "
+        "Communicator or mpi4py communicator sharding the AC power flows over MPI ranks (rank 0 "
+        "gets the whole result; the others return a partial one after the AC stage).");
     m.def(
         "write_study",
         [](const StudyResult& result, const Network& network, const py::object& directory) {

@@ -11,10 +11,12 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "gridbatch/backend.hpp"
+#include "gridbatch/distributed.hpp"
 #include "gridbatch/error.hpp"
 #include "gridbatch/result.hpp"
 #include "gridbatch/types.hpp"
@@ -33,6 +35,20 @@ void bind_dispatch(py::module_& m);
 void bind_study(py::module_& m);
 void bind_smooth_dispatch(py::module_& m);
 void bind_distributed(py::module_& m);
+
+// The `comm` argument of the batched calls. None: this process, in chunks, with Python's signal
+// handlers run between chunks so that Ctrl-C interrupts a long solve (KeyboardInterrupt within
+// one chunk; a chunked solve gives the same bits as one call). A gridbatch.Communicator or an
+// mpi4py communicator: sharded over its ranks. Built with the GIL held.
+class CommArg {
+public:
+    explicit CommArg(const py::object& comm);
+    Communicator& operator*() const { return *comm_; }
+
+private:
+    std::unique_ptr<Communicator> owned_;
+    Communicator* comm_ = nullptr;
+};
 
 // Accepts a Backend or one of the strings "cpu", "cuda", "auto".
 Backend to_backend(const py::handle& value);

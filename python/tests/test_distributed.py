@@ -49,3 +49,60 @@ def test_mpirun_two_ranks(builtin, tmp_path):
     s = np.linspace(0.8, 1.2, 40)[:, None]
     plain = gb.AcPowerFlow(builtin, backend="cpu").solve(s * builtin.bus.pd, s * builtin.bus.qd)
     np.testing.assert_array_equal(np.load(out), plain.vm)
+
+
+def test_comm_keyword_shards_n1_dispatch_and_study_identically(builtin):
+    comm = gb.local_communicator()
+    s = np.linspace(0.8, 1.2, 30)[:, None]
+    dc = gb.DcPowerFlow(builtin, backend="cpu")
+    a = gb.n1_screen(dc, s * builtin.bus.pd, threshold_percent=60, outages_per_block=5)
+    b = gb.n1_screen(dc, s * builtin.bus.pd, threshold_percent=60, outages_per_block=5,
+                     comm=comm)
+    assert len(a.violations) > 0
+    np.testing.assert_array_equal(a.worst_loading_percent, b.worst_loading_percent)
+    assert len(a.violations) == len(b.violations)
+    load = gb.training_load(n_scenarios=5, steps=300, seed=2)
+    fleet = gb.BatteryFleet.from_units("megapack-2h", 30)
+    np.testing.assert_array_equal(gb.dispatch(load, fleet).battery_mw,
+                                  gb.dispatch(load, fleet, comm=comm).battery_mw)
+    with pytest.raises(TypeError, match="comm must be"):
+        gb.dispatch(load, fleet, comm="world")
+
+
+MPI4PY_SCRIPT = """
+import numpy as np, gridbatch as gb
+from mpi4py import MPI
+net = gb.builtin_network()
+world = MPI.COMM_WORLD
+s = np.linspace(0.8, 1.2, 40)[:, None]
+dc = gb.DcPowerFlow(net, backend="cpu", threads=1)
+n1 = gb.n1_screen(dc, s * net.bus.pd, threshold_percent=60, outages_per_block=5, comm=world)
+# A sub-communicator of one rank per colour: each solves the whole batch alone.
+alone = world.Split(world.rank, 0)
+ac = gb.AcPowerFlow(net, backend="cpu", threads=1)
+r = gb.solve_sharded(ac, s * net.bus.pd, s * net.bus.qd, alone, chunk=5)
+if world.rank == 0:
+    np.save({out!r}, n1.worst_loading_percent)
+np.save({out!r}.replace(".npy", f"_vm{{world.rank}}.npy"), r.vm)
+"""
+
+
+def test_mpi4py_communicators(builtin, tmp_path):
+    mpirun = shutil.which("mpirun")
+    if not gb.mpi_built() or not mpirun:
+        pytest.skip("gridbatch built without MPI, or no mpirun")
+    pytest.importorskip("mpi4py")
+    out = tmp_path / "worst.npy"
+    script = tmp_path / "shard_mpi4py.py"
+    script.write_text(MPI4PY_SCRIPT.format(out=str(out)))
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    subprocess.run([mpirun, "-np", "2", "--oversubscribe", sys.executable, str(script)],
+                   check=True, env=env, capture_output=True, timeout=120)
+    s = np.linspace(0.8, 1.2, 40)[:, None]
+    dc = gb.DcPowerFlow(builtin, backend="cpu")
+    ref = gb.n1_screen(dc, s * builtin.bus.pd, threshold_percent=60, outages_per_block=5)
+    np.testing.assert_array_equal(np.load(out), ref.worst_loading_percent)
+    plain = gb.AcPowerFlow(builtin, backend="cpu").solve(s * builtin.bus.pd, s * builtin.bus.qd)
+    for rank in (0, 1):
+        np.testing.assert_array_equal(np.load(str(out).replace(".npy", f"_vm{rank}.npy")),
+                                      plain.vm)

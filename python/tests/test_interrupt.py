@@ -32,3 +32,47 @@ def test_keyboard_interrupt_stops_a_chunked_ac_solve(builtin):
     timer.join()
     assert not chunks_done  # the solve did not return a result
     assert elapsed < 0.5 * n * per_scenario, f"took {elapsed:.2f} s of ~{n * per_scenario:.2f} s"
+
+
+def interrupt_after(seconds, call):
+    """Runs call() with SIGINT sent to this thread after `seconds`; returns the elapsed time."""
+    main = threading.get_ident()
+    timer = threading.Timer(seconds, lambda: signal.pthread_kill(main, signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        call()
+    elapsed = time.perf_counter() - start
+    timer.join()
+    return elapsed
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_keyboard_interrupt_stops_n1_screening_between_outage_blocks(shared):
+    # A real case, so the outage blocks (not the base case solve) are the work.
+    net = gb.read_matpower(shared / "cases" / "case2383wp.m")
+    pf = gb.DcPowerFlow(net, backend="cpu", threads=1)
+    s = np.linspace(0.8, 1.2, 20)[:, None]
+    t0 = time.perf_counter()
+    gb.n1_screen(pf, s * net.bus.pd, threshold_percent=150, outages_per_block=16)
+    per_scenario = (time.perf_counter() - t0) / 20
+    n = int(np.clip(4.0 / per_scenario, 20, 2000))
+    pd = np.linspace(0.8, 1.2, n)[:, None] * net.bus.pd
+    total = per_scenario * n
+    elapsed = interrupt_after(
+        0.2, lambda: gb.n1_screen(pf, pd, threshold_percent=150, outages_per_block=16))
+    assert elapsed < 0.5 * total, f"took {elapsed:.2f} s of ~{total:.2f} s"
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_keyboard_interrupt_stops_a_dispatch_batch_between_chunks():
+    load = gb.training_load(n_scenarios=8, steps=3600, seed=3)
+    fleet = gb.BatteryFleet.from_units("megapack-2h", 40)  # lossy: the dynamic program
+    t0 = time.perf_counter()
+    gb.dispatch(load, fleet, threads=1)
+    per_scenario = (time.perf_counter() - t0) / 8
+    n = int(np.clip(4.0 / per_scenario, 64, 20000))
+    load = np.tile(load, (n // 8 + 1, 1))
+    total = per_scenario * load.shape[0]
+    elapsed = interrupt_after(0.2, lambda: gb.dispatch(load, fleet, threads=1))
+    assert elapsed < 0.5 * total, f"took {elapsed:.2f} s of ~{total:.2f} s"

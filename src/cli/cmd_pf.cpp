@@ -20,6 +20,7 @@ int run_dc_pf(const PfRequest& req) {
     DcOptions options;
     options.backend = req.backend;
     options.threads = req.threads;
+    options.device = req.device();
     DcPowerFlow pf(net, options);
     if (req.writes()) make_output_dir(req.out_dir);
     if (req.factors.size() == 0) {
@@ -66,11 +67,8 @@ int cmd_pf(const Args& args) {
                   parse_backend(opt.get("backend", "auto")),
                   static_cast<int>(opt.integer("threads", 0)), Vector()};
     if (opt.has("load-scale")) req.factors = read_csv_column(opt.get("load-scale", ""), "scale");
-    std::unique_ptr<Communicator> comm;
-    if (launched_by_mpi()) {
-        comm = mpi_communicator();  // a build without MPI says so
-        req.comm = comm.get();
-    }
+    const std::unique_ptr<Communicator> comm = launcher_communicator();
+    req.comm = comm.get();
     if (opt.flag("ac")) return run_ac_pf(req, opt.get("alg", "nr"), opt.flag("enforce-q-lims"));
     if (opt.has("alg") || opt.flag("enforce-q-lims"))
         throw Error(ErrorKind::invalid_input, "pf: --alg and --enforce-q-lims need --ac");

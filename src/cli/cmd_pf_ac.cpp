@@ -26,6 +26,7 @@ int run_ac_pf(const PfRequest& req, const std::string& algorithm, bool enforce_q
     AcOptions options;
     options.backend = req.backend;
     options.threads = req.threads;
+    options.device = req.device();
     options.algorithm = parse_algorithm(algorithm);
     options.enforce_q_limits = enforce_q_limits;
     const AcPowerFlow pf(net, options);

@@ -86,6 +86,12 @@ int cmd_smooth(const Args& args) {
     dopt.target = parse_target(opt.get("target", "mean"));
     dopt.backend = parse_backend(opt.get("backend", "auto"));
 
+    // Under mpirun the optimal dispatch is sharded over the ranks; the causal filter, MPC and the
+    // sizing run on rank 0 alone.
+    const std::unique_ptr<Communicator> comm = launcher_communicator();
+    const bool shard = comm && !opt.flag("filter") && !opt.has("horizon");
+    if (comm && !shard && comm->rank() != 0) return 0;
+    if (comm) dopt.device = device_for(*comm);
     DispatchResult r;
     if (opt.flag("filter")) {
         CausalFilterOptions f;
@@ -98,7 +104,9 @@ int cmd_smooth(const Args& args) {
         mpc.forecast_noise = opt.number("forecast-noise", 0);
         r = receding_horizon(load, {fleet}, {grid}, mpc, dopt);
     } else {
-        r = dispatch(load, {fleet}, {grid}, dopt);
+        r = shard ? dispatch(load, {fleet}, {grid}, dopt, *comm)
+                  : dispatch(load, {fleet}, {grid}, dopt);
+        if (shard && comm->rank() != 0) return 0;
     }
     const DispatchMetrics m = dispatch_metrics(load, r, {fleet}, dt);
     IndexVector needed;

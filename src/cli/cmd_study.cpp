@@ -76,19 +76,25 @@ int cmd_study(const Args& args) {
     so.backend = parse_backend(opt.get("backend", "auto"));
     so.threads = static_cast<int>(opt.integer("threads", 0));
 
-    std::cerr << "gridbatch study: " << net.source() << " (" << net.n_bus() << " buses), POI bus "
-              << (so.poi_bus >= 0 ? so.poi_bus : kBuiltinPoi161) << ", " << so.campus_mw
-              << " MW campus, " << so.fleet_units << " x " << so.unit << ", " << so.steps
-              << " steps of " << so.dt_seconds << " s, " << so.scenarios << " scenarios\n";
+    if (launcher_rank() == 0)
+        std::cerr << "gridbatch study: " << net.source() << " (" << net.n_bus()
+                  << " buses), POI bus " << (so.poi_bus >= 0 ? so.poi_bus : kBuiltinPoi161) << ", "
+                  << so.campus_mw << " MW campus, " << so.fleet_units << " x " << so.unit << ", "
+                  << so.steps << " steps of " << so.dt_seconds << " s, " << so.scenarios
+                  << " scenarios\n";
     std::string last_stage;
     int last_percent = -1;
-    const StudyResult r = run_study(net, so, [&](const std::string& stage, double f) {
+    const StudyProgress progress = [&](const std::string& stage, double f) {
         const int percent = static_cast<int>(f * 100);
         if (stage == last_stage && percent < last_percent + 10 && percent != 100) return;
         last_stage = stage;
         last_percent = percent;
         std::cerr << "  [" << std::setw(3) << percent << "%] " << stage << "\n";
-    });
+    };
+    // Under mpirun the AC power flows are sharded; rank 0 finishes the study and writes it.
+    const std::unique_ptr<Communicator> comm = launcher_communicator();
+    const StudyResult r = comm ? run_study(net, so, *comm, progress) : run_study(net, so, progress);
+    if (comm && comm->rank() != 0) return 0;
     write_study(r, net, out_dir);
 
     std::cout << "backend: " << to_string(r.backend) << ", " << std::fixed << std::setprecision(1)

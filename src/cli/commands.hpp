@@ -2,9 +2,11 @@
 // code. `args` excludes the program and command names.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "gridbatch/distributed.hpp"
 #include "gridbatch/network.hpp"
 
 namespace gridbatch::cli {
@@ -13,6 +15,11 @@ using Args = std::vector<std::string>;
 
 // A MATPOWER case file, or the built-in study network for the name "builtin".
 Network load_case(const std::string& name);
+
+// MPI_COMM_WORLD when started by mpirun (a build without MPI says so), else nullptr. The
+// commands that shard their work (pf, n1, smooth, study) call it; main() runs the others on
+// rank 0 alone.
+std::unique_ptr<Communicator> launcher_communicator();
 
 int cmd_info(const Args& args);
 int cmd_study(const Args& args);

@@ -41,6 +41,14 @@ void usage(std::ostream& out) {
 
 }  // namespace
 
+namespace gridbatch::cli {
+
+std::unique_ptr<Communicator> launcher_communicator() {
+    return launched_by_mpi() ? mpi_communicator() : nullptr;
+}
+
+}  // namespace gridbatch::cli
+
 int main(int argc, char** argv) {
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
         usage(argc < 2 ? std::cerr : std::cout);
@@ -54,9 +62,11 @@ int main(int argc, char** argv) {
                   << "\ncuda device: " << info.cuda_device << "\n";
         return 0;
     }
-    // Under mpirun only `pf` shards its scenarios; the other commands run on rank 0 alone, so
-    // `mpirun -np N gridbatch CMD` still writes the same files as one process.
-    if (name != "pf" && gridbatch::launched_by_mpi() && gridbatch::launcher_rank() != 0) return 0;
+    // Under mpirun, pf, n1, smooth and study share their work over the ranks; the other commands
+    // run on rank 0 alone. Either way `mpirun -np N gridbatch CMD` writes the same files as one
+    // process.
+    const bool sharded = name == "pf" || name == "n1" || name == "smooth" || name == "study";
+    if (!sharded && gridbatch::launched_by_mpi() && gridbatch::launcher_rank() != 0) return 0;
     for (const Command& c : kCommands) {
         if (name != c.name) continue;
         try {

@@ -1,5 +1,5 @@
-// `gridbatch pf`: the parsed request, shared by the DC path (cmd_pf.cpp) and, once it exists, an
-// AC path in its own file (`int run_ac_pf(const PfRequest&)`, dispatched from cmd_pf() for --ac).
+// `gridbatch pf`: the parsed request, shared by the DC path (cmd_pf.cpp) and the AC path
+// (cmd_pf_ac.cpp, run_ac_pf(), dispatched from cmd_pf() for --ac).
 #pragma once
 
 #include <string>
@@ -22,6 +22,7 @@ struct PfRequest {
     // writes the files. nullptr: one process.
     Communicator* comm = nullptr;
     bool writes() const { return comm == nullptr || comm->rank() == 0; }
+    int device() const { return comm ? device_for(*comm) : 0; }
 };
 
 }  // namespace gridbatch::cli

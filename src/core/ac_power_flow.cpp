@@ -442,7 +442,7 @@ AcPowerFlow::AcPowerFlow(const Network& net, AcOptions options)
     options_.validate(net_);
     prepared_ = prepare(net_, options_);
     backend_ = resolve_backend(options_.backend);
-    engine_ = backend_ == Backend::cuda ? detail::cuda::make_ac_engine(prepared_)
+    engine_ = backend_ == Backend::cuda ? detail::cuda::make_ac_engine(prepared_, options_.device)
                                         : detail::cpu::make_ac_engine(prepared_);
 }
 

@@ -97,8 +97,8 @@ void DispatchOptions::validate() const {
 
 namespace detail {
 
-std::unique_ptr<DispatchEngine> make_dispatch_engine(Backend backend, int threads) {
-    return backend == Backend::cuda ? cuda::make_dispatch_engine(0)
+std::unique_ptr<DispatchEngine> make_dispatch_engine(Backend backend, int threads, int device) {
+    return backend == Backend::cuda ? cuda::make_dispatch_engine(device)
                                     : cpu::make_dispatch_engine(threads);
 }
 
@@ -200,7 +200,7 @@ DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>&
     const auto params = detail::prepare(load, fleets, grids, options);
     const Backend backend = resolve_backend(options.backend);
     DispatchResult out = detail::allocate(load.rows(), load.cols(), backend);
-    auto engine = detail::make_dispatch_engine(backend, options.threads);
+    auto engine = detail::make_dispatch_engine(backend, options.threads, options.device);
     engine->solve(load, params, options.dt_seconds / 3600.0, static_cast<int>(options.method), out);
     return out;
 }

@@ -3,7 +3,11 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <tuple>
+#include <utility>
 
+#include "core/n1_screen.hpp"
+#include "engine/device.hpp"
 #include "gridbatch/error.hpp"
 
 namespace gridbatch {
@@ -11,6 +15,8 @@ namespace {
 
 class LocalCommunicator final : public Communicator {
 public:
+    explicit LocalCommunicator(std::function<void()> before_chunk)
+        : before_chunk_(std::move(before_chunk)) {}
     int rank() const noexcept override { return 0; }
     int size() const noexcept override { return 1; }
     int local_rank() const noexcept override { return 0; }
@@ -18,14 +24,20 @@ public:
         n_chunks_ = n_chunks;
         next_ = 0;
     }
-    Index next_chunk() override { return next_ < n_chunks_ ? next_++ : -1; }
+    Index next_chunk() override {
+        if (next_ >= n_chunks_) return -1;
+        if (before_chunk_) before_chunk_();
+        return next_++;
+    }
     void gather_columns(Matrix&, const ColumnRanges&) override {}
+    std::vector<Real> gather_concat(const std::vector<Real>& values) override { return values; }
     Index max_over_ranks(Index value) override { return value; }
     void check(const std::string& local_error) override {
         if (!local_error.empty()) throw Error(ErrorKind::invalid_input, local_error);
     }
 
 private:
+    std::function<void()> before_chunk_;
     Index n_chunks_ = 0, next_ = 0;
 };
 
@@ -49,6 +61,8 @@ ColumnRanges run_chunks(Communicator& comm, Index n, Index chunk, SolveChunk&& s
     comm.check(error);
     return mine;
 }
+
+bool rank_is_root(const Communicator& comm) { return comm.rank() == 0; }
 
 std::string chunk_context(Index first, Index count) {
     return "in scenarios " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
@@ -77,7 +91,14 @@ void gather_vector(Communicator& comm, Vector& v, const ColumnRanges& mine) {
 
 }  // namespace
 
-std::unique_ptr<Communicator> local_communicator() { return std::make_unique<LocalCommunicator>(); }
+std::unique_ptr<Communicator> local_communicator(std::function<void()> before_chunk) {
+    return std::make_unique<LocalCommunicator>(std::move(before_chunk));
+}
+
+int device_for(const Communicator& comm) noexcept {
+    const int count = detail::cuda::device_count();
+    return count > 0 ? comm.local_rank() % count : 0;
+}
 
 bool launched_by_mpi() noexcept {
     for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
@@ -189,6 +210,107 @@ AcPowerFlowResult solve_sharded(const AcPowerFlow& pf, const AcBatch& batch, Com
             for (Index i = 0; i < longest && lists(i, s) >= 0; ++i) q.push_back(Index(lists(i, s)));
         }
     }
+    return out;
+}
+
+N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& options,
+                   Communicator& comm) {
+    const detail::N1Plan plan = detail::plan_n1(pf.network(), options);
+    DcPowerFlowResult base = pf.solve(pd);
+    const Index S = base.size();
+    detail::OutageScreenResult screen = detail::empty_screen(S);
+    Matrix factors;
+    run_chunks(comm, static_cast<Index>(plan.blocks.size()), 1, [&](Index b, Index) {
+        detail::screen_block(pf, plan, static_cast<std::size_t>(b), base, factors, screen);
+    });
+
+    // Violations as (scenario, outage, branch, loading) quadruples; worst per scenario as
+    // (worst, outage, branch) triples. Indices are exact in a double.
+    std::vector<Real> found;
+    found.reserve(4 * screen.violations.size());
+    for (const auto& v : screen.violations)
+        for (Real x : {Real(v.scenario), Real(v.outage), Real(v.branch), v.loading})
+            found.push_back(x);
+    std::vector<Real> worst;
+    worst.reserve(static_cast<std::size_t>(3 * S));
+    for (Index s = 0; s < S; ++s)
+        for (Real x : {screen.worst[s], Real(screen.worst_outage[s]), Real(screen.worst_branch[s])})
+            worst.push_back(x);
+    const std::vector<Real> all_found = comm.gather_concat(found);
+    const std::vector<Real> all_worst = comm.gather_concat(worst);
+    detail::OutageScreenResult merged = detail::empty_screen(rank_is_root(comm) ? S : 0);
+    if (rank_is_root(comm)) {
+        for (std::size_t i = 0; i + 3 < all_found.size(); i += 4)
+            merged.violations.push_back({Index(all_found[i]), Index(all_found[i + 1]),
+                                         Index(all_found[i + 2]), all_found[i + 3]});
+        for (std::size_t i = 0; i + 2 < all_worst.size(); i += 3) {
+            const Index s = static_cast<Index>((i / 3) % static_cast<std::size_t>(S));
+            detail::merge_worst(merged, s, all_worst[i], Index(all_worst[i + 1]),
+                                Index(all_worst[i + 2]));
+        }
+    }
+    return detail::finish_n1(plan, std::move(base), std::move(merged));
+}
+
+DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
+                        const std::vector<GridConnection>& grids, const DispatchOptions& options,
+                        Communicator& comm, Index chunk) {
+    const Index T = load.rows(), S = load.cols();
+    for (auto [n, what] : {std::pair{fleets.size(), "fleets"}, {grids.size(), "grids"}})
+        if (n != 1 && static_cast<Index>(n) != S)
+            throw Error(ErrorKind::invalid_input, std::string("dispatch: ") + what +
+                                                      " must have 1 or S = " + std::to_string(S) +
+                                                      " entries (got " + std::to_string(n) + ")");
+    DispatchResult out;
+    out.battery_mw = Matrix::Zero(T, S);
+    out.soc_mwh = Matrix::Zero(T + 1, S);
+    out.grid_mw = Matrix::Zero(T, S);
+    // Per-scenario scalars travel as the rows of one matrix.
+    enum Row { objective, status, iterations, mismatch, step, violation, kind, method, relaxed };
+    Matrix per(relaxed + 1, S);
+    per.setZero();
+    out.backend = resolve_backend(options.backend);
+    auto part_of = [&](const auto& v, Index first, Index count) {
+        using V = std::decay_t<decltype(v)>;
+        return v.size() == 1 ? v
+                             : V(v.begin() + std::min<Index>(first, Index(v.size())),
+                                 v.begin() + std::min<Index>(first + count, Index(v.size())));
+    };
+    const ColumnRanges mine = run_chunks(comm, S, chunk, [&](Index first, Index count) {
+        DispatchResult r;
+        try {
+            r = dispatch(load.middleCols(first, count), part_of(fleets, first, count),
+                         part_of(grids, first, count), options);
+        } catch (const Error& e) {
+            throw Error(e.kind(), chunk_context(first, count) + e.what());
+        }
+        out.backend = r.backend;
+        out.battery_mw.middleCols(first, count) = r.battery_mw;
+        out.soc_mwh.middleCols(first, count) = r.soc_mwh;
+        out.grid_mw.middleCols(first, count) = r.grid_mw;
+        auto row = [&](Row k) { return per.row(k).segment(first, count); };
+        row(objective) = r.objective.transpose();
+        row(status) = r.report.status.cast<Real>().transpose();
+        row(iterations) = r.report.iterations.cast<Real>().transpose();
+        row(mismatch) = r.report.max_mismatch.transpose();
+        row(step) = r.infeasible_step.cast<Real>().transpose();
+        row(violation) = r.violation.transpose();
+        row(kind) = r.violation_kind.cast<Real>().transpose();
+        row(method) = r.method.cast<Real>().transpose();
+        row(relaxed) = r.relaxed_steps.cast<Real>().transpose();
+    });
+    for (Matrix* m : {&out.battery_mw, &out.soc_mwh, &out.grid_mw, &per})
+        comm.gather_columns(*m, mine);
+    out.objective = per.row(objective).transpose();
+    out.report = ScenarioReport(S);
+    out.report.status = per.row(status).transpose().cast<std::int8_t>();
+    out.report.iterations = per.row(iterations).transpose().cast<int>();
+    out.report.max_mismatch = per.row(mismatch).transpose();
+    out.infeasible_step = per.row(step).transpose().cast<Index>();
+    out.violation = per.row(violation).transpose();
+    out.violation_kind = per.row(kind).transpose().cast<std::int8_t>();
+    out.method = per.row(method).transpose().cast<std::int8_t>();
+    out.relaxed_steps = per.row(relaxed).transpose().cast<Index>();
     return out;
 }
 

@@ -121,7 +121,7 @@ Matrix training_load(const std::vector<TrainingLoadParameters>& parameters, Inde
     }
     const Backend backend = resolve_backend(options.backend);
     Matrix out(options.steps, n_scenarios);
-    auto engine = detail::make_dispatch_engine(backend, options.threads);
+    auto engine = detail::make_dispatch_engine(backend, options.threads, options.device);
     engine->training_load(pods, options.seed, options.dt_seconds, out);
     return out;
 }

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <tuple>
 
 #include "core/dc_access.hpp"
+#include "core/n1_screen.hpp"
 #include "gridbatch/error.hpp"
 
 namespace gridbatch {
@@ -264,8 +266,9 @@ Lodf lodf(DcPowerFlow& pf, const std::vector<Index>& outages) {
     return out;
 }
 
-N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& options) {
-    const Network& net = pf.network();
+namespace detail {
+
+N1Plan plan_n1(const Network& net, const N1Options& options) {
     const Index nl = net.n_branch();
     if (!(options.threshold_percent >= 0) || !std::isfinite(options.threshold_percent))
         throw Error(ErrorKind::invalid_input,
@@ -289,51 +292,72 @@ N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& optio
                             std::to_string(net.branches().to[k]) + ") is out of service");
     }
 
-    N1Result res;
-    res.base = pf.solve(pd);
-    const Index S = res.base.size();
-    Vector inv_rating = Vector::Zero(nl);
+    N1Plan plan;
+    plan.threshold = options.threshold_percent / 100;
+    plan.inv_rating = Vector::Zero(nl);
     for (Index l = 0; l < nl; ++l)
         if (net.branch_active(l) && net.branches().rate_a[l] > 0)
-            inv_rating[l] = 1 / net.branches().rate_a[l];
-
-    detail::OutageScreenResult screen;
-    screen.worst = Vector::Zero(S);
-    screen.worst_outage = IndexVector::Constant(S, -1);
-    screen.worst_branch = IndexVector::Constant(S, -1);
-
+            plan.inv_rating[l] = 1 / net.branches().rate_a[l];
     const std::vector<bool> bridge = islanding_branches(net);
-    std::vector<Index> block;
-    Matrix factors(nl,
-                   std::min<Index>(options.outages_per_block, static_cast<Index>(outages.size())));
-    auto flush = [&] {
-        if (block.empty()) return;
-        lodf_block(pf, block, factors.data(), nl);
-        const std::vector<int> outage(block.begin(), block.end());
-        detail::OutageBlock b;
-        b.n_scenarios = S;
-        b.base_flow = res.base.pf.data();
-        b.ld_base_flow = nl;
-        b.n_outage = static_cast<Index>(block.size());
-        b.outage = outage.data();
-        b.lodf = factors.data();
-        b.ld_lodf = nl;
-        b.inv_rating = inv_rating.data();
-        b.threshold = options.threshold_percent / 100;
-        if (S > 0) DcAccess::engine(pf).screen_outages(b, screen);
-        res.screened.insert(res.screened.end(), block.begin(), block.end());
-        block.clear();
-    };
     for (Index k : outages) {
         if (bridge[k]) {
-            res.islanding.push_back(k);
+            plan.islanding.push_back(k);
             continue;
         }
-        block.push_back(k);
-        if (static_cast<Index>(block.size()) == options.outages_per_block) flush();
+        if (plan.blocks.empty() ||
+            static_cast<Index>(plan.blocks.back().size()) == options.outages_per_block)
+            plan.blocks.emplace_back();
+        plan.blocks.back().push_back(k);
     }
-    flush();
+    return plan;
+}
 
+OutageScreenResult empty_screen(Index n_scenarios) {
+    OutageScreenResult screen;
+    screen.worst = Vector::Zero(n_scenarios);
+    screen.worst_outage = IndexVector::Constant(n_scenarios, -1);
+    screen.worst_branch = IndexVector::Constant(n_scenarios, -1);
+    return screen;
+}
+
+void screen_block(DcPowerFlow& pf, const N1Plan& plan, std::size_t b, const DcPowerFlowResult& base,
+                  Matrix& factors, OutageScreenResult& screen) {
+    const std::vector<Index>& block = plan.blocks[b];
+    const Index nl = pf.network().n_branch(), S = base.size();
+    if (factors.rows() != nl || factors.cols() < static_cast<Index>(block.size()))
+        factors.resize(nl, static_cast<Index>(block.size()));
+    lodf_block(pf, block, factors.data(), nl);
+    const std::vector<int> outage(block.begin(), block.end());
+    OutageBlock ob;
+    ob.n_scenarios = S;
+    ob.base_flow = base.pf.data();
+    ob.ld_base_flow = nl;
+    ob.n_outage = static_cast<Index>(block.size());
+    ob.outage = outage.data();
+    ob.lodf = factors.data();
+    ob.ld_lodf = nl;
+    ob.inv_rating = plan.inv_rating.data();
+    ob.threshold = plan.threshold;
+    if (S > 0) DcAccess::engine(pf).screen_outages(ob, screen);
+}
+
+void merge_worst(OutageScreenResult& screen, Index s, Real worst, Index outage, Index branch) {
+    if (outage < 0) return;
+    const Index have = screen.worst_outage[s];
+    if (have < 0 || worst > screen.worst[s] ||
+        (worst == screen.worst[s] &&
+         std::tie(outage, branch) < std::tie(have, screen.worst_branch[s]))) {
+        screen.worst[s] = worst;
+        screen.worst_outage[s] = outage;
+        screen.worst_branch[s] = branch;
+    }
+}
+
+N1Result finish_n1(const N1Plan& plan, DcPowerFlowResult base, OutageScreenResult screen) {
+    N1Result res;
+    for (const auto& block : plan.blocks)
+        res.screened.insert(res.screened.end(), block.begin(), block.end());
+    res.islanding = plan.islanding;
     std::sort(screen.violations.begin(), screen.violations.end(), [](const auto& a, const auto& b) {
         return std::tie(a.scenario, a.outage, a.branch) < std::tie(b.scenario, b.outage, b.branch);
     });
@@ -341,9 +365,22 @@ N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& optio
     for (const auto& v : screen.violations)
         res.violations.push_back({v.scenario, v.outage, v.branch, v.loading * 100});
     res.worst_loading_percent = screen.worst * 100;
-    res.worst_outage = screen.worst_outage;
-    res.worst_branch = screen.worst_branch;
+    res.worst_outage = std::move(screen.worst_outage);
+    res.worst_branch = std::move(screen.worst_branch);
+    res.base = std::move(base);
     return res;
+}
+
+}  // namespace detail
+
+N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& options) {
+    const detail::N1Plan plan = detail::plan_n1(pf.network(), options);
+    DcPowerFlowResult base = pf.solve(pd);
+    detail::OutageScreenResult screen = detail::empty_screen(base.size());
+    Matrix factors;
+    for (std::size_t b = 0; b < plan.blocks.size(); ++b)
+        detail::screen_block(pf, plan, b, base, factors, screen);
+    return detail::finish_n1(plan, std::move(base), std::move(screen));
 }
 
 }  // namespace gridbatch

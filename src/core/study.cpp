@@ -16,6 +16,7 @@
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/builtin_network.hpp"
 #include "gridbatch/dc_power_flow.hpp"
+#include "gridbatch/distributed.hpp"
 #include "gridbatch/error.hpp"
 #include "gridbatch/sensitivities.hpp"
 
@@ -149,12 +150,17 @@ std::pair<Vector, Vector> welch_psd(const Eigen::Ref<const Vector>& x, Real dt, 
     return {freq, psd};
 }
 
-StudyResult run_study(const Network& net, const StudyOptions& options,
-                      const StudyProgress& progress) {
+namespace {
+
+// The study; with `comm`, the AC power flows are sharded and ranks other than 0 stop after them.
+StudyResult study(const Network& net, const StudyOptions& options, Communicator* comm,
+                  const StudyProgress& progress) {
     const auto t0 = std::chrono::steady_clock::now();
     options.validate(net);
+    const bool root = !comm || comm->rank() == 0;
+    const int device = comm ? device_for(*comm) : 0;
     auto report = [&](const std::string& stage, double f) {
-        if (progress) progress(stage, f);
+        if (progress && root) progress(stage, f);
     };
     StudyResult out;
     out.options = options;
@@ -175,6 +181,7 @@ StudyResult run_study(const Network& net, const StudyOptions& options,
     lp.seed = options.seed;
     lp.backend = options.backend;
     lp.threads = options.threads;
+    lp.device = device;
     out.load_mw = training_load({params}, S, lp);
 
     // 2. Battery dispatch: optimal and causal filter.
@@ -187,6 +194,7 @@ StudyResult run_study(const Network& net, const StudyOptions& options,
     dopt.dt_seconds = dt;
     dopt.backend = options.backend;
     dopt.threads = options.threads;
+    dopt.device = device;
     // Smooth towards each scenario's mean draw: with losses, the default target (sum of squared
     // draw) leaves a dead band of ~(1 - round trip) x draw that the grid would see as swings.
     dopt.target = SmoothingTarget::mean_load;
@@ -211,6 +219,7 @@ StudyResult run_study(const Network& net, const StudyOptions& options,
     AcOptions aopt;
     aopt.backend = options.backend;
     aopt.threads = options.threads;
+    aopt.device = device;
     const AcPowerFlow acpf(net, aopt);
     out.backend = acpf.backend();
     const Real tan_phi = std::tan(std::acos(options.power_factor));
@@ -236,7 +245,10 @@ StudyResult run_study(const Network& net, const StudyOptions& options,
                 pd(poi, c) += g(t, s);
                 qd(poi, c) += g(t, s) * tan_phi;
             }
-            const AcPowerFlowResult r = acpf.solve(pd, qd);
+            const AcPowerFlowResult r =
+                comm ? solve_sharded(acpf, AcBatch(pd, qd), *comm) : acpf.solve(pd, qd);
+            done += n;
+            if (!root) continue;  // its columns of r are only the ones it solved
             for (Index c = 0; c < n; ++c) {
                 const Index col = first + c, s = col / T, t = col % T;
                 if (r.report.at(c) != Status::converged) {
@@ -262,7 +274,6 @@ StudyResult run_study(const Network& net, const StudyOptions& options,
                     }
                 }
             }
-            done += n;
         }
         o.poi_vm_min.resize(S);
         o.poi_vm_max.resize(S);
@@ -283,6 +294,10 @@ StudyResult run_study(const Network& net, const StudyOptions& options,
         }
     }
     report("AC power flow", 1);
+    if (!root) {
+        out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return out;
+    }
 
     // 4. N-1 (DC) of each strategy's worst steps by AC branch loading.
     if (options.n1_steps > 0) {
@@ -290,6 +305,7 @@ StudyResult run_study(const Network& net, const StudyOptions& options,
         DcOptions dc_opt;
         dc_opt.backend = options.backend;
         dc_opt.threads = options.threads;
+        dc_opt.device = device;
         DcPowerFlow dcpf(net, dc_opt);
         for (Strategy k : kStrategies) {
             const StrategyOutcome& o = out.outcomes[static_cast<std::size_t>(k)];
@@ -348,6 +364,18 @@ StudyResult run_study(const Network& net, const StudyOptions& options,
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     report("done", 1);
     return out;
+}
+
+}  // namespace
+
+StudyResult run_study(const Network& net, const StudyOptions& options,
+                      const StudyProgress& progress) {
+    return study(net, options, nullptr, progress);
+}
+
+StudyResult run_study(const Network& net, const StudyOptions& options, Communicator& comm,
+                      const StudyProgress& progress) {
+    return study(net, options, &comm, progress);
 }
 
 void write_study(const StudyResult& r, const Network& net, const std::string& dir) {

@@ -4,7 +4,8 @@
 
 namespace gridbatch::detail::cuda {
 
-std::unique_ptr<AcEngine> make_ac_engine(std::shared_ptr<const PreparedAcNetwork> /*network*/) {
+std::unique_ptr<AcEngine> make_ac_engine(std::shared_ptr<const PreparedAcNetwork> /*network*/,
+                                         int /*device*/) {
     throw Error(ErrorKind::backend_unavailable,
                 "Backend::cuda requested, but this gridbatch build has no CUDA backend "
                 "(configured with GRIDBATCH_CUDA=OFF, or no nvcc was found). Use Backend::cpu or "

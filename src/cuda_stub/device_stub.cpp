@@ -1,5 +1,6 @@
 // Built only when the CUDA backend is not: every question about CUDA answers "not compiled".
 #include "engine/device.hpp"
+#include "gridbatch/error.hpp"
 
 namespace gridbatch::detail::cuda {
 
@@ -10,6 +11,12 @@ BackendStatus device_status() {
             "this gridbatch build has no CUDA backend (configured with GRIDBATCH_CUDA=OFF, or no "
             "nvcc was found); use Backend::cpu or Backend::automatic, or rebuild with "
             "-DGRIDBATCH_CUDA=ON"};
+}
+
+int device_count() noexcept { return 0; }
+
+void check_device_index(int) {
+    throw Error(ErrorKind::backend_unavailable, device_status().reason);
 }
 
 std::size_t device_free_bytes() { return 0; }

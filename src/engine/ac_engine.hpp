@@ -93,8 +93,10 @@ namespace cpu {
 std::unique_ptr<AcEngine> make_ac_engine(std::shared_ptr<const PreparedAcNetwork> network);
 }
 namespace cuda {
-// Throws Error{backend_unavailable} when the CUDA backend is not built (src/cuda_stub/).
-std::unique_ptr<AcEngine> make_ac_engine(std::shared_ptr<const PreparedAcNetwork> network);
+// Throws Error{backend_unavailable} when the CUDA backend is not built (src/cuda_stub/) or
+// `device` is not a device of this machine.
+std::unique_ptr<AcEngine> make_ac_engine(std::shared_ptr<const PreparedAcNetwork> network,
+                                         int device);
 }  // namespace cuda
 
 }  // namespace gridbatch::detail

@@ -9,6 +9,10 @@ namespace gridbatch::detail::cuda {
 bool built() noexcept;
 // Probed once, lazily; any CUDA error means "no device" and its text is kept as the reason.
 BackendStatus device_status();
+// Number of CUDA devices (0 when there is none or CUDA is not built).
+int device_count() noexcept;
+// Throws Error{invalid_input} unless 0 <= device < device_count().
+void check_device_index(int device);
 // Bytes free on the current device (0 when there is none).
 std::size_t device_free_bytes();
 

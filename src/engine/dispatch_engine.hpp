@@ -33,6 +33,6 @@ std::unique_ptr<DispatchEngine> make_dispatch_engine(int device);
 }
 
 // The engine for a resolved backend (cpu or cuda).
-std::unique_ptr<DispatchEngine> make_dispatch_engine(Backend backend, int threads);
+std::unique_ptr<DispatchEngine> make_dispatch_engine(Backend backend, int threads, int device);
 
 }  // namespace gridbatch::detail

@@ -1,10 +1,13 @@
-// MPI_COMM_WORLD as a Communicator. Chunks are handed out by a shared counter on rank 0 read and
-// incremented with MPI_Fetch_and_op (passive-target one-sided), so no rank has to act as a
-// dispatcher and no rank waits for another to ask for work.
+// An MPI communicator (MPI_COMM_WORLD, or one given by its handle) as a Communicator. Chunks are
+// handed out by a shared counter on rank 0, read and incremented with MPI_Fetch_and_op
+// (passive-target one-sided), so no rank has to act as a dispatcher and no rank waits for another
+// to ask for work.
 #include <mpi.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
 
 #include "gridbatch/distributed.hpp"
 #include "gridbatch/error.hpp"
@@ -38,21 +41,36 @@ void ensure_initialised() {
     });
 }
 
+// MPI_Comm is a pointer in Open MPI and an int in MPICH; a template so that only the branch for
+// this MPI is instantiated.
+template <typename Comm>
+Comm from_handle(std::intptr_t handle) {
+    if constexpr (std::is_pointer_v<Comm>)
+        return reinterpret_cast<Comm>(handle);
+    else
+        return static_cast<Comm>(handle);
+}
+
 class MpiCommunicator final : public Communicator {
 public:
-    MpiCommunicator() {
+    explicit MpiCommunicator(MPI_Comm comm) : comm_(comm) {
         ensure_initialised();
-        MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-        MPI_Comm_size(MPI_COMM_WORLD, &size_);
+        MPI_Comm_rank(comm_, &rank_);
+        MPI_Comm_size(comm_, &size_);
         MPI_Comm local;
-        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
+        MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
         MPI_Comm_rank(local, &local_rank_);
         MPI_Comm_free(&local);
         check_mpi(MPI_Win_allocate(rank_ == 0 ? sizeof(long long) : 0, sizeof(long long),
-                                   MPI_INFO_NULL, MPI_COMM_WORLD, &counter_base_, &counter_),
+                                   MPI_INFO_NULL, comm_, &counter_base_, &counter_),
                   "MPI_Win_allocate");
     }
-    ~MpiCommunicator() override { MPI_Win_free(&counter_); }
+    ~MpiCommunicator() override {
+        // mpi4py may finalise MPI before Python drops its last reference to this object.
+        int finalised = 0;
+        MPI_Finalized(&finalised);
+        if (!finalised) MPI_Win_free(&counter_);
+    }
 
     int rank() const noexcept override { return rank_; }
     int size() const noexcept override { return size_; }
@@ -62,13 +80,13 @@ public:
         n_chunks_ = n_chunks;
         // Everyone must be done with the previous round before the counter is reset, and the
         // reset must be visible before anyone draws from it: two barriers.
-        MPI_Barrier(MPI_COMM_WORLD);
+        MPI_Barrier(comm_);
         if (rank_ == 0) {
             MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, counter_);
             *counter_base_ = 0;
             MPI_Win_unlock(0, counter_);
         }
-        MPI_Barrier(MPI_COMM_WORLD);
+        MPI_Barrier(comm_);
     }
 
     Index next_chunk() override {
@@ -105,21 +123,25 @@ public:
         }
     }
 
+    std::vector<Real> gather_concat(const std::vector<Real>& values) override {
+        return gatherv(values, MPI_DOUBLE);
+    }
+
     Index max_over_ranks(Index value) override {
         long long v = value, out = 0;
-        MPI_Allreduce(&v, &out, 1, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+        MPI_Allreduce(&v, &out, 1, MPI_LONG_LONG, MPI_MAX, comm_);
         return static_cast<Index>(out);
     }
 
     void check(const std::string& local_error) override {
         // The lowest failing rank (size_ if none) and its message go to everyone.
         int mine = local_error.empty() ? size_ : rank_, failing = size_;
-        MPI_Allreduce(&mine, &failing, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+        MPI_Allreduce(&mine, &failing, 1, MPI_INT, MPI_MIN, comm_);
         if (failing == size_) return;
         int length = rank_ == failing ? static_cast<int>(local_error.size()) : 0;
-        MPI_Bcast(&length, 1, MPI_INT, failing, MPI_COMM_WORLD);
+        MPI_Bcast(&length, 1, MPI_INT, failing, comm_);
         std::string text = rank_ == failing ? local_error : std::string(std::size_t(length), ' ');
-        MPI_Bcast(text.data(), length, MPI_CHAR, failing, MPI_COMM_WORLD);
+        MPI_Bcast(text.data(), length, MPI_CHAR, failing, comm_);
         throw Error(ErrorKind::invalid_input, "rank " + std::to_string(failing) + ": " + text);
     }
 
@@ -128,7 +150,7 @@ private:
     std::vector<T> gatherv(const std::vector<T>& local, MPI_Datatype type) {
         int n = static_cast<int>(local.size());
         std::vector<int> counts(rank_ == 0 ? size_ : 0), displs(rank_ == 0 ? size_ : 0);
-        MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+        MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm_);
         std::vector<T> all;
         if (rank_ == 0) {
             int total = 0;
@@ -139,11 +161,12 @@ private:
             all.resize(static_cast<std::size_t>(total));
         }
         check_mpi(MPI_Gatherv(local.data(), n, type, all.data(), counts.data(), displs.data(), type,
-                              0, MPI_COMM_WORLD),
+                              0, comm_),
                   "MPI_Gatherv");
         return all;
     }
 
+    MPI_Comm comm_;
     int rank_ = 0, size_ = 1, local_rank_ = 0;
     long long* counter_base_ = nullptr;
     MPI_Win counter_ = MPI_WIN_NULL;
@@ -154,6 +177,16 @@ private:
 
 bool mpi_built() noexcept { return true; }
 
-std::unique_ptr<Communicator> mpi_communicator() { return std::make_unique<MpiCommunicator>(); }
+std::unique_ptr<Communicator> mpi_communicator() {
+    return std::make_unique<MpiCommunicator>(MPI_COMM_WORLD);
+}
+
+std::unique_ptr<Communicator> mpi_communicator(std::intptr_t comm_handle) {
+    const MPI_Comm comm = from_handle<MPI_Comm>(comm_handle);
+    if (comm == MPI_COMM_NULL)
+        throw Error(ErrorKind::invalid_input,
+                    "mpi_communicator: the communicator is MPI_COMM_NULL");
+    return std::make_unique<MpiCommunicator>(comm);
+}
 
 }  // namespace gridbatch

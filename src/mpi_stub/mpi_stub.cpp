@@ -13,4 +13,6 @@ std::unique_ptr<Communicator> mpi_communicator() {
                 "run as one process");
 }
 
+std::unique_ptr<Communicator> mpi_communicator(std::intptr_t) { return mpi_communicator(); }
+
 }  // namespace gridbatch

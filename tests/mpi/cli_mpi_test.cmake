@@ -1,5 +1,5 @@
-# `mpirun -np 2 gridbatch pf ...` must write the same files as one process (AC, 150 scenarios of
-# the built-in network: three chunks of 64 spread over the ranks).
+# `mpirun -np 2 gridbatch pf|n1|smooth|study ...` must write the same files as one process (pf:
+# AC and DC, 150 scenarios of the built-in network, three AC chunks of 64 spread over the ranks).
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 set(scale "scale\n")
@@ -10,19 +10,26 @@ endforeach()
 string(REPLACE "0.100\n" "1.00\n" scale "${scale}")
 string(REGEX REPLACE "0\\.1([0-9][0-9])\n" "1.\\1\n" scale "${scale}")
 file(WRITE ${WORK_DIR}/scale.csv "${scale}")
-foreach(mode ac dc)
-  execute_process(COMMAND ${CLI} pf builtin --${mode} --load-scale ${WORK_DIR}/scale.csv
-                          --backend cpu --out ${WORK_DIR}/one_${mode} RESULT_VARIABLE rc)
+set(args_ac pf builtin --ac --load-scale ${WORK_DIR}/scale.csv --backend cpu)
+set(args_dc pf builtin --dc --load-scale ${WORK_DIR}/scale.csv --backend cpu)
+set(args_n1 n1 builtin --load-scale ${WORK_DIR}/scale.csv --threshold 60 --backend cpu)
+set(args_smooth smooth --synthetic --scenarios 20 --hours 0.1 --fleet 40 --backend cpu)
+set(args_study study --steps 120 --scenarios 2 --sizing-points 3 --backend cpu --no-plots)
+foreach(mode ac dc n1 smooth study)
+  execute_process(COMMAND ${CLI} ${args_${mode}} --out ${WORK_DIR}/one_${mode}
+                  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
   if(rc)
-    message(FATAL_ERROR "one-process pf --${mode} failed")
+    message(FATAL_ERROR "one-process ${args_${mode}} failed")
   endif()
-  execute_process(COMMAND ${MPIEXEC} -np 2 --oversubscribe ${CLI} pf builtin --${mode}
-                          --load-scale ${WORK_DIR}/scale.csv --backend cpu
-                          --out ${WORK_DIR}/mpi_${mode} RESULT_VARIABLE rc)
+  execute_process(COMMAND ${MPIEXEC} -np 2 --oversubscribe ${CLI} ${args_${mode}}
+                          --out ${WORK_DIR}/mpi_${mode} RESULT_VARIABLE rc OUTPUT_QUIET)
   if(rc)
-    message(FATAL_ERROR "mpirun pf --${mode} failed")
+    message(FATAL_ERROR "mpirun ${args_${mode}} failed")
   endif()
   file(GLOB files RELATIVE ${WORK_DIR}/one_${mode} ${WORK_DIR}/one_${mode}/*.csv)
+  if(NOT files)
+    message(FATAL_ERROR "${mode}: no CSV files written")
+  endif()
   foreach(f ${files})
     execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK_DIR}/one_${mode}/${f}
                             ${WORK_DIR}/mpi_${mode}/${f} RESULT_VARIABLE diff)
