@@ -26,7 +26,7 @@ bool is_mpi4py(const py::object& comm) {
 
 CommArg::CommArg(const py::object& comm) {
     if (comm.is_none()) {
-        owned_ = local_communicator([] {
+        owned_ = local_communicator([](Index, Index) {
             const py::gil_scoped_acquire gil;
             if (PyErr_CheckSignals() != 0) throw py::error_already_set();
         });

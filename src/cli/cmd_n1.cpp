@@ -37,12 +37,11 @@ int cmd_n1(const Args& args) {
     const Vector factors = opt.has("load-scale")
                                ? read_csv_column(opt.get("load-scale", ""), "scale")
                                : Vector::Ones(1);
-    const std::unique_ptr<Communicator> comm = launcher_communicator();
-    if (comm) options.device = device_for(*comm);
+    const std::unique_ptr<Communicator> comm = progress_communicator("N-1 screening");
+    options.device = device_for(*comm);
     DcPowerFlow pf(net, options);
-    const Matrix pd = scale_columns(net.buses().pd, factors);
-    const N1Result res = comm ? n1_screen(pf, pd, n1, *comm) : n1_screen(pf, pd, n1);
-    if (comm && comm->rank() != 0) return 0;  // rank 0 has the whole result and writes it
+    const N1Result res = n1_screen(pf, scale_columns(net.buses().pd, factors), n1, *comm);
+    if (comm->rank() != 0) return 0;  // rank 0 has the whole result and writes it
     make_output_dir(dir);
 
     CsvWriter violations(dir + "/violations.csv");

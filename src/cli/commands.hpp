@@ -20,6 +20,9 @@ Network load_case(const std::string& name);
 // commands that shard their work (pf, n1, smooth, study) call it; main() runs the others on
 // rank 0 alone.
 std::unique_ptr<Communicator> launcher_communicator();
+// launcher_communicator() under mpirun; else this process alone, printing "[ 40%] what" to stderr
+// as the chunks of a long solve go by (n1's outage blocks, smooth's scenarios).
+std::unique_ptr<Communicator> progress_communicator(const std::string& what);
 
 int cmd_info(const Args& args);
 int cmd_study(const Args& args);

@@ -1,6 +1,7 @@
 // `gridbatch COMMAND ...`: the command-line front end. Errors print one line and exit 1; usage
 // errors exit 2.
 #include <cstring>
+#include <iomanip>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -45,6 +46,17 @@ namespace gridbatch::cli {
 
 std::unique_ptr<Communicator> launcher_communicator() {
     return launched_by_mpi() ? mpi_communicator() : nullptr;
+}
+
+std::unique_ptr<Communicator> progress_communicator(const std::string& what) {
+    if (launched_by_mpi()) return mpi_communicator();
+    return local_communicator([what, shown = Index(-1)](Index chunk, Index n_chunks) mutable {
+        if (n_chunks < 10) return;  // short solves stay quiet
+        const Index tenth = chunk * 10 / n_chunks;
+        if (tenth == shown) return;
+        shown = tenth;
+        std::cerr << "  [" << std::setw(3) << tenth * 10 << "%] " << what << std::endl;
+    });
 }
 
 }  // namespace gridbatch::cli

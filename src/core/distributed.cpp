@@ -15,8 +15,7 @@ namespace {
 
 class LocalCommunicator final : public Communicator {
 public:
-    explicit LocalCommunicator(std::function<void()> before_chunk)
-        : before_chunk_(std::move(before_chunk)) {}
+    explicit LocalCommunicator(ChunkHook before_chunk) : before_chunk_(std::move(before_chunk)) {}
     int rank() const noexcept override { return 0; }
     int size() const noexcept override { return 1; }
     int local_rank() const noexcept override { return 0; }
@@ -26,7 +25,7 @@ public:
     }
     Index next_chunk() override {
         if (next_ >= n_chunks_) return -1;
-        if (before_chunk_) before_chunk_();
+        if (before_chunk_) before_chunk_(next_, n_chunks_);
         return next_++;
     }
     void gather_columns(Matrix&, const ColumnRanges&) override {}
@@ -37,7 +36,7 @@ public:
     }
 
 private:
-    std::function<void()> before_chunk_;
+    ChunkHook before_chunk_;
     Index n_chunks_ = 0, next_ = 0;
 };
 
@@ -91,7 +90,7 @@ void gather_vector(Communicator& comm, Vector& v, const ColumnRanges& mine) {
 
 }  // namespace
 
-std::unique_ptr<Communicator> local_communicator(std::function<void()> before_chunk) {
+std::unique_ptr<Communicator> local_communicator(ChunkHook before_chunk) {
     return std::make_unique<LocalCommunicator>(std::move(before_chunk));
 }
 
