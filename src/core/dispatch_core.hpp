@@ -26,6 +26,11 @@ namespace gridbatch::detail::dispatch {
 
 constexpr double kInf = HUGE_VAL;
 
+// fmin / fmax without their NaN rules, which keep g++ from inlining them (every input here is
+// finite or infinite, never NaN: loads are checked on entry).
+GRIDBATCH_HD inline double min_of(double a, double b) { return b < a ? b : a; }
+GRIDBATCH_HD inline double max_of(double a, double b) { return b > a ? b : a; }
+
 // ---------------------------------------------------------------------------------------------
 // Counter-based random numbers: every draw is a pure function of (seed, scenario, stream,
 // counter), so any thread can produce any value in any order and both backends agree.
@@ -79,8 +84,8 @@ GRIDBATCH_HD inline double stored_energy_drawn(double b, double h, const FleetPa
 
 // Feasible battery power range in one step from battery and grid limits.
 GRIDBATCH_HD inline void power_range(double load, const FleetParams& f, double& lo, double& hi) {
-    lo = fmax(-f.p_charge, load - f.g_max);
-    hi = fmin(f.p_discharge, load - f.g_min);
+    lo = max_of(-f.p_charge, load - f.g_max);
+    hi = min_of(f.p_discharge, load - f.g_min);
 }
 
 // The optimal b for one step given the price nu of stored energy (MWh): minimises
@@ -94,7 +99,7 @@ GRIDBATCH_HD inline void power_range(double load, const FleetParams& f, double& 
 GRIDBATCH_HD inline double free_power(double nu, double d, const FleetParams& f) {
     const double dis = d - (f.kappa + nu / f.eta_d) * 0.5;
     const double ch = d + (f.kappa - nu * f.eta_c) * 0.5;
-    return fmax(dis, 0.0) + fmin(ch, 0.0);
+    return max_of(dis, 0.0) + min_of(ch, 0.0);
 }
 GRIDBATCH_HD inline double price_discharge_zero(double d, const FleetParams& f) {
     return f.eta_d * (2 * d - f.kappa);
@@ -114,7 +119,7 @@ GRIDBATCH_HD inline double price_of_power(double beta, double d, const FleetPara
 }
 GRIDBATCH_HD inline double best_power(double nu, double load, double lo, double hi,
                                       const FleetParams& f) {
-    return fmin(fmax(free_power(nu, load - f.target, f), lo), hi);
+    return min_of(max_of(free_power(nu, load - f.target, f), lo), hi);
 }
 
 GRIDBATCH_HD inline void finish_outcome(const double* load, std::int64_t stride, std::int64_t T,
@@ -211,98 +216,252 @@ GRIDBATCH_HD inline bool within_limits(const double* load, std::int64_t stride, 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Min-max heap (Atkinson et al. 1986) of breakpoints: both ends in O(log n), a flat array.
+// Breakpoints ordered by price: a sorted list of blocks (a B-tree of height two). Each block holds
+// up to kBlock breakpoints, sorted, in the slots [beg, end) of its kBlock; a directory lists the
+// blocks in order with the price of each one's first breakpoint. Why not the min-max heap used
+// before: over a day at 1 s (86,400 steps, a few thousand breakpoints alive) a step inserts ~6
+// breakpoints and removes as many, every removal is at an end, 73 % of insertions are a new
+// extreme and 93 % land within 64 places of an end. Here ends are O(1) on contiguous memory and a
+// deep insertion is a binary search over the directory and a shift within one block, where the
+// heap paid O(log n) scattered accesses for every removal. The price: when X is never clamped
+// (battery never full or empty, so nothing is removed and every insertion is deep in a large
+// set) the heap's O(1) insertions were ~2.5x faster.
+// Memory: a block is split in halves when full and freed when empty; only the two end blocks can
+// be less than half full. When no block is free the list is compacted (every block but the last
+// full, O(n)); with room for 6 T breakpoints and at most 5 T alive that leaves >= T / kBlock free
+// blocks, so compaction costs O(kBlock) per insertion at worst and is rare in practice.
 struct Breakpoint {
     double nu, delta;  // position on the price axis, change of slope dX/dnu there
 };
 
-struct MinMaxHeap {
-    Breakpoint* a;
-    std::int64_t n;
+struct BlockRef {
+    double key;             // price (stored units) of the block's first breakpoint
+    std::int32_t block;     // block index in the pool
+    std::int16_t beg, end;  // live slots of the block
+};
+static_assert(sizeof(BlockRef) == sizeof(Breakpoint), "directory entries reuse breakpoint slots");
 
-    GRIDBATCH_HD static bool min_level(std::int64_t i) {  // level floor(log2(i + 1)) even
-#ifdef __CUDA_ARCH__
-        const int level = 63 - __clzll(static_cast<long long>(i + 1));
-#else
-        const int level = 63 - __builtin_clzll(static_cast<unsigned long long>(i + 1));
-#endif
-        return (level & 1) == 0;
+struct BreakpointSet {
+    static constexpr int kBlock = 64;
+    Breakpoint* pool;  // n_blocks blocks of kBlock
+    BlockRef* dir;     // directory slots [0, dir_cap), live [db, de)
+    std::int64_t n_blocks, dir_cap, db, de;
+    std::int64_t fresh;      // blocks [fresh, n_blocks) never used
+    std::int64_t free_head;  // freed blocks, linked through their first slot; -1: none
+    std::int64_t n;
+    std::int64_t compactions;
+
+    // Blocks for T steps, and workspace items in all (blocks and directory).
+    GRIDBATCH_HD static std::int64_t blocks_for(std::int64_t T) {
+        return (6 * T + 8 + kBlock - 1) / kBlock + 3;
     }
-    GRIDBATCH_HD void swap(std::int64_t i, std::int64_t j) {
-        const Breakpoint t = a[i];
-        a[i] = a[j];
-        a[j] = t;
+    GRIDBATCH_HD static std::int64_t items_for(std::int64_t T) {
+        return blocks_for(T) * (kBlock + 2) + 2;
     }
-    GRIDBATCH_HD void push(Breakpoint x) {
-        std::int64_t i = n++;
-        a[i] = x;
-        if (i == 0) return;
-        const std::int64_t p = (i - 1) / 2;
-        const bool is_min = min_level(i);
-        if (is_min ? a[i].nu > a[p].nu : a[i].nu < a[p].nu) {
-            swap(i, p);
-            i = p;
-            bubble(i, !is_min);
-        } else {
-            bubble(i, is_min);
-        }
+    GRIDBATCH_HD static BreakpointSet make(Breakpoint* storage, std::int64_t T) {
+        const std::int64_t nb = blocks_for(T), dc = 2 * nb + 2;
+        return {storage, reinterpret_cast<BlockRef*>(storage + nb * kBlock),
+                nb,      dc,
+                dc / 2,  dc / 2,
+                0,       -1,
+                0,       0};
     }
-    GRIDBATCH_HD void bubble(std::int64_t i, bool is_min) {
-        while (i > 2) {
-            const std::int64_t gp = ((i - 1) / 2 - 1) / 2;
-            if (is_min ? a[i].nu < a[gp].nu : a[i].nu > a[gp].nu) {
-                swap(i, gp);
-                i = gp;
-            } else {
-                return;
-            }
-        }
-    }
-    GRIDBATCH_HD void trickle(std::int64_t i) {
-        const bool is_min = min_level(i);
-        for (;;) {
-            const std::int64_t c = 2 * i + 1;
-            if (c >= n) return;
-            // extreme among children and grandchildren
-            std::int64_t m = c;
-            const std::int64_t cand[6] = {c + 1, 2 * c + 1, 2 * c + 2, 2 * c + 3, 2 * c + 4, -1};
-            for (int k = 0; cand[k] >= 0; ++k) {
-                const std::int64_t j = cand[k];
-                if (j >= n) continue;
-                if (is_min ? a[j].nu < a[m].nu : a[j].nu > a[m].nu) m = j;
-            }
-            if (m > c + 1) {  // grandchild
-                if (is_min ? a[m].nu < a[i].nu : a[m].nu > a[i].nu) {
-                    swap(m, i);
-                    const std::int64_t p = (m - 1) / 2;
-                    if (is_min ? a[m].nu > a[p].nu : a[m].nu < a[p].nu) swap(m, p);
-                    i = m;
-                } else {
-                    return;
-                }
-            } else {
-                if (is_min ? a[m].nu < a[i].nu : a[m].nu > a[i].nu) swap(m, i);
-                return;
-            }
-        }
-    }
-    GRIDBATCH_HD const Breakpoint& min() const { return a[0]; }
-    GRIDBATCH_HD const Breakpoint& max() const {
-        return n == 1 ? a[0] : (n > 2 && a[2].nu > a[1].nu) ? a[2] : a[1];
+
+    GRIDBATCH_HD bool empty() const { return n == 0; }
+    GRIDBATCH_HD Breakpoint* slots(const BlockRef& r) const { return pool + r.block * kBlock; }
+    GRIDBATCH_HD const Breakpoint& min() const { return slots(dir[db])[dir[db].beg]; }
+    GRIDBATCH_HD const Breakpoint& max() const { return slots(dir[de - 1])[dir[de - 1].end - 1]; }
+
+    GRIDBATCH_HD void release(std::int64_t b) {
+        pool[b * kBlock].nu = static_cast<double>(free_head);
+        free_head = b;
     }
     GRIDBATCH_HD Breakpoint pop_min() {
-        const Breakpoint r = a[0];
-        a[0] = a[--n];
-        if (n > 0) trickle(0);
-        return r;
+        BlockRef& r = dir[db];
+        Breakpoint* s = slots(r);
+        const Breakpoint x = s[r.beg++];
+        --n;
+        if (r.beg == r.end) {
+            release(r.block);
+            ++db;
+        } else {
+            r.key = s[r.beg].nu;
+        }
+        return x;
     }
     GRIDBATCH_HD Breakpoint pop_max() {
-        if (n == 1) return a[--n];
-        const std::int64_t i = (n > 2 && a[2].nu > a[1].nu) ? 2 : 1;
-        const Breakpoint r = a[i];
-        a[i] = a[--n];
-        if (i < n) trickle(i);
-        return r;
+        BlockRef& r = dir[de - 1];
+        const Breakpoint x = slots(r)[--r.end];
+        --n;
+        if (r.beg == r.end) {
+            release(r.block);
+            --de;
+        }
+        return x;
+    }
+
+    // Every block but the last full, in place: blocks keep their pool slots.
+    GRIDBATCH_HD void compact() {
+        ++compactions;
+        std::int64_t out = db;
+        BlockRef cur = dir[db];
+        for (std::int64_t k = db + 1;; ++k) {
+            Breakpoint* c = slots(cur);
+            if (cur.beg > 0) {  // move to the start of the block
+                for (int i = cur.beg; i < cur.end; ++i) c[i - cur.beg] = c[i];
+                cur.end = static_cast<std::int16_t>(cur.end - cur.beg);
+                cur.beg = 0;
+            }
+            if (k == de) break;
+            BlockRef next = dir[k];
+            const Breakpoint* s = slots(next);
+            while (cur.end < kBlock && next.beg < next.end) c[cur.end++] = s[next.beg++];
+            if (next.beg == next.end) {
+                release(next.block);
+                continue;
+            }
+            next.key = s[next.beg].nu;
+            dir[out++] = cur;
+            cur = next;
+        }
+        dir[out++] = cur;
+        de = out;
+    }
+    GRIDBATCH_HD std::int64_t allocate() {
+        if (free_head < 0 && fresh == n_blocks) compact();
+        if (free_head >= 0) {
+            const std::int64_t b = free_head;
+            free_head = static_cast<std::int64_t>(pool[b * kBlock].nu);
+            return b;
+        }
+        return fresh++;
+    }
+    // Moves the live directory to the middle of its slots.
+    GRIDBATCH_HD void recentre() {
+        const std::int64_t m = de - db, to = (dir_cap - m) / 2;
+        if (to < db) {
+            for (std::int64_t i = 0; i < m; ++i) dir[to + i] = dir[db + i];
+        } else if (to > db) {
+            for (std::int64_t i = m - 1; i >= 0; --i) dir[to + i] = dir[db + i];
+        }
+        db = to;
+        de = to + m;
+    }
+
+    GRIDBATCH_HD void push(Breakpoint x) {
+        if (n++ == 0) {
+            if (db == de) {  // also after the last block was freed
+                db = de = dir_cap / 2;
+            }
+            const std::int64_t b = allocate();
+            pool[b * kBlock + kBlock / 2] = x;
+            dir[de++] = {x.nu, static_cast<std::int32_t>(b), kBlock / 2, kBlock / 2 + 1};
+            return;
+        }
+        if (x.nu <= dir[db].key) {  // new smallest
+            BlockRef* r = &dir[db];
+            if (r->beg == 0) {
+                const int cnt = r->end;
+                if (cnt == kBlock) {  // full: a new first block, filled from its end
+                    const std::int64_t b = allocate();
+                    if (db == 0) recentre();
+                    r = &dir[--db];
+                    *r = {x.nu, static_cast<std::int32_t>(b), kBlock, kBlock};
+                } else {  // room at the end only: move to the end of the block
+                    Breakpoint* s = slots(*r);
+                    for (int i = cnt - 1; i >= 0; --i) s[i + kBlock - cnt] = s[i];
+                    r->beg = static_cast<std::int16_t>(kBlock - cnt);
+                    r->end = kBlock;
+                }
+            }
+            slots(*r)[--r->beg] = x;
+            r->key = x.nu;
+            return;
+        }
+        BlockRef* r = &dir[de - 1];
+        if (x.nu >= slots(*r)[r->end - 1].nu) {  // new largest
+            if (r->end == kBlock) {
+                const int cnt = kBlock - r->beg;
+                if (cnt == kBlock) {  // full: a new last block, filled from its start
+                    const std::int64_t b = allocate();
+                    if (de == dir_cap) recentre();
+                    r = &dir[de++];
+                    *r = {x.nu, static_cast<std::int32_t>(b), 0, 0};
+                } else {
+                    Breakpoint* s = slots(*r);
+                    for (int i = 0; i < cnt; ++i) s[i] = s[r->beg + i];
+                    r->beg = 0;
+                    r->end = static_cast<std::int16_t>(cnt);
+                }
+            }
+            slots(*r)[r->end++] = x;
+            return;
+        }
+        // Inside: the block to take it is the last whose first price is <= x.
+        std::int64_t k = find(x.nu);
+        if (dir[k].end - dir[k].beg == kBlock) {
+            const std::int64_t before = compactions;
+            const std::int64_t b = allocate();
+            if (compactions != before) k = find(x.nu);
+            if (dir[k].end - dir[k].beg == kBlock)
+                k = split(k, b, x.nu);
+            else
+                release(b);
+        }
+        insert_into(dir[k], x);
+    }
+    // The last block whose first price is <= x, for min < x < max.
+    GRIDBATCH_HD std::int64_t find(double x) const {
+        if (de - db == 1 || x < dir[db + 1].key) return db;
+        if (x >= dir[de - 1].key) return de - 1;
+        // dir[lo].key <= x < dir[lo + len].key; branch-free halving (no mispredictions).
+        std::int64_t lo = db + 1, len = de - 1 - lo;
+        while (len > 1) {
+            const std::int64_t half = len / 2;
+            lo = dir[lo + half].key <= x ? lo + half : lo;
+            len -= half;
+        }
+        return lo;
+    }
+    // Inserts x after the block's first breakpoint (x >= key), moving the breakpoints on the side
+    // of x that is shorter (judged by the middle one) and has room.
+    GRIDBATCH_HD static void insert_into_slots(Breakpoint* s, BlockRef& r, Breakpoint x) {
+        if (r.end == kBlock || (r.beg > 0 && x.nu < s[(r.beg + r.end) / 2].nu)) {
+            int i = --r.beg;
+            while (i + 1 < r.end && s[i + 1].nu <= x.nu) {
+                s[i] = s[i + 1];
+                ++i;
+            }
+            s[i] = x;
+        } else {
+            int i = r.end++;
+            while (s[i - 1].nu > x.nu) {  // stops at the first breakpoint at the latest
+                s[i] = s[i - 1];
+                --i;
+            }
+            s[i] = x;
+        }
+    }
+    GRIDBATCH_HD void insert_into(BlockRef& r, Breakpoint x) { insert_into_slots(slots(r), r, x); }
+    // Moves the upper half of the full block dir[k] to block b, listed after it; returns the
+    // directory index of the half that takes price x.
+    GRIDBATCH_HD std::int64_t split(std::int64_t k, std::int64_t b, double x) {
+        constexpr int half = kBlock / 2;
+        Breakpoint* s = slots(dir[k]);
+        Breakpoint* t = pool + b * kBlock;
+        for (int i = 0; i < half; ++i) t[i] = s[half + i];
+        dir[k].end = half;
+        const BlockRef fresh_ref{t[0].nu, static_cast<std::int32_t>(b), 0, half};
+        if (de == dir_cap || (db > 0 && k + 1 - db < de - k - 1)) {  // shift the front part
+            for (std::int64_t i = db; i <= k; ++i) dir[i - 1] = dir[i];
+            --db;
+            dir[k] = fresh_ref;
+            return x < fresh_ref.key ? k - 1 : k;
+        }
+        for (std::int64_t i = de; i > k + 1; --i) dir[i] = dir[i - 1];
+        ++de;
+        dir[k + 1] = fresh_ref;
+        return x < fresh_ref.key ? k : k + 1;
     }
 };
 
@@ -311,25 +470,51 @@ struct MinMaxHeap {
 // throughput cost, battery and grid power limits). W_t(E) is the least cost of reaching energy E
 // at step t; it is convex, and we keep the inverse of its derivative, X_t(nu) = the energy whose
 // marginal cost is nu, a non-decreasing piecewise-linear function stored as breakpoints in a
-// min-max heap. One step is X_{t+1}(nu) = a X_t(a nu) - s_t(nu) (s_t = energy drawn at price nu,
-// <= 4 breakpoints) followed by clamping to [e_min, e_max], which pops breakpoints from either end
-// (amortised O(log T) per step). Only the two clamp prices per step are kept; the backward pass
-// clamps the final price into them and reads the dispatch off best_power(). Steps whose limits
-// cannot be met are relaxed to the nearest achievable value and reported (first step, size).
-// Workspace: (6 T + 8) breakpoints and 2 (T + 1) doubles.
+// BreakpointSet. One step is X_{t+1}(nu) = a X_t(a nu) - s_t(nu) (s_t = energy drawn at price nu,
+// <= 4 breakpoints, <= 5 in the relaxation) followed by clamping to [e_min, e_max], which removes
+// breakpoints from either end (amortised O(1) per step, plus O(log n) for a breakpoint landing
+// deep inside). Only the two clamp prices per step are kept; the backward pass clamps the final
+// price into them and reads the dispatch off best_power(). Steps whose limits cannot be met are
+// relaxed to the nearest achievable value and reported (first step, size).
+// Workspace: workspace_items(T) breakpoints (~6.2 T + 300: blocks for 6 T breakpoints and their
+// directory) and 2 (T + 1) doubles. At most 5 T breakpoints are alive (each step adds at most 5, a
+// clamp removes at least one for the one it adds).
+GRIDBATCH_HD inline std::int64_t workspace_items(std::int64_t T) {
+    return BreakpointSet::items_for(T);
+}
+
 struct DpState {
-    MinMaxHeap heap;
+    BreakpointSet set;
     double p, q;         // true nu = stored nu * p, true delta = stored delta * q (lazy decay)
+    double ip, iq;       // 1 / p, 1 / q (kept alongside: no division per breakpoint)
     double left, right;  // X(-inf), X(+inf)
+    // The step's own breakpoints, in increasing price, [fb, fe): the clamps take them from here
+    // before they enter the set (about a third of them never do); room for a crossing at each end.
+    Breakpoint fresh[10];
+    int fb, fe;
+    GRIDBATCH_HD void add(Breakpoint x) { fresh[fe++] = x; }
 };
 
-GRIDBATCH_HD inline void dp_add_step(DpState& st, double load, double lo, double hi, double h,
-                                     const FleetParams& f) {
-    st.left -= stored_energy_drawn(hi, h, f);
-    st.right -= stored_energy_drawn(lo, h, f);
+// Per-solve constants of the hot loop (multiplications instead of divisions).
+struct DpConstants {
+    double inv_eta_c, two_eta_d, two_over_eta_c;
+    double slope_discharge, slope_charge;  // dX/dnu where discharge (charge) is free
+    double decay2;
+};
+GRIDBATCH_HD inline DpConstants dp_constants(double h, const FleetParams& f) {
+    return {1.0 / f.eta_c,
+            2.0 * f.eta_d,
+            2.0 / f.eta_c,
+            0.5 * h / (f.eta_d * f.eta_d),
+            0.5 * h * f.eta_c * f.eta_c,
+            f.decay * f.decay};
+}
+
+// Any step, including the overlap of the relaxation (n1 > n2, target above the load).
+GRIDBATCH_HD inline void dp_add_step_general(DpState& st, double d, double lo, double hi, double h,
+                                             const FleetParams& f) {
     // -s(nu) is piecewise linear with kinks among these prices; its slope on each piece is
     // evaluated exactly at the midpoint and the slope changes become breakpoints.
-    const double d = load - f.target;
     const double n1 = price_discharge_zero(d, f), n2 = price_charge_zero(d, f);
     const double p_hi = price_of_power(hi, d, f), p_lo = price_of_power(lo, d, f);
     double c[5] = {p_hi, n1, n2, price_of_power(0.0, d, f), p_lo};
@@ -353,8 +538,33 @@ GRIDBATCH_HD inline void dp_add_step(DpState& st, double load, double lo, double
         } else if (i < 4) {
             continue;  // empty piece: the slope change happens at the next distinct price
         }
-        if (slope != prev) st.heap.push({c[i] / st.p, (slope - prev) / st.q});
+        if (slope != prev) st.add({c[i] * st.ip, (slope - prev) * st.iq});
         prev = slope;
+    }
+}
+
+GRIDBATCH_HD inline void dp_add_step(DpState& st, const DpConstants& k, double load, double lo,
+                                     double hi, double h, const FleetParams& f) {
+    st.left -= stored_energy_drawn(hi, h, f);
+    st.right -= stored_energy_drawn(lo, h, f);
+    const double d = load - f.target;
+    const double n1 = f.eta_d * (2 * d - f.kappa), n2 = (2 * d + f.kappa) * k.inv_eta_c;
+    if (n1 > n2) {
+        dp_add_step_general(st, d, lo, hi, h, f);
+        return;
+    }
+    // n1 <= n2: the response is hi .. 0 at slope -1 / (2 eta_d) on the discharge branch below n1,
+    // 0 on [n1, n2] and 0 .. lo at slope -eta_c / 2 on the charge branch above n2, clamped to
+    // [lo, hi]. X gains slope h / (2 eta_d^2) where discharge is free and h eta_c^2 / 2 where
+    // charge is: two breakpoints each, in increasing order of price.
+    const double dis_lo = lo > 0 ? lo : 0.0, ch_hi = hi < 0 ? hi : 0.0;
+    if (hi > dis_lo) {
+        st.add({(n1 - k.two_eta_d * hi) * st.ip, k.slope_discharge * st.iq});
+        st.add({(n1 - k.two_eta_d * dis_lo) * st.ip, -k.slope_discharge * st.iq});
+    }
+    if (lo < ch_hi) {
+        st.add({(n2 - k.two_over_eta_c * ch_hi) * st.ip, k.slope_charge * st.iq});
+        st.add({(n2 - k.two_over_eta_c * lo) * st.ip, -k.slope_charge * st.iq});
     }
 }
 
@@ -362,17 +572,23 @@ GRIDBATCH_HD inline void dp_add_step(DpState& st, double load, double lo, double
 GRIDBATCH_HD inline double dp_clamp_low(DpState& st, double floor) {
     if (st.left >= floor) return -kInf;
     double val = st.left, sl = 0, prev = -kInf;
-    while (st.heap.n > 0) {
-        const Breakpoint bp = st.heap.min();
+    for (;;) {
+        const bool in_set =
+            !st.set.empty() && (st.fb == st.fe || st.set.min().nu < st.fresh[st.fb].nu);
+        if (!in_set && st.fb == st.fe) break;
+        const Breakpoint bp = in_set ? st.set.min() : st.fresh[st.fb];
         const double nu = bp.nu * st.p;
         const double at = sl > 0 ? val + sl * (nu - prev) : val;
         if (at >= floor) {  // crossing before this breakpoint, which stays
             const double cross = sl > 0 ? prev + (floor - val) / sl : nu;
-            st.heap.push({cross / st.p, sl / st.q});
+            st.fresh[--st.fb] = {cross * st.ip, sl * st.iq};
             st.left = floor;
             return cross;
         }
-        st.heap.pop_min();
+        if (in_set)
+            st.set.pop_min();
+        else
+            ++st.fb;
         val = at;
         sl += bp.delta * st.q;
         prev = nu;
@@ -385,17 +601,23 @@ GRIDBATCH_HD inline double dp_clamp_low(DpState& st, double floor) {
 GRIDBATCH_HD inline double dp_clamp_high(DpState& st, double ceil) {
     if (st.right <= ceil) return kInf;
     double val = st.right, sl = 0, prev = kInf;
-    while (st.heap.n > 0) {
-        const Breakpoint bp = st.heap.max();
+    for (;;) {
+        const bool in_set =
+            !st.set.empty() && (st.fb == st.fe || st.set.max().nu > st.fresh[st.fe - 1].nu);
+        if (!in_set && st.fb == st.fe) break;
+        const Breakpoint bp = in_set ? st.set.max() : st.fresh[st.fe - 1];
         const double nu = bp.nu * st.p;
         const double at = sl > 0 ? val - sl * (prev - nu) : val;
         if (at <= ceil) {
             const double cross = sl > 0 ? prev - (val - ceil) / sl : nu;
-            st.heap.push({cross / st.p, -sl / st.q});
+            st.fresh[st.fe++] = {cross * st.ip, -sl * st.iq};
             st.right = ceil;
             return cross;
         }
-        st.heap.pop_max();
+        if (in_set)
+            st.set.pop_max();
+        else
+            --st.fe;
         val = at;
         sl -= bp.delta * st.q;  // slope to the left of this breakpoint
         prev = nu;
@@ -404,11 +626,11 @@ GRIDBATCH_HD inline double dp_clamp_high(DpState& st, double ceil) {
     return -kInf;
 }
 
-// The price at which X reaches `target` (X is non-decreasing); destroys the heap.
+// The price at which X reaches `target` (X is non-decreasing); empties the set.
 GRIDBATCH_HD inline double dp_price_of(DpState& st, double target) {
     double val = st.left, sl = 0, prev = -kInf;
-    while (st.heap.n > 0) {
-        const Breakpoint bp = st.heap.pop_min();
+    while (!st.set.empty()) {
+        const Breakpoint bp = st.set.pop_min();
         const double nu = bp.nu * st.p;
         const double at = sl > 0 ? val + sl * (nu - prev) : val;
         if (at >= target) return sl > 0 ? prev + (target - val) / sl : nu;
@@ -419,12 +641,16 @@ GRIDBATCH_HD inline double dp_price_of(DpState& st, double target) {
     return kInf;
 }
 
-// X(nu) at one price, without changing the heap order (linear scan; used once per solve).
+// X(nu) at one price, without changing the set (linear scan; used once per solve).
 GRIDBATCH_HD inline double dp_value_at(const DpState& st, double nu) {
     double x = st.left;
-    for (std::int64_t i = 0; i < st.heap.n; ++i) {
-        const double at = st.heap.a[i].nu * st.p;
-        if (at < nu) x += st.heap.a[i].delta * st.q * (nu - at);
+    const BreakpointSet& set = st.set;
+    for (std::int64_t k = set.db; set.n > 0 && k < set.de; ++k) {
+        const Breakpoint* s = set.slots(set.dir[k]);
+        for (int i = set.dir[k].beg; i < set.dir[k].end; ++i) {
+            const double at = s[i].nu * st.p;
+            if (at < nu) x += s[i].delta * st.q * (nu - at);
+        }
     }
     return x;
 }
@@ -439,9 +665,13 @@ GRIDBATCH_HD inline void record(Outcome& out, std::int64_t step, double violatio
 
 GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride, std::int64_t T,
                                          double h, const FleetParams& f, double* battery,
-                                         Breakpoint* heap_storage, double* nu_lo, double* nu_hi,
+                                         Breakpoint* storage, double* nu_lo, double* nu_hi,
                                          Outcome& out) {
-    DpState st{{heap_storage, 0}, 1.0, 1.0, f.e_init, f.e_init};
+    DpState st;
+    st.set = BreakpointSet::make(storage, T);
+    st.p = st.q = st.ip = st.iq = 1.0;
+    st.left = st.right = f.e_init;
+    const DpConstants k = dp_constants(h, f);
     const double tol = 1e-9 * (1.0 + fabs(f.e_max));
     for (std::int64_t t = 0; t < T; ++t) {
         const double L = load[t * stride];
@@ -452,12 +682,18 @@ GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride
             lo = hi;
         }
         if (f.decay != 1.0) {
+            // p and q exactly as divisions and products of decay: reciprocals updated by
+            // multiplication drift by an ulp per step, and the dispatch is sensitive to that drift
+            // at the 1e-8 level over a day at 1 s.
             st.p /= f.decay;
-            st.q *= f.decay * f.decay;
+            st.q *= k.decay2;
+            st.ip = 1.0 / st.p;
+            st.iq = 1.0 / st.q;
             st.left *= f.decay;
             st.right *= f.decay;
         }
-        dp_add_step(st, L, lo, hi, h, f);
+        st.fb = st.fe = 2;
+        dp_add_step(st, k, L, lo, hi, h, f);
         double floor = f.e_min, ceil = f.e_max;
         if (st.right < floor) {
             if (floor - st.right > tol) record(out, t, floor - st.right, 2);
@@ -469,6 +705,7 @@ GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride
         }
         nu_lo[t + 1] = dp_clamp_low(st, floor);
         nu_hi[t + 1] = dp_clamp_high(st, ceil);
+        for (int i = st.fb; i < st.fe; ++i) st.set.push(st.fresh[i]);
     }
     // Terminal price: 0 for a free end (stored energy is worth nothing after the horizon).
     double nu = 0;
@@ -483,14 +720,14 @@ GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride
         }
     }
     for (std::int64_t t = T - 1; t >= 0; --t) {
-        nu = fmin(fmax(nu, nu_lo[t + 1]), nu_hi[t + 1]);
+        nu = min_of(max_of(nu, nu_lo[t + 1]), nu_hi[t + 1]);
         const double L = load[t * stride];
         double lo, hi;
         power_range(L, f, lo, hi);
         if (lo > hi) lo = hi;
         battery[t * stride] = best_power(nu, L, lo, hi, f);
         const double d = L - f.target;
-        if (nu > price_charge_zero(d, f) && nu < price_discharge_zero(d, f)) ++out.relaxed_steps;
+        if (nu < price_discharge_zero(d, f) && nu > price_charge_zero(d, f)) ++out.relaxed_steps;
         nu *= f.decay;
     }
 }
@@ -500,7 +737,6 @@ GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride
 // limit, else the dynamic program), 1 taut string (lossless; ignores power and grid limits),
 // 2 dynamic program. Returns the method used. `work` holds workspace_items(T) breakpoints (the
 // taut string's chains reuse it) and `prices` 2 (T + 1) doubles.
-GRIDBATCH_HD inline std::int64_t workspace_items(std::int64_t T) { return 6 * T + 8; }
 
 GRIDBATCH_HD inline int solve_scenario(const double* load, std::int64_t stride, std::int64_t T,
                                        double h, const FleetParams& f, int method, double* battery,
