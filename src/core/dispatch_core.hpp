@@ -574,7 +574,7 @@ GRIDBATCH_HD inline double dp_clamp_low(DpState& st, double floor) {
     double val = st.left, sl = 0, prev = -kInf;
     for (;;) {
         const bool in_set =
-            !st.set.empty() && (st.fb == st.fe || st.set.min().nu < st.fresh[st.fb].nu);
+            !st.set.empty() && (st.fb == st.fe || st.set.dir[st.set.db].key < st.fresh[st.fb].nu);
         if (!in_set && st.fb == st.fe) break;
         const Breakpoint bp = in_set ? st.set.min() : st.fresh[st.fb];
         const double nu = bp.nu * st.p;
