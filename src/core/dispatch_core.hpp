@@ -348,7 +348,12 @@ struct BreakpointSet {
         de = to + m;
     }
 
+    // hint: a directory index where a similar breakpoint went (any value; updated).
     GRIDBATCH_HD void push(Breakpoint x) {
+        std::int64_t hint = -1;
+        push(x, hint);
+    }
+    GRIDBATCH_HD void push(Breakpoint x, std::int64_t& hint) {
         if (n++ == 0) {
             if (db == de) {  // also after the last block was freed
                 db = de = dir_cap / 2;
@@ -398,24 +403,44 @@ struct BreakpointSet {
             return;
         }
         // Inside: the block to take it is the last whose first price is <= x.
-        std::int64_t k = find(x.nu);
+        std::int64_t k = find(x.nu, hint);
         if (dir[k].end - dir[k].beg == kBlock) {
             const std::int64_t before = compactions;
             const std::int64_t b = allocate();
-            if (compactions != before) k = find(x.nu);
+            if (compactions != before) k = find(x.nu, -1);
             if (dir[k].end - dir[k].beg == kBlock)
                 k = split(k, b, x.nu);
             else
                 release(b);
         }
         insert_into(dir[k], x);
+        hint = k;
     }
-    // The last block whose first price is <= x, for min < x < max.
-    GRIDBATCH_HD std::int64_t find(double x) const {
+    // The last block whose first price is <= x, for min < x < max: galloping from the hint, then
+    // branch-free halving.
+    GRIDBATCH_HD std::int64_t find(double x, std::int64_t hint) const {
         if (de - db == 1 || x < dir[db + 1].key) return db;
         if (x >= dir[de - 1].key) return de - 1;
-        // dir[lo].key <= x < dir[lo + len].key; branch-free halving (no mispredictions).
-        std::int64_t lo = db + 1, len = de - 1 - lo;
+        std::int64_t lo = db + 1, hi = de - 1;  // dir[lo].key <= x < dir[hi].key
+        if (hint > lo && hint < hi) {
+            std::int64_t step = 1;
+            if (dir[hint].key <= x) {
+                lo = hint;
+                while (lo + step < hi && dir[lo + step].key <= x) {
+                    lo += step;
+                    step *= 2;
+                }
+                if (lo + step < hi) hi = lo + step;
+            } else {
+                hi = hint;
+                while (hi - step > lo && dir[hi - step].key > x) {
+                    hi -= step;
+                    step *= 2;
+                }
+                if (hi - step > lo) lo = hi - step;
+            }
+        }
+        std::int64_t len = hi - lo;
         while (len > 1) {
             const std::int64_t half = len / 2;
             lo = dir[lo + half].key <= x ? lo + half : lo;
@@ -490,9 +515,16 @@ struct DpState {
     double left, right;  // X(-inf), X(+inf)
     // The step's own breakpoints, in increasing price, [fb, fe): the clamps take them from here
     // before they enter the set (about a third of them never do); room for a crossing at each end.
+    // kind: the breakpoint's place in the step (0..4 as added, 5 and 6 the crossings), and hint the
+    // directory index where the last one of each kind went: similar steps put them close together.
     Breakpoint fresh[10];
-    int fb, fe;
-    GRIDBATCH_HD void add(Breakpoint x) { fresh[fe++] = x; }
+    int kind[10];
+    int fb, fe, added;
+    std::int64_t hint[7];
+    GRIDBATCH_HD void add(Breakpoint x) {
+        kind[fe] = added++;
+        fresh[fe++] = x;
+    }
 };
 
 // Per-solve constants of the hot loop (multiplications instead of divisions).
@@ -582,6 +614,7 @@ GRIDBATCH_HD inline double dp_clamp_low(DpState& st, double floor) {
         if (at >= floor) {  // crossing before this breakpoint, which stays
             const double cross = sl > 0 ? prev + (floor - val) / sl : nu;
             st.fresh[--st.fb] = {cross * st.ip, sl * st.iq};
+            st.kind[st.fb] = 5;
             st.left = floor;
             return cross;
         }
@@ -610,6 +643,7 @@ GRIDBATCH_HD inline double dp_clamp_high(DpState& st, double ceil) {
         const double at = sl > 0 ? val - sl * (prev - nu) : val;
         if (at <= ceil) {
             const double cross = sl > 0 ? prev - (val - ceil) / sl : nu;
+            st.kind[st.fe] = 6;
             st.fresh[st.fe++] = {cross * st.ip, -sl * st.iq};
             st.right = ceil;
             return cross;
@@ -671,6 +705,7 @@ GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride
     st.set = BreakpointSet::make(storage, T);
     st.p = st.q = st.ip = st.iq = 1.0;
     st.left = st.right = f.e_init;
+    for (std::int64_t& hint : st.hint) hint = -1;
     const DpConstants k = dp_constants(h, f);
     const double tol = 1e-9 * (1.0 + fabs(f.e_max));
     for (std::int64_t t = 0; t < T; ++t) {
@@ -693,6 +728,7 @@ GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride
             st.right *= f.decay;
         }
         st.fb = st.fe = 2;
+        st.added = 0;
         dp_add_step(st, k, L, lo, hi, h, f);
         double floor = f.e_min, ceil = f.e_max;
         if (st.right < floor) {
@@ -705,7 +741,7 @@ GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride
         }
         nu_lo[t + 1] = dp_clamp_low(st, floor);
         nu_hi[t + 1] = dp_clamp_high(st, ceil);
-        for (int i = st.fb; i < st.fe; ++i) st.set.push(st.fresh[i]);
+        for (int i = st.fb; i < st.fe; ++i) st.set.push(st.fresh[i], st.hint[st.kind[i]]);
     }
     // Terminal price: 0 for a free end (stored energy is worth nothing after the horizon).
     double nu = 0;
