@@ -20,6 +20,7 @@
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/dc_power_flow.hpp"
 #include "gridbatch/sensitivities.hpp"
+#include "gridbatch/smooth_dispatch.hpp"
 #include "gridbatch/study.hpp"
 #include "gridbatch/types.hpp"
 
@@ -94,6 +95,11 @@ N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& optio
 DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
                         const std::vector<GridConnection>& grids, const DispatchOptions& options,
                         Communicator& comm, Index chunk = 8);
+SmoothDispatchResult smooth_dispatch(const MatrixView& load,
+                                     const std::vector<BatteryFleet>& fleets,
+                                     const std::vector<GridConnection>& grids,
+                                     const SmoothDispatchOptions& options, Communicator& comm,
+                                     Index chunk = 2);
 
 // The study with its AC power flows (nearly all of its work) sharded over the ranks; every rank
 // computes the cheap stages (profiles, dispatch) itself. Rank 0 gets the whole result and runs

@@ -507,7 +507,7 @@ class SmoothDispatchResult(DispatchResult):
 
 def smooth_dispatch(load: ArrayLike, fleet: FleetLike,
                     grid: Union[None, GridConnection, Sequence[GridConnection]] = None, *,
-                    options: Optional[SmoothDispatchOptions] = None,
+                    options: Optional[SmoothDispatchOptions] = None, comm: CommLike = None,
                     **fields: Any) -> SmoothDispatchResult: ...
 def smallest_fleet_for_ramp(load: ArrayLike, unit: Union[BatteryUnit, str],
                             ramp_limit_mw_per_min: float, *, max_units: int = 1000,

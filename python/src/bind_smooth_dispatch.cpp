@@ -2,6 +2,9 @@
 // Options come as a SmoothDispatchOptions or as its fields in keyword arguments.
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "bindings.hpp"
 #include "gridbatch/smooth_dispatch.hpp"
 
@@ -104,7 +107,8 @@ void bind_smooth_dispatch(py::module_& m) {
     m.def(
         "smooth_dispatch",
         [](const py::object& load, const py::object& fleet, const py::object& grid,
-           const std::optional<SmoothDispatchOptions>& options, const py::kwargs& kwargs) {
+           const std::optional<SmoothDispatchOptions>& options, const py::object& comm,
+           const py::kwargs& kwargs) {
             const ScenarioInput in = load_of(load);
             const std::vector<BatteryFleet> fleets =
                 py::isinstance<BatteryFleet>(fleet)
@@ -116,15 +120,20 @@ void bind_smooth_dispatch(py::module_& m) {
                     ? std::vector<GridConnection>{grid.cast<GridConnection>()}
                     : grid.cast<std::vector<GridConnection>>();
             const SmoothDispatchOptions o = options_of(options, kwargs);
+            const CommArg c(comm);
+            // A scenario takes seconds: chunks of one per core keep Ctrl-C prompt.
+            const Index chunk = std::max(1U, std::thread::hardware_concurrency());
             py::gil_scoped_release nogil;
-            return smooth_dispatch(in.view(), fleets, grids, o);
+            return smooth_dispatch(in.view(), fleets, grids, o, *c, chunk);
         },
         py::arg("load"), py::arg("fleet"), py::arg("grid") = py::none(), py::kw_only(),
-        py::arg("options") = py::none(),
+        py::arg("options") = py::none(), py::arg("comm") = py::none(),
         "Ramp-aware dispatch: the grid draw as smooth as the fleet allows (ADMM QP), with an "
         "optional hard ramp limit. load: (S, T) MW. fleet, grid: one or one per scenario. "
         "options: a SmoothDispatchOptions; its fields may also be given as keywords "
-        "(ramp_limit_mw_per_s=..., dt_seconds=...). The GIL is released.");
+        "(ramp_limit_mw_per_s=..., dt_seconds=...). The GIL is released; scenarios run in chunks "
+        "so Ctrl-C interrupts between them. comm: a Communicator or mpi4py communicator to "
+        "shard the scenarios over MPI ranks.");
     m.def(
         "smallest_fleet_for_ramp",
         [](const py::object& load, const py::object& unit, Real ramp_limit_mw_per_min,

@@ -76,3 +76,20 @@ def test_keyboard_interrupt_stops_a_dispatch_batch_between_chunks():
     total = per_scenario * load.shape[0]
     elapsed = interrupt_after(0.2, lambda: gb.dispatch(load, fleet, threads=1))
     assert elapsed < 0.5 * total, f"took {elapsed:.2f} s of ~{total:.2f} s"
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_keyboard_interrupt_stops_smooth_dispatch_between_chunks():
+    load = gb.training_load(n_scenarios=2, steps=600, seed=5)
+    fleet = gb.BatteryFleet.from_units("megapack-2h", 40)
+    t0 = time.perf_counter()
+    ref = gb.smooth_dispatch(load, fleet, threads=1)
+    per_scenario = (time.perf_counter() - t0) / 2
+    n = int(np.clip(4.0 / per_scenario, 4, 2000))
+    many = np.tile(load, (n // 2 + 1, 1))
+    total = per_scenario * many.shape[0]
+    elapsed = interrupt_after(0.2, lambda: gb.smooth_dispatch(many, fleet, threads=1))
+    assert elapsed < 0.5 * total, f"took {elapsed:.2f} s of ~{total:.2f} s"
+    # Chunks give the same bits as one call.
+    np.testing.assert_array_equal(gb.smooth_dispatch(load, fleet, threads=1, comm=None).grid_mw,
+                                  ref.grid_mw)

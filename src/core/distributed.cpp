@@ -251,35 +251,61 @@ N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& optio
     return detail::finish_n1(plan, std::move(base), std::move(merged));
 }
 
-DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
-                        const std::vector<GridConnection>& grids, const DispatchOptions& options,
-                        Communicator& comm, Index chunk) {
+namespace {
+
+// The per-scenario scalars of a dispatch result (every S-vector, as doubles: indices and codes
+// are exact), so that they travel as the columns of one matrix. A field left empty by the solver
+// travels as zeros and comes back empty.
+template <typename F>
+void for_each_scalar(DispatchResult& r, F&& f) {
+    f(r.objective);
+    f(r.report.status);
+    f(r.report.iterations);
+    f(r.report.max_mismatch);
+    f(r.infeasible_step);
+    f(r.violation);
+    f(r.violation_kind);
+    f(r.method);
+    f(r.relaxed_steps);
+}
+template <typename F>
+void for_each_scalar(SmoothDispatchResult& r, F&& f) {
+    for_each_scalar(static_cast<DispatchResult&>(r), f);
+    f(r.dual_residual);
+    f(r.simultaneous_steps);
+    f(r.limit_violation);
+    f(r.max_ramp_mw_per_s);
+}
+
+// Scenario sharding of a dispatch-like solve: solve(load, fleets, grids) on each chunk.
+template <typename Result, typename Solve>
+Result dispatch_sharded(const char* name, const MatrixView& load,
+                        const std::vector<BatteryFleet>& fleets,
+                        const std::vector<GridConnection>& grids, Communicator& comm, Index chunk,
+                        Solve&& solve) {
     const Index T = load.rows(), S = load.cols();
     for (auto [n, what] : {std::pair{fleets.size(), "fleets"}, {grids.size(), "grids"}})
         if (n != 1 && static_cast<Index>(n) != S)
-            throw Error(ErrorKind::invalid_input, std::string("dispatch: ") + what +
+            throw Error(ErrorKind::invalid_input, std::string(name) + ": " + what +
                                                       " must have 1 or S = " + std::to_string(S) +
                                                       " entries (got " + std::to_string(n) + ")");
-    DispatchResult out;
+    Result out;
     out.battery_mw = Matrix::Zero(T, S);
     out.soc_mwh = Matrix::Zero(T + 1, S);
     out.grid_mw = Matrix::Zero(T, S);
-    // Per-scenario scalars travel as the rows of one matrix.
-    enum Row { objective, status, iterations, mismatch, step, violation, kind, method, relaxed };
-    Matrix per(relaxed + 1, S);
-    per.setZero();
-    out.backend = resolve_backend(options.backend);
+    int n_scalars = 0;
+    for_each_scalar(out, [&](auto&) { ++n_scalars; });
+    Matrix per = Matrix::Zero(n_scalars, S);
+    std::vector<bool> present(static_cast<std::size_t>(n_scalars), false);
     auto part_of = [&](const auto& v, Index first, Index count) {
         using V = std::decay_t<decltype(v)>;
-        return v.size() == 1 ? v
-                             : V(v.begin() + std::min<Index>(first, Index(v.size())),
-                                 v.begin() + std::min<Index>(first + count, Index(v.size())));
+        return v.size() == 1 ? v : V(v.begin() + first, v.begin() + first + count);
     };
     const ColumnRanges mine = run_chunks(comm, S, chunk, [&](Index first, Index count) {
-        DispatchResult r;
+        Result r;
         try {
-            r = dispatch(load.middleCols(first, count), part_of(fleets, first, count),
-                         part_of(grids, first, count), options);
+            r = solve(load.middleCols(first, count), part_of(fleets, first, count),
+                      part_of(grids, first, count));
         } catch (const Error& e) {
             throw Error(e.kind(), chunk_context(first, count) + e.what());
         }
@@ -287,30 +313,51 @@ DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>&
         out.battery_mw.middleCols(first, count) = r.battery_mw;
         out.soc_mwh.middleCols(first, count) = r.soc_mwh;
         out.grid_mw.middleCols(first, count) = r.grid_mw;
-        auto row = [&](Row k) { return per.row(k).segment(first, count); };
-        row(objective) = r.objective.transpose();
-        row(status) = r.report.status.cast<Real>().transpose();
-        row(iterations) = r.report.iterations.cast<Real>().transpose();
-        row(mismatch) = r.report.max_mismatch.transpose();
-        row(step) = r.infeasible_step.cast<Real>().transpose();
-        row(violation) = r.violation.transpose();
-        row(kind) = r.violation_kind.cast<Real>().transpose();
-        row(method) = r.method.cast<Real>().transpose();
-        row(relaxed) = r.relaxed_steps.cast<Real>().transpose();
+        int k = 0;
+        for_each_scalar(r, [&](auto& v) {
+            if (v.size() == count) {
+                per.row(k).segment(first, count) = v.template cast<Real>().transpose();
+                present[static_cast<std::size_t>(k)] = true;
+            }
+            ++k;
+        });
     });
     for (Matrix* m : {&out.battery_mw, &out.soc_mwh, &out.grid_mw, &per})
         comm.gather_columns(*m, mine);
-    out.objective = per.row(objective).transpose();
-    out.report = ScenarioReport(S);
-    out.report.status = per.row(status).transpose().cast<std::int8_t>();
-    out.report.iterations = per.row(iterations).transpose().cast<int>();
-    out.report.max_mismatch = per.row(mismatch).transpose();
-    out.infeasible_step = per.row(step).transpose().cast<Index>();
-    out.violation = per.row(violation).transpose();
-    out.violation_kind = per.row(kind).transpose().cast<std::int8_t>();
-    out.method = per.row(method).transpose().cast<std::int8_t>();
-    out.relaxed_steps = per.row(relaxed).transpose().cast<Index>();
+    // A field is present if any rank's solver filled it (the same solver on every rank).
+    for (int k = 0; k < n_scalars; ++k)
+        present[static_cast<std::size_t>(k)] =
+            comm.max_over_ranks(present[static_cast<std::size_t>(k)] ? 1 : 0) > 0;
+    int k = 0;
+    for_each_scalar(out, [&](auto& v) {
+        using V = std::decay_t<decltype(v)>;
+        if (present[static_cast<std::size_t>(k)])
+            v = per.row(k).transpose().template cast<typename V::Scalar>();
+        ++k;
+    });
     return out;
+}
+
+}  // namespace
+
+DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
+                        const std::vector<GridConnection>& grids, const DispatchOptions& options,
+                        Communicator& comm, Index chunk) {
+    return dispatch_sharded<DispatchResult>(
+        "dispatch", load, fleets, grids, comm, chunk,
+        [&](const MatrixView& l, const std::vector<BatteryFleet>& f,
+            const std::vector<GridConnection>& g) { return dispatch(l, f, g, options); });
+}
+
+SmoothDispatchResult smooth_dispatch(const MatrixView& load,
+                                     const std::vector<BatteryFleet>& fleets,
+                                     const std::vector<GridConnection>& grids,
+                                     const SmoothDispatchOptions& options, Communicator& comm,
+                                     Index chunk) {
+    return dispatch_sharded<SmoothDispatchResult>(
+        "smooth_dispatch", load, fleets, grids, comm, chunk,
+        [&](const MatrixView& l, const std::vector<BatteryFleet>& f,
+            const std::vector<GridConnection>& g) { return smooth_dispatch(l, f, g, options); });
 }
 
 }  // namespace gridbatch
