@@ -1,5 +1,6 @@
 // `gridbatch pf CASE --dc [--load-scale FILE] [--backend cpu|cuda|auto] [--threads N] --out DIR`;
 // `--ac` goes to run_ac_pf() in cmd_pf_ac.cpp.
+#include <chrono>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -43,14 +44,17 @@ int run_dc_pf(const PfRequest& req) {
         return 0;
     }
     const Matrix pd = scale_columns(net.buses().pd, req.factors);
+    const auto start = std::chrono::steady_clock::now();
     const DcPowerFlowResult r = req.comm ? solve_sharded(pf, pd, *req.comm) : pf.solve(pd);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!req.writes()) return 0;
     write_bus_matrix_csv(req.out_dir + "/va_deg.csv", net, r.va);
     write_branch_matrix_csv(req.out_dir + "/pf_mw.csv", net, r.pf);
     write_summary_csv(req.out_dir + "/summary.csv", r.report);
     std::cout << "dc power flow of " << net.source() << ", " << r.size() << " scenarios on "
-              << to_string(r.backend) << ": wrote va_deg.csv, pf_mw.csv, summary.csv to "
-              << req.out_dir << "\n";
+              << to_string(r.backend) << ": solved in " << seconds << " s" << req.ranks_note()
+              << "; wrote va_deg.csv, pf_mw.csv, summary.csv to " << req.out_dir << "\n";
     return 0;
 }
 

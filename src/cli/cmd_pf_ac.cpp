@@ -1,5 +1,6 @@
 // `gridbatch pf CASE --ac [--alg nr|fdxb|fdbx] [--enforce-q-lims] [--load-scale FILE]
 // [--backend cpu|cuda|auto] [--threads N] --out DIR`, reached through cmd_pf().
+#include <chrono>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -46,8 +47,11 @@ int run_ac_pf(const PfRequest& req, const std::string& algorithm, bool enforce_q
     }
     const Matrix pd = scale_columns(net.buses().pd, req.factors);
     const Matrix qd = scale_columns(net.buses().qd, req.factors);
+    const auto start = std::chrono::steady_clock::now();
     const AcPowerFlowResult r =
         req.comm ? solve_sharded(pf, AcBatch(pd, qd), *req.comm) : pf.solve(pd, qd);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!req.writes()) return 0;
     write_bus_matrix_csv(req.out_dir + "/vm.csv", net, r.vm);
     write_bus_matrix_csv(req.out_dir + "/va_deg.csv", net, r.va);
@@ -55,8 +59,9 @@ int run_ac_pf(const PfRequest& req, const std::string& algorithm, bool enforce_q
     write_branch_matrix_csv(req.out_dir + "/qf_mvar.csv", net, r.qf);
     write_summary_csv(req.out_dir + "/summary.csv", r.report);
     std::cout << what << ", " << r.report.size() << " scenarios on " << to_string(r.backend) << ": "
-              << r.report.n_converged()
-              << " converged; wrote vm.csv, va_deg.csv, pf_mw.csv, qf_mvar.csv, summary.csv to "
+              << r.report.n_converged() << " converged, solved in " << seconds << " s"
+              << req.ranks_note()
+              << "; wrote vm.csv, va_deg.csv, pf_mw.csv, qf_mvar.csv, summary.csv to "
               << req.out_dir << "\n";
     return 0;
 }

@@ -23,6 +23,10 @@ struct PfRequest {
     Communicator* comm = nullptr;
     bool writes() const { return comm == nullptr || comm->rank() == 0; }
     int device() const { return comm ? device_for(*comm) : 0; }
+    // " over N MPI ranks" under mpirun, else "".
+    std::string ranks_note() const {
+        return comm ? " over " + std::to_string(comm->size()) + " MPI ranks" : "";
+    }
 };
 
 }  // namespace gridbatch::cli
