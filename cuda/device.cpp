@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "check.hpp"
+#include "core/memory.hpp"
 
 namespace gridbatch::detail::cuda {
 
@@ -55,7 +56,9 @@ std::size_t device_free_bytes() {
     if (!device_status().available) return 0;
     std::size_t free_bytes = 0, total = 0;
     GRIDBATCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
-    return free_bytes;
+    // GRIDBATCH_MEMORY_LIMIT caps it too, so tests can force the chunked paths on a large GPU.
+    const std::size_t limit = memory_limit_from_env();
+    return limit > 0 && limit < free_bytes ? limit : free_bytes;
 }
 
 }  // namespace gridbatch::detail::cuda

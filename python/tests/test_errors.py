@@ -74,3 +74,12 @@ def test_non_finite_input_names_scenario_and_bus(builtin):
         gb.dc_power_flow(builtin, pd, backend="cpu")
     message = str(info.value)
     assert "scenario 1" in message and f"bus {builtin.bus.id[4]}" in message
+
+
+def test_a_batch_over_the_memory_limit_is_refused_with_sizes(builtin, monkeypatch):
+    monkeypatch.setenv("GRIDBATCH_MEMORY_LIMIT", "2M")
+    dc = gb.DcPowerFlow(builtin, backend="cpu")
+    pd = np.tile(builtin.bus.pd, (5000, 1))
+    with pytest.raises(gb.InputError, match="needs .* GB of host memory.*GRIDBATCH_MEMORY_LIMIT"):
+        dc.solve(pd)
+    assert dc.solve(pd[:10]).pf.shape[0] == 10

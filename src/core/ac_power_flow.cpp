@@ -10,6 +10,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/memory.hpp"
 #include "cpu/parallel.hpp"
 #include "engine/ac_engine.hpp"
 #include "gridbatch/admittance.hpp"
@@ -537,6 +538,11 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
     const Network& net = net_;
     const Index nb = net.n_bus(), ng = net.n_gen(), nl = net.n_branch(), ns = batch.size();
     const bool distributed = !p.slack_participation.empty();
+    // Results (vm, va, pg, qg, four branch flows) and the batch state (loads, generator
+    // schedules, bus types) are held for every scenario at once.
+    detail::require_host_memory(
+        8.0 * static_cast<double>(ns) * static_cast<double>(5 * nb + 7 * ng + 4 * nl + 8),
+        "AC power flow of " + std::to_string(ns) + " scenarios");
 
     BatchState st;
     st.bus_pd = batch.pd;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/memory.hpp"
 #include "engine/dispatch_engine.hpp"
 #include "gridbatch/error.hpp"
 
@@ -199,6 +200,10 @@ DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>&
                         const std::vector<GridConnection>& grids, const DispatchOptions& options) {
     const auto params = detail::prepare(load, fleets, grids, options);
     const Backend backend = resolve_backend(options.backend);
+    detail::require_host_memory(
+        8.0 * static_cast<double>(load.cols()) * static_cast<double>(3 * load.rows() + 8),
+        "dispatch of " + std::to_string(load.cols()) + " scenarios x " +
+            std::to_string(load.rows()) + " steps");
     DispatchResult out = detail::allocate(load.rows(), load.cols(), backend);
     auto engine = detail::make_dispatch_engine(backend, options.threads, options.device);
     engine->solve(load, params, options.dt_seconds / 3600.0, static_cast<int>(options.method), out);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/dc_access.hpp"
+#include "core/memory.hpp"
 #include "engine/dc_engine.hpp"
 #include "gridbatch/admittance.hpp"
 #include "gridbatch/error.hpp"
@@ -302,6 +303,9 @@ DcPowerFlowResult DcPowerFlow::run(const MatrixView& pd, const MatrixView* pg) {
                         std::to_string(S) + ")");
     detail::check_finite(pd, "pd", "bus", net, true);
     if (pg) detail::check_finite(*pg, "pg", "generator", net, false);
+    detail::require_host_memory(
+        8.0 * static_cast<double>(S) * static_cast<double>(nb + net.n_branch() + ng + 4),
+        "DC power flow of " + std::to_string(S) + " scenarios");
 
     DcPowerFlowResult res;
     res.backend = backend();

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/memory.hpp"
 #include "core/n1_screen.hpp"
 #include "engine/device.hpp"
 #include "gridbatch/error.hpp"
@@ -115,6 +116,10 @@ DcPowerFlowResult solve_sharded(DcPowerFlow& pf, const MatrixView& pd, Communica
                                 Index chunk) {
     const Index S = pd.cols();
     const Network& net = pf.network();
+    detail::require_host_memory(
+        8.0 * static_cast<double>(S) *
+            static_cast<double>(net.n_bus() + net.n_branch() + net.n_gen() + 4),
+        "DC power flow of " + std::to_string(S) + " scenarios");
     DcPowerFlowResult out;
     out.va = Matrix::Zero(net.n_bus(), S);
     out.pf = Matrix::Zero(net.n_branch(), S);
@@ -145,6 +150,10 @@ AcPowerFlowResult solve_sharded(const AcPowerFlow& pf, const AcBatch& batch, Com
                                 Index chunk) {
     const Index S = batch.size();
     const Network& net = pf.network();
+    detail::require_host_memory(
+        8.0 * static_cast<double>(S) *
+            static_cast<double>(2 * net.n_bus() + 2 * net.n_gen() + 4 * net.n_branch() + 6),
+        "AC power flow of " + std::to_string(S) + " scenarios");
     AcPowerFlowResult out;
     for (Matrix* m : {&out.vm, &out.va}) *m = Matrix::Zero(net.n_bus(), S);
     for (Matrix* m : {&out.pg, &out.qg}) *m = Matrix::Zero(net.n_gen(), S);
@@ -289,6 +298,9 @@ Result dispatch_sharded(const char* name, const MatrixView& load,
             throw Error(ErrorKind::invalid_input, std::string(name) + ": " + what +
                                                       " must have 1 or S = " + std::to_string(S) +
                                                       " entries (got " + std::to_string(n) + ")");
+    detail::require_host_memory(8.0 * static_cast<double>(S) * static_cast<double>(3 * T + 16),
+                                std::string(name) + " of " + std::to_string(S) + " scenarios x " +
+                                    std::to_string(T) + " steps");
     Result out;
     out.battery_mw = Matrix::Zero(T, S);
     out.soc_mwh = Matrix::Zero(T + 1, S);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/memory.hpp"
 #include "engine/dispatch_engine.hpp"
 #include "gridbatch/error.hpp"
 
@@ -84,6 +85,10 @@ Matrix training_load(const std::vector<TrainingLoadParameters>& parameters, Inde
         throw Error(ErrorKind::invalid_input,
                     "training_load: parameters has " + std::to_string(parameters.size()) +
                         " entries; expected 1 (shared) or " + std::to_string(n_scenarios));
+    detail::require_host_memory(
+        8.0 * static_cast<double>(n_scenarios) * static_cast<double>(options.steps),
+        "training_load of " + std::to_string(n_scenarios) + " scenarios x " +
+            std::to_string(options.steps) + " steps");
     std::vector<detail::dispatch::LoadParams> pods(static_cast<std::size_t>(n_scenarios));
     for (std::size_t i = 0; i < parameters.size(); ++i)
         parameters[i].validate(parameters.size() == 1

@@ -1,0 +1,74 @@
+#include "core/memory.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "gridbatch/error.hpp"
+
+namespace gridbatch::detail {
+namespace {
+
+std::string gigabytes(double bytes) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3g GB", bytes / 1e9);
+    return text;
+}
+
+// MemAvailable in bytes, or 0 where /proc/meminfo does not say (then nothing is refused).
+std::size_t available_bytes() {
+    std::ifstream in("/proc/meminfo");
+    std::string key;
+    std::size_t kib = 0;
+    std::string unit;
+    while (in >> key >> kib >> unit)
+        if (key == "MemAvailable:") return kib * 1024;
+    return 0;
+}
+
+}  // namespace
+
+std::size_t memory_limit_from_env() {
+    const char* text = std::getenv("GRIDBATCH_MEMORY_LIMIT");
+    if (!text || !*text) return 0;
+    char* end = nullptr;
+    const double value = std::strtod(text, &end);
+    double scale = 1;
+    if (end && *end) {
+        switch (std::toupper(static_cast<unsigned char>(*end))) {
+            case 'K':
+                scale = 1e3;
+                break;
+            case 'M':
+                scale = 1e6;
+                break;
+            case 'G':
+                scale = 1e9;
+                break;
+            default:
+                scale = 0;
+        }
+        if (scale != 0 && end[1] != '\0') scale = 0;
+    }
+    if (end == text || !(value > 0) || scale == 0)
+        throw Error(ErrorKind::invalid_input, std::string("GRIDBATCH_MEMORY_LIMIT='") + text +
+                                                  "' is not a size (bytes, or a number with K, "
+                                                  "M or G, e.g. 512M)");
+    return static_cast<std::size_t>(value * scale);
+}
+
+void require_host_memory(double bytes, const std::string& what) {
+    const std::size_t limit = memory_limit_from_env();
+    const std::size_t budget = limit > 0 ? limit : available_bytes();
+    if (budget == 0 || bytes <= static_cast<double>(budget)) return;
+    throw Error(ErrorKind::invalid_input,
+                what + " needs " + gigabytes(bytes) + " of host memory for its results, but " +
+                    gigabytes(static_cast<double>(budget)) +
+                    (limit > 0 ? " is the limit (GRIDBATCH_MEMORY_LIMIT)" : " is available") +
+                    "; solve the batch in parts (columns of scenarios), or shard it over MPI "
+                    "ranks (solve_sharded)");
+}
+
+}  // namespace gridbatch::detail
