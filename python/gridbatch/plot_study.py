@@ -39,6 +39,10 @@ def main(out):
     ts = read_csv(os.path.join(out, "timeseries.csv"))
     first = ts["scenario"] == ts["scenario"].min()
     t = ts["time_s"][first]
+    # Hours read better than seconds once the horizon passes a few hours (a day: 86,400 s).
+    t_label = "time (s)"
+    if len(t) and t.max() > 3 * 3600:
+        t, t_label = t / 3600.0, "time (h)"
     written = []
 
     fig, ax = plt.subplots(figsize=(10, 4.5))
@@ -47,7 +51,7 @@ def main(out):
         col = f"grid_{key}_mw"
         if col in ts and key != "none":
             ax.plot(t, ts[col][first], color=color, lw=1.0, label=f"grid draw, {label}")
-    ax.set_xlabel("time (s)")
+    ax.set_xlabel(t_label)
     ax.set_ylabel("MW")
     ax.set_title("Campus load and grid draw (scenario 0)")
     ax.legend(loc="lower right", fontsize=8)
@@ -62,7 +66,7 @@ def main(out):
         col = f"soc_{key}_mwh"
         if col in ts:
             ax.plot(t, ts[col][first], color=color, lw=1.0, label=label)
-    ax.set_xlabel("time (s)")
+    ax.set_xlabel(t_label)
     ax.set_ylabel("state of charge (MWh)")
     ax.set_title("Battery fleet state of charge (scenario 0)")
     ax.legend(fontsize=8)
@@ -77,7 +81,7 @@ def main(out):
         col = f"poi_vm_{key}"
         if col in ts:
             ax.plot(t, ts[col][first], color=color, lw=0.8, label=label)
-    ax.set_xlabel("time (s)")
+    ax.set_xlabel(t_label)
     ax.set_ylabel("POI voltage (p.u.)")
     ax.set_title("Voltage at the point of interconnection (scenario 0)")
     ax.legend(fontsize=8)
