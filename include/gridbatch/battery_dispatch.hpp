@@ -169,6 +169,7 @@ struct RecedingHorizonOptions {
     Index replan_every = 60;
     Real forecast_noise = 0;
     std::uint64_t seed = 1;
+    ChunkHook before_replan;  // optional: progress or cancellation between re-plans
 };
 DispatchResult receding_horizon(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
                                 const std::vector<GridConnection>& grids,

@@ -53,11 +53,8 @@ public:
     virtual void check(const std::string& local_error) = 0;
 };
 
-// A one-process communicator. `before_chunk(chunk, n_chunks)`, if given, is called in the calling
-// thread before each chunk is handed out; an exception it throws ends the solve. Through it a
-// caller can report progress or cancel a long sharded solve between chunks (the command line
-// prints progress there, the Python bindings run Ctrl-C's handler).
-using ChunkHook = std::function<void(Index chunk, Index n_chunks)>;
+// A one-process communicator; `before_chunk`, if given, runs before each chunk is handed out
+// (the command line prints progress there, the Python bindings run Ctrl-C's handler).
 std::unique_ptr<Communicator> local_communicator(ChunkHook before_chunk = {});
 // MPI_COMM_WORLD (MPI is initialised on first use and finalised at exit).
 std::unique_ptr<Communicator> mpi_communicator();

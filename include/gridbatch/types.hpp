@@ -6,6 +6,7 @@
 #include <Eigen/SparseCore>
 #include <complex>
 #include <cstdint>
+#include <functional>
 
 namespace gridbatch {
 
@@ -20,5 +21,10 @@ using FlagVector = Eigen::Matrix<std::int8_t, Eigen::Dynamic, 1>;
 using MatrixView = Eigen::Ref<const Matrix>;  // input: no copy when columns are contiguous
 using SparseMatrix = Eigen::SparseMatrix<Real, Eigen::RowMajor, int>;
 using ComplexSparseMatrix = Eigen::SparseMatrix<Complex, Eigen::RowMajor, int>;
+
+// Called by a long computation in the calling thread before each of its n_chunks chunks
+// (scenario chunks, outage blocks, re-plans): a caller reports progress there, or cancels by
+// throwing, which ends the computation with that exception.
+using ChunkHook = std::function<void(Index chunk, Index n_chunks)>;
 
 }  // namespace gridbatch

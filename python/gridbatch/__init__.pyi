@@ -415,6 +415,12 @@ def dispatch(load: ArrayLike, fleet: FleetLike,
 def causal_filter(load: ArrayLike, fleet: FleetLike, *, dt_seconds: float = 1.0,
                   time_constant_s: float = 600.0,
                   soc_gain_per_hour: float = 1.0) -> DispatchResult: ...
+def receding_horizon(load: ArrayLike, fleet: FleetLike,
+                     grid: Union[None, GridConnection, Sequence[GridConnection]] = None, *,
+                     horizon_steps: int = 3600, replan_every: int = 60,
+                     forecast_noise: float = 0.0, seed: int = 1, dt_seconds: float = 1.0,
+                     method: str = "auto", target: Optional[str] = None,
+                     backend: BackendLike = "auto", threads: int = 0) -> DispatchResult: ...
 def dispatch_metrics(load: ArrayLike, result: DispatchResult, fleet: FleetLike, *,
                      dt_seconds: float = 1.0,
                      bands: Optional[Sequence[Tuple[float, float]]] = None) -> DispatchMetrics: ...

@@ -375,6 +375,37 @@ void bind_dispatch(py::module_& m) {
          kLoadDoc)
             .c_str());
     m.def(
+        "receding_horizon",
+        [](const py::object& load, const py::object& fleet, const py::object& grid,
+           Index horizon_steps, Index replan_every, Real forecast_noise, std::uint64_t seed,
+           Real dt_seconds, const py::object& method, const py::object& target,
+           const py::object& backend, int threads) {
+            const ScenarioInput in = load_input(load);
+            const auto fleets = one_or_many<BatteryFleet>(fleet, "fleet");
+            const auto grids = grids_of(grid);
+            const DispatchOptions o =
+                dispatch_options(dt_seconds, method, target, backend, threads);
+            RecedingHorizonOptions mpc;
+            mpc.horizon_steps = horizon_steps;
+            mpc.replan_every = replan_every;
+            mpc.forecast_noise = forecast_noise;
+            mpc.seed = seed;
+            mpc.before_replan = check_signals_hook();
+            py::gil_scoped_release nogil;
+            return gridbatch::receding_horizon(in.view(), fleets, grids, mpc, o);
+        },
+        py::arg("load"), py::arg("fleet"), py::arg("grid") = py::none(), py::kw_only(),
+        py::arg("horizon_steps") = 3600, py::arg("replan_every") = 60,
+        py::arg("forecast_noise") = 0.0, py::arg("seed") = 1, py::arg("dt_seconds") = 1.0,
+        py::arg("method") = "auto", py::arg("target") = py::none(), py::arg("backend") = "auto",
+        py::arg("threads") = 0,
+        (std::string("Receding-horizon (MPC) dispatch: every replan_every steps, the optimal "
+                     "dispatch of the next horizon_steps on a forecast (the load times 1 + "
+                     "forecast_noise N(0, 1), from seed), ending the window at the SoC it "
+                     "started from; the first replan_every steps are applied. ") +
+         kLoadDoc + " Ctrl-C interrupts between re-plans.")
+            .c_str());
+    m.def(
         "dispatch_metrics",
         [](const py::object& load, const DispatchResult& result, const py::object& fleet,
            Real dt_seconds, const std::optional<std::vector<std::pair<Real, Real>>>& bands) {
@@ -402,11 +433,14 @@ void bind_dispatch(py::module_& m) {
                 grid.is_none() ? GridConnection{} : grid.cast<GridConnection>();
             const DispatchOptions o =
                 dispatch_options(dt_seconds, method, target, backend, threads);
-            IndexVector out;
-            {
-                py::gil_scoped_release nogil;
-                out = size_fleet(in.view(), u, ramp_limit_mw_per_min, max_units, g, o);
-            }
+            // Scenarios are sized independently: chunks of them, Ctrl-C between chunks.
+            const Index cores = std::max(1U, std::thread::hardware_concurrency());
+            const Index S = in.scenarios();
+            const IndexVector out = solve_in_chunks(
+                S, std::max<Index>(4 * cores, (S + 31) / 32), [&](Index first, Index count) {
+                    return size_fleet(in.view().middleCols(first, count), u, ramp_limit_mw_per_min,
+                                      max_units, g, o);
+                });
             return py::array_t<Index>(out.size(), out.data());
         },
         py::arg("load"), py::arg("unit"), py::arg("ramp_limit_mw_per_min"), py::kw_only(),

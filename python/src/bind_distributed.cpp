@@ -24,12 +24,16 @@ bool is_mpi4py(const py::object& comm) {
 
 }  // namespace
 
+ChunkHook check_signals_hook() {
+    return [](Index, Index) {
+        const py::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    };
+}
+
 CommArg::CommArg(const py::object& comm) {
     if (comm.is_none()) {
-        owned_ = local_communicator([](Index, Index) {
-            const py::gil_scoped_acquire gil;
-            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        });
+        owned_ = local_communicator(check_signals_hook());
         comm_ = owned_.get();
     } else if (py::isinstance<Communicator>(comm)) {
         comm_ = &comm.cast<Communicator&>();

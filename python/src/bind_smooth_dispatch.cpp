@@ -146,11 +146,13 @@ void bind_smooth_dispatch(py::module_& m) {
             const GridConnection g =
                 grid.is_none() ? GridConnection{} : grid.cast<GridConnection>();
             const SmoothDispatchOptions o = options_of(options, kwargs);
-            IndexVector out;
-            {
-                py::gil_scoped_release nogil;
-                out = smallest_fleet_for_ramp(in.view(), u, ramp_limit_mw_per_min, max_units, g, o);
-            }
+            // Scenarios are sized independently: chunks of one per core, Ctrl-C between them.
+            const Index cores = std::max(1U, std::thread::hardware_concurrency());
+            const IndexVector out =
+                solve_in_chunks(in.scenarios(), cores, [&](Index first, Index count) {
+                    return smallest_fleet_for_ramp(in.view().middleCols(first, count), u,
+                                                   ramp_limit_mw_per_min, max_units, g, o);
+                });
             return py::array_t<Index>(out.size(), out.data());
         },
         py::arg("load"), py::arg("unit"), py::arg("ramp_limit_mw_per_min"), py::kw_only(),

@@ -11,6 +11,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,27 @@ private:
     std::unique_ptr<Communicator> owned_;
     Communicator* comm_ = nullptr;
 };
+
+// A ChunkHook that runs Python's signal handlers (Ctrl-C raises KeyboardInterrupt through it).
+// Call the computation it is given to without the GIL.
+ChunkHook check_signals_hook();
+
+// Per-scenario results of `solve(first, count)` over column chunks of S scenarios, concatenated,
+// with Python's signal handlers run between chunks; for computations whose scenarios are
+// independent (chunks give the same bits as one call). Runs without the GIL.
+template <typename Solve>
+IndexVector solve_in_chunks(Index S, Index chunk, Solve&& solve) {
+    IndexVector out(S);
+    const ChunkHook check = check_signals_hook();
+    py::gil_scoped_release nogil;
+    const Index n_chunks = (S + chunk - 1) / chunk;
+    for (Index c = 0; c < n_chunks; ++c) {
+        check(c, n_chunks);
+        const Index first = c * chunk, count = std::min(chunk, S - first);
+        out.segment(first, count) = solve(first, count);
+    }
+    return out;
+}
 
 // Accepts a Backend or one of the strings "cpu", "cuda", "auto".
 Backend to_backend(const py::handle& value);

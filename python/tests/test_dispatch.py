@@ -112,3 +112,19 @@ def test_smoothing_target_reaches_cpp(load):
     assert not np.array_equal(zero.battery_mw, mean.battery_mw)
     with pytest.raises(gb.InputError, match=r"target must be one of 'zero', 'min_load', 'mean_load'"):
         gb.dispatch(load, fleet, target="median")
+
+
+def test_receding_horizon_with_one_window_is_the_optimal_dispatch():
+    load = gb.training_load(n_scenarios=3, steps=600, seed=4)
+    fleet = gb.BatteryFleet.from_units("megapack-2h", 30)
+    opt = gb.dispatch(load, fleet, backend="cpu")
+    mpc = gb.receding_horizon(load, fleet, horizon_steps=600, replan_every=600, backend="cpu")
+    np.testing.assert_allclose(mpc.battery_mw, opt.battery_mw, rtol=0, atol=1e-9)
+    # With re-planning and a noisy forecast the limits still hold and the energy balances.
+    noisy = gb.receding_horizon(load, fleet, horizon_steps=300, replan_every=30,
+                                forecast_noise=0.05, backend="cpu")
+    np.testing.assert_allclose(noisy.grid_mw + noisy.battery_mw, load, atol=1e-9)
+    assert (noisy.soc_mwh >= fleet.soc_min * fleet.energy_mwh - 1e-9).all()
+    assert (noisy.soc_mwh <= fleet.soc_max * fleet.energy_mwh + 1e-9).all()
+    with pytest.raises(gb.InputError, match="replan_every"):
+        gb.receding_horizon(load, fleet, horizon_steps=10, replan_every=20)

@@ -93,3 +93,17 @@ def test_keyboard_interrupt_stops_smooth_dispatch_between_chunks():
     # Chunks give the same bits as one call.
     np.testing.assert_array_equal(gb.smooth_dispatch(load, fleet, threads=1, comm=None).grid_mw,
                                   ref.grid_mw)
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_keyboard_interrupt_stops_receding_horizon_between_replans():
+    load = gb.training_load(n_scenarios=4, steps=1200, seed=6)
+    fleet = gb.BatteryFleet.from_units("megapack-2h", 40)
+    run = lambda: gb.receding_horizon(load, fleet, horizon_steps=600, replan_every=10, threads=1)
+    t0 = time.perf_counter()
+    run()
+    once = time.perf_counter() - t0
+    load = np.tile(load, (max(1, int(4.0 / once)), 1))
+    total = once * load.shape[0] / 4
+    elapsed = interrupt_after(0.2, run)
+    assert elapsed < 0.5 * total, f"took {elapsed:.2f} s of ~{total:.2f} s"

@@ -34,7 +34,9 @@ DispatchResult receding_horizon(const MatrixView& load, const std::vector<Batter
         window[s].terminal = TerminalCondition::equal;
         out.soc_mwh(0, s) = energy[s];
     }
+    const Index n_replans = (T + mpc.replan_every - 1) / mpc.replan_every;
     for (Index start = 0; start < T; start += mpc.replan_every) {
+        if (mpc.before_replan) mpc.before_replan(start / mpc.replan_every, n_replans);
         const Index W = std::min(mpc.horizon_steps, T - start);
         const Index apply = std::min(mpc.replan_every, W);
         Matrix forecast = load.middleRows(start, W);
