@@ -67,6 +67,11 @@ void bind_distributed(py::module_& m) {
         "MPI_COMM_WORLD (MPI starts on first use), or the given mpi4py communicator (which must "
         "outlive the result). BackendUnavailableError when gridbatch was built without MPI.");
     m.def("mpi_built", &mpi_built, "Whether gridbatch was built with MPI.");
+    m.def("device_for", &device_for, py::arg("comm"),
+          "The CUDA device this rank should use: comm.local_rank modulo the devices of this "
+          "machine (0 without devices). Pass it as device= to the solvers a rank builds.");
+    m.def("launcher_rank", &launcher_rank,
+          "This process's rank as mpirun/Slurm give it, without starting MPI (0 otherwise).");
     m.def("launched_by_mpi", &launched_by_mpi,
           "Whether this process was started by mpirun/mpiexec (or Slurm).");
     m.def(

@@ -106,3 +106,9 @@ def test_mpi4py_communicators(builtin, tmp_path):
     for rank in (0, 1):
         np.testing.assert_array_equal(np.load(str(out).replace(".npy", f"_vm{rank}.npy")),
                                       plain.vm)
+
+
+def test_rank_helpers_without_mpirun():
+    comm = gb.local_communicator()
+    assert gb.device_for(comm) == 0  # one process; no device here or device 0
+    assert gb.launcher_rank() == 0
