@@ -2,7 +2,8 @@
 // and lossy (SoC dynamic program). Counters: steps/s = scenario-steps per second; bytes_per_second
 // counts the floor of bytes that must move (read the load, write battery, SoC and grid draw:
 // 32 B per scenario-step), so it compares directly with memory bandwidth. Grid: 1..1000 scenarios
-// at 3,600 steps, 1..100 at 86,400 (1000 x 86,400 results alone are 2.8 GB).
+// at 3,600 steps, 1..100 at 86,400 (1000 x 86,400 results alone are 2.8 GB). LossyNeverFull: a
+// battery so large it never reaches its SoC limits (the dynamic program's worst case for its set).
 #include <benchmark/benchmark.h>
 
 #include "gridbatch/battery_dispatch.hpp"
@@ -19,10 +20,11 @@ Matrix make_load(Index steps, Index scenarios) {
     return training_load({TrainingLoadParameters{}}, scenarios, opt);
 }
 
-void run(benchmark::State& state, bool lossy) {
+void run(benchmark::State& state, bool lossy, double energy_factor = 1) {
     const Index S = state.range(0), T = state.range(1);
     const Matrix load = make_load(T, S);
     BatteryFleet fleet = BatteryFleet::from_units(battery_unit("megapack-2h"), 40);
+    fleet.energy_mwh *= energy_factor;
     if (!lossy) fleet.charge_efficiency = fleet.discharge_efficiency = 1;
     fleet.charge_mw = fleet.discharge_mw = lossy ? fleet.charge_mw : 1e4;  // lossless: pure string
     DispatchOptions opt;
@@ -40,6 +42,9 @@ void run(benchmark::State& state, bool lossy) {
 
 void BM_DispatchLossless(benchmark::State& state) { run(state, false); }
 void BM_DispatchLossy(benchmark::State& state) { run(state, true); }
+// 1000 times the energy at the same power: never full or empty, so the dynamic program removes
+// nothing and every breakpoint lands deep inside a set that only grows.
+void BM_DispatchLossyNeverFull(benchmark::State& state) { run(state, true, 1000); }
 
 void BM_TrainingLoad(benchmark::State& state) {
     const Index S = state.range(0), T = state.range(1);
@@ -62,6 +67,11 @@ void grid(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_DispatchLossless)->Apply(grid);
 BENCHMARK(BM_DispatchLossy)->Apply(grid);
+BENCHMARK(BM_DispatchLossyNeverFull)
+    ->Args({1, 20000})
+    ->Args({1, 86400})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_TrainingLoad)->Apply(grid);
 
 }  // namespace

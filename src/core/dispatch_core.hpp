@@ -217,27 +217,35 @@ GRIDBATCH_HD inline bool within_limits(const double* load, std::int64_t stride, 
 
 // ---------------------------------------------------------------------------------------------
 // Breakpoints ordered by price: a sorted list of blocks (a B-tree of height two). Each block holds
-// up to kBlock breakpoints, sorted, in the slots [beg, end) of its kBlock; a directory lists the
-// blocks in order with the price of each one's first breakpoint. Why not the min-max heap used
+// up to kBlock breakpoints in the slots [beg, end) of its kBlock; a directory lists the blocks in
+// order (no price in a block above any in the next) with a key per block, at or below all of its
+// prices (the price of its first breakpoint when that one is sorted). Why not the min-max heap used
 // before: over a day at 1 s (86,400 steps, a few thousand breakpoints alive) a step inserts ~6
-// breakpoints and removes as many, every removal is at an end, 73 % of insertions are a new
-// extreme and 93 % land within 64 places of an end. Here ends are O(1) on contiguous memory and a
-// deep insertion is a binary search over the directory and a shift within one block, where the
-// heap paid O(log n) scattered accesses for every removal. The price: when X is never clamped
-// (battery never full or empty, so nothing is removed and every insertion is deep in a large
-// set) the heap's O(1) insertions were ~2.5x faster.
-// Memory: a block is split in halves when full and freed when empty; only the two end blocks can
-// be less than half full. When no block is free the list is compacted (every block but the last
-// full, O(n)); with room for 6 T breakpoints and at most 5 T alive that leaves >= T / kBlock free
-// blocks, so compaction costs O(kBlock) per insertion at worst and is rare in practice.
+// breakpoints and removes as many, every removal is at an end, 73 % of insertions are a new extreme
+// and 93 % land within 64 places of an end. Here ends are O(1) on contiguous memory and a deep
+// insertion is a binary search over the directory. Lazy order: only the two end blocks, where
+// removals and the clamps happen, are kept sorted. A block in between takes a deep insertion by
+// appending it to an unsorted tail (its last `tail` breakpoints; the ones before stay sorted), a
+// full one is split by a branch-free partition around a pivot (the ninther of nine of its prices)
+// instead of being sorted, and a block is sorted (tail by insertion, then a merge into a spare
+// block that takes its place) only when it becomes an end. When X is rarely or never clamped
+// (battery rarely full or empty, nothing removed, every insertion deep in a large set) most blocks
+// are never sorted, which removed the slowdown against the heap there (kept sorted, ~1.2x the
+// heap's time on 20,000 steps of a battery that is never full; lazy, ~0.8x). A clamp reaching an
+// unsorted block sorts it, O(kBlock^2) at worst, about once per block's worth of removals. Memory:
+// a block is split when full and freed when empty. When no block is free the list is compacted
+// (blocks sorted, then every block but the last full, O(n kBlock)); with room for 6 T breakpoints
+// and at most 5 T alive that leaves >= T / kBlock free blocks. Rare in practice (none over a day at
+// 1 s with a normal battery, two with one that is never full).
 struct Breakpoint {
     double nu, delta;  // position on the price axis, change of slope dX/dnu there
 };
 
 struct BlockRef {
-    double key;             // price (stored units) of the block's first breakpoint
-    std::int32_t block;     // block index in the pool
-    std::int16_t beg, end;  // live slots of the block
+    double key;                   // price (stored units) at or below all of the block's prices
+    std::int32_t block;           // block index in the pool
+    std::uint8_t beg, end, tail;  // live slots of the block; the last `tail` are unsorted
+    std::uint8_t unused;
 };
 static_assert(sizeof(BlockRef) == sizeof(Breakpoint), "directory entries reuse breakpoint slots");
 
@@ -250,10 +258,11 @@ struct BreakpointSet {
     std::int64_t free_head;  // freed blocks, linked through their first slot; -1: none
     std::int64_t n;
     std::int64_t compactions;
+    std::int64_t scratch;  // a spare block for merging
 
     // Blocks for T steps, and workspace items in all (blocks and directory).
     GRIDBATCH_HD static std::int64_t blocks_for(std::int64_t T) {
-        return (6 * T + 8 + kBlock - 1) / kBlock + 3;
+        return (6 * T + 8 + kBlock - 1) / kBlock + 4;
     }
     GRIDBATCH_HD static std::int64_t items_for(std::int64_t T) {
         return blocks_for(T) * (kBlock + 2) + 2;
@@ -263,8 +272,9 @@ struct BreakpointSet {
         return {storage, reinterpret_cast<BlockRef*>(storage + nb * kBlock),
                 nb,      dc,
                 dc / 2,  dc / 2,
-                0,       -1,
-                0,       0};
+                1,       -1,
+                0,       0,
+                0};
     }
 
     GRIDBATCH_HD bool empty() const { return n == 0; }
@@ -284,6 +294,7 @@ struct BreakpointSet {
         if (r.beg == r.end) {
             release(r.block);
             ++db;
+            if (db < de) normalize(dir[db]);
         } else {
             r.key = s[r.beg].nu;
         }
@@ -296,6 +307,7 @@ struct BreakpointSet {
         if (r.beg == r.end) {
             release(r.block);
             --de;
+            if (db < de) normalize(dir[de - 1]);
         }
         return x;
     }
@@ -303,13 +315,14 @@ struct BreakpointSet {
     // Every block but the last full, in place: blocks keep their pool slots.
     GRIDBATCH_HD void compact() {
         ++compactions;
+        for (std::int64_t k = db; k < de; ++k) normalize(dir[k]);
         std::int64_t out = db;
         BlockRef cur = dir[db];
         for (std::int64_t k = db + 1;; ++k) {
             Breakpoint* c = slots(cur);
             if (cur.beg > 0) {  // move to the start of the block
                 for (int i = cur.beg; i < cur.end; ++i) c[i - cur.beg] = c[i];
-                cur.end = static_cast<std::int16_t>(cur.end - cur.beg);
+                cur.end = static_cast<std::uint8_t>(cur.end - cur.beg);
                 cur.beg = 0;
             }
             if (k == de) break;
@@ -353,17 +366,39 @@ struct BreakpointSet {
         std::int64_t hint = -1;
         push(x, hint);
     }
+    GRIDBATCH_HD void first(Breakpoint x) {
+        if (db == de) {  // also after the last block was freed
+            db = de = dir_cap / 2;
+        }
+        const std::int64_t b = allocate();
+        pool[b * kBlock + kBlock / 2] = x;
+        dir[de++] = {x.nu, static_cast<std::int32_t>(b), kBlock / 2, kBlock / 2 + 1, 0, 0};
+    }
     GRIDBATCH_HD void push(Breakpoint x, std::int64_t& hint) {
         if (n++ == 0) {
-            if (db == de) {  // also after the last block was freed
-                db = de = dir_cap / 2;
-            }
-            const std::int64_t b = allocate();
-            pool[b * kBlock + kBlock / 2] = x;
-            dir[de++] = {x.nu, static_cast<std::int32_t>(b), kBlock / 2, kBlock / 2 + 1};
+            first(x);
             return;
         }
         if (x.nu <= dir[db].key) {  // new smallest
+            --n;
+            push_front(x);
+            return;
+        }
+        BlockRef* r = &dir[de - 1];
+        if (x.nu >= slots(*r)[r->end - 1].nu) {  // new largest
+            --n;
+            push_back(x);
+            return;
+        }
+        push_inside(x, hint);
+    }
+    // x at or below every price (any set, empty included).
+    GRIDBATCH_HD void push_front(Breakpoint x) {
+        if (n++ == 0) {
+            first(x);
+            return;
+        }
+        {
             BlockRef* r = &dir[db];
             if (r->beg == 0) {
                 const int cnt = r->end;
@@ -371,38 +406,46 @@ struct BreakpointSet {
                     const std::int64_t b = allocate();
                     if (db == 0) recentre();
                     r = &dir[--db];
-                    *r = {x.nu, static_cast<std::int32_t>(b), kBlock, kBlock};
+                    *r = {x.nu, static_cast<std::int32_t>(b), kBlock, kBlock, 0, 0};
                 } else {  // room at the end only: move to the end of the block
                     Breakpoint* s = slots(*r);
                     for (int i = cnt - 1; i >= 0; --i) s[i + kBlock - cnt] = s[i];
-                    r->beg = static_cast<std::int16_t>(kBlock - cnt);
+                    r->beg = static_cast<std::uint8_t>(kBlock - cnt);
                     r->end = kBlock;
                 }
             }
             slots(*r)[--r->beg] = x;
             r->key = x.nu;
+        }
+    }
+    // x at or above every price (any set, empty included).
+    GRIDBATCH_HD void push_back(Breakpoint x) {
+        if (n++ == 0) {
+            first(x);
             return;
         }
-        BlockRef* r = &dir[de - 1];
-        if (x.nu >= slots(*r)[r->end - 1].nu) {  // new largest
+        {
+            BlockRef* r = &dir[de - 1];
             if (r->end == kBlock) {
                 const int cnt = kBlock - r->beg;
                 if (cnt == kBlock) {  // full: a new last block, filled from its start
                     const std::int64_t b = allocate();
                     if (de == dir_cap) recentre();
                     r = &dir[de++];
-                    *r = {x.nu, static_cast<std::int32_t>(b), 0, 0};
+                    *r = {x.nu, static_cast<std::int32_t>(b), 0, 0, 0, 0};
                 } else {
                     Breakpoint* s = slots(*r);
                     for (int i = 0; i < cnt; ++i) s[i] = s[r->beg + i];
                     r->beg = 0;
-                    r->end = static_cast<std::int16_t>(cnt);
+                    r->end = static_cast<std::uint8_t>(cnt);
                 }
             }
             slots(*r)[r->end++] = x;
-            return;
         }
-        // Inside: the block to take it is the last whose first price is <= x.
+    }
+    // min < x < max (n counted already): the block to take it is the last whose first price is
+    // <= x.
+    GRIDBATCH_HD void push_inside(Breakpoint x, std::int64_t& hint) {
         std::int64_t k = find(x.nu, hint);
         if (dir[k].end - dir[k].beg == kBlock) {
             const std::int64_t before = compactions;
@@ -413,8 +456,43 @@ struct BreakpointSet {
             else
                 release(b);
         }
-        insert_into(dir[k], x);
+        if (k == db || k == de - 1) {
+            insert_into(dir[k], x);
+        } else {  // not at an end: appended unsorted, sorted when the block becomes an end
+            BlockRef& to = dir[k];
+            Breakpoint* s = slots(to);
+            if (to.end == kBlock) {
+                for (int i = to.beg; i < to.end; ++i) s[i - to.beg] = s[i];
+                to.end = static_cast<std::uint8_t>(to.end - to.beg);
+                to.beg = 0;
+            }
+            s[to.end++] = x;
+            ++to.tail;
+        }
         hint = k;
+    }
+    // Sorts the block's unsorted tail (insertion) and merges it with the sorted rest through the
+    // scratch block, which then takes the block's place.
+    GRIDBATCH_HD void normalize(BlockRef& r) {
+        if (r.tail == 0) return;
+        Breakpoint* s = slots(r);
+        const int m = r.end - r.tail;
+        for (int i = m + 1; i < r.end; ++i) {
+            const Breakpoint x = s[i];
+            int j = i;
+            for (; j > m && s[j - 1].nu > x.nu; --j) s[j] = s[j - 1];
+            s[j] = x;
+        }
+        Breakpoint* t = pool + scratch * kBlock;
+        int a = r.beg, b = m, o = r.beg;
+        while (a < m && b < r.end) t[o++] = s[b].nu < s[a].nu ? s[b++] : s[a++];
+        while (a < m) t[o++] = s[a++];
+        while (b < r.end) t[o++] = s[b++];
+        const std::int64_t old = r.block;
+        r.block = static_cast<std::int32_t>(scratch);
+        scratch = old;
+        r.tail = 0;
+        r.key = t[r.beg].nu;
     }
     // The last block whose first price is <= x, for min < x < max: galloping from the hint, then
     // branch-free halving.
@@ -471,12 +549,69 @@ struct BreakpointSet {
     // Moves the upper half of the full block dir[k] to block b, listed after it; returns the
     // directory index of the half that takes price x.
     GRIDBATCH_HD std::int64_t split(std::int64_t k, std::int64_t b, double x) {
+        if (dir[k].tail > 0) return split_unsorted(k, b, x);
         constexpr int half = kBlock / 2;
         Breakpoint* s = slots(dir[k]);
         Breakpoint* t = pool + b * kBlock;
         for (int i = 0; i < half; ++i) t[i] = s[half + i];
         dir[k].end = half;
-        const BlockRef fresh_ref{t[0].nu, static_cast<std::int32_t>(b), 0, half};
+        const BlockRef fresh_ref{t[0].nu, static_cast<std::int32_t>(b), 0, half, 0, 0};
+        return link_after(k, fresh_ref, x);
+    }
+    // A full block with an unsorted part (never an end block) is partitioned instead, without
+    // branches, around the median of three of its prices: the prices below go to the scratch block,
+    // which takes the block's place, the others to block b; both stay unsorted.
+    GRIDBATCH_HD std::int64_t split_unsorted(std::int64_t k, std::int64_t b, double x) {
+        const Breakpoint* s = slots(dir[k]);
+        Breakpoint* t = pool + b * kBlock;
+        Breakpoint* low = pool + scratch * kBlock;
+        double med[3];
+        for (int g = 0; g < 3; ++g) {  // Tukey's ninther of nine evenly spread prices
+            const double a = s[(3 * g + 1) * kBlock / 10].nu, c = s[(3 * g + 2) * kBlock / 10].nu,
+                         e = s[(3 * g + 3) * kBlock / 10].nu;
+            med[g] = max_of(min_of(a, c), min_of(max_of(a, c), e));
+        }
+        double pivot = max_of(min_of(med[0], med[1]), min_of(max_of(med[0], med[1]), med[2]));
+        int nl = 0, nh = 0;
+        for (int pass = 0; pass < 2; ++pass) {  // a second pass only when pivot is the smallest
+            nl = nh = 0;
+            double m = kInf;
+            for (int i = 0; i < kBlock; ++i) {
+                const Breakpoint y = s[i];
+                const bool up = y.nu >= pivot;
+                low[nl] = y;
+                t[nh] = y;
+                nl += up ? 0 : 1;
+                nh += up ? 1 : 0;
+                m = up ? min_of(m, y.nu) : m;
+            }
+            if (nl > 0) {
+                pivot = m;
+                break;
+            }
+            double above = kInf;  // the second smallest price
+            for (int i = 0; i < kBlock; ++i)
+                above = s[i].nu > pivot ? min_of(above, s[i].nu) : above;
+            if (above == kInf) {  // all equal: split anywhere
+                for (int i = 0; i < kBlock / 2; ++i) low[i] = s[i];
+                for (int i = kBlock / 2; i < kBlock; ++i) t[i - kBlock / 2] = s[i];
+                nl = nh = kBlock / 2;
+                break;
+            }
+            pivot = above;
+        }
+        const std::int64_t old = dir[k].block;
+        dir[k].block = static_cast<std::int32_t>(scratch);
+        scratch = old;
+        dir[k].beg = 0;
+        dir[k].end = dir[k].tail = static_cast<std::uint8_t>(nl);
+        const std::uint8_t cnt = static_cast<std::uint8_t>(nh);
+        const BlockRef fresh_ref{pivot, static_cast<std::int32_t>(b), 0, cnt, cnt, 0};
+        return link_after(k, fresh_ref, x);
+    }
+    // Lists fresh_ref after dir[k]; returns the directory index of the one of the two that takes
+    // price x.
+    GRIDBATCH_HD std::int64_t link_after(std::int64_t k, const BlockRef& fresh_ref, double x) {
         if (de == dir_cap || (db > 0 && k + 1 - db < de - k - 1)) {  // shift the front part
             for (std::int64_t i = db; i <= k; ++i) dir[i - 1] = dir[i];
             --db;
@@ -501,9 +636,9 @@ struct BreakpointSet {
 // deep inside). Only the two clamp prices per step are kept; the backward pass clamps the final
 // price into them and reads the dispatch off best_power(). Steps whose limits cannot be met are
 // relaxed to the nearest achievable value and reported (first step, size).
-// Workspace: workspace_items(T) breakpoints (~6.2 T + 300: blocks for 6 T breakpoints and their
-// directory) and 2 (T + 1) doubles. At most 5 T breakpoints are alive (each step adds at most 5, a
-// clamp removes at least one for the one it adds).
+// Workspace: workspace_items(T) breakpoints (~6.19 T + 330: blocks for 6 T breakpoints, a spare
+// block for merging and their directory) and 2 (T + 1) doubles. At most 5 T breakpoints are alive
+// (each step adds at most 5, a clamp removes at least one for the one it adds).
 GRIDBATCH_HD inline std::int64_t workspace_items(std::int64_t T) {
     return BreakpointSet::items_for(T);
 }
@@ -741,7 +876,16 @@ GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride
         }
         nu_lo[t + 1] = dp_clamp_low(st, floor);
         nu_hi[t + 1] = dp_clamp_high(st, ceil);
-        for (int i = st.fb; i < st.fe; ++i) st.set.push(st.fresh[i], st.hint[st.kind[i]]);
+        // The clamps' crossings (kinds 5 and 6) lie beyond everything left (checked: the change of
+        // units can round them an ulp inside): straight to the ends.
+        int b = st.fb, e = st.fe;
+        if (b < e && st.kind[b] == 5 &&
+            (st.set.empty() || st.fresh[b].nu <= st.set.dir[st.set.db].key))
+            st.set.push_front(st.fresh[b++]);
+        if (b < e && st.kind[e - 1] == 6 &&
+            (st.set.empty() || st.fresh[e - 1].nu >= st.set.max().nu))
+            st.set.push_back(st.fresh[--e]);
+        for (int i = b; i < e; ++i) st.set.push(st.fresh[i], st.hint[st.kind[i]]);
     }
     // Terminal price: 0 for a free end (stored energy is worth nothing after the horizon).
     double nu = 0;

@@ -1,9 +1,11 @@
 // The dynamic program's ordered breakpoint set against std::multiset: random insertions (new
 // extremes, near the ends, deep inside, repeated prices) and removals at both ends, in the
-// workspace the solver gives it, filled to its limit of 5 T breakpoints so that blocks split,
-// the directory moves and the set compacts.
+// workspace the solver gives it, filled to its limit of 5 T breakpoints so that blocks split
+// (sorted and unsorted ones), unsorted blocks get sorted on reaching an end, the directory moves
+// and the set compacts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <set>
@@ -24,18 +26,34 @@ void expect_same(const BreakpointSet& set, const std::multiset<double>& ref) {
     EXPECT_EQ(set.max().nu, *ref.rbegin());
 }
 
-// Every listed block sorted, blocks in order, keys equal to first prices, counts adding up.
+// Blocks in order (no price in a block above any in the next), each block's key at or below its
+// prices, its first `end - tail` breakpoints sorted and starting at the key, the two end blocks
+// fully sorted, counts adding up.
 void expect_consistent(const BreakpointSet& set) {
     std::int64_t count = 0;
-    double last = -HUGE_VAL;
+    double last = -HUGE_VAL;  // largest price of the blocks before
     for (std::int64_t k = set.db; k < set.de; ++k) {
         const auto& r = set.dir[k];
         ASSERT_LT(r.beg, r.end);
-        EXPECT_EQ(r.key, set.slots(r)[r.beg].nu);
-        for (int i = r.beg; i < r.end; ++i) {
-            EXPECT_LE(last, set.slots(r)[i].nu);
-            last = set.slots(r)[i].nu;
+        ASSERT_LE(r.tail, r.end - r.beg);
+        if (k == set.db || k == set.de - 1) {
+            EXPECT_EQ(r.tail, 0);
         }
+        const auto* s = set.slots(r);
+        if (r.end - r.tail > r.beg) {
+            EXPECT_EQ(r.key, s[r.beg].nu);
+        }
+        for (int i = r.beg + 1; i < r.end - r.tail; ++i) EXPECT_LE(s[i - 1].nu, s[i].nu);
+        double hi = -HUGE_VAL;
+        for (int i = r.beg; i < r.end; ++i) {
+            EXPECT_LE(r.key, s[i].nu);
+            EXPECT_LE(last, s[i].nu);
+            hi = std::max(hi, s[i].nu);
+        }
+        if (k > set.db) {
+            EXPECT_LE(last, r.key);
+        }
+        last = hi;
         count += r.end - r.beg;
     }
     EXPECT_EQ(count, set.n);
@@ -73,7 +91,16 @@ std::int64_t run_random(std::uint32_t seed, std::int64_t T, int rounds) {
                     auto it = ref.lower_bound(1000 * u(rng));
                     x = it == ref.end() ? *ref.rbegin() : *it;
                 }
-                set.push({x, 1.0});
+                // New extremes also through the end insertions the solver uses for crossings.
+                const bool low = ref.empty() || x <= *ref.begin(),
+                           high = ref.empty() || x >= *ref.rbegin();
+                const double how = u(rng);
+                if (low && how < 0.5)
+                    set.push_front({x, 1.0});
+                else if (high && how < 0.5)
+                    set.push_back({x, 1.0});
+                else
+                    set.push({x, 1.0});
                 ref.insert(x);
             } else if (u(rng) < 0.5) {
                 const Breakpoint b = set.pop_min();
