@@ -184,7 +184,11 @@ def main():
         dev = ctx.get("gridbatch_device")
         if dev:
             lines.append(f"- device ({fn}): {dev}")
-    lines += ["", "Times are wall-clock per batch. Regenerate with `benchmarks/run.sh full`.", ""]
+    lines += ["", "Times are wall-clock per batch, one measurement per row (at least 0.5 s of "
+              "repetitions). On a shared virtual machine they vary from run to run: up to about "
+              "30 % was seen on the 2-core VM behind the CPU rows, so compare rows of one report "
+              "and treat single-digit differences as noise. Regenerate with "
+              "`benchmarks/run.sh full`.", ""]
     lines += targets_table(groups)
     png = os.path.splitext(out)[0] + "_throughput.png"
     if plot(groups, png):
