@@ -36,16 +36,21 @@ if comm.rank == 0:
 """
 
 
-def test_mpirun_two_ranks(builtin, tmp_path):
+def run_on_two_ranks(source, out, tmp_path):
+    """Runs the script `source` (formatted with out=) under `mpirun -np 2`; skips without MPI."""
     mpirun = shutil.which("mpirun")
     if not gb.mpi_built() or not mpirun:
         pytest.skip("gridbatch built without MPI, or no mpirun")
-    out = tmp_path / "vm.npy"
-    script = tmp_path / "shard.py"
-    script.write_text(SCRIPT.format(out=str(out)))
+    script = tmp_path / "script.py"
+    script.write_text(source.format(out=str(out)))
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     subprocess.run([mpirun, "-np", "2", "--oversubscribe", sys.executable, str(script)],
                    check=True, env=env, capture_output=True, timeout=120)
+
+
+def test_mpirun_two_ranks(builtin, tmp_path):
+    out = tmp_path / "vm.npy"
+    run_on_two_ranks(SCRIPT, out, tmp_path)
     s = np.linspace(0.8, 1.2, 40)[:, None]
     plain = gb.AcPowerFlow(builtin, backend="cpu").solve(s * builtin.bus.pd, s * builtin.bus.qd)
     np.testing.assert_array_equal(np.load(out), plain.vm)
@@ -88,16 +93,9 @@ np.save({out!r}.replace(".npy", f"_vm{{world.rank}}.npy"), r.vm)
 
 
 def test_mpi4py_communicators(builtin, tmp_path):
-    mpirun = shutil.which("mpirun")
-    if not gb.mpi_built() or not mpirun:
-        pytest.skip("gridbatch built without MPI, or no mpirun")
     pytest.importorskip("mpi4py")
     out = tmp_path / "worst.npy"
-    script = tmp_path / "shard_mpi4py.py"
-    script.write_text(MPI4PY_SCRIPT.format(out=str(out)))
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    subprocess.run([mpirun, "-np", "2", "--oversubscribe", sys.executable, str(script)],
-                   check=True, env=env, capture_output=True, timeout=120)
+    run_on_two_ranks(MPI4PY_SCRIPT, out, tmp_path)
     s = np.linspace(0.8, 1.2, 40)[:, None]
     dc = gb.DcPowerFlow(builtin, backend="cpu")
     ref = gb.n1_screen(dc, s * builtin.bus.pd, threshold_percent=60, outages_per_block=5)
