@@ -5,9 +5,6 @@
 // take keyword arguments for any of their fields.
 #include <pybind11/stl.h>
 
-#include <algorithm>
-#include <thread>
-
 #include "bindings.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/load_profiles.hpp"
@@ -336,9 +333,7 @@ void bind_dispatch(py::module_& m) {
             const DispatchOptions o =
                 dispatch_options(dt_seconds, method, target, backend, threads);
             const CommArg c(comm);
-            // Chunks big enough to keep every core busy, small enough for a prompt Ctrl-C.
-            const Index cores = std::max(1U, std::thread::hardware_concurrency());
-            const Index chunk = std::max<Index>(4 * cores, (in.scenarios() + 31) / 32);
+            const Index chunk = scenario_chunk(in.scenarios());
             py::gil_scoped_release nogil;
             return gridbatch::dispatch(in.view(), fleets, grids, o, *c, chunk);
         },
@@ -434,10 +429,9 @@ void bind_dispatch(py::module_& m) {
             const DispatchOptions o =
                 dispatch_options(dt_seconds, method, target, backend, threads);
             // Scenarios are sized independently: chunks of them, Ctrl-C between chunks.
-            const Index cores = std::max(1U, std::thread::hardware_concurrency());
             const Index S = in.scenarios();
-            const IndexVector out = solve_in_chunks(
-                S, std::max<Index>(4 * cores, (S + 31) / 32), [&](Index first, Index count) {
+            const IndexVector out =
+                solve_in_chunks(S, scenario_chunk(S), [&](Index first, Index count) {
                     return size_fleet(in.view().middleCols(first, count), u, ramp_limit_mw_per_min,
                                       max_units, g, o);
                 });

@@ -1,5 +1,8 @@
 // Scenario sharding over MPI processes: a script started with `mpirun -np N python3 script.py`
 // solves one batch on N ranks (dynamic chunks, gathered to rank 0, bitwise equal to one process).
+#include <algorithm>
+#include <thread>
+
 #include "bindings.hpp"
 #include "gridbatch/distributed.hpp"
 #include "solvers.hpp"
@@ -23,6 +26,12 @@ bool is_mpi4py(const py::object& comm) {
 }
 
 }  // namespace
+
+Index core_count() { return std::max(1U, std::thread::hardware_concurrency()); }
+
+Index scenario_chunk(Index n_scenarios) {
+    return std::max<Index>(4 * core_count(), (n_scenarios + 31) / 32);
+}
 
 ChunkHook check_signals_hook() {
     return [](Index, Index) {

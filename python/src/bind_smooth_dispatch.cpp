@@ -2,9 +2,6 @@
 // Options come as a SmoothDispatchOptions or as its fields in keyword arguments.
 #include <pybind11/stl.h>
 
-#include <algorithm>
-#include <thread>
-
 #include "bindings.hpp"
 #include "gridbatch/smooth_dispatch.hpp"
 
@@ -122,7 +119,7 @@ void bind_smooth_dispatch(py::module_& m) {
             const SmoothDispatchOptions o = options_of(options, kwargs);
             const CommArg c(comm);
             // A scenario takes seconds: chunks of one per core keep Ctrl-C prompt.
-            const Index chunk = std::max(1U, std::thread::hardware_concurrency());
+            const Index chunk = core_count();
             py::gil_scoped_release nogil;
             return smooth_dispatch(in.view(), fleets, grids, o, *c, chunk);
         },
@@ -147,9 +144,8 @@ void bind_smooth_dispatch(py::module_& m) {
                 grid.is_none() ? GridConnection{} : grid.cast<GridConnection>();
             const SmoothDispatchOptions o = options_of(options, kwargs);
             // Scenarios are sized independently: chunks of one per core, Ctrl-C between them.
-            const Index cores = std::max(1U, std::thread::hardware_concurrency());
             const IndexVector out =
-                solve_in_chunks(in.scenarios(), cores, [&](Index first, Index count) {
+                solve_in_chunks(in.scenarios(), core_count(), [&](Index first, Index count) {
                     return smallest_fleet_for_ramp(in.view().middleCols(first, count), u,
                                                    ramp_limit_mw_per_min, max_units, g, o);
                 });

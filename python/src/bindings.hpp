@@ -55,6 +55,12 @@ private:
 // Call the computation it is given to without the GIL.
 ChunkHook check_signals_hook();
 
+// The hardware threads of this machine (at least 1).
+Index core_count();
+// Scenarios per chunk of a chunked call over cheap scenarios (milliseconds each): 4 per core, so
+// every chunk keeps all cores busy, and at most ~32 chunks for large batches.
+Index scenario_chunk(Index n_scenarios);
+
 // Per-scenario results of `solve(first, count)` over column chunks of S scenarios, concatenated,
 // with Python's signal handlers run between chunks; for computations whose scenarios are
 // independent (chunks give the same bits as one call). Runs without the GIL.

@@ -49,7 +49,7 @@ std::unique_ptr<Communicator> launcher_communicator() {
 }
 
 std::unique_ptr<Communicator> progress_communicator(const std::string& what) {
-    if (launched_by_mpi()) return mpi_communicator();
+    if (auto mpi = launcher_communicator()) return mpi;
     return local_communicator([what, shown = Index(-1)](Index chunk, Index n_chunks) mutable {
         if (n_chunks < 10) return;  // short solves stay quiet
         const Index tenth = chunk * 10 / n_chunks;

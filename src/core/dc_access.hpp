@@ -27,6 +27,10 @@ struct DcAccess {
     static DcEngine& engine(DcPowerFlow& pf) { return *pf.engine_; }
 };
 
+// Refuses (Error{invalid_input}) a batch of S scenarios whose results (va, pf, pg, slack and
+// report) do not fit the host memory budget (core/memory.hpp).
+void require_dc_result_memory(const Network& net, Index S);
+
 // The buses of one island as "{87, 88, 89}" (external numbers, at most `limit` of them).
 std::string bus_list(const Network& net, const std::vector<int>& buses, std::size_t limit = 20);
 

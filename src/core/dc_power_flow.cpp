@@ -16,6 +16,12 @@
 namespace gridbatch {
 namespace detail {
 
+void require_dc_result_memory(const Network& net, Index S) {
+    require_host_memory(8.0 * static_cast<double>(S) *
+                            static_cast<double>(net.n_bus() + net.n_branch() + net.n_gen() + 4),
+                        "DC power flow of " + std::to_string(S) + " scenarios");
+}
+
 std::string bus_list(const Network& net, const std::vector<int>& buses, std::size_t limit) {
     std::ostringstream out;
     out << "{";
@@ -303,9 +309,7 @@ DcPowerFlowResult DcPowerFlow::run(const MatrixView& pd, const MatrixView* pg) {
                         std::to_string(S) + ")");
     detail::check_finite(pd, "pd", "bus", net, true);
     if (pg) detail::check_finite(*pg, "pg", "generator", net, false);
-    detail::require_host_memory(
-        8.0 * static_cast<double>(S) * static_cast<double>(nb + net.n_branch() + ng + 4),
-        "DC power flow of " + std::to_string(S) + " scenarios");
+    detail::require_dc_result_memory(net, S);
 
     DcPowerFlowResult res;
     res.backend = backend();

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/dc_access.hpp"
 #include "core/memory.hpp"
 #include "core/n1_screen.hpp"
 #include "engine/device.hpp"
@@ -62,8 +63,6 @@ ColumnRanges run_chunks(Communicator& comm, Index n, Index chunk, SolveChunk&& s
     return mine;
 }
 
-bool rank_is_root(const Communicator& comm) { return comm.rank() == 0; }
-
 std::string chunk_context(Index first, Index count) {
     return "in scenarios " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
            " (numbered from 0 in this chunk below): ";
@@ -116,10 +115,7 @@ DcPowerFlowResult solve_sharded(DcPowerFlow& pf, const MatrixView& pd, Communica
                                 Index chunk) {
     const Index S = pd.cols();
     const Network& net = pf.network();
-    detail::require_host_memory(
-        8.0 * static_cast<double>(S) *
-            static_cast<double>(net.n_bus() + net.n_branch() + net.n_gen() + 4),
-        "DC power flow of " + std::to_string(S) + " scenarios");
+    detail::require_dc_result_memory(net, S);
     DcPowerFlowResult out;
     out.va = Matrix::Zero(net.n_bus(), S);
     out.pf = Matrix::Zero(net.n_branch(), S);
@@ -246,8 +242,9 @@ N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& optio
             worst.push_back(x);
     const std::vector<Real> all_found = comm.gather_concat(found);
     const std::vector<Real> all_worst = comm.gather_concat(worst);
-    detail::OutageScreenResult merged = detail::empty_screen(rank_is_root(comm) ? S : 0);
-    if (rank_is_root(comm)) {
+    const bool root = comm.rank() == 0;
+    detail::OutageScreenResult merged = detail::empty_screen(root ? S : 0);
+    if (root) {
         for (std::size_t i = 0; i + 3 < all_found.size(); i += 4)
             merged.violations.push_back({Index(all_found[i]), Index(all_found[i + 1]),
                                          Index(all_found[i + 2]), all_found[i + 3]});
