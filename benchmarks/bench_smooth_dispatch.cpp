@@ -1,9 +1,10 @@
-// Ramp-aware dispatch (smooth_dispatch, OSQP-style ADMM with one shared KKT factorisation) on
-// training-like loads with a lossy Megapack fleet: 1..16 scenarios x 3,600 steps (one hour at
-// 1 s) and one scenario x 86,400 steps (a day). CPU.
+// Ramp-aware dispatch (smooth_dispatch: the interior point by default, OSQP-style ADMM with one
+// shared KKT factorisation for comparison) on training-like loads with a lossy Megapack fleet:
+// 1..16 scenarios x 3,600 steps (one hour at 1 s) and one scenario x 86,400 steps (a day). CPU.
 //
-// Names: SmoothDispatch/<steps>/<scenarios>/<threads>. Counters: steps/s (scenario-steps per
-// second), iterations (mean ADMM iterations per scenario), converged (share of scenarios).
+// Names: SmoothDispatch/<steps>/<scenarios>/<threads>/<solver: 0 interior point, 1 ADMM>.
+// Counters: steps/s (scenario-steps per second), iterations (mean Newton steps or ADMM iterations
+// per scenario), converged (share of scenarios).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -34,6 +35,8 @@ void smooth(benchmark::State& state) {
     fleet.terminal = TerminalCondition::at_least_initial;
     SmoothDispatchOptions options;
     options.threads = static_cast<int>(state.range(2));
+    options.solver =
+        state.range(3) ? SmoothDispatchSolver::admm : SmoothDispatchSolver::interior_point;
     Real iterations = 0, converged = 0;
     for (auto _ : state) {
         const SmoothDispatchResult r = smooth_dispatch(load, {fleet}, {GridConnection{}}, options);
@@ -49,12 +52,13 @@ void smooth(benchmark::State& state) {
 
 BENCHMARK(smooth)
     ->Name("SmoothDispatch")
-    ->ArgNames({"steps", "scenarios", "threads"})
-    ->Args({3600, 1, 1})
-    ->Args({3600, 4, 1})
-    ->Args({3600, 4, 0})
-    ->Args({3600, 16, 0})
-    ->Args({86400, 1, 1})
+    ->ArgNames({"steps", "scenarios", "threads", "admm"})
+    ->Args({3600, 1, 1, 0})
+    ->Args({3600, 4, 1, 0})
+    ->Args({3600, 4, 0, 0})
+    ->Args({3600, 16, 0, 0})
+    ->Args({86400, 1, 1, 0})
+    ->Args({3600, 1, 1, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(1);

@@ -19,18 +19,26 @@
 // With w_ramp = 0, a lossless fleet and terminal equal, this is dispatch()'s problem (sum g is
 // then fixed, so sum (g - mean)^2 and sum g^2 differ by a constant).
 //
-// Solver: a convex QP in x = (c_t, d_t, E_{t+1}, g_t) interleaved by step (banded), solved by
-// OSQP's ADMM (src/core/admm_qp.hpp). The KKT matrix depends only on the efficiencies,
-// self-discharge, weights, T and whether a ramp limit is set — not on the loads, capacities or
-// limits — so it is factorised once per distinct (fleet kind, rho) and shared by all scenarios
-// and all iterations (and all sizes in smallest_fleet_for_ramp). Scenarios run in parallel, one
-// per thread at a time, so results do not depend on the thread count.
-// ADMM stops on OSQP's residual tolerances; once near them it tries OSQP's active-set polish
-// (one extra KKT factorisation), which, when it applies, makes the answer exact to rounding.
-// After that the physics is enforced exactly: b = d - c clipped to the power limits, E
+// Solver: a convex QP in x = (c_t, d_t, E_{t+1}, g_t, r_t) interleaved by step (banded). Two
+// methods (SmoothDispatchSolver):
+// - interior_point (default): Mehrotra's primal-dual predictor-corrector (src/core/ipm_qp.hpp),
+//   ~20-40 Newton steps per scenario, each a sparse LDL' of the banded KKT matrix (its ordering
+//   computed once per problem and thread); stops at relative residuals and duality gap of
+//   ipm_tolerance (1e-9). A scenario it does not solve (an infeasible one: an infeasible-start
+//   interior point gives no certificate) is handed to the ADMM, which certifies infeasibility.
+// - admm: OSQP's ADMM (src/core/admm_qp.hpp). Its KKT matrix depends only on the efficiencies,
+//   self-discharge, weights, T and whether a ramp limit is set — not on the loads, capacities or
+//   limits — so it is factorised once per distinct (fleet kind, rho) and shared by all scenarios
+//   and all iterations: the form a GPU batch wants, but thousands of iterations on this LP-like
+//   problem (no curvature in c and d). It stops on OSQP's residual tolerances (eps_abs, eps_rel);
+//   once near them it tries OSQP's active-set polish (one extra KKT factorisation), which, when
+//   it applies, makes the answer exact to rounding.
+// Scenarios run in parallel, one per thread at a time, so results do not depend on the thread
+// count.
+// After either, the physics is enforced exactly: b = d - c clipped to the power limits, E
 // recomputed by the loss model of dispatch() (psi(b)), b nudged where rounding would push E out
 // of its window, g = load - b. SoC, power limits and energy balance then hold to rounding; what
-// remains of grid/ramp limit violations (of the order of the ADMM tolerance) is reported in
+// remains of grid/ramp limit violations (of the order of the solver's tolerance) is reported in
 // limit_violation.
 // Relaxation gap: c and d are separate variables, and the QP may charge and discharge in the same
 // step to burn energy when that is cheaper than ramping (typically with terminal = equal, to end
@@ -39,9 +47,9 @@
 // over the whole horizon (a constant shift of g: no extra ramp), so the result stays physical but
 // is no longer certified optimal. With terminal = at_least_initial there is nothing to burn at
 // the end; prefer it for ramp studies.
-// Statuses: converged (optimal to eps_abs/eps_rel), max_iterations, infeasible (OSQP's primal
-// infeasibility certificate, e.g. a ramp limit the fleet cannot meet; infeasible_step, violation
-// and violation_kind then describe the first limit the polished dispatch breaks).
+// Statuses: converged (optimal to the method's tolerances), max_iterations, infeasible (OSQP's
+// primal infeasibility certificate, e.g. a ramp limit the fleet cannot meet; infeasible_step,
+// violation and violation_kind then describe the first limit the polished dispatch breaks).
 #pragma once
 
 #include <cmath>
@@ -51,13 +59,20 @@
 
 namespace gridbatch {
 
+enum class SmoothDispatchSolver { interior_point, admm };
+
 struct SmoothDispatchOptions {
     Real dt_seconds = 1.0;
     Real ramp_weight = 1.0;  // w_ramp, >= 0
     Real level_weight = -1;  // w_level; < 0: w_ramp (dt / level_time_constant_s)^2
     Real level_time_constant_s = 3600;
     Real ramp_limit_mw_per_s = HUGE_VAL;  // hard limit on |g_t - g_{t-1}| / dt; inf = none
-    // ADMM (OSQP's meaning; tolerances in MW and MWh/h units of the unscaled problem).
+    SmoothDispatchSolver solver = SmoothDispatchSolver::interior_point;
+    // Interior point: relative primal and dual residuals and duality gap; Newton steps.
+    Real ipm_tolerance = 1e-9;
+    int ipm_max_iterations = 80;
+    // ADMM (OSQP's meaning; tolerances in MW and MWh/h units of the unscaled problem); also used
+    // where the interior point hands a scenario over.
     Real eps_abs = 1e-6;
     Real eps_rel = 1e-6;
     Real eps_infeasible = 1e-7;
@@ -72,10 +87,11 @@ struct SmoothDispatchOptions {
 };
 
 // DispatchResult (usable wherever dispatch()'s is, e.g. dispatch_metrics) plus what is specific
-// to the ADMM. report.iterations: ADMM iterations; report.max_mismatch: unscaled primal residual.
+// to the QP solver. report.iterations: interior-point Newton steps or ADMM iterations (their sum
+// where the interior point handed over); report.max_mismatch: unscaled primal residual.
 struct SmoothDispatchResult : DispatchResult {
     Vector dual_residual;            // S, unscaled
-    IndexVector simultaneous_steps;  // S, steps where the ADMM answer had min(c, d) > tolerance
+    IndexVector simultaneous_steps;  // S, steps where the QP answer had min(c, d) > tolerance
                                      // (removed by the polish; none expected with losses)
     Vector limit_violation;          // S, largest grid-limit or ramp-limit excess after polish, MW
     Vector max_ramp_mw_per_s;        // S, of grid_mw

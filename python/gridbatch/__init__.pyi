@@ -490,12 +490,19 @@ def write_study(result: StudyResult, network: Network, directory: PathLike) -> N
 def welch_psd(x: ArrayLike, dt: float, segment: int = 1024) -> Tuple[F64, F64]: ...
 
 # --- ramp-aware dispatch --------------------------------------------------------------------
+class SmoothDispatchSolver(enum.IntEnum):
+    interior_point = 0
+    admm = 1
+
 class SmoothDispatchOptions:
     dt_seconds: float
     ramp_weight: float
     level_weight: float
     level_time_constant_s: float
     ramp_limit_mw_per_s: float
+    solver: SmoothDispatchSolver
+    ipm_tolerance: float
+    ipm_max_iterations: int
     eps_abs: float
     eps_rel: float
     eps_infeasible: float

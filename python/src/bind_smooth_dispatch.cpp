@@ -1,4 +1,4 @@
-// Ramp-aware battery dispatch (smooth_dispatch, an ADMM QP) and fleet sizing for a ramp limit.
+// Ramp-aware battery dispatch (smooth_dispatch, a QP) and fleet sizing for a ramp limit.
 // Options come as a SmoothDispatchOptions or as its fields in keyword arguments.
 #include <pybind11/stl.h>
 
@@ -38,6 +38,11 @@ ScenarioInput load_of(const py::object& load) {
 }  // namespace
 
 void bind_smooth_dispatch(py::module_& m) {
+    py::enum_<SmoothDispatchSolver>(m, "SmoothDispatchSolver",
+                                    "QP solver of smooth_dispatch: the interior point (default; "
+                                    "hands infeasible scenarios to the ADMM) or OSQP's ADMM.")
+        .value("interior_point", SmoothDispatchSolver::interior_point)
+        .value("admm", SmoothDispatchSolver::admm);
     py::class_<SmoothDispatchOptions> options_class(
         m, "SmoothDispatchOptions",
         "Options of smooth_dispatch (OSQP's meaning for the ADMM ones). Keyword arguments set "
@@ -60,9 +65,13 @@ void bind_smooth_dispatch(py::module_& m) {
              {"eps_rel", &SmoothDispatchOptions::eps_rel, "ADMM relative tolerance."},
              {"eps_infeasible", &SmoothDispatchOptions::eps_infeasible,
               "Primal infeasibility tolerance."},
-             {"rho", &SmoothDispatchOptions::rho, "ADMM step size."}})
+             {"rho", &SmoothDispatchOptions::rho, "ADMM step size."},
+             {"ipm_tolerance", &SmoothDispatchOptions::ipm_tolerance,
+              "Interior point: relative residuals and duality gap."}})
         options_class.def_readwrite(name, member, doc);
-    options_class
+    options_class.def_readwrite("solver", &SmoothDispatchOptions::solver, "A SmoothDispatchSolver.")
+        .def_readwrite("ipm_max_iterations", &SmoothDispatchOptions::ipm_max_iterations,
+                       "Interior point: Newton-step limit.")
         .def_readwrite("max_iterations", &SmoothDispatchOptions::max_iterations,
                        "ADMM iteration limit.")
         .def_readwrite("adaptive_rho", &SmoothDispatchOptions::adaptive_rho,
@@ -71,7 +80,7 @@ void bind_smooth_dispatch(py::module_& m) {
 
     py::class_<SmoothDispatchResult, DispatchResult>(
         m, "SmoothDispatchResult",
-        "A DispatchResult (usable with dispatch_metrics) plus the ADMM's diagnostics.")
+        "A DispatchResult (usable with dispatch_metrics) plus the QP solver's diagnostics.")
         .def_property_readonly(
             "dual_residual",
             [](const py::object& self) {
@@ -85,7 +94,7 @@ void bind_smooth_dispatch(py::module_& m) {
                 const auto& v = self.cast<const SmoothDispatchResult&>().simultaneous_steps;
                 return vector_view(v.data(), v.size(), self);
             },
-            "(S,) steps where the ADMM answer charged and discharged at once (removed).")
+            "(S,) steps where the QP answer charged and discharged at once (removed).")
         .def_property_readonly(
             "limit_violation",
             [](const py::object& self) {
@@ -125,7 +134,7 @@ void bind_smooth_dispatch(py::module_& m) {
         },
         py::arg("load"), py::arg("fleet"), py::arg("grid") = py::none(), py::kw_only(),
         py::arg("options") = py::none(), py::arg("comm") = py::none(),
-        "Ramp-aware dispatch: the grid draw as smooth as the fleet allows (ADMM QP), with an "
+        "Ramp-aware dispatch: the grid draw as smooth as the fleet allows (a QP), with an "
         "optional hard ramp limit. load: (S, T) MW. fleet, grid: one or one per scenario. "
         "options: a SmoothDispatchOptions; its fields may also be given as keywords "
         "(ramp_limit_mw_per_s=..., dt_seconds=...). The GIL is released; scenarios run in chunks "

@@ -28,7 +28,12 @@ def test_smooth_dispatch_is_a_dispatch_result(load):
 
 def test_options_reach_cpp(load):
     fleet = gb.BatteryFleet.from_units("megapack-2h", 12)
-    r = gb.smooth_dispatch(load, fleet, max_iterations=5)
+    r = gb.smooth_dispatch(load, fleet, solver=gb.SmoothDispatchSolver.admm, max_iterations=5)
     assert np.all(r.iterations <= 5)
+    # An interior point stopped early hands over to the ADMM.
+    r = gb.smooth_dispatch(load, fleet, ipm_max_iterations=2, max_iterations=5)
+    assert np.all((r.iterations > 2) & (r.iterations <= 7))
+    r = gb.smooth_dispatch(load, fleet)
+    assert np.all(r.converged) and np.all(r.iterations < 40)
     with pytest.raises(gb.InputError, match=r"SmoothDispatchOptions has no field 'foo'"):
         gb.smooth_dispatch(load, fleet, foo=1)

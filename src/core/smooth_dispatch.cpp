@@ -1,17 +1,19 @@
 // Ramp-aware battery dispatch: the QP of smooth_dispatch.hpp built as banded sparse matrices,
-// solved per scenario by the shared-factorisation ADMM of admm_qp.hpp, then polished so that the
-// physics holds exactly.
+// solved per scenario by the interior point of ipm_qp.hpp or the shared-factorisation ADMM of
+// admm_qp.hpp, then polished so that the physics holds exactly.
 #include "gridbatch/smooth_dispatch.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 
 #include "../cpu/parallel.hpp"
 #include "admm_qp.hpp"
 #include "gridbatch/error.hpp"
+#include "ipm_qp.hpp"
 
 namespace gridbatch {
 namespace {
@@ -56,8 +58,8 @@ Index first_row(Index t, bool ramp) { return t == 0 ? 0 : 6 + (t - 1) * rows_per
 class SmoothQp {
 public:
     SmoothQp(Index T, const FleetKind& kind, Real h, Real w_ramp, Real w_level, bool ramp,
-             const detail::QpSettings& settings)
-        : T_(T), ramp_(ramp) {
+             const detail::QpSettings& admm_settings, const detail::IpmSettings& ipm_settings)
+        : T_(T), ramp_(ramp), admm_settings_(admm_settings) {
         const Index n = kVars * T, m = first_row(T, ramp);
         std::vector<Eigen::Triplet<Real, int>> a, p;
         const Real k = 1 / h;
@@ -91,20 +93,34 @@ public:
             p.emplace_back(static_cast<int>(var_g(t)), static_cast<int>(var_g(t)), 2 * w_level);
             p.emplace_back(static_cast<int>(var_r(t)), static_cast<int>(var_r(t)), 2 * w_ramp);
         }
-        detail::CscMatrix A(m, n), P(n, n);
-        A.setFromTriplets(a.begin(), a.end());
-        P.setFromTriplets(p.begin(), p.end());
-        qp_ = std::make_unique<detail::ScaledQp>(P, A, eq, settings);
+        A_.resize(m, n);
+        P_.resize(n, n);
+        A_.setFromTriplets(a.begin(), a.end());
+        P_.setFromTriplets(p.begin(), p.end());
+        eq_ = std::move(eq);
+        ipm_ = std::make_unique<detail::BoundedQp>(P_, A_, eq_, ipm_settings);
     }
 
     Index T() const { return T_; }
     bool ramp() const { return ramp_; }
-    const detail::ScaledQp& qp() const { return *qp_; }
+    const detail::BoundedQp& interior_point() const { return *ipm_; }
+    // Built on first use (its equilibration is not free and the interior point rarely needs it).
+    const detail::ScaledQp& admm() const {
+        std::call_once(admm_once_, [this] {
+            admm_ = std::make_unique<detail::ScaledQp>(P_, A_, eq_, admm_settings_);
+        });
+        return *admm_;
+    }
 
 private:
     Index T_;
     bool ramp_;
-    std::unique_ptr<detail::ScaledQp> qp_;
+    detail::QpSettings admm_settings_;
+    detail::CscMatrix A_, P_;
+    std::vector<bool> eq_;
+    std::unique_ptr<detail::BoundedQp> ipm_;
+    mutable std::once_flag admm_once_;
+    mutable std::unique_ptr<detail::ScaledQp> admm_;
 };
 
 struct Limits {  // physical units of one scenario
@@ -173,7 +189,7 @@ struct PolishOutcome {
     Violation first_kind = Violation::none;
 };
 
-// Physics made exact from the ADMM's c, d: see smooth_dispatch.hpp. Writes columns s of r.
+// Physics made exact from the QP's c, d: see smooth_dispatch.hpp. Writes columns s of r.
 PolishOutcome polish(const Vector& x, const Eigen::Ref<const Vector>& load, const Limits& lim,
                      const FleetKind& kind, Real h, SmoothDispatchResult& r, Index s) {
     const Index T = load.size();
@@ -212,7 +228,7 @@ PolishOutcome polish(const Vector& x, const Eigen::Ref<const Vector>& load, cons
         const Real lo = t + 1 == T ? lim.e_end_min : lim.e_min;
         const Real hi = t + 1 == T ? lim.e_end_max : lim.e_max;
         Real next = kind.a * e - h * psi(b, kind);
-        // ADMM leaves E within its tolerance of the window; move b just enough to stay inside.
+        // The QP leaves E within its tolerance of the window; move b just enough to stay inside.
         if (next > hi || next < lo) {
             const Real edge = next > hi ? hi : lo;
             b = std::clamp(psi_inverse((kind.a * e - edge) / h, kind), -lim.c_max, lim.d_max);
@@ -304,6 +320,11 @@ void SmoothDispatchOptions::validate() const {
             "finite and > 0");
     require(max_iterations >= 1, "max_iterations", max_iterations, ">= 1");
     require(std::isfinite(rho) && rho > 0, "rho", rho, "finite and > 0");
+    require(solver == SmoothDispatchSolver::interior_point || solver == SmoothDispatchSolver::admm,
+            "solver", static_cast<Real>(solver), "interior_point or admm");
+    require(std::isfinite(ipm_tolerance) && ipm_tolerance > 0, "ipm_tolerance", ipm_tolerance,
+            "finite and > 0");
+    require(ipm_max_iterations >= 1, "ipm_max_iterations", ipm_max_iterations, ">= 1");
 }
 
 SmoothDispatchResult smooth_dispatch(const MatrixView& load,
@@ -337,6 +358,9 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
     settings.eps_primal_infeasible = options.eps_infeasible;
     settings.max_iterations = options.max_iterations;
     settings.adaptive_rho = options.adaptive_rho;
+    detail::IpmSettings ipm_settings;
+    ipm_settings.tolerance = options.ipm_tolerance;
+    ipm_settings.max_iterations = options.ipm_max_iterations;
 
     const auto fleet_of = [&](Index s) -> const BatteryFleet& {
         return fleets[fleets.size() == 1 ? 0 : static_cast<std::size_t>(s)];
@@ -355,7 +379,8 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
         auto it = std::find(kinds.begin(), kinds.end(), k);
         if (it == kinds.end()) {
             kinds.push_back(k);
-            qps.push_back(std::make_unique<SmoothQp>(T, k, h, w_ramp, w_level, ramp, settings));
+            qps.push_back(
+                std::make_unique<SmoothQp>(T, k, h, w_ramp, w_level, ramp, settings, ipm_settings));
             it = kinds.end() - 1;
         }
         kind_of[static_cast<std::size_t>(s)] = static_cast<std::size_t>(it - kinds.begin());
@@ -379,8 +404,11 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
 
     const int threads = detail::cpu::thread_count(options.threads, S);
     std::vector<detail::QpWorkspace> workspaces(static_cast<std::size_t>(threads));
+    std::vector<detail::IpmWorkspace> ipm_workspaces(static_cast<std::size_t>(threads));
+    const bool interior_point = options.solver == SmoothDispatchSolver::interior_point;
     detail::cpu::parallel_for(S, threads, 1, [&](int worker, Index begin, Index end) {
         detail::QpWorkspace& ws = workspaces[static_cast<std::size_t>(worker)];
+        detail::IpmWorkspace& ipm_ws = ipm_workspaces[static_cast<std::size_t>(worker)];
         Vector q, l, u;
         for (Index s = begin; s < end; ++s) {
             const std::size_t k = kind_of[static_cast<std::size_t>(s)];
@@ -388,8 +416,19 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
             const Limits lim = limits_of(f, grid_of(s), options);
             const auto column = load.col(s);
             fill_bounds(*qps[k], column, lim, kinds[k], h, w_level, f.throughput_cost, q, l, u);
-            const detail::QpOutcome qo = qps[k]->qp().solve(q, l, u, ws);
-            const PolishOutcome po = polish(ws.x, column, lim, kinds[k], h, r, s);
+            detail::QpOutcome qo;
+            const Vector* x = &ws.x;
+            if (interior_point) {
+                qo = qps[k]->interior_point().solve(q, l, u, ipm_ws);
+                x = &ipm_ws.x;
+            }
+            if (!interior_point || qo.status != Status::converged) {
+                const int before = qo.iterations;
+                qo = qps[k]->admm().solve(q, l, u, ws);
+                qo.iterations += before;
+                x = &ws.x;
+            }
+            const PolishOutcome po = polish(*x, column, lim, kinds[k], h, r, s);
             r.report.status[s] = static_cast<std::int8_t>(qo.status);
             r.report.iterations[s] = qo.iterations;
             r.report.max_mismatch[s] = qo.primal_residual;

@@ -110,7 +110,7 @@ int main() {
                    " ranks == one process");
     }
 
-    // Ramp-aware (ADMM) dispatch: scenarios sharded, the ADMM-specific fields gathered too.
+    // Ramp-aware (QP) dispatch: scenarios sharded, the QP-specific fields gathered too.
     SmoothDispatchOptions sdo;
     sdo.threads = 1;
     sdo.ramp_limit_mw_per_s = 0.5;

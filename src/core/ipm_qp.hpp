@@ -1,0 +1,424 @@
+// Primal-dual interior point (Mehrotra's predictor-corrector) for convex QPs whose inequalities
+// are bounds on single variables:
+//   min 1/2 x'Px + q'x  s.t.  E x = b,  lb <= x <= ub   (lb, ub may be infinite; lb = ub fixes)
+// taken in admm_qp.hpp's form l <= Ax <= u: the rows flagged equality make E, every other row
+// must have one nonzero and bounds its variable (several rows on one variable intersect). Why a
+// second solver: the dispatch QP is banded and LP-like (no curvature in charge and discharge), on
+// which the ADMM needs thousands of iterations to reach 1e-6 while an interior point needs ~20-40
+// Newton steps, each one sparse LDL' of the banded KKT matrix, and ends at 1e-9. The ADMM stays
+// for what it does better: one factorisation shared by every scenario (the GPU-friendly form) and
+// a certificate of infeasibility, which an infeasible-start interior point does not give.
+//
+// Newton system (w = -dy, Sigma = zl / (x - lb) + zu / (ub - x), delta a small regularisation
+// that makes the matrix quasi-definite, so that LDL' exists in any fill-reducing order; the
+// direction it perturbs is corrected by the next step, whose residuals are exact, so no iterative
+// refinement: on the dispatch QP two refinements doubled the time and changed nothing):
+//   [P + Sigma + delta I   E'      ] [dx]   [-r_d + (tau_l / s_l - zl) - (tau_u / s_u - zu)]
+//   [E                     -delta I] [w ] = [b - E x                                      ]
+// with r_d = Px + q - E'y - zl + zu, s_l = x - lb, s_u = ub - x, tau the centring targets.
+// Rows of E are equilibrated (unit inf-norm) inside; answers are in the caller's units.
+#pragma once
+
+#include <Eigen/SparseCholesky>
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "admm_qp.hpp"
+
+namespace gridbatch::detail {
+
+struct IpmSettings {
+    Real tolerance = 1e-9;  // relative primal and dual residuals and duality gap
+    int max_iterations = 80;
+    Real regularization = 1e-10;
+    Real step_fraction = 0.995;  // of the way to the boundary
+};
+
+// Per-thread state of one solve (the numeric factorisation included); x and y (unscaled) hold the
+// answer afterwards.
+struct IpmWorkspace {
+    Vector x, y;
+    Vector best_x, best_y;
+    QpOutcome best;
+    Vector lb, ub, zl, zu, b, q, rd, rp, rhs, sol, dx, dx_aff, dzl, dzl_aff, dzu, dzu_aff, px, ety,
+        values, tau_l, tau_u;
+    std::vector<char> fixed, has_lb, has_ub;
+    Eigen::SimplicialLDLT<CscMatrix, Eigen::Lower, Eigen::AMDOrdering<int>> ldlt;
+    CscMatrix kkt;
+    const void* analysed_for = nullptr;
+};
+
+class BoundedQp {
+public:
+    // P: symmetric (both triangles stored); A and eq_row as ScaledQp's.
+    BoundedQp(const CscMatrix& P, const CscMatrix& A, const std::vector<bool>& eq_row,
+              const IpmSettings& settings)
+        : settings_(settings), n_(P.rows()), P_(P) {
+        const Index m_all = A.rows();
+        eq_of_row_.assign(static_cast<std::size_t>(m_all), -1);
+        bound_var_.assign(static_cast<std::size_t>(m_all), -1);
+        bound_coef_.assign(static_cast<std::size_t>(m_all), 0);
+        for (Index i = 0; i < m_all; ++i)
+            if (eq_row[static_cast<std::size_t>(i)]) eq_of_row_[static_cast<std::size_t>(i)] = m_++;
+        std::vector<Eigen::Triplet<Real, int>> e;
+        for (Index j = 0; j < A.cols(); ++j)
+            for (CscMatrix::InnerIterator it(A, j); it; ++it) {
+                const auto i = static_cast<std::size_t>(it.row());
+                if (eq_of_row_[i] >= 0) {
+                    e.emplace_back(static_cast<int>(eq_of_row_[i]), static_cast<int>(j),
+                                   it.value());
+                } else {
+                    if (bound_var_[i] >= 0 || it.value() == 0)
+                        throw std::logic_error("BoundedQp: an inequality row is not a bound");
+                    bound_var_[i] = j;
+                    bound_coef_[i] = it.value();
+                }
+            }
+        for (Index i = 0; i < m_all; ++i)
+            if (eq_of_row_[static_cast<std::size_t>(i)] < 0 &&
+                bound_var_[static_cast<std::size_t>(i)] < 0)
+                throw std::logic_error("BoundedQp: an empty inequality row");
+        E_.resize(m_, n_);
+        E_.setFromTriplets(e.begin(), e.end());
+        // Row equilibration of E.
+        row_scale_ = Vector::Zero(m_);
+        for (Index j = 0; j < n_; ++j)
+            for (CscMatrix::InnerIterator it(E_, j); it; ++it)
+                row_scale_[it.row()] = std::max(row_scale_[it.row()], std::abs(it.value()));
+        for (Index i = 0; i < m_; ++i) row_scale_[i] = row_scale_[i] > 0 ? 1 / row_scale_[i] : 1;
+        E_ = row_scale_.asDiagonal() * E_;
+        Et_ = E_.transpose();
+        // Cost scaling: P's largest entry to 1 (q by the same factor per solve). The residual
+        // tolerances have an absolute part; with the dispatch's weights (w_level ~ 1e-7 w_ramp)
+        // unscaled gradients are so small that it would pass answers far from optimal.
+        const Real p_max = P_.nonZeros() > 0 ? P_.coeffs().cwiseAbs().maxCoeff() : 0;
+        cost_ = p_max > 0 ? 1 / p_max : 1;
+        P_ *= cost_;
+        build_kkt_pattern();
+    }
+
+    Index n() const { return n_; }
+
+    // Solves with the given (unscaled) q, l, u of the A form; answer in ws.x, ws.y (y: the
+    // multipliers of the equality rows, in E's row order).
+    QpOutcome solve(const Vector& q, const Vector& l, const Vector& u, IpmWorkspace& ws) const {
+        const IpmSettings& st = settings_;
+        setup(q, l, u, ws);
+        QpOutcome out;
+        if (!bounds_consistent(ws)) {  // a variable's bounds cross: no interior
+            out.status = Status::infeasible;
+            ws.x = ws.lb.cwiseMax(-kQpInfinity).cwiseMin(ws.ub.cwiseMin(kQpInfinity));
+            ws.y = Vector::Zero(m_);
+            return out;
+        }
+        if (ws.analysed_for != this) {
+            ws.kkt = kkt_;
+            ws.ldlt.analyzePattern(ws.kkt);
+            ws.analysed_for = this;
+        }
+        const Index nb = count_bounds(ws);
+        Real mu = residuals(ws);
+        Real converged_gap = HUGE_VAL;
+        int extra = 0;
+        for (int k = 0;; ++k) {
+            const Real gap = complementarity(ws);
+            const Real obj = std::abs(0.5 * ws.x.dot(ws.px) + ws.q.dot(ws.x));
+            out.primal_residual = ws.rp.lpNorm<Eigen::Infinity>();
+            out.dual_residual = dual_norm(ws);
+            out.iterations = k;
+            if (!std::isfinite(out.primal_residual) || !std::isfinite(out.dual_residual) ||
+                !std::isfinite(gap))
+                break;
+            const bool feasible =
+                out.primal_residual <= st.tolerance * (1 + ws.b.lpNorm<Eigen::Infinity>()) &&
+                out.dual_residual <= st.tolerance * (1 + dual_scale(ws));
+            // A gap of tol relative to the objective leaves x off by ~sqrt(tol) of its scale
+            // where the objective is flat (the level term): once there, go on while the steps
+            // still shrink the gap (two or three more, quadratic convergence), and keep the last
+            // iterate that met the tolerances.
+            if (out.status == Status::converged && (!feasible || !(gap < 0.5 * converged_gap)))
+                break;
+            if (feasible && gap <= st.tolerance * (1 + obj)) {
+                out.status = Status::converged;
+                converged_gap = gap;
+                keep(ws, out);
+                if (gap <= 1e-6 * st.tolerance * (1 + obj) || extra++ == 4) break;
+            }
+            if (k == st.max_iterations) break;
+            if (!factorise(ws)) break;
+            // Predictor (affine scaling, tau = 0).
+            ws.tau_l.setZero(n_);
+            ws.tau_u.setZero(n_);
+            newton_direction(ws);
+            ws.dzl_aff = ws.dzl;
+            ws.dzu_aff = ws.dzu;
+            ws.dx_aff = ws.dx;
+            const Real a_aff = step_to_boundary(ws, 1.0);
+            const Real mu_aff = gap_after(ws, a_aff) / static_cast<Real>(std::max<Index>(nb, 1));
+            const Real sigma = mu > 0 ? std::pow(std::clamp(mu_aff / mu, 0.0, 1.0), 3) : 0;
+            // Corrector: centring plus Mehrotra's second-order term.
+            for (Index j = 0; j < n_; ++j) {
+                if (ws.has_lb[j]) ws.tau_l[j] = sigma * mu - ws.dx_aff[j] * ws.dzl_aff[j];
+                if (ws.has_ub[j]) ws.tau_u[j] = sigma * mu + ws.dx_aff[j] * ws.dzu_aff[j];
+            }
+            newton_direction(ws);
+            Real a = step_to_boundary(ws, st.step_fraction);
+            // Mehrotra's second-order term can make a step that raises the gap (seen as a
+            // two-step cycle that stalled the dispatch QP); then centre without it.
+            if (gap_after(ws, a) > (1 - 0.01 * a) * static_cast<Real>(nb) * mu) {
+                for (Index j = 0; j < n_; ++j) {
+                    if (ws.has_lb[j]) ws.tau_l[j] = std::max(sigma, 0.1) * mu;
+                    if (ws.has_ub[j]) ws.tau_u[j] = std::max(sigma, 0.1) * mu;
+                }
+                newton_direction(ws);
+                a = step_to_boundary(ws, st.step_fraction);
+            }
+            ws.y.noalias() -= a * ws.sol.tail(m_);  // dy = -w
+            ws.x += a * ws.dx;
+            ws.zl += a * ws.dzl;
+            ws.zu += a * ws.dzu;
+            for (Index j = 0; j < n_; ++j)  // rounding may land a hair outside
+                if (!ws.fixed[j]) {
+                    if (ws.has_lb[j]) ws.x[j] = std::max(ws.x[j], ws.lb[j] + tiny(ws.lb[j]));
+                    if (ws.has_ub[j]) ws.x[j] = std::min(ws.x[j], ws.ub[j] - tiny(ws.ub[j]));
+                }
+            mu = residuals(ws);
+        }
+        if (out.status == Status::converged) restore(ws, out);
+        if (out.status == Status::not_solved) out.status = Status::max_iterations;
+        ws.y = row_scale_.cwiseProduct(ws.y) / cost_;
+        out.dual_residual /= cost_;
+        return out;
+    }
+
+private:
+    static void keep(IpmWorkspace& ws, const QpOutcome& out) {
+        ws.best_x = ws.x;
+        ws.best_y = ws.y;
+        ws.best = out;
+    }
+    // Back to the kept iterate; the count stays that of the steps taken.
+    static void restore(IpmWorkspace& ws, QpOutcome& out) {
+        const int iterations = out.iterations;
+        ws.x = ws.best_x;
+        ws.y = ws.best_y;
+        out = ws.best;
+        out.iterations = iterations;
+    }
+    static Real tiny(Real v) { return 1e-300 + 1e-15 * std::abs(v); }
+
+    // K's lower triangle: P's lower part + a diagonal for every x, E below, -delta on y's diagonal.
+    void build_kkt_pattern() {
+        std::vector<Eigen::Triplet<Real, int>> t;
+        for (Index j = 0; j < n_; ++j) {
+            t.emplace_back(static_cast<int>(j), static_cast<int>(j), 0.0);
+            for (CscMatrix::InnerIterator it(P_, j); it; ++it)
+                if (it.row() >= j)
+                    t.emplace_back(static_cast<int>(it.row()), static_cast<int>(j), it.value());
+            for (CscMatrix::InnerIterator it(E_, j); it; ++it)
+                t.emplace_back(static_cast<int>(n_ + it.row()), static_cast<int>(j), it.value());
+        }
+        for (Index i = 0; i < m_; ++i)
+            t.emplace_back(static_cast<int>(n_ + i), static_cast<int>(n_ + i), 0.0);
+        kkt_.resize(n_ + m_, n_ + m_);
+        kkt_.setFromTriplets(t.begin(), t.end());
+        kkt_.makeCompressed();
+        diag_pos_.assign(static_cast<std::size_t>(n_ + m_), -1);
+        touches_.assign(static_cast<std::size_t>(n_), {});
+        for (Index j = 0; j < n_ + m_; ++j)
+            for (Index p = kkt_.outerIndexPtr()[j]; p < kkt_.outerIndexPtr()[j + 1]; ++p) {
+                const Index r = kkt_.innerIndexPtr()[p];
+                if (r == j) {
+                    diag_pos_[static_cast<std::size_t>(j)] = p;
+                    continue;
+                }
+                if (r < n_) touches_[static_cast<std::size_t>(r)].push_back(p);
+                if (j < n_) touches_[static_cast<std::size_t>(j)].push_back(p);
+            }
+    }
+
+    // Bounds from the inequality rows, equality right-hand sides, the starting point.
+    void setup(const Vector& q, const Vector& l, const Vector& u, IpmWorkspace& ws) const {
+        ws.q = cost_ * q;
+        ws.lb = Vector::Constant(n_, -HUGE_VAL);
+        ws.ub = Vector::Constant(n_, HUGE_VAL);
+        ws.b.resize(m_);
+        for (std::size_t i = 0; i < eq_of_row_.size(); ++i) {
+            const auto ii = static_cast<Index>(i);
+            if (eq_of_row_[i] >= 0) {
+                ws.b[eq_of_row_[i]] = row_scale_[eq_of_row_[i]] * l[ii];
+                continue;
+            }
+            const Index j = bound_var_[i];
+            const Real c = bound_coef_[i];
+            Real lo = l[ii] <= -kQpInfinity ? -HUGE_VAL : l[ii] / c;
+            Real hi = u[ii] >= kQpInfinity ? HUGE_VAL : u[ii] / c;
+            if (c < 0) std::swap(lo, hi);
+            ws.lb[j] = std::max(ws.lb[j], lo);
+            ws.ub[j] = std::min(ws.ub[j], hi);
+        }
+        ws.fixed.assign(static_cast<std::size_t>(n_), 0);
+        ws.has_lb.assign(static_cast<std::size_t>(n_), 0);
+        ws.has_ub.assign(static_cast<std::size_t>(n_), 0);
+        ws.x.resize(n_);
+        ws.zl = Vector::Zero(n_);
+        ws.zu = Vector::Zero(n_);
+        for (Index j = 0; j < n_; ++j) {
+            const Real lo = ws.lb[j], hi = ws.ub[j];
+            const bool fl = std::isfinite(lo), fh = std::isfinite(hi);
+            if (fl && fh && hi - lo <= 1e-12 * (1 + std::abs(lo))) {
+                ws.fixed[j] = 1;
+                ws.x[j] = 0.5 * (lo + hi);
+                continue;
+            }
+            ws.has_lb[j] = fl;
+            ws.has_ub[j] = fh;
+            // Start inside, away from the bounds by a part of the range (or by 1 when one-sided).
+            if (fl && fh)
+                ws.x[j] = 0.5 * (lo + hi);
+            else if (fl)
+                ws.x[j] = lo + 1;
+            else if (fh)
+                ws.x[j] = hi - 1;
+            else
+                ws.x[j] = 0;
+            if (fl) ws.zl[j] = 1;
+            if (fh) ws.zu[j] = 1;
+        }
+        ws.y = Vector::Zero(m_);
+    }
+
+    static bool bounds_consistent(const IpmWorkspace& ws) {
+        for (Index j = 0; j < ws.lb.size(); ++j)
+            if (!(ws.lb[j] <= ws.ub[j] + 1e-12 * (1 + std::abs(ws.ub[j])))) return false;
+        return true;
+    }
+    static Index count_bounds(const IpmWorkspace& ws) {
+        Index nb = 0;
+        for (std::size_t j = 0; j < ws.has_lb.size(); ++j) nb += ws.has_lb[j] + ws.has_ub[j];
+        return nb;
+    }
+    // The complementarity gap after a step a along (dx, dzl, dzu).
+    static Real gap_after(const IpmWorkspace& ws, Real a) {
+        Real gap = 0;
+        for (Index j = 0; j < ws.x.size(); ++j) {
+            if (ws.has_lb[j])
+                gap += (ws.x[j] + a * ws.dx[j] - ws.lb[j]) * (ws.zl[j] + a * ws.dzl[j]);
+            if (ws.has_ub[j])
+                gap += (ws.ub[j] - ws.x[j] - a * ws.dx[j]) * (ws.zu[j] + a * ws.dzu[j]);
+        }
+        return gap;
+    }
+    static Real complementarity(const IpmWorkspace& ws) {
+        Real gap = 0;
+        for (Index j = 0; j < ws.x.size(); ++j) {
+            if (ws.has_lb[j]) gap += (ws.x[j] - ws.lb[j]) * ws.zl[j];
+            if (ws.has_ub[j]) gap += (ws.ub[j] - ws.x[j]) * ws.zu[j];
+        }
+        return gap;
+    }
+    // r_d, r_p, Px, E'y; returns mu.
+    Real residuals(IpmWorkspace& ws) const {
+        ws.px.noalias() = P_ * ws.x;
+        ws.ety.noalias() = Et_ * ws.y;
+        ws.rd = ws.px + ws.q - ws.ety - ws.zl + ws.zu;
+        ws.rp = ws.b;
+        ws.rp.noalias() -= E_ * ws.x;
+        const Index nb = count_bounds(ws);
+        return nb > 0 ? complementarity(ws) / static_cast<Real>(nb) : 0;
+    }
+    Real dual_norm(const IpmWorkspace& ws) const {
+        Real r = 0;
+        for (Index j = 0; j < n_; ++j)
+            if (!ws.fixed[j]) r = std::max(r, std::abs(ws.rd[j]));
+        return r;
+    }
+    Real dual_scale(const IpmWorkspace& ws) const {
+        return std::max({ws.px.lpNorm<Eigen::Infinity>(), ws.q.lpNorm<Eigen::Infinity>(),
+                         ws.ety.lpNorm<Eigen::Infinity>()});
+    }
+
+    // Numeric LDL' of the KKT matrix at the current point; a fixed variable's row and column
+    // become the identity's (its step is 0).
+    bool factorise(IpmWorkspace& ws) const {
+        const Real delta = settings_.regularization;
+        Real* v = ws.kkt.valuePtr();
+        std::copy(kkt_.valuePtr(), kkt_.valuePtr() + kkt_.nonZeros(), v);
+        for (Index j = 0; j < n_; ++j) {
+            Real& d = v[diag_pos_[static_cast<std::size_t>(j)]];
+            if (ws.fixed[j]) {
+                for (Index p : touches_[static_cast<std::size_t>(j)]) v[p] = 0;
+                d = 1;
+                continue;
+            }
+            Real sigma = 0;
+            if (ws.has_lb[j]) sigma += ws.zl[j] / (ws.x[j] - ws.lb[j]);
+            if (ws.has_ub[j]) sigma += ws.zu[j] / (ws.ub[j] - ws.x[j]);
+            d += sigma + delta;
+        }
+        for (Index i = 0; i < m_; ++i) v[diag_pos_[static_cast<std::size_t>(n_ + i)]] = -delta;
+        ws.ldlt.factorize(ws.kkt);
+        return ws.ldlt.info() == Eigen::Success;
+    }
+
+    // dx, w (in ws.sol), dzl, dzu for the centring targets ws.tau_l, ws.tau_u.
+    void newton_direction(IpmWorkspace& ws) const {
+        ws.rhs.resize(n_ + m_);
+        for (Index j = 0; j < n_; ++j) {
+            if (ws.fixed[j]) {
+                ws.rhs[j] = 0;
+                continue;
+            }
+            Real r = -ws.rd[j];
+            if (ws.has_lb[j]) r += ws.tau_l[j] / (ws.x[j] - ws.lb[j]) - ws.zl[j];
+            if (ws.has_ub[j]) r -= ws.tau_u[j] / (ws.ub[j] - ws.x[j]) - ws.zu[j];
+            ws.rhs[j] = r;
+        }
+        ws.rhs.tail(m_) = ws.rp;
+        ws.sol = ws.ldlt.solve(ws.rhs);
+        ws.dx = ws.sol.head(n_);
+        ws.dzl.setZero(n_);
+        ws.dzu.setZero(n_);
+        for (Index j = 0; j < n_; ++j) {
+            if (ws.has_lb[j]) {
+                const Real s = ws.x[j] - ws.lb[j];
+                ws.dzl[j] = (ws.tau_l[j] - s * ws.zl[j] - ws.zl[j] * ws.dx[j]) / s;
+            }
+            if (ws.has_ub[j]) {
+                const Real s = ws.ub[j] - ws.x[j];
+                ws.dzu[j] = (ws.tau_u[j] - s * ws.zu[j] + ws.zu[j] * ws.dx[j]) / s;
+            }
+        }
+    }
+
+    // The largest step in (0, 1] keeping slacks and multipliers positive, times `fraction`.
+    static Real step_to_boundary(const IpmWorkspace& ws, Real fraction) {
+        Real a = 1 / fraction;
+        for (Index j = 0; j < ws.x.size(); ++j) {
+            const Real dx = ws.dx[j];
+            if (ws.has_lb[j]) {
+                if (dx < 0) a = std::min(a, (ws.x[j] - ws.lb[j]) / -dx);
+                if (ws.dzl[j] < 0) a = std::min(a, ws.zl[j] / -ws.dzl[j]);
+            }
+            if (ws.has_ub[j]) {
+                if (dx > 0) a = std::min(a, (ws.ub[j] - ws.x[j]) / dx);
+                if (ws.dzu[j] < 0) a = std::min(a, ws.zu[j] / -ws.dzu[j]);
+            }
+        }
+        return std::min(1.0, fraction * a);
+    }
+
+    IpmSettings settings_;
+    Index n_, m_ = 0;
+    CscMatrix P_, E_, Et_, kkt_;
+    Vector row_scale_;
+    Real cost_ = 1;
+    std::vector<Index> eq_of_row_, bound_var_;
+    std::vector<Real> bound_coef_;
+    std::vector<Index> diag_pos_;
+    std::vector<std::vector<Index>> touches_;
+};
+
+}  // namespace gridbatch::detail
