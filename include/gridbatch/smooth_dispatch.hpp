@@ -42,7 +42,7 @@
 // limit_violation.
 // Relaxation gap: c and d are separate variables, and the QP may charge and discharge in the same
 // step to burn energy when that is cheaper than ramping (typically with terminal = equal, to end
-// at E_0 without ramping down; or at soc_max). Such steps are counted in simultaneous_steps; the
+// at E_0 without ramping down; or at soc_max). Such steps are counted in relaxed_steps; the
 // netted dispatch then has energy left over, which is discharged by one constant extra power
 // over the whole horizon (a constant shift of g: no extra ramp), so the result stays physical but
 // is no longer certified optimal. With terminal = at_least_initial there is nothing to burn at
@@ -88,13 +88,12 @@ struct SmoothDispatchOptions {
 
 // DispatchResult (usable wherever dispatch()'s is, e.g. dispatch_metrics) plus what is specific
 // to the QP solver. report.iterations: interior-point Newton steps or ADMM iterations (their sum
-// where the interior point handed over); report.max_mismatch: unscaled primal residual.
+// where the interior point handed over); report.max_mismatch: unscaled primal residual;
+// relaxed_steps: steps where the QP's answer charged and discharged at once (netted by the polish).
 struct SmoothDispatchResult : DispatchResult {
-    Vector dual_residual;            // S, unscaled
-    IndexVector simultaneous_steps;  // S, steps where the QP answer had min(c, d) > tolerance
-                                     // (removed by the polish; none expected with losses)
-    Vector limit_violation;          // S, largest grid-limit or ramp-limit excess after polish, MW
-    Vector max_ramp_mw_per_s;        // S, of grid_mw
+    Vector dual_residual;      // S, unscaled
+    Vector limit_violation;    // S, largest grid-limit or ramp-limit excess after polish, MW
+    Vector max_ramp_mw_per_s;  // S, of grid_mw
 };
 
 // Ramp-aware dispatch of every column of `load` (MW). `fleets` and `grids` have 1 entry (shared)

@@ -392,6 +392,7 @@ class DispatchResult(_Report):
     violation: F64
     violation_kind: I8
     method: I8
+    relaxed_steps: I64
 
 class DispatchMetrics:
     peak_mw: F64
@@ -514,7 +515,6 @@ class SmoothDispatchOptions:
 
 class SmoothDispatchResult(DispatchResult):
     dual_residual: F64
-    simultaneous_steps: I64
     limit_violation: F64
     max_ramp_mw_per_s: F64
 

@@ -271,6 +271,14 @@ void bind_results(py::module_& m) {
                 return vector_view(v.data(), v.size(), self);
             },
             "(S,) int8: the method used (1 taut string, 2 dynamic program).")
+        .def_property_readonly(
+            "relaxed_steps",
+            [](const py::object& self) {
+                const auto& v = self.cast<const DispatchResult&>().relaxed_steps;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) steps dispatched by the relaxation (charging and discharging at once); 0 = "
+            "exact.")
         .def("__repr__", [](const DispatchResult& r) {
             return "<gridbatch.DispatchResult: " + std::to_string(r.report.size()) +
                    " scenarios x " + std::to_string(r.grid_mw.rows()) + " steps, " +

@@ -89,13 +89,6 @@ void bind_smooth_dispatch(py::module_& m) {
             },
             "(S,) unscaled dual residual.")
         .def_property_readonly(
-            "simultaneous_steps",
-            [](const py::object& self) {
-                const auto& v = self.cast<const SmoothDispatchResult&>().simultaneous_steps;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) steps where the QP answer charged and discharged at once (removed).")
-        .def_property_readonly(
             "limit_violation",
             [](const py::object& self) {
                 const auto& v = self.cast<const SmoothDispatchResult&>().limit_violation;

@@ -1,6 +1,8 @@
 // `gridbatch smooth --load FILE|--synthetic [generator options] --fleet N --unit NAME
-//  [--ramp-limit MW_PER_MIN] --out DIR`: optimal (or causal-filter) battery dispatch per scenario;
-// writes battery_mw.csv, soc_mwh.csv, grid_mw.csv and metrics.csv into DIR.
+//  [--ramp-limit MW_PER_MIN] [--objective variance|ramps] --out DIR`: optimal (or causal-filter)
+// battery dispatch per scenario; writes battery_mw.csv, soc_mwh.csv, grid_mw.csv and metrics.csv
+// into DIR. `--objective ramps` is smooth_dispatch() (squared ramps and a slow level term, a QP),
+// the default `variance` dispatch() (squared deviation from the target, exact).
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -9,6 +11,7 @@
 #include "cli/dispatch_cli.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/error.hpp"
+#include "gridbatch/smooth_dispatch.hpp"
 
 namespace gridbatch::cli {
 namespace {
@@ -41,9 +44,10 @@ DispatchMethod parse_method(const std::string& s) {
 
 int cmd_smooth(const Args& args) {
     auto names = generator_option_names();
-    for (const char* n : {"load", "fleet", "unit", "ramp-limit", "max-units", "out", "terminal",
-                          "method", "target", "horizon", "replan-every", "forecast-noise",
-                          "import-limit", "throughput-cost", "filter-tau"})
+    for (const char* n :
+         {"load", "fleet", "unit", "ramp-limit", "max-units", "out", "terminal", "method", "target",
+          "horizon", "replan-every", "forecast-noise", "import-limit", "throughput-cost",
+          "filter-tau", "objective", "ramp-weight", "level-time-constant"})
         names.insert(n);
     const Options opt(args, {"synthetic", "export", "filter", "help"}, names);
     if (opt.flag("help")) {
@@ -52,6 +56,9 @@ int cmd_smooth(const Args& args) {
                "         --unit megapack-2h|megapack-4h [--ramp-limit MW_PER_MIN] --out DIR\n"
                "  --terminal equal|at-least-initial|free   --method auto|taut-string|dp\n"
                "  --target mean|min|zero      draw the objective pulls towards (default mean)\n"
+               "  --objective variance|ramps  squared deviation from the target (default; exact)\n"
+               "                              or squared ramps plus a slow level term (a QP)\n"
+               "  --ramp-weight W  --level-time-constant S   weights of --objective ramps\n"
                "  --import-limit MW  --export  --throughput-cost X\n"
                "  --filter [--filter-tau S]   causal high-pass baseline instead of optimum\n"
                "  --horizon STEPS [--replan-every STEPS] [--forecast-noise X]   receding horizon\n"
@@ -86,6 +93,20 @@ int cmd_smooth(const Args& args) {
     dopt.target = parse_target(opt.get("target", "mean"));
     dopt.backend = parse_backend(opt.get("backend", "auto"));
 
+    const std::string objective = opt.get("objective", "variance");
+    if (objective != "variance" && objective != "ramps")
+        throw Error(ErrorKind::invalid_input,
+                    "option --objective: '" + objective + "' (expected variance or ramps)");
+    const bool ramps = objective == "ramps";
+    if (ramps && (opt.flag("filter") || opt.has("horizon")))
+        throw Error(ErrorKind::invalid_input,
+                    "option --objective ramps: not with --filter or --horizon (they follow the "
+                    "variance objective)");
+    SmoothDispatchOptions sopt;
+    sopt.dt_seconds = dt;
+    sopt.ramp_weight = opt.number("ramp-weight", sopt.ramp_weight);
+    sopt.level_time_constant_s = opt.number("level-time-constant", sopt.level_time_constant_s);
+
     // Under mpirun the optimal dispatch is sharded over the ranks; the causal filter, MPC and the
     // sizing run on rank 0 alone.
     const std::unique_ptr<Communicator> comm = launcher_communicator();
@@ -103,6 +124,10 @@ int cmd_smooth(const Args& args) {
         mpc.replan_every = opt.integer("replan-every", std::min<long>(60, mpc.horizon_steps));
         mpc.forecast_noise = opt.number("forecast-noise", 0);
         r = receding_horizon(load, {fleet}, {grid}, mpc, dopt);
+    } else if (ramps) {
+        r = shard ? smooth_dispatch(load, {fleet}, {grid}, sopt, *comm)
+                  : smooth_dispatch(load, {fleet}, {grid}, sopt);
+        if (shard && comm->rank() != 0) return 0;
     } else {
         r = shard ? dispatch(load, {fleet}, {grid}, dopt, *comm)
                   : dispatch(load, {fleet}, {grid}, dopt);
@@ -111,9 +136,12 @@ int cmd_smooth(const Args& args) {
     const DispatchMetrics m = dispatch_metrics(load, r, {fleet}, dt);
     IndexVector needed;
     const bool sizing = opt.has("ramp-limit");
-    if (sizing)
-        needed = size_fleet(load, unit, opt.number("ramp-limit", 0), opt.integer("max-units", 1000),
-                            grid, dopt);
+    if (sizing) {
+        const Real limit = opt.number("ramp-limit", 0);
+        const Index max_units = opt.integer("max-units", 1000);
+        needed = ramps ? smallest_fleet_for_ramp(load, unit, limit, max_units, grid, sopt)
+                       : size_fleet(load, unit, limit, max_units, grid, dopt);
+    }
 
     std::filesystem::create_directories(dir);
     write_series_csv(dir + "/battery_mw.csv", r.battery_mw, dt);

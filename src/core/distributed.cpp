@@ -278,7 +278,6 @@ template <typename F>
 void for_each_scalar(SmoothDispatchResult& r, F&& f) {
     for_each_scalar(static_cast<DispatchResult&>(r), f);
     f(r.dual_residual);
-    f(r.simultaneous_steps);
     f(r.limit_violation);
     f(r.max_ramp_mw_per_s);
 }

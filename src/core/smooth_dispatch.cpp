@@ -398,7 +398,7 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
     r.method = FlagVector::Constant(S, static_cast<std::int8_t>(DispatchMethod::automatic));
     r.backend = Backend::cpu;
     r.dual_residual = Vector::Zero(S);
-    r.simultaneous_steps = IndexVector::Zero(S);
+    r.relaxed_steps = IndexVector::Zero(S);
     r.limit_violation = Vector::Zero(S);
     r.max_ramp_mw_per_s = Vector::Zero(S);
 
@@ -433,7 +433,7 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
             r.report.iterations[s] = qo.iterations;
             r.report.max_mismatch[s] = qo.primal_residual;
             r.dual_residual[s] = qo.dual_residual;
-            r.simultaneous_steps[s] = po.simultaneous;
+            r.relaxed_steps[s] = po.simultaneous;
             r.limit_violation[s] = po.limit_violation;
             if (qo.status == Status::infeasible) {
                 r.infeasible_step[s] = po.first_step;

@@ -532,9 +532,35 @@ TEST(DispatchCli, ProfileThenSmoothWritesBalancedSeries) {
     int rows = 0;
     while (std::getline(metrics, row)) rows += row.find(",optimal,") != std::string::npos;
     EXPECT_EQ(rows, 2);
+    // The ramp objective (smooth_dispatch) on the same load: balanced too, and its sum of
+    // squared ramps below the variance objective's dispatch (feasible for its QP, whose level
+    // term weighs (dt / 3600 s)^2 as much).
+    const auto squared_ramps = [&](const std::string& out) {
+        const auto g = read(out + "/grid_mw.csv");
+        double sum = 0;
+        for (std::size_t t = 1; t < g.size(); ++t)
+            for (std::size_t s = 1; s <= 2; ++s) sum += std::pow(g[t][s] - g[t - 1][s], 2);
+        return sum;
+    };
+    const std::string ramps = dir + "_ramps";
+    ASSERT_EQ(std::system((cli + " smooth --load " + profile +
+                           " --dt 0.5 --fleet 20 --unit megapack-4h --objective ramps --out " +
+                           ramps + " > /dev/null")
+                              .c_str()),
+              0);
+    const auto rb = read(ramps + "/battery_mw.csv"), rg = read(ramps + "/grid_mw.csv");
+    ASSERT_EQ(rg.size(), 600u);
+    for (std::size_t t = 0; t < load.size(); ++t)
+        for (std::size_t s = 1; s <= 2; ++s)
+            EXPECT_NEAR(rg[t][s], load[t][s] - rb[t][s], 1e-6 * (1 + load[t][s]));
+    EXPECT_LT(squared_ramps(ramps), squared_ramps(dir));
     // Bad input is one clear line and a non-zero exit code.
     EXPECT_NE(std::system(
                   (cli + " smooth --synthetic --fleet -3 --out " + dir + " 2> /dev/null").c_str()),
+              0);
+    EXPECT_NE(std::system((cli + " smooth --synthetic --fleet 3 --objective peak --out " + dir +
+                           " 2> /dev/null")
+                              .c_str()),
               0);
 }
 

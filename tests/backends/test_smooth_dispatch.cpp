@@ -194,7 +194,7 @@ TEST_P(SmoothDispatchSolvers, LossyDispatchIsPhysicalConvergedAndNeverChargesAnd
         // relative 1e-9 (of the scaled rows).
         EXPECT_LE(r.report.max_mismatch[s], 1e-6 + 1e-6 * 250);
         EXPECT_LE(r.dual_residual[s], 1e-4);
-        EXPECT_EQ(r.simultaneous_steps[s], 0);
+        EXPECT_EQ(r.relaxed_steps[s], 0);
         EXPECT_LE(r.limit_violation[s], 1e-6);
         EXPECT_EQ(r.infeasible_step[s], -1);
         expect_physical(load, r, fleets[static_cast<std::size_t>(s)], grid, 1.0, s, 1e-6);
