@@ -1,5 +1,6 @@
-# `mpirun -np 2 gridbatch pf|n1|smooth|study ...` must write the same files as one process (pf:
-# AC and DC, 150 scenarios of the built-in network, three AC chunks of 64 spread over the ranks).
+# `mpirun -np 2 gridbatch pf|n1|smooth|study ...` must write the same files as one process
+# (smooth with both objectives; pf: AC and DC, 150 scenarios of the built-in network, three AC
+# chunks of 64 spread over the ranks).
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 set(scale "scale\n")
@@ -14,8 +15,9 @@ set(args_ac pf builtin --ac --load-scale ${WORK_DIR}/scale.csv --backend cpu)
 set(args_dc pf builtin --dc --load-scale ${WORK_DIR}/scale.csv --backend cpu)
 set(args_n1 n1 builtin --load-scale ${WORK_DIR}/scale.csv --threshold 60 --backend cpu)
 set(args_smooth smooth --synthetic --scenarios 20 --hours 0.1 --fleet 40 --backend cpu)
+set(args_ramps smooth --synthetic --scenarios 6 --hours 0.05 --fleet 40 --objective ramps)
 set(args_study study --steps 120 --scenarios 2 --sizing-points 3 --backend cpu --no-plots)
-foreach(mode ac dc n1 smooth study)
+foreach(mode ac dc n1 smooth ramps study)
   execute_process(COMMAND ${CLI} ${args_${mode}} --out ${WORK_DIR}/one_${mode}
                   RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
   if(rc)
