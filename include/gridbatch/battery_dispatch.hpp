@@ -104,6 +104,13 @@ struct BatteryFleet {
 struct GridConnection {
     Real import_limit_mw = HUGE_VAL;  // upper limit on grid draw
     bool export_allowed = false;      // false: grid draw >= 0
+    // Backup generation at the site (gas turbines): output in [0, backup_mw], changing by at
+    // most backup_ramp_mw_per_s per second, at backup_cost_per_mwh (objective units per MWh).
+    // Only smooth_dispatch() models it; dispatch() refuses backup_mw > 0.
+    Real backup_mw = 0;
+    Real backup_ramp_mw_per_s = HUGE_VAL;
+    Real backup_cost_per_mwh = 0;
+    // Throws Error{invalid_input} naming the field and `where`.
     void validate(const std::string& where) const;
 };
 

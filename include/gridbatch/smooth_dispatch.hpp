@@ -4,14 +4,18 @@
 // ~eta g whenever the load swings, so its ramps stay large whatever the fleet size.
 //
 // Model per scenario (same layout and sign conventions as dispatch(): loads T x S, one scenario
-// per column, b = d - c > 0 discharging, g = load - b): charge c_t in [0, charge_mw], discharge
-// d_t in [0, discharge_mw] at the terminals, E_{t+1} = a E_t + h (eta_c c_t - d_t / eta_d),
+// per column, b = d - c > 0 discharging): charge c_t in [0, charge_mw], discharge d_t in
+// [0, discharge_mw] at the terminals, E_{t+1} = a E_t + h (eta_c c_t - d_t / eta_d),
 // h = dt / 3600, a = 1 - self_discharge_per_hour h, soc_min <= E_t / energy_mwh <= soc_max, the
-// fleet's terminal condition, 0 <= g_t <= import_limit_mw (no lower limit if export_allowed),
+// fleet's terminal condition; backup generation u_t in [0, backup_mw] with
+// |u_t - u_{t-1}| <= backup_ramp_mw_per_s dt (GridConnection; none by default); grid draw
+// g_t = load_t - b_t - u_t with 0 <= g_t <= import_limit_mw (no lower limit if export_allowed)
 // and, if ramp_limit_mw_per_s is finite, |g_t - g_{t-1}| <= ramp_limit_mw_per_s dt.
-// Objective (MW^2 h, like dispatch()'s):
-//   h [ w_ramp sum_{t>=1} (g_t - g_{t-1})^2 + w_level sum_t (g_t - mean(load))^2 ]
-//     + throughput_cost h sum_t (c_t + d_t).
+// Objective (MW^2 h, like dispatch()'s; weights combine):
+//   h [ w_ramp sum_{t>=1} (g_t - g_{t-1})^2 + w_level sum_t (g_t - target_t)^2
+//       + sum_t price_t g_t + throughput_cost sum_t (c_t + d_t) + backup_cost sum_t u_t ]
+// with target_t = options.target_mw[t] (default: the scenario's mean load) and price_t =
+// options.energy_price[t] (default 0).
 // The level term keeps the problem well posed (without it a constant shift of g is free when the
 // terminal condition is not binding) and pulls the grid towards the mean load: a deviation that
 // lasts longer than level_time_constant_s costs more than the ramps that make it, so the default
@@ -19,7 +23,8 @@
 // With w_ramp = 0, a lossless fleet and terminal equal, this is dispatch()'s problem (sum g is
 // then fixed, so sum (g - mean)^2 and sum g^2 differ by a constant).
 //
-// Solver: a convex QP in x = (c_t, d_t, E_{t+1}, g_t, r_t) interleaved by step (banded). Two
+// Solver: a convex QP in x = (c_t, d_t, E_{t+1}, g_t, r_t[, u_t, v_t]) interleaved by step
+// (banded). Two
 // methods (SmoothDispatchSolver):
 // - interior_point (default): Mehrotra's primal-dual predictor-corrector (src/core/ipm_qp.hpp),
 //   ~20-40 Newton steps per scenario, each a sparse LDL' of the banded KKT matrix (its ordering
@@ -37,9 +42,9 @@
 // count.
 // After either, the physics is enforced exactly: b = d - c clipped to the power limits, E
 // recomputed by the loss model of dispatch() (psi(b)), b nudged where rounding would push E out
-// of its window, g = load - b. SoC, power limits and energy balance then hold to rounding; what
-// remains of grid/ramp limit violations (of the order of the solver's tolerance) is reported in
-// limit_violation.
+// of its window, u clipped to its range, g = load - b - u. SoC, power limits and energy balance
+// then hold to rounding; what remains of grid, ramp and backup-ramp limit violations (of the
+// order of the solver's tolerance) is reported in limit_violation.
 // Relaxation gap: c and d are separate variables, and the QP may charge and discharge in the same
 // step to burn energy when that is cheaper than ramping (typically with terminal = equal, to end
 // at E_0 without ramping down; or at soc_max). Such steps are counted in relaxed_steps; the
@@ -67,6 +72,9 @@ struct SmoothDispatchOptions {
     Real level_weight = -1;  // w_level; < 0: w_ramp (dt / level_time_constant_s)^2
     Real level_time_constant_s = 3600;
     Real ramp_limit_mw_per_s = HUGE_VAL;  // hard limit on |g_t - g_{t-1}| / dt; inf = none
+    // Shared by every scenario, T entries each (empty: none / the scenario's mean load):
+    Vector energy_price;  // objective units per MWh of grid draw (a market price series)
+    Vector target_mw;     // the level term pulls g_t towards target_mw[t]
     SmoothDispatchSolver solver = SmoothDispatchSolver::interior_point;
     // Interior point: relative primal and dual residuals and duality gap; Newton steps.
     Real ipm_tolerance = 1e-9;
@@ -91,6 +99,7 @@ struct SmoothDispatchOptions {
 // where the interior point handed over); report.max_mismatch: unscaled primal residual;
 // relaxed_steps: steps where the QP's answer charged and discharged at once (netted by the polish).
 struct SmoothDispatchResult : DispatchResult {
+    Matrix backup_mw;          // T x S, backup generation (zeros without it)
     Vector dual_residual;      // S, unscaled
     Vector limit_violation;    // S, largest grid-limit or ramp-limit excess after polish, MW
     Vector max_ramp_mw_per_s;  // S, of grid_mw

@@ -353,6 +353,9 @@ class BatteryFleet:
 class GridConnection:
     import_limit_mw: float
     export_allowed: bool
+    backup_mw: float
+    backup_ramp_mw_per_s: float
+    backup_cost_per_mwh: float
     def __init__(self, **fields: Any) -> None: ...
 
 class TrainingJob:
@@ -501,6 +504,8 @@ class SmoothDispatchOptions:
     level_weight: float
     level_time_constant_s: float
     ramp_limit_mw_per_s: float
+    energy_price: F64  # (T,)
+    target_mw: F64  # (T,)
     solver: SmoothDispatchSolver
     ipm_tolerance: float
     ipm_max_iterations: int
@@ -514,6 +519,7 @@ class SmoothDispatchOptions:
     def __init__(self, **fields: Any) -> None: ...
 
 class SmoothDispatchResult(DispatchResult):
+    backup_mw: F64  # (S, T)
     dual_residual: F64
     limit_violation: F64
     max_ramp_mw_per_s: F64

@@ -162,10 +162,18 @@ void bind_parameters(py::module_& m) {
         .def(py::init([](const py::kwargs& kw) {
                  return from_kwargs<GridConnection>(kw, "GridConnection");
              }),
-             "Keyword arguments: import_limit_mw (default inf), export_allowed (default False).")
+             "Keyword arguments: import_limit_mw (default inf), export_allowed (default False), "
+             "backup_mw, backup_ramp_mw_per_s, backup_cost_per_mwh (backup generation; "
+             "smooth_dispatch only).")
         .def_readwrite("import_limit_mw", &GridConnection::import_limit_mw,
                        "Upper limit on grid draw, MW.")
-        .def_readwrite("export_allowed", &GridConnection::export_allowed, "False: grid draw >= 0.");
+        .def_readwrite("export_allowed", &GridConnection::export_allowed, "False: grid draw >= 0.")
+        .def_readwrite("backup_mw", &GridConnection::backup_mw,
+                       "Backup generation capacity at the site (gas turbines), MW; 0 = none.")
+        .def_readwrite("backup_ramp_mw_per_s", &GridConnection::backup_ramp_mw_per_s,
+                       "Ramp limit of the backup generation, MW/s; inf = none.")
+        .def_readwrite("backup_cost_per_mwh", &GridConnection::backup_cost_per_mwh,
+                       "Cost of backup energy, objective units per MWh.");
 
     py::class_<TrainingJob> job(m, "TrainingJob",
                                 "One synchronous data-parallel training job of the synthetic "

@@ -69,6 +69,21 @@ void bind_smooth_dispatch(py::module_& m) {
              {"ipm_tolerance", &SmoothDispatchOptions::ipm_tolerance,
               "Interior point: relative residuals and duality gap."}})
         options_class.def_readwrite(name, member, doc);
+    for (const auto& [name, member, doc] : std::initializer_list<
+             std::tuple<const char*, Vector SmoothDispatchOptions::*, const char*>>{
+             {"energy_price", &SmoothDispatchOptions::energy_price,
+              "(T,) objective units per MWh of grid draw, shared by every scenario; empty: none."},
+             {"target_mw", &SmoothDispatchOptions::target_mw,
+              "(T,) level the grid draw is pulled towards; empty: each scenario's mean load."}})
+        options_class.def_property(
+            name,
+            [member = member](const SmoothDispatchOptions& o) {
+                return owned_vector(Vector(o.*member));
+            },
+            [member = member, name = name](SmoothDispatchOptions& o, const py::object& v) {
+                o.*member = v.is_none() ? Vector() : to_vector(v, name, std::nullopt, "time step");
+            },
+            doc);
     options_class.def_readwrite("solver", &SmoothDispatchOptions::solver, "A SmoothDispatchSolver.")
         .def_readwrite("ipm_max_iterations", &SmoothDispatchOptions::ipm_max_iterations,
                        "Interior point: Newton-step limit.")
@@ -81,6 +96,12 @@ void bind_smooth_dispatch(py::module_& m) {
     py::class_<SmoothDispatchResult, DispatchResult>(
         m, "SmoothDispatchResult",
         "A DispatchResult (usable with dispatch_metrics) plus the QP solver's diagnostics.")
+        .def_property_readonly(
+            "backup_mw",
+            [](const py::object& self) {
+                return scenario_view(self.cast<const SmoothDispatchResult&>().backup_mw, self);
+            },
+            "(S, T) backup generation, MW (zeros without it).")
         .def_property_readonly(
             "dual_residual",
             [](const py::object& self) {

@@ -37,3 +37,27 @@ def test_options_reach_cpp(load):
     assert np.all(r.converged) and np.all(r.iterations < 40)
     with pytest.raises(gb.InputError, match=r"SmoothDispatchOptions has no field 'foo'"):
         gb.smooth_dispatch(load, fleet, foo=1)
+
+
+def test_backup_generation_price_and_target(load):
+    fleet = gb.BatteryFleet.from_units("megapack-2h", 4)
+    limit = float(load.max()) - 20  # the fleet's ~7.7 MW cannot shave the peaks alone
+    grid = gb.GridConnection(import_limit_mw=limit)
+    assert np.all(gb.smooth_dispatch(load, fleet, grid).status == int(gb.Status.infeasible))
+    with pytest.raises(gb.InputError, match="backup_mw"):
+        gb.dispatch(load, fleet, gb.GridConnection(backup_mw=30.0))
+    grid = gb.GridConnection(import_limit_mw=limit, backup_mw=30.0, backup_ramp_mw_per_s=5.0,
+                             backup_cost_per_mwh=50.0)
+    steps = load.shape[1]
+    price = np.linspace(0.0, 2.0, steps)
+    target = np.full(steps, float(load.mean()))
+    r = gb.smooth_dispatch(load, fleet, grid, energy_price=price, target_mw=target)
+    assert np.all(r.converged)
+    assert r.backup_mw.shape == load.shape and r.backup_mw.max() > 0
+    np.testing.assert_allclose(r.grid_mw + r.battery_mw + r.backup_mw, load, atol=1e-9)
+    assert r.grid_mw.max() <= limit + 1e-5
+    assert np.abs(np.diff(r.backup_mw, axis=1)).max() <= 5.0 + 1e-5
+    opts = gb.SmoothDispatchOptions(energy_price=price)
+    np.testing.assert_array_equal(opts.energy_price, price)
+    with pytest.raises(gb.InputError, match="energy_price has 3 entries"):
+        gb.smooth_dispatch(load, fleet, grid, energy_price=price[:3])

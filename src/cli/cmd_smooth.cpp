@@ -1,8 +1,9 @@
 // `gridbatch smooth --load FILE|--synthetic [generator options] --fleet N --unit NAME
 //  [--ramp-limit MW_PER_MIN] [--objective variance|ramps] --out DIR`: optimal (or causal-filter)
 // battery dispatch per scenario; writes battery_mw.csv, soc_mwh.csv, grid_mw.csv and metrics.csv
-// into DIR. `--objective ramps` is smooth_dispatch() (squared ramps and a slow level term, a QP),
-// the default `variance` dispatch() (squared deviation from the target, exact).
+// into DIR (and backup_mw.csv with --backup-mw). `--objective ramps` is smooth_dispatch() (squared
+// ramps and a slow level term, a QP; backup generation), the default `variance` dispatch()
+// (squared deviation from the target, exact).
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -44,10 +45,13 @@ DispatchMethod parse_method(const std::string& s) {
 
 int cmd_smooth(const Args& args) {
     auto names = generator_option_names();
-    for (const char* n :
-         {"load", "fleet", "unit", "ramp-limit", "max-units", "out", "terminal", "method", "target",
-          "horizon", "replan-every", "forecast-noise", "import-limit", "throughput-cost",
-          "filter-tau", "objective", "ramp-weight", "level-time-constant"})
+    for (const char* n : {"load",         "fleet",           "unit",
+                          "ramp-limit",   "max-units",       "out",
+                          "terminal",     "method",          "target",
+                          "horizon",      "replan-every",    "forecast-noise",
+                          "import-limit", "throughput-cost", "filter-tau",
+                          "objective",    "ramp-weight",     "level-time-constant",
+                          "backup-mw",    "backup-ramp",     "backup-cost"})
         names.insert(n);
     const Options opt(args, {"synthetic", "export", "filter", "help"}, names);
     if (opt.flag("help")) {
@@ -59,6 +63,8 @@ int cmd_smooth(const Args& args) {
                "  --objective variance|ramps  squared deviation from the target (default; exact)\n"
                "                              or squared ramps plus a slow level term (a QP)\n"
                "  --ramp-weight W  --level-time-constant S   weights of --objective ramps\n"
+               "  --backup-mw MW [--backup-ramp MW_PER_S] [--backup-cost PER_MWH]\n"
+               "                              backup generation (--objective ramps)\n"
                "  --import-limit MW  --export  --throughput-cost X\n"
                "  --filter [--filter-tau S]   causal high-pass baseline instead of optimum\n"
                "  --horizon STEPS [--replan-every STEPS] [--forecast-noise X]   receding horizon\n"
@@ -98,6 +104,12 @@ int cmd_smooth(const Args& args) {
         throw Error(ErrorKind::invalid_input,
                     "option --objective: '" + objective + "' (expected variance or ramps)");
     const bool ramps = objective == "ramps";
+    grid.backup_mw = opt.number("backup-mw", 0);
+    grid.backup_ramp_mw_per_s = opt.number("backup-ramp", HUGE_VAL);
+    grid.backup_cost_per_mwh = opt.number("backup-cost", 0);
+    if (grid.backup_mw != 0 && !ramps)
+        throw Error(ErrorKind::invalid_input,
+                    "option --backup-mw: backup generation needs --objective ramps");
     if (ramps && (opt.flag("filter") || opt.has("horizon")))
         throw Error(ErrorKind::invalid_input,
                     "option --objective ramps: not with --filter or --horizon (they follow the "
@@ -114,6 +126,7 @@ int cmd_smooth(const Args& args) {
     if (comm && !shard && comm->rank() != 0) return 0;
     if (comm) dopt.device = device_for(*comm);
     DispatchResult r;
+    Matrix backup;  // with --objective ramps
     if (opt.flag("filter")) {
         CausalFilterOptions f;
         f.time_constant_s = opt.number("filter-tau", f.time_constant_s);
@@ -125,9 +138,11 @@ int cmd_smooth(const Args& args) {
         mpc.forecast_noise = opt.number("forecast-noise", 0);
         r = receding_horizon(load, {fleet}, {grid}, mpc, dopt);
     } else if (ramps) {
-        r = shard ? smooth_dispatch(load, {fleet}, {grid}, sopt, *comm)
-                  : smooth_dispatch(load, {fleet}, {grid}, sopt);
+        SmoothDispatchResult sr = shard ? smooth_dispatch(load, {fleet}, {grid}, sopt, *comm)
+                                        : smooth_dispatch(load, {fleet}, {grid}, sopt);
         if (shard && comm->rank() != 0) return 0;
+        backup = std::move(sr.backup_mw);
+        r = std::move(sr);
     } else {
         r = shard ? dispatch(load, {fleet}, {grid}, dopt, *comm)
                   : dispatch(load, {fleet}, {grid}, dopt);
@@ -147,6 +162,7 @@ int cmd_smooth(const Args& args) {
     write_series_csv(dir + "/battery_mw.csv", r.battery_mw, dt);
     write_series_csv(dir + "/soc_mwh.csv", r.soc_mwh, dt);
     write_series_csv(dir + "/grid_mw.csv", r.grid_mw, dt);
+    if (grid.backup_mw > 0) write_series_csv(dir + "/backup_mw.csv", backup, dt);
     const std::string path = dir + "/metrics.csv";
     std::FILE* f = std::fopen(path.c_str(), "w");
     if (!f) throw Error(ErrorKind::io, "cannot write " + path);

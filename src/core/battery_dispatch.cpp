@@ -77,6 +77,12 @@ void BatteryFleet::validate(const std::string& where) const {
 void GridConnection::validate(const std::string& where) const {
     require(!std::isnan(import_limit_mw) && import_limit_mw >= 0, where, "import_limit_mw",
             import_limit_mw, ">= 0");
+    require(std::isfinite(backup_mw) && backup_mw >= 0, where, "backup_mw", backup_mw,
+            "finite and >= 0");
+    require(!std::isnan(backup_ramp_mw_per_s) && backup_ramp_mw_per_s > 0, where,
+            "backup_ramp_mw_per_s", backup_ramp_mw_per_s, "> 0 (infinite for none)");
+    require(std::isfinite(backup_cost_per_mwh) && backup_cost_per_mwh >= 0, where,
+            "backup_cost_per_mwh", backup_cost_per_mwh, "finite and >= 0");
 }
 
 const char* to_string(DispatchMethod method) noexcept {
@@ -169,9 +175,15 @@ std::vector<dispatch::FleetParams> prepare(const MatrixView& load,
     for (std::size_t i = 0; i < fleets.size(); ++i)
         fleets[i].validate(fleets.size() == 1 ? "fleet (shared)"
                                               : "fleet of scenario " + std::to_string(i));
-    for (std::size_t i = 0; i < grids.size(); ++i)
-        grids[i].validate(grids.size() == 1 ? "grid connection (shared)"
-                                            : "grid connection of scenario " + std::to_string(i));
+    for (std::size_t i = 0; i < grids.size(); ++i) {
+        const std::string where = grids.size() == 1
+                                      ? "grid connection (shared)"
+                                      : "grid connection of scenario " + std::to_string(i);
+        grids[i].validate(where);
+        if (grids[i].backup_mw > 0)
+            fail(where + ": backup_mw = " + std::to_string(grids[i].backup_mw) +
+                 ": dispatch() does not model backup generation; smooth_dispatch() does");
+    }
     check_load(load);
     const Real hours = options.dt_seconds / 3600.0;
     std::vector<dispatch::FleetParams> params(static_cast<std::size_t>(S));

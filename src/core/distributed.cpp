@@ -282,6 +282,19 @@ void for_each_scalar(SmoothDispatchResult& r, F&& f) {
     f(r.max_ramp_mw_per_s);
 }
 
+// The time series of a dispatch result (T or T + 1 rows, one column per scenario).
+template <typename F>
+void for_each_series(DispatchResult& r, F&& f) {
+    f(r.battery_mw, 0);
+    f(r.soc_mwh, 1);
+    f(r.grid_mw, 0);
+}
+template <typename F>
+void for_each_series(SmoothDispatchResult& r, F&& f) {
+    for_each_series(static_cast<DispatchResult&>(r), f);
+    f(r.backup_mw, 0);
+}
+
 // Scenario sharding of a dispatch-like solve: solve(load, fleets, grids) on each chunk.
 template <typename Result, typename Solve>
 Result dispatch_sharded(const char* name, const MatrixView& load,
@@ -298,9 +311,7 @@ Result dispatch_sharded(const char* name, const MatrixView& load,
                                 std::string(name) + " of " + std::to_string(S) + " scenarios x " +
                                     std::to_string(T) + " steps");
     Result out;
-    out.battery_mw = Matrix::Zero(T, S);
-    out.soc_mwh = Matrix::Zero(T + 1, S);
-    out.grid_mw = Matrix::Zero(T, S);
+    for_each_series(out, [&](Matrix& m, Index extra_rows) { m = Matrix::Zero(T + extra_rows, S); });
     int n_scalars = 0;
     for_each_scalar(out, [&](auto&) { ++n_scalars; });
     Matrix per = Matrix::Zero(n_scalars, S);
@@ -318,9 +329,10 @@ Result dispatch_sharded(const char* name, const MatrixView& load,
             throw Error(e.kind(), chunk_context(first, count) + e.what());
         }
         out.backend = r.backend;
-        out.battery_mw.middleCols(first, count) = r.battery_mw;
-        out.soc_mwh.middleCols(first, count) = r.soc_mwh;
-        out.grid_mw.middleCols(first, count) = r.grid_mw;
+        std::vector<const Matrix*> parts;
+        for_each_series(r, [&](const Matrix& m, Index) { parts.push_back(&m); });
+        std::size_t i = 0;
+        for_each_series(out, [&](Matrix& m, Index) { m.middleCols(first, count) = *parts[i++]; });
         int k = 0;
         for_each_scalar(r, [&](auto& v) {
             if (v.size() == count) {
@@ -330,8 +342,8 @@ Result dispatch_sharded(const char* name, const MatrixView& load,
             ++k;
         });
     });
-    for (Matrix* m : {&out.battery_mw, &out.soc_mwh, &out.grid_mw, &per})
-        comm.gather_columns(*m, mine);
+    for_each_series(out, [&](Matrix& m, Index) { comm.gather_columns(m, mine); });
+    comm.gather_columns(per, mine);
     // A field is present if any rank's solver filled it (the same solver on every rank).
     for (int k = 0; k < n_scalars; ++k)
         present[static_cast<std::size_t>(k)] =

@@ -121,6 +121,7 @@ public:
         }
         const Index nb = count_bounds(ws);
         Real mu = residuals(ws);
+        const Real mu0 = mu, prim0 = std::max(ws.rp.lpNorm<Eigen::Infinity>(), 1e-300);
         Real converged_gap = HUGE_VAL;
         int extra = 0;
         for (int k = 0;; ++k) {
@@ -158,7 +159,11 @@ public:
             ws.dx_aff = ws.dx;
             const Real a_aff = step_to_boundary(ws, 1.0);
             const Real mu_aff = gap_after(ws, a_aff) / static_cast<Real>(std::max<Index>(nb, 1));
-            const Real sigma = mu > 0 ? std::pow(std::clamp(mu_aff / mu, 0.0, 1.0), 3) : 0;
+            Real sigma = mu > 0 ? std::pow(std::clamp(mu_aff / mu, 0.0, 1.0), 3) : 0;
+            // Keep the infeasibility falling at least as fast as mu: otherwise the iterates reach
+            // the boundary still infeasible and crawl (seen with backup generation riding its
+            // ramp limit, the fleet's power limit and the import limit at once).
+            if (out.primal_residual / prim0 > mu / mu0) sigma = std::max(sigma, 0.5);
             // Corrector: centring plus Mehrotra's second-order term.
             for (Index j = 0; j < n_; ++j) {
                 if (ws.has_lb[j]) ws.tau_l[j] = sigma * mu - ws.dx_aff[j] * ws.dzl_aff[j];
@@ -312,10 +317,19 @@ private:
                 ws.x[j] = hi - 1;
             else
                 ws.x[j] = 0;
-            if (fl) ws.zl[j] = 1;
-            if (fh) ws.zu[j] = 1;
         }
+        // Multipliers that absorb the starting gradient (y = 0), each pair near s z = 1: with
+        // z = 1 against a gradient of tens (a backup-generation cost) the iterates started badly
+        // centred and crawled.
         ws.y = Vector::Zero(m_);
+        const Vector grad = P_ * ws.x + ws.q;
+        for (Index j = 0; j < n_; ++j) {
+            if (ws.fixed[j]) continue;
+            if (ws.has_lb[j])
+                ws.zl[j] = std::max(grad[j], 0.0) + 1 / std::max(ws.x[j] - ws.lb[j], 1e-3);
+            if (ws.has_ub[j])
+                ws.zu[j] = std::max(-grad[j], 0.0) + 1 / std::max(ws.ub[j] - ws.x[j], 1e-3);
+        }
     }
 
     static bool bounds_consistent(const IpmWorkspace& ws) {

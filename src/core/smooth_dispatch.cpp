@@ -28,71 +28,95 @@ std::string num(Real v) {
     return s.str();
 }
 
-// What the KKT matrix depends on besides T, the weights and the ramp rows.
-struct FleetKind {
+// What the KKT matrix depends on besides T and the weights: the efficiencies and self-discharge,
+// and which optional rows and variables exist.
+struct QpKind {
     Real eta_c, eta_d, a;
-    bool operator==(const FleetKind& o) const {
-        return eta_c == o.eta_c && eta_d == o.eta_d && a == o.a;
+    bool ramp;         // a grid ramp limit (r_t boxes)
+    bool backup;       // backup generation (u_t, v_t)
+    bool backup_ramp;  // a backup ramp limit (v_t boxes)
+    bool operator==(const QpKind& o) const {
+        return eta_c == o.eta_c && eta_d == o.eta_d && a == o.a && ramp == o.ramp &&
+               backup == o.backup && backup_ramp == o.backup_ramp;
     }
 };
 
 // Variables per step t: c_t, d_t, s_{t+1} = E_{t+1} - E_0 (MWh; relative to E_0 so that no row
 // of Ax is of the size of E_0 / h, which would make OSQP's relative tolerance meaningless for the
-// powers), g_t and the ramp r_t = g_t - g_{t-1} (r_0 is
-// unused and ends at 0). Lifting the ramps into variables makes P diagonal: with P = D'D on g the
-// slow modes of g have curvature ~ (pi / T)^2 and the ADMM crawls; with r it does not.
-constexpr Index kVars = 5;
+// powers), g_t and the ramp r_t = g_t - g_{t-1} (r_0 is unused and ends at 0); with backup
+// generation also u_t and its change v_t = u_t - u_{t-1}. Lifting the ramps into variables makes
+// P diagonal: with P = D'D on g the slow modes of g have curvature ~ (pi / T)^2 and the ADMM
+// crawls; with r it does not.
+enum Var : Index { kC, kD, kE, kG, kR, kU, kV };
 
-Index var_c(Index t) { return kVars * t; }
-Index var_d(Index t) { return kVars * t + 1; }
-Index var_e(Index t) { return kVars * t + 2; }  // s_{t+1}
-Index var_g(Index t) { return kVars * t + 3; }
-Index var_r(Index t) { return kVars * t + 4; }
-
-// Rows per step, in this order: dynamics, balance, c box, d box, e box, g box, then for t >= 1
-// the ramp definition g_t - g_{t-1} - r_t = 0 and, with a ramp limit, the r_t box. Row of the
-// first one of step t:
-Index rows_per_step(bool ramp) { return ramp ? 8 : 7; }
-Index first_row(Index t, bool ramp) { return t == 0 ? 0 : 6 + (t - 1) * rows_per_step(ramp); }
+// Every row of A is one of these, at one step; l and u come from the kind (fill_bounds).
+enum class Row : std::uint8_t {
+    dynamics,         // (s_{t+1} - a s_t) / h - eta_c c_t + d_t / eta_d = (a - 1) E_0 / h
+    balance,          // g_t + d_t - c_t + u_t = L_t
+    c_box,            // 0 <= c_t <= charge_mw
+    d_box,            // 0 <= d_t <= discharge_mw
+    e_box,            // SoC window (terminal condition at the last step)
+    g_box,            // grid limits
+    ramp,             // g_t - g_{t-1} - r_t = 0
+    ramp_box,         // |r_t| <= ramp limit
+    u_box,            // 0 <= u_t <= backup_mw
+    backup_ramp,      // u_t - u_{t-1} - v_t = 0
+    backup_ramp_box,  // |v_t| <= backup ramp limit
+};
 
 class SmoothQp {
 public:
-    SmoothQp(Index T, const FleetKind& kind, Real h, Real w_ramp, Real w_level, bool ramp,
+    SmoothQp(Index T, const QpKind& kind, Real h, Real w_ramp, Real w_level,
              const detail::QpSettings& admm_settings, const detail::IpmSettings& ipm_settings)
-        : T_(T), ramp_(ramp), admm_settings_(admm_settings) {
-        const Index n = kVars * T, m = first_row(T, ramp);
+        : T_(T), kind_(kind), vars_(kind.backup ? 7 : 5), admm_settings_(admm_settings) {
+        const Index n = vars_ * T;
         std::vector<Eigen::Triplet<Real, int>> a, p;
         const Real k = 1 / h;
-        std::vector<bool> eq(static_cast<std::size_t>(m), false);
-        const auto add = [&a](Index r, Index c, Real v) {
-            a.emplace_back(static_cast<int>(r), static_cast<int>(c), v);
+        std::vector<bool> eq;
+        Index r = -1;
+        const auto row = [&](Row what, Index t, bool equality) {
+            rows_.push_back({what, t});
+            eq.push_back(equality);
+            return ++r;
+        };
+        const auto add = [&a](Index i, Index c, Real v) {
+            a.emplace_back(static_cast<int>(i), static_cast<int>(c), v);
         };
         for (Index t = 0; t < T; ++t) {
-            const Index r = first_row(t, ramp);
-            // (s_{t+1} - a s_t) / h - eta_c c_t + d_t / eta_d = (a - 1) E_0 / h
-            add(r, var_e(t), k);
-            if (t > 0) add(r, var_e(t - 1), -k * kind.a);
-            add(r, var_c(t), -kind.eta_c);
-            add(r, var_d(t), 1 / kind.eta_d);
-            add(r + 1, var_g(t), 1);  // g_t + d_t - c_t = L_t
-            add(r + 1, var_d(t), 1);
-            add(r + 1, var_c(t), -1);
-            eq[static_cast<std::size_t>(r)] = eq[static_cast<std::size_t>(r + 1)] = true;
-            add(r + 2, var_c(t), 1);
-            add(r + 3, var_d(t), 1);
-            add(r + 4, var_e(t), 1);
-            add(r + 5, var_g(t), 1);
+            row(Row::dynamics, t, true);
+            add(r, var(t, kE), k);
+            if (t > 0) add(r, var(t - 1, kE), -k * kind.a);
+            add(r, var(t, kC), -kind.eta_c);
+            add(r, var(t, kD), 1 / kind.eta_d);
+            row(Row::balance, t, true);
+            add(r, var(t, kG), 1);
+            add(r, var(t, kD), 1);
+            add(r, var(t, kC), -1);
+            if (kind.backup) add(r, var(t, kU), 1);
+            add(row(Row::c_box, t, false), var(t, kC), 1);
+            add(row(Row::d_box, t, false), var(t, kD), 1);
+            add(row(Row::e_box, t, false), var(t, kE), 1);
+            add(row(Row::g_box, t, false), var(t, kG), 1);
+            if (kind.backup) add(row(Row::u_box, t, false), var(t, kU), 1);
             if (t > 0) {
-                add(r + 6, var_g(t), 1);
-                add(r + 6, var_g(t - 1), -1);
-                add(r + 6, var_r(t), -1);
-                eq[static_cast<std::size_t>(r + 6)] = true;
-                if (ramp) add(r + 7, var_r(t), 1);
+                row(Row::ramp, t, true);
+                add(r, var(t, kG), 1);
+                add(r, var(t - 1, kG), -1);
+                add(r, var(t, kR), -1);
+                if (kind.ramp) add(row(Row::ramp_box, t, false), var(t, kR), 1);
+                if (kind.backup) {
+                    row(Row::backup_ramp, t, true);
+                    add(r, var(t, kU), 1);
+                    add(r, var(t - 1, kU), -1);
+                    add(r, var(t, kV), -1);
+                    if (kind.backup_ramp) add(row(Row::backup_ramp_box, t, false), var(t, kV), 1);
+                }
             }
             // 1/2 x'Px of w_ramp sum r_t^2 + w_level sum g_t^2 (objective / h).
-            p.emplace_back(static_cast<int>(var_g(t)), static_cast<int>(var_g(t)), 2 * w_level);
-            p.emplace_back(static_cast<int>(var_r(t)), static_cast<int>(var_r(t)), 2 * w_ramp);
+            p.emplace_back(static_cast<int>(var(t, kG)), static_cast<int>(var(t, kG)), 2 * w_level);
+            p.emplace_back(static_cast<int>(var(t, kR)), static_cast<int>(var(t, kR)), 2 * w_ramp);
         }
+        const Index m = r + 1;
         A_.resize(m, n);
         P_.resize(n, n);
         A_.setFromTriplets(a.begin(), a.end());
@@ -102,7 +126,10 @@ public:
     }
 
     Index T() const { return T_; }
-    bool ramp() const { return ramp_; }
+    const QpKind& kind() const { return kind_; }
+    Index var(Index t, Var v) const { return vars_ * t + v; }
+    Index n() const { return vars_ * T_; }
+    const std::vector<std::pair<Row, Index>>& rows() const { return rows_; }
     const detail::BoundedQp& interior_point() const { return *ipm_; }
     // Built on first use (its equilibration is not free and the interior point rarely needs it).
     const detail::ScaledQp& admm() const {
@@ -114,8 +141,10 @@ public:
 
 private:
     Index T_;
-    bool ramp_;
+    QpKind kind_;
+    Index vars_;
     detail::QpSettings admm_settings_;
+    std::vector<std::pair<Row, Index>> rows_;
     detail::CscMatrix A_, P_;
     std::vector<bool> eq_;
     std::unique_ptr<detail::BoundedQp> ipm_;
@@ -125,6 +154,7 @@ private:
 
 struct Limits {  // physical units of one scenario
     Real e0, e_min, e_max, e_end_min, e_end_max, c_max, d_max, g_min, g_max, ramp;
+    Real u_max, u_ramp;  // backup generation
 };
 
 Limits limits_of(const BatteryFleet& f, const GridConnection& g, const SmoothDispatchOptions& o) {
@@ -139,47 +169,82 @@ Limits limits_of(const BatteryFleet& f, const GridConnection& g, const SmoothDis
     l.g_min = g.export_allowed ? -HUGE_VAL : 0;
     l.g_max = g.import_limit_mw;
     l.ramp = o.ramp_limit_mw_per_s * o.dt_seconds;
+    l.u_max = g.backup_mw;
+    l.u_ramp = g.backup_ramp_mw_per_s * o.dt_seconds;
     return l;
 }
 
+// The objective's linear terms and level target of one scenario (objective / h units).
+struct Costs {
+    Real throughput, backup, w_level;
+    Eigen::Ref<const Vector> target, price;  // T each; price may be empty
+};
+
 // Bounds and linear cost of one scenario, in the solver's variables.
 void fill_bounds(const SmoothQp& qp, const Eigen::Ref<const Vector>& load, const Limits& lim,
-                 const FleetKind& kind, Real h, Real w_level, Real throughput_cost, Vector& q,
-                 Vector& l, Vector& u) {
-    const Index T = qp.T(), n = kVars * T, m = first_row(T, qp.ramp());
+                 Real h, const Costs& cost, Vector& q, Vector& l, Vector& u) {
+    const Index T = qp.T();
+    const QpKind& kind = qp.kind();
     const auto clip = [](Real v) {
         return std::clamp(v, -detail::kQpInfinity, detail::kQpInfinity);
     };
-    const Real mean = load.mean();
-    q = Vector::Zero(n);
+    const auto& rows = qp.rows();
+    const auto m = static_cast<Index>(rows.size());
+    q = Vector::Zero(qp.n());
     l.resize(m);
     u.resize(m);
-    for (Index t = 0; t < T; ++t) {
-        const Index r = first_row(t, qp.ramp());
-        l[r] = u[r] = (kind.a - 1) * lim.e0 / h;
-        l[r + 1] = u[r + 1] = load[t];
-        l[r + 2] = 0;
-        u[r + 2] = lim.c_max;
-        l[r + 3] = 0;
-        u[r + 3] = lim.d_max;
-        l[r + 4] = (t + 1 == T ? lim.e_end_min : lim.e_min) - lim.e0;
-        u[r + 4] = (t + 1 == T ? lim.e_end_max : lim.e_max) - lim.e0;
-        l[r + 5] = clip(lim.g_min);
-        u[r + 5] = clip(lim.g_max);
-        if (t > 0) {
-            l[r + 6] = u[r + 6] = 0;
-            if (qp.ramp()) {
-                l[r + 7] = clip(-lim.ramp);
-                u[r + 7] = clip(lim.ramp);
-            }
+    for (Index i = 0; i < m; ++i) {
+        const auto [what, t] = rows[static_cast<std::size_t>(i)];
+        Real lo = 0, hi = 0;
+        switch (what) {
+            case Row::dynamics:
+                lo = hi = (kind.a - 1) * lim.e0 / h;
+                break;
+            case Row::balance:
+                lo = hi = load[t];
+                break;
+            case Row::c_box:
+                hi = lim.c_max;
+                break;
+            case Row::d_box:
+                hi = lim.d_max;
+                break;
+            case Row::e_box:
+                lo = (t + 1 == T ? lim.e_end_min : lim.e_min) - lim.e0;
+                hi = (t + 1 == T ? lim.e_end_max : lim.e_max) - lim.e0;
+                break;
+            case Row::g_box:
+                lo = clip(lim.g_min);
+                hi = clip(lim.g_max);
+                break;
+            case Row::ramp_box:
+                lo = clip(-lim.ramp);
+                hi = clip(lim.ramp);
+                break;
+            case Row::u_box:
+                hi = lim.u_max;
+                break;
+            case Row::backup_ramp_box:
+                lo = clip(-lim.u_ramp);
+                hi = clip(lim.u_ramp);
+                break;
+            case Row::ramp:
+            case Row::backup_ramp:
+                break;
         }
-        q[var_c(t)] = q[var_d(t)] = throughput_cost;
-        q[var_g(t)] = -2 * w_level * mean;
+        l[i] = lo;
+        u[i] = hi;
+    }
+    for (Index t = 0; t < T; ++t) {
+        q[qp.var(t, kC)] = q[qp.var(t, kD)] = cost.throughput;
+        q[qp.var(t, kG)] =
+            -2 * cost.w_level * cost.target[t] + (cost.price.size() > 0 ? cost.price[t] : 0.0);
+        if (kind.backup) q[qp.var(t, kU)] = cost.backup;
     }
 }
 
-Real psi(Real b, const FleetKind& k) { return b >= 0 ? b / k.eta_d : b * k.eta_c; }
-Real psi_inverse(Real v, const FleetKind& k) { return v >= 0 ? v * k.eta_d : v / k.eta_c; }
+Real psi(Real b, const QpKind& k) { return b >= 0 ? b / k.eta_d : b * k.eta_c; }
+Real psi_inverse(Real v, const QpKind& k) { return v >= 0 ? v * k.eta_d : v / k.eta_c; }
 
 struct PolishOutcome {
     Index simultaneous = 0;
@@ -189,37 +254,43 @@ struct PolishOutcome {
     Violation first_kind = Violation::none;
 };
 
-// Physics made exact from the QP's c, d: see smooth_dispatch.hpp. Writes columns s of r.
-PolishOutcome polish(const Vector& x, const Eigen::Ref<const Vector>& load, const Limits& lim,
-                     const FleetKind& kind, Real h, SmoothDispatchResult& r, Index s) {
+// Physics made exact from the QP's c, d, u: see smooth_dispatch.hpp. Writes columns s of r.
+PolishOutcome polish(const SmoothQp& qp, const Vector& x, const Eigen::Ref<const Vector>& load,
+                     const Limits& lim, Real h, SmoothDispatchResult& r, Index s) {
+    const QpKind& kind = qp.kind();
     const Index T = load.size();
     PolishOutcome out;
     const Real tol_mw = 1e-5 * (1 + std::max(lim.c_max, lim.d_max));
     const Real tol_e = 1e-9 * (1 + lim.e_max);
     Vector net(T);
     for (Index t = 0; t < T; ++t) {
-        const Real c = x[var_c(t)], d = x[var_d(t)];
+        const Real c = x[qp.var(t, kC)], d = x[qp.var(t, kD)];
         if (std::min(c, d) > tol_mw) ++out.simultaneous;
         net[t] = d - c;
+        r.backup_mw(t, s) = kind.backup ? std::clamp(x[qp.var(t, kU)], 0.0, lim.u_max) : 0.0;
     }
-    // Netting simultaneous charge and discharge (the relaxation burning energy, e.g. to end at
-    // E_0 without ramping down) leaves energy over at the end. With a terminal target, discharge
-    // it by one constant extra power over the whole horizon (bisection on the shift): a constant
-    // shift of g adds no ramp, where correcting the last step alone would add a jump.
+    // The terminal condition, recomputed with the loss model, can miss: netting simultaneous
+    // charge and discharge (the relaxation burning energy, e.g. to end at E_0 without ramping
+    // down) leaves energy over, and the QP's equality residuals (within its tolerance) add up
+    // over the steps. Correct by one constant extra power over the whole horizon (bisection on
+    // the shift): a constant shift of g adds no ramp, where correcting the last step alone would
+    // add a jump.
     const auto end_energy = [&](Real shift) {
         Real e = lim.e0;
         for (Index t = 0; t < T; ++t)
             e = kind.a * e - h * psi(std::clamp(net[t] + shift, -lim.c_max, lim.d_max), kind);
         return e;
     };
-    const Real target = lim.e_end_max;  // equal: the target; otherwise only an upper bound
-    if (end_energy(0) > target + tol_e) {
-        Real lo = 0, hi = lim.c_max + lim.d_max;
-        for (int it = 0; it < 100 && hi - lo > 1e-13 * (1 + hi); ++it) {
+    const Real end = end_energy(0), span = lim.c_max + lim.d_max;
+    const bool over = end > lim.e_end_max, under = end < lim.e_end_min;
+    if (over || under) {
+        const Real goal = over ? lim.e_end_max : lim.e_end_min;
+        Real lo = over ? 0 : -span, hi = over ? span : 0;  // end_energy(lo) > goal > (hi)
+        for (int it = 0; it < 100 && hi - lo > 1e-15 * (1 + span); ++it) {
             const Real mid = 0.5 * (lo + hi);
-            (end_energy(mid) > target ? lo : hi) = mid;
+            (end_energy(mid) > goal ? lo : hi) = mid;
         }
-        net.array() += hi;
+        net.array() += over ? hi : lo;
     }
     Real e = lim.e0;
     r.soc_mwh(0, s) = e;
@@ -243,7 +314,7 @@ PolishOutcome polish(const Vector& x, const Eigen::Ref<const Vector>& load, cons
         e = next;
         r.battery_mw(t, s) = b;
         r.soc_mwh(t + 1, s) = e;
-        r.grid_mw(t, s) = load[t] - b;
+        r.grid_mw(t, s) = load[t] - b - r.backup_mw(t, s);
     }
     Real max_ramp = 0;
     for (Index t = 0; t < T; ++t) {
@@ -252,7 +323,8 @@ PolishOutcome polish(const Vector& x, const Eigen::Ref<const Vector>& load, cons
         if (t > 0) {
             const Real step = std::abs(g - r.grid_mw(t - 1, s));
             max_ramp = std::max(max_ramp, step);
-            excess = std::max(excess, step - lim.ramp);
+            excess = std::max({excess, step - lim.ramp,
+                               std::abs(r.backup_mw(t, s) - r.backup_mw(t - 1, s)) - lim.u_ramp});
         }
         if (excess > 0) {
             out.limit_violation = std::max(out.limit_violation, excess);
@@ -267,18 +339,17 @@ PolishOutcome polish(const Vector& x, const Eigen::Ref<const Vector>& load, cons
     return out;
 }
 
-Real objective_of(const SmoothDispatchResult& r, const Eigen::Ref<const Vector>& load, Index s,
-                  Real h, Real w_ramp, Real w_level, Real throughput_cost) {
-    const Index T = load.size();
-    const Real mean = load.mean();
-    Real ramp = 0, level = 0, through = 0;
+Real objective_of(const SmoothDispatchResult& r, Index s, Real h, Real w_ramp, const Costs& cost) {
+    const Index T = r.grid_mw.rows();
+    Real ramp = 0, level = 0, linear = 0;
     for (Index t = 0; t < T; ++t) {
         const Real g = r.grid_mw(t, s);
         if (t > 0) ramp += (g - r.grid_mw(t - 1, s)) * (g - r.grid_mw(t - 1, s));
-        level += (g - mean) * (g - mean);
-        through += std::abs(r.battery_mw(t, s));
+        level += (g - cost.target[t]) * (g - cost.target[t]);
+        linear += cost.throughput * std::abs(r.battery_mw(t, s)) + cost.backup * r.backup_mw(t, s) +
+                  (cost.price.size() > 0 ? cost.price[t] * g : 0.0);
     }
-    return h * (w_ramp * ramp + w_level * level + throughput_cost * through);
+    return h * (w_ramp * ramp + cost.w_level * level + linear);
 }
 
 void check_count(std::size_t n, Index S, const char* what) {
@@ -325,6 +396,12 @@ void SmoothDispatchOptions::validate() const {
     require(std::isfinite(ipm_tolerance) && ipm_tolerance > 0, "ipm_tolerance", ipm_tolerance,
             "finite and > 0");
     require(ipm_max_iterations >= 1, "ipm_max_iterations", ipm_max_iterations, ">= 1");
+    for (const auto& [series, name] :
+         {std::pair{&energy_price, "energy_price"}, std::pair{&target_mw, "target_mw"}})
+        for (Index t = 0; t < series->size(); ++t)
+            if (!std::isfinite((*series)[t]))
+                fail(std::string("SmoothDispatchOptions: ") + name + " at step " +
+                     std::to_string(t) + " is " + num((*series)[t]) + "; must be finite");
 }
 
 SmoothDispatchResult smooth_dispatch(const MatrixView& load,
@@ -342,6 +419,12 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
     for (std::size_t i = 0; i < grids.size(); ++i)
         grids[i].validate(grids.size() == 1 ? "grid connection (shared)"
                                             : "grid connection of scenario " + std::to_string(i));
+    for (const auto& [series, name] : {std::pair{&options.energy_price, "energy_price"},
+                                       std::pair{&options.target_mw, "target_mw"}})
+        if (series->size() != 0 && series->size() != T)
+            fail(std::string("smooth_dispatch: options.") + name + " has " +
+                 std::to_string(series->size()) + " entries; expected 0 (none) or " +
+                 std::to_string(T) + " (one per step)");
     for (Index s = 0; s < S; ++s)
         for (Index t = 0; t < T; ++t)
             if (!std::isfinite(load(t, s)) || load(t, s) < 0)
@@ -368,19 +451,24 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
     const auto grid_of = [&](Index s) -> const GridConnection& {
         return grids[grids.size() == 1 ? 0 : static_cast<std::size_t>(s)];
     };
-    // One QP (equilibration + factorisations) per distinct fleet kind.
-    std::vector<FleetKind> kinds;
+    // One QP (structure, equilibration, factorisations) per distinct kind.
+    std::vector<QpKind> kinds;
     std::vector<std::unique_ptr<SmoothQp>> qps;
     std::vector<std::size_t> kind_of(static_cast<std::size_t>(S));
     for (Index s = 0; s < S; ++s) {
         const BatteryFleet& f = fleet_of(s);
-        const FleetKind k{f.charge_efficiency, f.discharge_efficiency,
-                          1 - f.self_discharge_per_hour * h};
+        const GridConnection& g = grid_of(s);
+        const QpKind k{f.charge_efficiency,
+                       f.discharge_efficiency,
+                       1 - f.self_discharge_per_hour * h,
+                       ramp,
+                       g.backup_mw > 0,
+                       g.backup_mw > 0 && std::isfinite(g.backup_ramp_mw_per_s)};
         auto it = std::find(kinds.begin(), kinds.end(), k);
         if (it == kinds.end()) {
             kinds.push_back(k);
             qps.push_back(
-                std::make_unique<SmoothQp>(T, k, h, w_ramp, w_level, ramp, settings, ipm_settings));
+                std::make_unique<SmoothQp>(T, k, h, w_ramp, w_level, settings, ipm_settings));
             it = kinds.end() - 1;
         }
         kind_of[static_cast<std::size_t>(s)] = static_cast<std::size_t>(it - kinds.begin());
@@ -390,6 +478,7 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
     r.battery_mw.resize(T, S);
     r.soc_mwh.resize(T + 1, S);
     r.grid_mw.resize(T, S);
+    r.backup_mw.resize(T, S);
     r.objective.resize(S);
     r.report = ScenarioReport(S);
     r.infeasible_step = IndexVector::Constant(S, -1);
@@ -409,13 +498,17 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
     detail::cpu::parallel_for(S, threads, 1, [&](int worker, Index begin, Index end) {
         detail::QpWorkspace& ws = workspaces[static_cast<std::size_t>(worker)];
         detail::IpmWorkspace& ipm_ws = ipm_workspaces[static_cast<std::size_t>(worker)];
-        Vector q, l, u;
+        Vector q, l, u, mean;
         for (Index s = begin; s < end; ++s) {
             const std::size_t k = kind_of[static_cast<std::size_t>(s)];
             const BatteryFleet& f = fleet_of(s);
             const Limits lim = limits_of(f, grid_of(s), options);
             const auto column = load.col(s);
-            fill_bounds(*qps[k], column, lim, kinds[k], h, w_level, f.throughput_cost, q, l, u);
+            if (options.target_mw.size() == 0) mean.setConstant(T, column.mean());
+            const Costs cost{f.throughput_cost, grid_of(s).backup_cost_per_mwh, w_level,
+                             options.target_mw.size() ? options.target_mw : mean,
+                             options.energy_price};
+            fill_bounds(*qps[k], column, lim, h, cost, q, l, u);
             detail::QpOutcome qo;
             const Vector* x = &ws.x;
             if (interior_point) {
@@ -428,7 +521,7 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
                 qo.iterations += before;
                 x = &ws.x;
             }
-            const PolishOutcome po = polish(*x, column, lim, kinds[k], h, r, s);
+            const PolishOutcome po = polish(*qps[k], *x, column, lim, h, r, s);
             r.report.status[s] = static_cast<std::int8_t>(qo.status);
             r.report.iterations[s] = qo.iterations;
             r.report.max_mismatch[s] = qo.primal_residual;
@@ -440,7 +533,7 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
                 r.violation[s] = po.first_violation;
                 r.violation_kind[s] = static_cast<std::int8_t>(po.first_kind);
             }
-            r.objective[s] = objective_of(r, column, s, h, w_ramp, w_level, f.throughput_cost);
+            r.objective[s] = objective_of(r, s, h, w_ramp, cost);
         }
     });
     return r;

@@ -554,6 +554,30 @@ TEST(DispatchCli, ProfileThenSmoothWritesBalancedSeries) {
         for (std::size_t s = 1; s <= 2; ++s)
             EXPECT_NEAR(rg[t][s], load[t][s] - rb[t][s], 1e-6 * (1 + load[t][s]));
     EXPECT_LT(squared_ramps(ramps), squared_ramps(dir));
+    // Backup generation under an import limit the fleet alone cannot keep: it balances too.
+    const std::string backup = dir + "_backup";
+    ASSERT_EQ(std::system((cli + " smooth --load " + profile +
+                           " --dt 0.5 --fleet 20 --unit megapack-4h --objective ramps"
+                           " --import-limit 120 --backup-mw 60 --backup-ramp 5 --backup-cost 10"
+                           " --out " +
+                           backup + " > /dev/null")
+                              .c_str()),
+              0);
+    const auto bb = read(backup + "/battery_mw.csv"), bg = read(backup + "/grid_mw.csv"),
+               bu = read(backup + "/backup_mw.csv");
+    ASSERT_EQ(bu.size(), 600u);
+    double used = 0;
+    for (std::size_t t = 0; t < load.size(); ++t)
+        for (std::size_t s = 1; s <= 2; ++s) {
+            EXPECT_NEAR(bg[t][s] + bb[t][s] + bu[t][s], load[t][s], 1e-6 * (1 + load[t][s]));
+            EXPECT_LE(bg[t][s], 120 + 1e-4);
+            used = std::max(used, bu[t][s]);
+        }
+    EXPECT_GT(used, 1);
+    EXPECT_NE(std::system((cli + " smooth --synthetic --fleet 3 --backup-mw 10 --out " + dir +
+                           " 2> /dev/null")
+                              .c_str()),
+              0);
     // Bad input is one clear line and a non-zero exit code.
     EXPECT_NE(std::system(
                   (cli + " smooth --synthetic --fleet -3 --out " + dir + " 2> /dev/null").c_str()),

@@ -80,18 +80,22 @@ void expect_physical(const MatrixView& load, const DispatchResult& r, const Batt
 
 // ---- independent reference: primal log-barrier interior point over the net battery power b ----
 // Lossless efficiencies (self-discharge allowed): E_{t+1} = a E_t - h b_t is linear in b, so every
-// limit is a row of G b <= w and the objective w_ramp sum (dg)^2 + w_level sum (g - mean)^2 with
-// g = L - b is a dense QP in T unknowns. Terminal condition: at least initial (an inequality).
+// limit is a row of G b <= w and the objective w_ramp sum (dg)^2 + w_level sum (g - target)^2
+// + sum price g with g = L - b is a dense QP in T unknowns (target: the mean load unless given;
+// price: none unless given). Terminal condition: at least initial (an inequality).
 struct BarrierReference {
     Vector grid;
     Real objective;  // same units as SmoothDispatchResult::objective
 };
 
 BarrierReference barrier_reference(const Vector& load, const BatteryFleet& f, Real dt, Real w_ramp,
-                                   Real w_level, Real import_limit) {
+                                   Real w_level, Real import_limit, Vector target = {},
+                                   Vector price = {}) {
     const Index T = load.size();
     const Real h = dt / 3600, a = 1 - f.self_discharge_per_hour * h;
-    const Real mean = load.mean(), e0 = f.initial_soc * f.energy_mwh;
+    const Real e0 = f.initial_soc * f.energy_mwh;
+    if (target.size() == 0) target = Vector::Constant(T, load.mean());
+    if (price.size() == 0) price = Vector::Zero(T);
     std::vector<std::pair<Vector, Real>> rows;  // row . b <= bound
     for (Index t = 0; t < T; ++t) {
         Vector r = Vector::Zero(T);
@@ -120,7 +124,7 @@ BarrierReference barrier_reference(const Vector& load, const BatteryFleet& f, Re
     Vector p = Vector::Zero(T);
     for (Index t = 0; t < T; ++t) {
         Q(t, t) += 2 * w_level;
-        p[t] += -2 * w_level * (load[t] - mean);
+        p[t] += -2 * w_level * (load[t] - target[t]) - price[t];
         if (t > 0) {
             const Real dl = load[t] - load[t - 1];
             Q(t, t) += 2 * w_ramp;
@@ -160,9 +164,9 @@ BarrierReference barrier_reference(const Vector& load, const BatteryFleet& f, Re
     Real ramp = 0, level = 0;
     for (Index t = 0; t < T; ++t) {
         if (t > 0) ramp += std::pow(ref.grid[t] - ref.grid[t - 1], 2);
-        level += std::pow(ref.grid[t] - mean, 2);
+        level += std::pow(ref.grid[t] - target[t], 2);
     }
-    ref.objective = h * (w_ramp * ramp + w_level * level);
+    ref.objective = h * (w_ramp * ramp + w_level * level + price.dot(ref.grid));
     return ref;
 }
 
@@ -208,9 +212,20 @@ TEST_P(SmoothDispatchSolvers, LossyDispatchIsPhysicalConvergedAndNeverChargesAnd
 TEST_P(SmoothDispatchSolvers, MatchIndependentInteriorPointOnLosslessFleets) {
     const Real dt = 60;  // one-minute steps: SoC limits bind within the small horizon
     const bool ipm = GetParam() == SmoothDispatchSolver::interior_point;
-    for (unsigned seed : {3u, 4u}) {
-        const Index T = 24 + 12 * seed;
+    for (unsigned seed : {3u, 4u, 5u}) {
+        const Index T = seed == 5 ? 48 : 24 + 12 * seed;
         const Matrix load = training_load(T, 1, seed);
+        // Seed 5: an energy price series and a moving target instead of the mean.
+        Vector price, target;
+        if (seed == 5) {
+            price.resize(T);
+            target.resize(T);
+            for (Index t = 0; t < T; ++t) {
+                const Real phase = 6.283 * static_cast<Real>(t) / static_cast<Real>(T);
+                price[t] = 3 * std::sin(phase);
+                target[t] = load.col(0).mean() + 5 * std::cos(phase);
+            }
+        }
         BatteryFleet f;
         f.energy_mwh = 8;
         f.charge_mw = f.discharge_mw = 25;
@@ -226,13 +241,16 @@ TEST_P(SmoothDispatchSolvers, MatchIndependentInteriorPointOnLosslessFleets) {
         options.ramp_weight = 1;
         options.level_weight = 0.05;
         options.solver = GetParam();
+        options.energy_price = price;
+        options.target_mw = target;
         const SmoothDispatchResult r = smooth_dispatch(load, {f}, {grid}, options);
         ASSERT_EQ(r.report.at(0), Status::converged) << "seed " << seed;
-        const BarrierReference ref =
-            barrier_reference(load.col(0), f, dt, options.ramp_weight, 0.05, grid.import_limit_mw);
+        const BarrierReference ref = barrier_reference(load.col(0), f, dt, options.ramp_weight,
+                                                       0.05, grid.import_limit_mw, target, price);
         SCOPED_TRACE("seed " + std::to_string(seed));
         // The reference's own gap (~1e-7) limits its grid draw to ~1e-5 MW.
-        EXPECT_NEAR(r.objective[0], ref.objective, (ipm ? 1e-8 : 1e-5) * (1 + ref.objective));
+        EXPECT_NEAR(r.objective[0], ref.objective,
+                    (ipm ? 1e-8 : 1e-5) * (1 + std::abs(ref.objective)));
         EXPECT_LT((r.grid_mw.col(0) - ref.grid).cwiseAbs().maxCoeff(), ipm ? 5e-5 : 1e-3);
         expect_physical(load, r, f, grid, dt, 0, 1e-6);
         // Some limit (SoC window or power) binds here, else the check above proves little.
@@ -358,6 +376,61 @@ TEST(SmoothDispatch, InteriorPointAndAdmmAgreeWithLossesAndRampLimit) {
         EXPECT_GT(max_step_ramp(ipm.grid_mw.col(s)), 0.1 - 1e-6);
         EXPECT_LE(ipm.limit_violation[s], 1e-6);
         expect_physical(load, ipm, fleets[static_cast<std::size_t>(s)], grid, 1.0, s, 1e-6);
+    }
+}
+
+// Backup generation (gas turbines) covers what the grid's import limit and the fleet cannot:
+// infeasible without it; with it every limit holds, the energy balances with the backup in it,
+// and both solvers agree on the optimum. dispatch() refuses a backup it does not model.
+TEST(SmoothDispatch, BackupGenerationCoversTheImportLimit) {
+    const Index T = 300;
+    const Matrix load = training_load(T, 1, 11);
+    const BatteryFleet fleet = lossy_fleet(5);  // ~9.6 MW against swings of 20-40 MW
+    GridConnection grid;
+    grid.import_limit_mw = 160;
+    SmoothDispatchOptions options;
+    const SmoothDispatchResult without = smooth_dispatch(load, {fleet}, {grid}, options);
+    EXPECT_EQ(without.report.at(0), Status::infeasible);
+    EXPECT_EQ(without.backup_mw.cwiseAbs().maxCoeff(), 0);
+
+    grid.backup_mw = 60;
+    grid.backup_ramp_mw_per_s = 2;
+    grid.backup_cost_per_mwh = 100;
+    const SmoothDispatchResult ipm = smooth_dispatch(load, {fleet}, {grid}, options);
+    options.solver = SmoothDispatchSolver::admm;
+    options.eps_abs = options.eps_rel = 1e-8;
+    options.max_iterations = 200000;
+    const SmoothDispatchResult admm = smooth_dispatch(load, {fleet}, {grid}, options);
+    ASSERT_EQ(ipm.report.at(0), Status::converged);
+    ASSERT_EQ(admm.report.at(0), Status::converged);
+    EXPECT_NEAR(ipm.objective[0], admm.objective[0], 1e-6 * admm.objective[0]);
+    // The import limit binds at many steps; the QP's residuals (relative 1e-9) come back as a
+    // uniform shift of ~1e-6 MW when the polish re-meets the terminal condition.
+    const Real tol = 1e-5;
+    EXPECT_LE(ipm.limit_violation[0], tol);
+    const Vector u = ipm.backup_mw.col(0);
+    EXPECT_GT(u.maxCoeff(), 1);  // needed: the load peaks far above 160 MW + the fleet
+    EXPECT_GE(u.minCoeff(), 0);
+    EXPECT_LE(u.maxCoeff(), 60);
+    for (Index t = 1; t < T; ++t) EXPECT_LE(std::abs(u[t] - u[t - 1]), 2 + tol) << "step " << t;
+    // The battery's physics and the grid limits against the load net of the backup.
+    const Matrix net = load - ipm.backup_mw;
+    expect_physical(net, ipm, fleet, grid, 1.0, 0, tol);
+    // The objective counts the backup's cost: it runs no more than it must (at 100 per MWh,
+    // each MWh of it costs more than the squared ramps it could save here).
+    Real need = 0;  // energy the grid and the fleet at full power cannot supply
+    for (Index t = 0; t < T; ++t)
+        need += std::max(0.0, load(t, 0) - grid.import_limit_mw - fleet.discharge_mw) / 3600;
+    EXPECT_GE(u.sum() / 3600, need - 1e-9);
+
+    DispatchOptions dopt;
+    try {
+        dispatch(load, {fleet}, {grid}, dopt);
+        ADD_FAILURE() << "dispatch() accepted backup generation";
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("backup_mw"), std::string::npos) << what;
+        EXPECT_NE(what.find("smooth_dispatch"), std::string::npos) << what;
     }
 }
 

@@ -15,7 +15,8 @@ set(args_ac pf builtin --ac --load-scale ${WORK_DIR}/scale.csv --backend cpu)
 set(args_dc pf builtin --dc --load-scale ${WORK_DIR}/scale.csv --backend cpu)
 set(args_n1 n1 builtin --load-scale ${WORK_DIR}/scale.csv --threshold 60 --backend cpu)
 set(args_smooth smooth --synthetic --scenarios 20 --hours 0.1 --fleet 40 --backend cpu)
-set(args_ramps smooth --synthetic --scenarios 6 --hours 0.05 --fleet 40 --objective ramps)
+set(args_ramps smooth --synthetic --scenarios 6 --hours 0.05 --fleet 40 --objective ramps
+    --import-limit 150 --backup-mw 40 --backup-ramp 5 --backup-cost 10)
 set(args_study study --steps 120 --scenarios 2 --sizing-points 3 --backend cpu --no-plots)
 foreach(mode ac dc n1 smooth ramps study)
   execute_process(COMMAND ${CLI} ${args_${mode}} --out ${WORK_DIR}/one_${mode}
