@@ -89,6 +89,9 @@ struct BatteryFleet {
     Real initial_soc = 0.5;  // within [soc_min, soc_max]
     TerminalCondition terminal = TerminalCondition::equal;
     Real throughput_cost = 0;  // per MWh through the terminals (objective units MW^2 h / MWh)
+    // Limit on the change of battery power, MW/s; only smooth_dispatch() models it (dispatch()
+    // refuses a finite one).
+    Real ramp_limit_mw_per_s = HUGE_VAL;
 
     // `units` copies of `unit` (fractional counts allowed for sizing); efficiencies are the
     // square root of the round trip each way; SoC window 5%..95%, initial 50%.

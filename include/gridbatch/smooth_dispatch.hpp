@@ -8,14 +8,17 @@
 // [0, discharge_mw] at the terminals, E_{t+1} = a E_t + h (eta_c c_t - d_t / eta_d),
 // h = dt / 3600, a = 1 - self_discharge_per_hour h, soc_min <= E_t / energy_mwh <= soc_max, the
 // fleet's terminal condition; backup generation u_t in [0, backup_mw] with
-// |u_t - u_{t-1}| <= backup_ramp_mw_per_s dt (GridConnection; none by default); grid draw
+// |u_t - u_{t-1}| <= backup_ramp_mw_per_s dt (GridConnection; none by default);
+// |b_t - b_{t-1}| <= the fleet's ramp_limit_mw_per_s dt (b = d - c; none by default); grid draw
 // g_t = load_t - b_t - u_t with 0 <= g_t <= import_limit_mw (no lower limit if export_allowed)
 // and, if ramp_limit_mw_per_s is finite, |g_t - g_{t-1}| <= ramp_limit_mw_per_s dt.
 // Objective (MW^2 h, like dispatch()'s; weights combine):
 //   h [ w_ramp sum_{t>=1} (g_t - g_{t-1})^2 + w_level sum_t (g_t - target_t)^2
 //       + sum_t price_t g_t + throughput_cost sum_t (c_t + d_t) + backup_cost sum_t u_t ]
+//   + peak_weight max_t g_t
 // with target_t = options.target_mw[t] (default: the scenario's mean load) and price_t =
-// options.energy_price[t] (default 0).
+// options.energy_price[t] (default 0). The peak is an epigraph variable p >= g_t (one dense
+// column; the KKT ordering puts it last, so the factor keeps its band plus one row).
 // The level term keeps the problem well posed (without it a constant shift of g is free when the
 // terminal condition is not binding) and pulls the grid towards the mean load: a deviation that
 // lasts longer than level_time_constant_s costs more than the ramps that make it, so the default
@@ -23,8 +26,8 @@
 // With w_ramp = 0, a lossless fleet and terminal equal, this is dispatch()'s problem (sum g is
 // then fixed, so sum (g - mean)^2 and sum g^2 differ by a constant).
 //
-// Solver: a convex QP in x = (c_t, d_t, E_{t+1}, g_t, r_t[, u_t, v_t]) interleaved by step
-// (banded). Two
+// Solver: a convex QP in x = (c_t, d_t, E_{t+1}, g_t, r_t[, u_t, v_t, w_t, sigma_t]) interleaved
+// by step (banded) [and p]. Two
 // methods (SmoothDispatchSolver):
 // - interior_point (default): Mehrotra's primal-dual predictor-corrector (src/core/ipm_qp.hpp),
 //   ~20-40 Newton steps per scenario, each a sparse LDL' of the banded KKT matrix (its ordering
@@ -43,8 +46,8 @@
 // After either, the physics is enforced exactly: b = d - c clipped to the power limits, E
 // recomputed by the loss model of dispatch() (psi(b)), b nudged where rounding would push E out
 // of its window, u clipped to its range, g = load - b - u. SoC, power limits and energy balance
-// then hold to rounding; what remains of grid, ramp and backup-ramp limit violations (of the
-// order of the solver's tolerance) is reported in limit_violation.
+// then hold to rounding; what remains of grid, ramp, backup-ramp and battery-ramp limit
+// violations (of the order of the solver's tolerance) is reported in limit_violation.
 // Relaxation gap: c and d are separate variables, and the QP may charge and discharge in the same
 // step to burn energy when that is cheaper than ramping (typically with terminal = equal, to end
 // at E_0 without ramping down; or at soc_max). Such steps are counted in relaxed_steps; the
@@ -73,8 +76,9 @@ struct SmoothDispatchOptions {
     Real level_time_constant_s = 3600;
     Real ramp_limit_mw_per_s = HUGE_VAL;  // hard limit on |g_t - g_{t-1}| / dt; inf = none
     // Shared by every scenario, T entries each (empty: none / the scenario's mean load):
-    Vector energy_price;  // objective units per MWh of grid draw (a market price series)
-    Vector target_mw;     // the level term pulls g_t towards target_mw[t]
+    Vector energy_price;   // objective units per MWh of grid draw (a market price series)
+    Vector target_mw;      // the level term pulls g_t towards target_mw[t]
+    Real peak_weight = 0;  // objective units per MW of the horizon's peak grid draw
     SmoothDispatchSolver solver = SmoothDispatchSolver::interior_point;
     // Interior point: relative primal and dual residuals and duality gap; Newton steps.
     Real ipm_tolerance = 1e-9;

@@ -345,6 +345,7 @@ class BatteryFleet:
     initial_soc: float
     terminal: TerminalCondition  # also settable as 'equal', 'at_least_initial', 'free'
     throughput_cost: float
+    ramp_limit_mw_per_s: float
     def __init__(self, **fields: Any) -> None: ...
     @staticmethod
     def from_units(unit: Union[BatteryUnit, str], units: float) -> BatteryFleet: ...
@@ -506,6 +507,7 @@ class SmoothDispatchOptions:
     ramp_limit_mw_per_s: float
     energy_price: F64  # (T,)
     target_mw: F64  # (T,)
+    peak_weight: float
     solver: SmoothDispatchSolver
     ipm_tolerance: float
     ipm_max_iterations: int

@@ -157,6 +157,8 @@ void bind_parameters(py::module_& m) {
     fleet.def_readwrite("initial_soc", &BatteryFleet::initial_soc, "Initial SoC, fraction.");
     fleet.def_readwrite("throughput_cost", &BatteryFleet::throughput_cost,
                         "Cost per MWh through the terminals (objective units MW^2 h / MWh).");
+    fleet.def_readwrite("ramp_limit_mw_per_s", &BatteryFleet::ramp_limit_mw_per_s,
+                        "Limit on the change of battery power, MW/s (smooth_dispatch only).");
 
     py::class_<GridConnection>(m, "GridConnection", "Limits of the grid connection.")
         .def(py::init([](const py::kwargs& kw) {

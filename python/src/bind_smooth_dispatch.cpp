@@ -66,6 +66,8 @@ void bind_smooth_dispatch(py::module_& m) {
              {"eps_infeasible", &SmoothDispatchOptions::eps_infeasible,
               "Primal infeasibility tolerance."},
              {"rho", &SmoothDispatchOptions::rho, "ADMM step size."},
+             {"peak_weight", &SmoothDispatchOptions::peak_weight,
+              "Objective units per MW of the horizon's peak grid draw."},
              {"ipm_tolerance", &SmoothDispatchOptions::ipm_tolerance,
               "Interior point: relative residuals and duality gap."}})
         options_class.def_readwrite(name, member, doc);

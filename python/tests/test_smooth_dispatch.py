@@ -61,3 +61,17 @@ def test_backup_generation_price_and_target(load):
     np.testing.assert_array_equal(opts.energy_price, price)
     with pytest.raises(gb.InputError, match="energy_price has 3 entries"):
         gb.smooth_dispatch(load, fleet, grid, energy_price=price[:3])
+
+
+def test_peak_weight_and_battery_ramp(load):
+    fleet = gb.BatteryFleet.from_units("megapack-2h", 2)  # too small to flatten the draw
+    plain = gb.smooth_dispatch(load, fleet)
+    shaved = gb.smooth_dispatch(load, fleet, peak_weight=100.0)
+    assert np.all(shaved.converged)
+    assert np.all(shaved.grid_mw.max(axis=1) < plain.grid_mw.max(axis=1) - 0.1)
+    fleet.ramp_limit_mw_per_s = 2.0
+    limited = gb.smooth_dispatch(load, fleet)
+    assert np.all(limited.converged)
+    assert np.abs(np.diff(limited.battery_mw, axis=1)).max() <= 2.0 + 1e-6
+    with pytest.raises(gb.InputError, match="ramp_limit_mw_per_s"):
+        gb.dispatch(load, fleet)

@@ -4,6 +4,7 @@
 // into DIR (and backup_mw.csv with --backup-mw). `--objective ramps` is smooth_dispatch() (squared
 // ramps and a slow level term, a QP; backup generation), the default `variance` dispatch()
 // (squared deviation from the target, exact).
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -51,7 +52,8 @@ int cmd_smooth(const Args& args) {
                           "horizon",      "replan-every",    "forecast-noise",
                           "import-limit", "throughput-cost", "filter-tau",
                           "objective",    "ramp-weight",     "level-time-constant",
-                          "backup-mw",    "backup-ramp",     "backup-cost"})
+                          "backup-mw",    "backup-ramp",     "backup-cost",
+                          "peak-weight",  "battery-ramp"})
         names.insert(n);
     const Options opt(args, {"synthetic", "export", "filter", "help"}, names);
     if (opt.flag("help")) {
@@ -62,7 +64,9 @@ int cmd_smooth(const Args& args) {
                "  --target mean|min|zero      draw the objective pulls towards (default mean)\n"
                "  --objective variance|ramps  squared deviation from the target (default; exact)\n"
                "                              or squared ramps plus a slow level term (a QP)\n"
-               "  --ramp-weight W  --level-time-constant S   weights of --objective ramps\n"
+               "  --ramp-weight W  --level-time-constant S  --peak-weight W   weights of\n"
+               "                              --objective ramps (peak: per MW of the peak)\n"
+               "  --battery-ramp MW_PER_S     limit on battery power change (--objective ramps)\n"
                "  --backup-mw MW [--backup-ramp MW_PER_S] [--backup-cost PER_MWH]\n"
                "                              backup generation (--objective ramps)\n"
                "  --import-limit MW  --export  --throughput-cost X\n"
@@ -118,6 +122,11 @@ int cmd_smooth(const Args& args) {
     sopt.dt_seconds = dt;
     sopt.ramp_weight = opt.number("ramp-weight", sopt.ramp_weight);
     sopt.level_time_constant_s = opt.number("level-time-constant", sopt.level_time_constant_s);
+    sopt.peak_weight = opt.number("peak-weight", 0);
+    fleet.ramp_limit_mw_per_s = opt.number("battery-ramp", HUGE_VAL);
+    if (!ramps && (sopt.peak_weight != 0 || std::isfinite(fleet.ramp_limit_mw_per_s)))
+        throw Error(ErrorKind::invalid_input,
+                    "options --peak-weight and --battery-ramp need --objective ramps");
 
     // Under mpirun the optimal dispatch is sharded over the ranks; the causal filter, MPC and the
     // sizing run on rank 0 alone.

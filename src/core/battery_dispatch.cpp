@@ -72,6 +72,8 @@ void BatteryFleet::validate(const std::string& where) const {
             "within [soc_min, soc_max] = [" + num(soc_min) + ", " + num(soc_max) + "]");
     require(std::isfinite(throughput_cost) && throughput_cost >= 0, where, "throughput_cost",
             throughput_cost, "finite and >= 0");
+    require(!std::isnan(ramp_limit_mw_per_s) && ramp_limit_mw_per_s > 0, where,
+            "ramp_limit_mw_per_s", ramp_limit_mw_per_s, "> 0 (infinite for none)");
 }
 
 void GridConnection::validate(const std::string& where) const {
@@ -172,9 +174,15 @@ std::vector<dispatch::FleetParams> prepare(const MatrixView& load,
     const Index S = load.cols();
     check_count(fleets.size(), S, "fleets");
     check_count(grids.size(), S, "grids");
-    for (std::size_t i = 0; i < fleets.size(); ++i)
-        fleets[i].validate(fleets.size() == 1 ? "fleet (shared)"
-                                              : "fleet of scenario " + std::to_string(i));
+    for (std::size_t i = 0; i < fleets.size(); ++i) {
+        const std::string where =
+            fleets.size() == 1 ? "fleet (shared)" : "fleet of scenario " + std::to_string(i);
+        fleets[i].validate(where);
+        if (std::isfinite(fleets[i].ramp_limit_mw_per_s))
+            fail(where +
+                 ": ramp_limit_mw_per_s = " + std::to_string(fleets[i].ramp_limit_mw_per_s) +
+                 ": dispatch() does not model a battery ramp limit; smooth_dispatch() does");
+    }
     for (std::size_t i = 0; i < grids.size(); ++i) {
         const std::string where = grids.size() == 1
                                       ? "grid connection (shared)"

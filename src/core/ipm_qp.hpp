@@ -40,6 +40,7 @@ struct IpmSettings {
 // answer afterwards.
 struct IpmWorkspace {
     Vector x, y;
+    Real cost = 1;  // objective scale of this solve
     Vector best_x, best_y;
     QpOutcome best;
     Vector lb, ub, zl, zu, b, q, rd, rp, rhs, sol, dx, dx_aff, dzl, dzl_aff, dzu, dzu_aff, px, ety,
@@ -91,12 +92,7 @@ public:
         for (Index i = 0; i < m_; ++i) row_scale_[i] = row_scale_[i] > 0 ? 1 / row_scale_[i] : 1;
         E_ = row_scale_.asDiagonal() * E_;
         Et_ = E_.transpose();
-        // Cost scaling: P's largest entry to 1 (q by the same factor per solve). The residual
-        // tolerances have an absolute part; with the dispatch's weights (w_level ~ 1e-7 w_ramp)
-        // unscaled gradients are so small that it would pass answers far from optimal.
-        const Real p_max = P_.nonZeros() > 0 ? P_.coeffs().cwiseAbs().maxCoeff() : 0;
-        cost_ = p_max > 0 ? 1 / p_max : 1;
-        P_ *= cost_;
+        p_max_ = P_.nonZeros() > 0 ? P_.coeffs().cwiseAbs().maxCoeff() : 0;
         build_kkt_pattern();
     }
 
@@ -149,7 +145,13 @@ public:
                 if (gap <= 1e-6 * st.tolerance * (1 + obj) || extra++ == 4) break;
             }
             if (k == st.max_iterations) break;
-            if (!factorise(ws)) break;
+            // A pivot lost to cancellation (slacks near 0 make Sigma span many orders of
+            // magnitude; seen with the peak's dense column): more regularisation, the next step
+            // corrects the direction it perturbs.
+            bool factored = false;
+            for (Real delta = st.regularization; !factored && delta <= 1e-4; delta *= 100)
+                factored = factorise(ws, delta);
+            if (!factored) break;
             // Predictor (affine scaling, tau = 0).
             ws.tau_l.setZero(n_);
             ws.tau_u.setZero(n_);
@@ -194,8 +196,8 @@ public:
         }
         if (out.status == Status::converged) restore(ws, out);
         if (out.status == Status::not_solved) out.status = Status::max_iterations;
-        ws.y = row_scale_.cwiseProduct(ws.y) / cost_;
-        out.dual_residual /= cost_;
+        ws.y = row_scale_.cwiseProduct(ws.y) / ws.cost;
+        out.dual_residual /= ws.cost;
         return out;
     }
 
@@ -222,15 +224,24 @@ private:
     // solves. A fill-reducing ordering (AMD) gave about the same fill but a permuted, cache-
     // unfriendly solve that took half the time of an iteration.
     void build_kkt_pattern() {
+        // A dense column (in more than kDense rows, e.g. a peak variable in every step's row)
+        // goes after everything and does not place rows: the factor then keeps its band plus
+        // one dense row per such column.
+        constexpr Index kDense = 64;
         const Index N = n_ + m_;
         std::vector<Index> key(static_cast<std::size_t>(N));
-        for (Index j = 0; j < n_; ++j) key[static_cast<std::size_t>(j)] = 2 * j;
+        for (Index j = 0; j < n_; ++j) {
+            const bool dense = E_.col(j).nonZeros() > kDense;
+            key[static_cast<std::size_t>(j)] = dense ? 2 * N + j : 2 * j;
+        }
         for (Index i = 0; i < m_; ++i) key[static_cast<std::size_t>(n_ + i)] = -1;
-        for (Index j = 0; j < n_; ++j)
+        for (Index j = 0; j < n_; ++j) {
+            if (E_.col(j).nonZeros() > kDense) continue;
             for (CscMatrix::InnerIterator it(E_, j); it; ++it) {
                 Index& k = key[static_cast<std::size_t>(n_ + it.row())];
                 k = std::max(k, 2 * j + 1);
             }
+        }
         std::vector<Index> order(static_cast<std::size_t>(N));
         for (Index i = 0; i < N; ++i) order[static_cast<std::size_t>(i)] = i;
         std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) {
@@ -265,16 +276,24 @@ private:
                 const Index orig_c = order[static_cast<std::size_t>(c)];
                 if (r == c) {
                     diag_pos_[static_cast<std::size_t>(orig_c)] = p;
+                    if (orig_c < n_) p_pos_.push_back(p);
                     continue;
                 }
                 if (orig_r < n_) touches_[static_cast<std::size_t>(orig_r)].push_back(p);
                 if (orig_c < n_) touches_[static_cast<std::size_t>(orig_c)].push_back(p);
+                if (orig_r < n_ && orig_c < n_) p_pos_.push_back(p);
             }
     }
 
     // Bounds from the inequality rows, equality right-hand sides, the starting point.
     void setup(const Vector& q, const Vector& l, const Vector& u, IpmWorkspace& ws) const {
-        ws.q = cost_ * q;
+        // Cost scaling: the largest entry of P and q to 1. The residual tolerances have an
+        // absolute part; with the dispatch's weights (w_level ~ 1e-7 w_ramp) unscaled gradients
+        // are so small that it would pass answers far from optimal, and a peak or backup cost
+        // makes them so large that the start is far from centred.
+        const Real c_max = std::max(p_max_, q.lpNorm<Eigen::Infinity>());
+        ws.cost = c_max > 0 && std::isfinite(c_max) ? 1 / c_max : 1;
+        ws.q = ws.cost * q;
         ws.lb = Vector::Constant(n_, -HUGE_VAL);
         ws.ub = Vector::Constant(n_, HUGE_VAL);
         ws.b.resize(m_);
@@ -322,7 +341,7 @@ private:
         // z = 1 against a gradient of tens (a backup-generation cost) the iterates started badly
         // centred and crawled.
         ws.y = Vector::Zero(m_);
-        const Vector grad = P_ * ws.x + ws.q;
+        const Vector grad = ws.cost * (P_ * ws.x) + ws.q;
         for (Index j = 0; j < n_; ++j) {
             if (ws.fixed[j]) continue;
             if (ws.has_lb[j])
@@ -364,6 +383,7 @@ private:
     // r_d, r_p, Px, E'y; returns mu.
     Real residuals(IpmWorkspace& ws) const {
         ws.px.noalias() = P_ * ws.x;
+        ws.px *= ws.cost;
         ws.ety.noalias() = Et_ * ws.y;
         ws.rd = ws.px + ws.q - ws.ety - ws.zl + ws.zu;
         ws.rp = ws.b;
@@ -384,10 +404,10 @@ private:
 
     // Numeric LDL' of the KKT matrix at the current point; a fixed variable's row and column
     // become the identity's (its step is 0).
-    bool factorise(IpmWorkspace& ws) const {
-        const Real delta = settings_.regularization;
+    bool factorise(IpmWorkspace& ws, Real delta) const {
         Real* v = ws.kkt.valuePtr();
         std::copy(kkt_.valuePtr(), kkt_.valuePtr() + kkt_.nonZeros(), v);
+        for (Index p : p_pos_) v[p] *= ws.cost;
         for (Index j = 0; j < n_; ++j) {
             Real& d = v[diag_pos_[static_cast<std::size_t>(j)]];
             if (ws.fixed[j]) {
@@ -461,7 +481,8 @@ private:
     Index n_, m_ = 0;
     CscMatrix P_, E_, Et_, kkt_;
     Vector row_scale_;
-    Real cost_ = 1;
+    Real p_max_ = 0;            // largest |P_ij|
+    std::vector<Index> p_pos_;  // positions of P's entries in the KKT values
     std::vector<Index> eq_of_row_, bound_var_;
     std::vector<Real> bound_coef_;
     std::vector<Index> pos_;       // stored position of each unknown (x, then E's rows)

@@ -32,44 +32,55 @@ std::string num(Real v) {
 // and which optional rows and variables exist.
 struct QpKind {
     Real eta_c, eta_d, a;
-    bool ramp;         // a grid ramp limit (r_t boxes)
-    bool backup;       // backup generation (u_t, v_t)
-    bool backup_ramp;  // a backup ramp limit (v_t boxes)
+    bool ramp;          // a grid ramp limit (r_t boxes)
+    bool backup;        // backup generation (u_t, v_t)
+    bool backup_ramp;   // a backup ramp limit (v_t boxes)
+    bool battery_ramp;  // a ramp limit on battery power (w_t)
+    bool peak;          // the peak term (sigma_t and the peak p)
     bool operator==(const QpKind& o) const {
         return eta_c == o.eta_c && eta_d == o.eta_d && a == o.a && ramp == o.ramp &&
-               backup == o.backup && backup_ramp == o.backup_ramp;
+               backup == o.backup && backup_ramp == o.backup_ramp &&
+               battery_ramp == o.battery_ramp && peak == o.peak;
     }
 };
 
 // Variables per step t: c_t, d_t, s_{t+1} = E_{t+1} - E_0 (MWh; relative to E_0 so that no row
 // of Ax is of the size of E_0 / h, which would make OSQP's relative tolerance meaningless for the
 // powers), g_t and the ramp r_t = g_t - g_{t-1} (r_0 is unused and ends at 0); with backup
-// generation also u_t and its change v_t = u_t - u_{t-1}. Lifting the ramps into variables makes
-// P diagonal: with P = D'D on g the slow modes of g have curvature ~ (pi / T)^2 and the ADMM
-// crawls; with r it does not.
-enum Var : Index { kC, kD, kE, kG, kR, kU, kV };
+// generation also u_t and its change v_t = u_t - u_{t-1}; with a battery ramp limit the change
+// w_t of b_t = d_t - c_t; with the peak term sigma_t = p - g_t >= 0, and p (one variable, after
+// all steps). Lifting the ramps into variables makes P diagonal: with P = D'D on g the slow modes
+// of g have curvature ~ (pi / T)^2 and the ADMM crawls; with r it does not.
+enum Var : int { kC, kD, kE, kG, kR, kU, kV, kW, kSigma, kVarCount };
 
 // Every row of A is one of these, at one step; l and u come from the kind (fill_bounds).
 enum class Row : std::uint8_t {
-    dynamics,         // (s_{t+1} - a s_t) / h - eta_c c_t + d_t / eta_d = (a - 1) E_0 / h
-    balance,          // g_t + d_t - c_t + u_t = L_t
-    c_box,            // 0 <= c_t <= charge_mw
-    d_box,            // 0 <= d_t <= discharge_mw
-    e_box,            // SoC window (terminal condition at the last step)
-    g_box,            // grid limits
-    ramp,             // g_t - g_{t-1} - r_t = 0
-    ramp_box,         // |r_t| <= ramp limit
-    u_box,            // 0 <= u_t <= backup_mw
-    backup_ramp,      // u_t - u_{t-1} - v_t = 0
-    backup_ramp_box,  // |v_t| <= backup ramp limit
+    dynamics,          // (s_{t+1} - a s_t) / h - eta_c c_t + d_t / eta_d = (a - 1) E_0 / h
+    balance,           // g_t + d_t - c_t + u_t = L_t
+    c_box,             // 0 <= c_t <= charge_mw
+    d_box,             // 0 <= d_t <= discharge_mw
+    e_box,             // SoC window (terminal condition at the last step)
+    g_box,             // grid limits
+    ramp,              // g_t - g_{t-1} - r_t = 0
+    ramp_box,          // |r_t| <= ramp limit
+    u_box,             // 0 <= u_t <= backup_mw
+    backup_ramp,       // u_t - u_{t-1} - v_t = 0
+    backup_ramp_box,   // |v_t| <= backup ramp limit
+    battery_ramp,      // (d_t - c_t) - (d_{t-1} - c_{t-1}) - w_t = 0
+    battery_ramp_box,  // |w_t| <= battery ramp limit
+    peak,              // g_t + sigma_t - p = 0
+    sigma_box,         // sigma_t >= 0
 };
 
 class SmoothQp {
 public:
     SmoothQp(Index T, const QpKind& kind, Real h, Real w_ramp, Real w_level,
              const detail::QpSettings& admm_settings, const detail::IpmSettings& ipm_settings)
-        : T_(T), kind_(kind), vars_(kind.backup ? 7 : 5), admm_settings_(admm_settings) {
-        const Index n = vars_ * T;
+        : T_(T), kind_(kind), admm_settings_(admm_settings) {
+        const bool present[kVarCount] = {
+            true, true, true, true, true, kind.backup, kind.backup, kind.battery_ramp, kind.peak};
+        for (int v = 0; v < kVarCount; ++v) offset_[v] = present[v] ? vars_++ : -1;
+        const Index n = this->n();
         std::vector<Eigen::Triplet<Real, int>> a, p;
         const Real k = 1 / h;
         std::vector<bool> eq;
@@ -98,6 +109,13 @@ public:
             add(row(Row::e_box, t, false), var(t, kE), 1);
             add(row(Row::g_box, t, false), var(t, kG), 1);
             if (kind.backup) add(row(Row::u_box, t, false), var(t, kU), 1);
+            if (kind.peak) {
+                row(Row::peak, t, true);
+                add(r, var(t, kG), 1);
+                add(r, var(t, kSigma), 1);
+                add(r, peak_var(), -1);
+                add(row(Row::sigma_box, t, false), var(t, kSigma), 1);
+            }
             if (t > 0) {
                 row(Row::ramp, t, true);
                 add(r, var(t, kG), 1);
@@ -110,6 +128,15 @@ public:
                     add(r, var(t - 1, kU), -1);
                     add(r, var(t, kV), -1);
                     if (kind.backup_ramp) add(row(Row::backup_ramp_box, t, false), var(t, kV), 1);
+                }
+                if (kind.battery_ramp) {
+                    row(Row::battery_ramp, t, true);
+                    add(r, var(t, kD), 1);
+                    add(r, var(t, kC), -1);
+                    add(r, var(t - 1, kD), -1);
+                    add(r, var(t - 1, kC), 1);
+                    add(r, var(t, kW), -1);
+                    add(row(Row::battery_ramp_box, t, false), var(t, kW), 1);
                 }
             }
             // 1/2 x'Px of w_ramp sum r_t^2 + w_level sum g_t^2 (objective / h).
@@ -127,8 +154,9 @@ public:
 
     Index T() const { return T_; }
     const QpKind& kind() const { return kind_; }
-    Index var(Index t, Var v) const { return vars_ * t + v; }
-    Index n() const { return vars_ * T_; }
+    Index var(Index t, Var v) const { return vars_ * t + offset_[v]; }
+    Index peak_var() const { return vars_ * T_; }  // after every step's variables
+    Index n() const { return vars_ * T_ + (kind_.peak ? 1 : 0); }
     const std::vector<std::pair<Row, Index>>& rows() const { return rows_; }
     const detail::BoundedQp& interior_point() const { return *ipm_; }
     // Built on first use (its equilibration is not free and the interior point rarely needs it).
@@ -142,7 +170,8 @@ public:
 private:
     Index T_;
     QpKind kind_;
-    Index vars_;
+    Index vars_ = 0;             // per step
+    Index offset_[kVarCount]{};  // of each variable within a step, -1 if absent
     detail::QpSettings admm_settings_;
     std::vector<std::pair<Row, Index>> rows_;
     detail::CscMatrix A_, P_;
@@ -155,6 +184,7 @@ private:
 struct Limits {  // physical units of one scenario
     Real e0, e_min, e_max, e_end_min, e_end_max, c_max, d_max, g_min, g_max, ramp;
     Real u_max, u_ramp;  // backup generation
+    Real b_ramp;         // battery power change per step
 };
 
 Limits limits_of(const BatteryFleet& f, const GridConnection& g, const SmoothDispatchOptions& o) {
@@ -171,12 +201,13 @@ Limits limits_of(const BatteryFleet& f, const GridConnection& g, const SmoothDis
     l.ramp = o.ramp_limit_mw_per_s * o.dt_seconds;
     l.u_max = g.backup_mw;
     l.u_ramp = g.backup_ramp_mw_per_s * o.dt_seconds;
+    l.b_ramp = f.ramp_limit_mw_per_s * o.dt_seconds;
     return l;
 }
 
 // The objective's linear terms and level target of one scenario (objective / h units).
 struct Costs {
-    Real throughput, backup, w_level;
+    Real throughput, backup, w_level, peak;
     Eigen::Ref<const Vector> target, price;  // T each; price may be empty
 };
 
@@ -228,8 +259,17 @@ void fill_bounds(const SmoothQp& qp, const Eigen::Ref<const Vector>& load, const
                 lo = clip(-lim.u_ramp);
                 hi = clip(lim.u_ramp);
                 break;
+            case Row::battery_ramp_box:
+                lo = clip(-lim.b_ramp);
+                hi = clip(lim.b_ramp);
+                break;
+            case Row::sigma_box:
+                hi = detail::kQpInfinity;
+                break;
             case Row::ramp:
             case Row::backup_ramp:
+            case Row::battery_ramp:
+            case Row::peak:
                 break;
         }
         l[i] = lo;
@@ -241,6 +281,7 @@ void fill_bounds(const SmoothQp& qp, const Eigen::Ref<const Vector>& load, const
             -2 * cost.w_level * cost.target[t] + (cost.price.size() > 0 ? cost.price[t] : 0.0);
         if (kind.backup) q[qp.var(t, kU)] = cost.backup;
     }
+    if (kind.peak) q[qp.peak_var()] = cost.peak / h;
 }
 
 Real psi(Real b, const QpKind& k) { return b >= 0 ? b / k.eta_d : b * k.eta_c; }
@@ -324,7 +365,8 @@ PolishOutcome polish(const SmoothQp& qp, const Vector& x, const Eigen::Ref<const
             const Real step = std::abs(g - r.grid_mw(t - 1, s));
             max_ramp = std::max(max_ramp, step);
             excess = std::max({excess, step - lim.ramp,
-                               std::abs(r.backup_mw(t, s) - r.backup_mw(t - 1, s)) - lim.u_ramp});
+                               std::abs(r.backup_mw(t, s) - r.backup_mw(t - 1, s)) - lim.u_ramp,
+                               std::abs(r.battery_mw(t, s) - r.battery_mw(t - 1, s)) - lim.b_ramp});
         }
         if (excess > 0) {
             out.limit_violation = std::max(out.limit_violation, excess);
@@ -341,15 +383,17 @@ PolishOutcome polish(const SmoothQp& qp, const Vector& x, const Eigen::Ref<const
 
 Real objective_of(const SmoothDispatchResult& r, Index s, Real h, Real w_ramp, const Costs& cost) {
     const Index T = r.grid_mw.rows();
-    Real ramp = 0, level = 0, linear = 0;
+    Real ramp = 0, level = 0, linear = 0, peak = -HUGE_VAL;
     for (Index t = 0; t < T; ++t) {
+        peak = std::max(peak, r.grid_mw(t, s));
         const Real g = r.grid_mw(t, s);
         if (t > 0) ramp += (g - r.grid_mw(t - 1, s)) * (g - r.grid_mw(t - 1, s));
         level += (g - cost.target[t]) * (g - cost.target[t]);
         linear += cost.throughput * std::abs(r.battery_mw(t, s)) + cost.backup * r.backup_mw(t, s) +
                   (cost.price.size() > 0 ? cost.price[t] * g : 0.0);
     }
-    return h * (w_ramp * ramp + cost.w_level * level + linear);
+    return h * (w_ramp * ramp + cost.w_level * level + linear) +
+           (cost.peak > 0 ? cost.peak * peak : 0);
 }
 
 void check_count(std::size_t n, Index S, const char* what) {
@@ -396,6 +440,8 @@ void SmoothDispatchOptions::validate() const {
     require(std::isfinite(ipm_tolerance) && ipm_tolerance > 0, "ipm_tolerance", ipm_tolerance,
             "finite and > 0");
     require(ipm_max_iterations >= 1, "ipm_max_iterations", ipm_max_iterations, ">= 1");
+    require(std::isfinite(peak_weight) && peak_weight >= 0, "peak_weight", peak_weight,
+            "finite and >= 0");
     for (const auto& [series, name] :
          {std::pair{&energy_price, "energy_price"}, std::pair{&target_mw, "target_mw"}})
         for (Index t = 0; t < series->size(); ++t)
@@ -463,7 +509,9 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
                        1 - f.self_discharge_per_hour * h,
                        ramp,
                        g.backup_mw > 0,
-                       g.backup_mw > 0 && std::isfinite(g.backup_ramp_mw_per_s)};
+                       g.backup_mw > 0 && std::isfinite(g.backup_ramp_mw_per_s),
+                       std::isfinite(f.ramp_limit_mw_per_s),
+                       options.peak_weight > 0};
         auto it = std::find(kinds.begin(), kinds.end(), k);
         if (it == kinds.end()) {
             kinds.push_back(k);
@@ -505,7 +553,10 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
             const Limits lim = limits_of(f, grid_of(s), options);
             const auto column = load.col(s);
             if (options.target_mw.size() == 0) mean.setConstant(T, column.mean());
-            const Costs cost{f.throughput_cost, grid_of(s).backup_cost_per_mwh, w_level,
+            const Costs cost{f.throughput_cost,
+                             grid_of(s).backup_cost_per_mwh,
+                             w_level,
+                             options.peak_weight,
                              options.target_mw.size() ? options.target_mw : mean,
                              options.energy_price};
             fill_bounds(*qps[k], column, lim, h, cost, q, l, u);

@@ -434,6 +434,62 @@ TEST(SmoothDispatch, BackupGenerationCoversTheImportLimit) {
     }
 }
 
+// The peak term alone (a demand charge) on a lossless fleet: its optimum peak is the taut
+// string's, which minimises every convex function of the grid draw, the peak included.
+TEST(SmoothDispatch, PeakTermReachesTheTautStringsPeak) {
+    const Index T = 600;
+    const Matrix load = training_load(T, 2, 13);
+    BatteryFleet f = BatteryFleet::from_units(battery_unit("megapack-2h"), 10);
+    f.charge_efficiency = f.discharge_efficiency = 1;
+    f.charge_mw = f.discharge_mw = 1e3;  // the string is then within every power limit
+    f.energy_mwh = 0.2;
+    f.terminal = TerminalCondition::equal;
+    const DispatchResult string = dispatch(load, {f}, {GridConnection{}}, DispatchOptions{});
+    SmoothDispatchOptions options;
+    options.ramp_weight = 0;
+    options.level_weight = 1e-6;  // keeps the problem well posed; the peak dominates
+    options.peak_weight = 10;
+    const SmoothDispatchResult r = smooth_dispatch(load, {f}, {GridConnection{}}, options);
+    for (Index s = 0; s < 2; ++s) {
+        SCOPED_TRACE("scenario " + std::to_string(s));
+        ASSERT_EQ(r.report.at(s), Status::converged);
+        EXPECT_LT(r.report.iterations[s], 60);
+        const Real best = string.grid_mw.col(s).maxCoeff();
+        EXPECT_LT(best, load.col(s).maxCoeff() - 1);  // the fleet does shave the peak
+        EXPECT_NEAR(r.grid_mw.col(s).maxCoeff(), best, 1e-6 * best);
+        expect_physical(load, r, f, GridConnection{}, 1.0, s, 1e-6);
+    }
+}
+
+// A ramp limit on battery power holds, both solvers agree, and dispatch() refuses it.
+TEST(SmoothDispatch, BatteryRampLimitHolds) {
+    const Index T = 300;
+    const Matrix load = training_load(T, 1, 17);
+    BatteryFleet f = lossy_fleet(30);
+    f.ramp_limit_mw_per_s = 4;
+    SmoothDispatchOptions options;
+    const SmoothDispatchResult ipm = smooth_dispatch(load, {f}, {GridConnection{}}, options);
+    options.solver = SmoothDispatchSolver::admm;
+    options.eps_abs = options.eps_rel = 1e-8;
+    options.max_iterations = 200000;
+    const SmoothDispatchResult admm = smooth_dispatch(load, {f}, {GridConnection{}}, options);
+    ASSERT_EQ(ipm.report.at(0), Status::converged);
+    ASSERT_EQ(admm.report.at(0), Status::converged);
+    EXPECT_NEAR(ipm.objective[0], admm.objective[0], 1e-6 * admm.objective[0]);
+    Real worst = 0;
+    for (Index t = 1; t < T; ++t)
+        worst = std::max(worst, std::abs(ipm.battery_mw(t, 0) - ipm.battery_mw(t - 1, 0)));
+    EXPECT_LE(worst, 4 + 1e-6);
+    EXPECT_GT(worst, 4 - 1e-3);  // it binds: the square wave asks for jumps of tens of MW
+    expect_physical(load, ipm, f, GridConnection{}, 1.0, 0, 1e-6);
+    try {
+        dispatch(load, {f}, {GridConnection{}}, DispatchOptions{});
+        ADD_FAILURE() << "dispatch() accepted a battery ramp limit";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("ramp_limit_mw_per_s"), std::string::npos);
+    }
+}
+
 TEST(SmoothDispatch, BadInputsNameArgumentAndScenario) {
     Matrix load = training_load(20, 3, 2);
     const BatteryFleet f = lossy_fleet(2);
