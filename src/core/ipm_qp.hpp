@@ -11,8 +11,8 @@
 //
 // Newton system (w = -dy, Sigma = zl / (x - lb) + zu / (ub - x), delta a small regularisation
 // that makes the matrix quasi-definite, so that LDL' exists in any fill-reducing order; the
-// direction it perturbs is corrected by the next step, whose residuals are exact, so no iterative
-// refinement: on the dispatch QP two refinements doubled the time and changed nothing):
+// direction it perturbs is corrected by the next step, whose residuals are exact; iterative
+// refinement only in the end game, where it matters):
 //   [P + Sigma + delta I   E'      ] [dx]   [-r_d + (tau_l / s_l - zl) - (tau_u / s_u - zu)]
 //   [E                     -delta I] [w ] = [b - E x                                      ]
 // with r_d = Px + q - E'y - zl + zu, s_l = x - lb, s_u = ub - x, tau the centring targets.
@@ -33,6 +33,8 @@ struct IpmSettings {
     Real tolerance = 1e-9;  // relative primal and dual residuals and duality gap
     int max_iterations = 80;
     Real regularization = 1e-10;
+    int refinements = 2;  // per direction, once mu < refine_below * (its start)
+    Real refine_below = 1e-6;
     Real step_fraction = 0.995;  // of the way to the boundary
 };
 
@@ -40,14 +42,16 @@ struct IpmSettings {
 // answer afterwards.
 struct IpmWorkspace {
     Vector x, y;
-    Real cost = 1;  // objective scale of this solve
+    Real cost = 1;        // objective scale of this solve
+    Real delta = 0;       // regularisation of the current factorisation
+    bool refine = false;  // refine the directions of this iteration
     Vector best_x, best_y;
     QpOutcome best;
     Vector lb, ub, zl, zu, b, q, rd, rp, rhs, sol, dx, dx_aff, dzl, dzl_aff, dzu, dzu_aff, px, ety,
         values, tau_l, tau_u;
     std::vector<char> fixed, has_lb, has_ub;
     Eigen::SimplicialLDLT<CscMatrix, Eigen::Lower, Eigen::NaturalOrdering<int>> ldlt;
-    Vector rhs_stored, sol_stored;  // in the KKT matrix's order
+    Vector rhs_stored, sol_stored, res_stored;  // in the KKT matrix's order
     CscMatrix kkt;
     const void* analysed_for = nullptr;
 };
@@ -148,6 +152,7 @@ public:
             // A pivot lost to cancellation (slacks near 0 make Sigma span many orders of
             // magnitude; seen with the peak's dense column): more regularisation, the next step
             // corrects the direction it perturbs.
+            ws.refine = mu < st.refine_below * mu0;
             bool factored = false;
             for (Real delta = st.regularization; !factored && delta <= 1e-4; delta *= 100)
                 factored = factorise(ws, delta);
@@ -247,6 +252,7 @@ private:
         std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) {
             return key[static_cast<std::size_t>(a)] < key[static_cast<std::size_t>(b)];
         });
+        order_ = order;
         pos_.resize(static_cast<std::size_t>(N));
         for (Index i = 0; i < N; ++i)
             pos_[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] = i;
@@ -405,6 +411,7 @@ private:
     // Numeric LDL' of the KKT matrix at the current point; a fixed variable's row and column
     // become the identity's (its step is 0).
     bool factorise(IpmWorkspace& ws, Real delta) const {
+        ws.delta = delta;
         Real* v = ws.kkt.valuePtr();
         std::copy(kkt_.valuePtr(), kkt_.valuePtr() + kkt_.nonZeros(), v);
         for (Index p : p_pos_) v[p] *= ws.cost;
@@ -425,6 +432,26 @@ private:
         return ws.ldlt.info() == Eigen::Success;
     }
 
+    // K x without the regularisation (stored order; K holds the lower triangle).
+    void multiply_unregularised(const IpmWorkspace& ws, const Vector& x, Vector& out) const {
+        const Real* v = ws.kkt.valuePtr();
+        const auto* outer = ws.kkt.outerIndexPtr();
+        const auto* inner = ws.kkt.innerIndexPtr();
+        out.setZero(x.size());
+        for (Index c = 0; c < x.size(); ++c)
+            for (Index p = outer[c]; p < outer[c + 1]; ++p) {
+                const Index r = inner[p];
+                if (r == c) {
+                    const Index u = order_[static_cast<std::size_t>(c)];
+                    const Real reg = u >= n_ ? -ws.delta : ws.fixed[u] ? 0.0 : ws.delta;
+                    out[r] += (v[p] - reg) * x[c];
+                } else {
+                    out[r] += v[p] * x[c];
+                    out[c] += v[p] * x[r];
+                }
+            }
+    }
+
     // dx, w (in ws.sol), dzl, dzu for the centring targets ws.tau_l, ws.tau_u.
     void newton_direction(IpmWorkspace& ws) const {
         ws.rhs.resize(n_ + m_);
@@ -443,6 +470,17 @@ private:
         ws.rhs_stored.resize(N);
         for (Index i = 0; i < N; ++i) ws.rhs_stored[pos_[static_cast<std::size_t>(i)]] = ws.rhs[i];
         ws.sol_stored = ws.ldlt.solve(ws.rhs_stored);
+        // Iterative refinement against the unregularised matrix, in the end game: there Sigma
+        // spans many orders of magnitude and delta's perturbation of the direction made the
+        // dual residual grow step by step (a peak term with a battery ramp limit).
+        for (int it = 0; ws.refine && it < settings_.refinements; ++it) {
+            multiply_unregularised(ws, ws.sol_stored, ws.res_stored);
+            ws.res_stored = ws.rhs_stored - ws.res_stored;
+            if (!(ws.res_stored.lpNorm<Eigen::Infinity>() >
+                  1e-12 * (1 + ws.rhs_stored.lpNorm<Eigen::Infinity>())))
+                break;
+            ws.sol_stored += ws.ldlt.solve(ws.res_stored);
+        }
         ws.sol.resize(N);
         for (Index i = 0; i < N; ++i) ws.sol[i] = ws.sol_stored[pos_[static_cast<std::size_t>(i)]];
         ws.dx = ws.sol.head(n_);
@@ -486,6 +524,7 @@ private:
     std::vector<Index> eq_of_row_, bound_var_;
     std::vector<Real> bound_coef_;
     std::vector<Index> pos_;       // stored position of each unknown (x, then E's rows)
+    std::vector<Index> order_;     // the unknown at each stored position
     std::vector<Index> diag_pos_;  // by unknown
     std::vector<std::vector<Index>> touches_;
 };
