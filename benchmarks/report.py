@@ -54,8 +54,11 @@ def load(results_dir):
             continue
         contexts.append((fn, data.get("context", {})))
         for b in data.get("benchmarks", []):
-            if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "mean":
-                continue
+            # With repetitions (the full profile) the row is their median; without, the one run.
+            if b.get("run_type") == "aggregate":
+                if b.get("aggregate_name") != "median":
+                    continue
+                b = dict(b, name=b.get("run_name", b["name"]))
             solver = b["name"].split("/")[0]
             groups.setdefault((fn[:-5], solver), []).append(b)
     return groups, contexts
@@ -184,11 +187,11 @@ def main():
         dev = ctx.get("gridbatch_device")
         if dev:
             lines.append(f"- device ({fn}): {dev}")
-    lines += ["", "Times are wall-clock per batch, one measurement per row (at least 0.5 s of "
-              "repetitions). On a shared virtual machine they vary from run to run: up to about "
-              "30 % was seen on the 2-core VM behind the CPU rows, so compare rows of one report "
-              "and treat single-digit differences as noise. Regenerate with "
-              "`benchmarks/run.sh full`.", ""]
+    lines += ["", "Times are wall-clock per batch: the median of 3 repetitions, each at least 0.5 s "
+              "of runs (rows with a fixed iteration count: the median of 3 runs). On a shared "
+              "virtual machine they vary from run to run: up to about 30 % was seen on the 2-core "
+              "VM behind the CPU rows, so compare rows of one report and treat single-digit "
+              "differences as noise. Regenerate with `benchmarks/run.sh full`.", ""]
     lines += targets_table(groups)
     png = os.path.splitext(out)[0] + "_throughput.png"
     if plot(groups, png):

@@ -27,16 +27,16 @@
 // then fixed, so sum (g - mean)^2 and sum g^2 differ by a constant).
 //
 // Solver: a convex QP in x = (c_t, d_t, E_{t+1}, g_t, r_t[, u_t, v_t, w_t, sigma_t]) interleaved
-// by step (banded) [and p]. Two
-// methods (SmoothDispatchSolver):
+// by step (banded) [and p]. Two methods (SmoothDispatchSolver):
 // - interior_point (default): Mehrotra's primal-dual predictor-corrector (src/core/ipm_qp.hpp),
-//   ~20-40 Newton steps per scenario, each a sparse LDL' of the banded KKT matrix (its ordering
-//   computed once per problem and thread); stops at relative residuals and duality gap of
-//   ipm_tolerance (1e-9). A scenario it does not solve (an infeasible one: an infeasible-start
-//   interior point gives no certificate) is handed to the ADMM, which certifies infeasibility.
+//   ~20-40 Newton steps per scenario, each a sparse LDL' of the banded KKT matrix in step order
+//   (no fill outside the band); stops at relative residuals and duality gap of ipm_tolerance
+//   (1e-9). A scenario it does not solve (an infeasible one: an infeasible-start interior point
+//   gives no certificate; on random feasible problems in the tests, rarely a degenerate one) is
+//   handed to the ADMM, which certifies infeasibility.
 // - admm: OSQP's ADMM (src/core/admm_qp.hpp). Its KKT matrix depends only on the efficiencies,
-//   self-discharge, weights, T and whether a ramp limit is set — not on the loads, capacities or
-//   limits — so it is factorised once per distinct (fleet kind, rho) and shared by all scenarios
+//   self-discharge, weights, T and which optional rows exist — not on the loads, capacities or
+//   limits — so it is factorised once per distinct (QP kind, rho) and shared by all scenarios
 //   and all iterations: the form a GPU batch wants, but thousands of iterations on this LP-like
 //   problem (no curvature in c and d). It stops on OSQP's residual tolerances (eps_abs, eps_rel);
 //   once near them it tries OSQP's active-set polish (one extra KKT factorisation), which, when
