@@ -315,6 +315,7 @@ void CudaDcEngine::screen_outages(const OutageBlock& block, OutageScreenResult& 
         args.outage = outage.data();
         args.inv_rating = inv_rating.data();
         args.threshold = block.threshold;
+        args.min_increase = block.min_increase;
         args.n_violations = n_found.data();
         unsigned long long count = 0;
         for (;;) {  // at most twice: a second pass when the violations overflowed the buffer

@@ -160,13 +160,14 @@ __global__ void __launch_bounds__(kScreenThreads) screen_kernel(ScreenArgs a) {
         for (int u = 0; u < kScreenTile; ++u) {
             if (u >= tile) break;
             const long s = s0 + u;
-            const double post = a.base_flow[l + s * a.n_branch] + factor * base_out[u];
+            const double base = a.base_flow[l + s * a.n_branch];
+            const double post = base + factor * base_out[u];
             const double loading = fabs(post) * inv_rating;
             if (better(loading, l, best[u], best_branch[u])) {  // l ascends: keeps the lowest
                 best[u] = loading;
                 best_branch[u] = l;
             }
-            if (loading > a.threshold) {
+            if (loading > a.threshold && loading > fabs(base) * inv_rating + a.min_increase) {
                 const unsigned long long slot = atomicAdd(a.n_violations, 1ULL);
                 if (slot < a.capacity)
                     a.violations[slot] = Violation{static_cast<int>(s), j, l, loading};

@@ -5,6 +5,8 @@
 
 #include <cuda_runtime.h>
 
+#include <cmath>
+
 namespace gridbatch::detail::cuda::dc {
 
 struct CsrView {  // device pointers
@@ -64,7 +66,8 @@ struct ScreenArgs {
     const int* outage = nullptr;        // n_outage branch indices
     const double* inv_rating = nullptr;
     double threshold = 1;
-    Violation* violations = nullptr;             // capacity entries
+    double min_increase = -HUGE_VAL;  // report only above the base-case loading plus this
+    Violation* violations = nullptr;  // capacity entries
     unsigned long long* n_violations = nullptr;  // zeroed by the caller; may exceed capacity
     unsigned long long capacity = 0;
     double* worst = nullptr;  // n_outage x S (outage-major, scenario fastest): per (outage, s)

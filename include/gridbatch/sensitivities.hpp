@@ -3,6 +3,7 @@
 // the bus and branch tables (Network::internal_bus converts a bus number).
 #pragma once
 
+#include <cmath>
 #include <vector>
 
 #include "gridbatch/dc_power_flow.hpp"
@@ -42,8 +43,12 @@ Lodf lodf(DcPowerFlow& pf, const std::vector<Index>& outages);
 std::vector<bool> islanding_branches(const Network& net);
 
 struct N1Options {
-    std::vector<Index> outages;     // branches to take out one at a time; empty = every active one
-    Real threshold_percent = 100;   // report post-outage loadings above this % of rateA
+    std::vector<Index> outages;    // branches to take out one at a time; empty = every active one
+    Real threshold_percent = 100;  // report post-outage loadings above this % of rateA
+    // Report only loadings also above the branch's base-case loading plus this many percentage
+    // points (0: only what the outage makes worse, dropping overloads it merely keeps); -inf:
+    // every loading above the threshold. The worst loading per scenario is not filtered.
+    Real min_increase_percent = -HUGE_VAL;
     Index outages_per_block = 256;  // LODF columns held at once (memory: 8 n_branch x this)
 };
 

@@ -2,6 +2,7 @@
 scenario-major: (S, n). See the package docstring for the copy rules."""
 
 import enum
+import math
 import os
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, overload
 
@@ -264,7 +265,8 @@ class N1Result:
 
 def n1_screen(power_flow: DcPowerFlow, pd: Optional[ArrayLike] = None, *,
               outages: Optional[Sequence[int]] = None, threshold_percent: float = 100.0,
-              outages_per_block: int = 256, comm: CommLike = None) -> N1Result: ...
+              min_increase_percent: float = -math.inf, outages_per_block: int = 256,
+              comm: CommLike = None) -> N1Result: ...
 
 # --- AC power flow --------------------------------------------------------------------------
 class AcAlgorithm(enum.IntEnum):

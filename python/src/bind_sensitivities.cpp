@@ -2,6 +2,8 @@
 // rows of the tables (internal indices); Network.internal_bus converts bus numbers.
 #include <pybind11/stl.h>
 
+#include <cmath>
+
 #include "bindings.hpp"
 #include "gridbatch/sensitivities.hpp"
 #include "solvers.hpp"
@@ -164,7 +166,8 @@ void bind_sensitivities(py::module_& m) {
     m.def(
         "n1_screen",
         [](DcSolver& solver, const py::object& pd, const std::optional<std::vector<Index>>& outages,
-           Real threshold_percent, Index outages_per_block, const py::object& comm) {
+           Real threshold_percent, Real min_increase_percent, Index outages_per_block,
+           const py::object& comm) {
             const Network& net = solver.pf.network();
             const py::object pd_value =
                 pd.is_none() ? py::array_t<Real>(net.n_bus(), net.buses().pd.data()) : pd;
@@ -172,6 +175,7 @@ void bind_sensitivities(py::module_& m) {
             N1Options o;
             if (outages) o.outages = *outages;
             o.threshold_percent = threshold_percent;
+            o.min_increase_percent = min_increase_percent;
             o.outages_per_block = outages_per_block;
             const CommArg c(comm);
             py::gil_scoped_release nogil;
@@ -180,10 +184,12 @@ void bind_sensitivities(py::module_& m) {
         },
         py::arg("power_flow"), py::arg("pd") = py::none(), py::kw_only(),
         py::arg("outages") = py::none(), py::arg("threshold_percent") = 100.0,
-        py::arg("outages_per_block") = 256, py::arg("comm") = py::none(),
+        py::arg("min_increase_percent") = -HUGE_VAL, py::arg("outages_per_block") = 256,
+        py::arg("comm") = py::none(),
         "N-1 screening for single-branch outages via LODFs. pd: bus loads (S, n_bus) MW "
         "(default: the case). outages: branch rows (default: every active branch). Reports "
-        "post-outage loadings above threshold_percent of rateA; memory O(n_branch (S + "
+        "post-outage loadings above threshold_percent of rateA (and, when min_increase_percent "
+        "is given, above the base-case loading plus that many points); memory O(n_branch (S + "
         "outages_per_block)). The GIL is released; Ctrl-C interrupts between blocks of outages. "
         "comm: a Communicator or mpi4py communicator to shard the outage blocks over MPI "
         "ranks (rank 0 gets the whole result).");

@@ -139,3 +139,17 @@ def test_n1_screen_agrees_with_lodf_brute_force(builtin):
     assert v.dtype.names == ("scenario", "outage", "branch", "loading_percent")
     assert np.all(v["loading_percent"] > 90.0)
     np.testing.assert_array_equal(n1.base.pf, base)
+
+
+def test_n1_min_increase_keeps_what_the_outage_raises(builtin):
+    pf = gb.DcPowerFlow(builtin, backend="cpu")
+    pd = scaled_loads(builtin, [1.0, 1.3])
+    every = gb.n1_screen(pf, pd, threshold_percent=90.0)
+    raised = gb.n1_screen(pf, pd, threshold_percent=90.0, min_increase_percent=5.0)
+    rate = builtin.branch.rate_a
+    base = np.abs(every.base.pf) / np.where(rate > 0, rate, 1) * 100
+    v = every.violations
+    keep = v["loading_percent"] > base[v["scenario"], v["branch"]] + 5.0
+    assert 0 < keep.sum() < len(v)
+    np.testing.assert_array_equal(raised.violations, v[keep])
+    np.testing.assert_array_equal(raised.worst_loading_percent, every.worst_loading_percent)

@@ -1,6 +1,8 @@
-// `gridbatch n1 CASE [--load-scale FILE] [--threshold 100] [--backend cpu|cuda|auto]
-// [--threads N] --out DIR`: DC N-1 screening of every in-service branch outage. Branches are
+// `gridbatch n1 CASE [--load-scale FILE] [--threshold 100] [--min-increase POINTS]
+// [--backend cpu|cuda|auto] [--threads N] --out DIR`: DC N-1 screening of every in-service branch
+// outage (--min-increase: report only loadings the outage raises by more than POINTS). Branches are
 // named by their 0-based row in mpc.branch (parallel branches share from/to) and their ends.
+#include <cmath>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -22,11 +24,13 @@ void branch_cells(CsvWriter& out, const Network& net, Index k) {
 }  // namespace
 
 int cmd_n1(const Args& args) {
-    const Options opt(args, {}, {"load-scale", "threshold", "backend", "threads", "out"});
+    const Options opt(args, {},
+                      {"load-scale", "threshold", "min-increase", "backend", "threads", "out"});
     if (opt.positional().size() != 1)
         throw Error(ErrorKind::invalid_input,
                     "usage: gridbatch n1 CASE [--load-scale FILE] [--threshold PERCENT] "
-                    "[--backend cpu|cuda|auto] [--threads N] --out DIR");
+                    "[--min-increase PERCENT_POINTS] [--backend cpu|cuda|auto] [--threads N] "
+                    "--out DIR");
     const Network net = load_case(opt.positional()[0]);
     const std::string dir = opt.require("out");
     DcOptions options;
@@ -34,6 +38,7 @@ int cmd_n1(const Args& args) {
     options.threads = static_cast<int>(opt.integer("threads", 0));
     N1Options n1;
     n1.threshold_percent = opt.number("threshold", 100);
+    n1.min_increase_percent = opt.number("min-increase", -HUGE_VAL);
     const Vector factors = opt.has("load-scale")
                                ? read_csv_column(opt.get("load-scale", ""), "scale")
                                : Vector::Ones(1);

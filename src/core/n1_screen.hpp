@@ -16,6 +16,7 @@ struct N1Plan {
     std::vector<Index> islanding;            // outages skipped because they island the network
     Vector inv_rating;                       // n_branch: 1 / rateA (1/MW), 0 where unrated
     Real threshold = 1;                      // fraction of rateA
+    Real min_increase = -HUGE_VAL;           // fraction of rateA over the base-case loading
 };
 
 // Checks the options and outages and splits the outages into blocks.

@@ -275,6 +275,10 @@ N1Plan plan_n1(const Network& net, const N1Options& options) {
                     "N1Options.threshold_percent must be finite and "
                     ">= 0 (got " +
                         std::to_string(options.threshold_percent) + ")");
+    if (std::isnan(options.min_increase_percent) || options.min_increase_percent == HUGE_VAL)
+        throw Error(ErrorKind::invalid_input,
+                    "N1Options.min_increase_percent must be a number or -inf (got " +
+                        std::to_string(options.min_increase_percent) + ")");
     if (options.outages_per_block < 1)
         throw Error(ErrorKind::invalid_input, "N1Options.outages_per_block must be >= 1 (got " +
                                                   std::to_string(options.outages_per_block) + ")");
@@ -294,6 +298,7 @@ N1Plan plan_n1(const Network& net, const N1Options& options) {
 
     N1Plan plan;
     plan.threshold = options.threshold_percent / 100;
+    plan.min_increase = options.min_increase_percent / 100;
     plan.inv_rating = Vector::Zero(nl);
     for (Index l = 0; l < nl; ++l)
         if (net.branch_active(l) && net.branches().rate_a[l] > 0)
@@ -338,6 +343,7 @@ void screen_block(DcPowerFlow& pf, const N1Plan& plan, std::size_t b, const DcPo
     ob.ld_lodf = nl;
     ob.inv_rating = plan.inv_rating.data();
     ob.threshold = plan.threshold;
+    ob.min_increase = plan.min_increase;
     if (S > 0) DcAccess::engine(pf).screen_outages(ob, screen);
 }
 

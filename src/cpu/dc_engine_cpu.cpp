@@ -271,7 +271,9 @@ public:
                     }
                     if (!violates) continue;
                     for (Index l = 0; l < nl; ++l)
-                        if (post[l] > block.threshold) found[worker].push_back({s, k, l, post[l]});
+                        if (post[l] > block.threshold &&
+                            post[l] > std::abs(f[l]) * inv_rating[l] + block.min_increase)
+                            found[worker].push_back({s, k, l, post[l]});
                 }
             }
         });

@@ -23,6 +23,7 @@
 // island_slack(i, s) = -m_i * baseMVA, the generation the island needs on top of its schedule.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -102,6 +103,7 @@ struct OutageBlock {
     Index ld_lodf = 0;
     const Real* inv_rating = nullptr;  // n_branch, 1 / rateA in 1/MW, 0 for unrated branches
     Real threshold = 1;                // report loading > threshold (fraction, 1 = 100 %)
+    Real min_increase = -HUGE_VAL;     // ... and > base-case loading + min_increase
 };
 struct OutageViolation {
     Index scenario = 0, outage = 0, branch = 0;  // outage and branch: branch indices

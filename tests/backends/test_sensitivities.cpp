@@ -219,6 +219,38 @@ TEST_P(SensitivityTest, N1ScreeningMatchesBruteForce) {
                     worst[s], 1e-8);
     }
 
+    // min_increase_percent keeps exactly the violations the outage raises by more than that
+    // many points over the base case's loading of the same branch (brute force: base.pf).
+    for (const Real points : {0.0, 5.0}) {
+        SCOPED_TRACE("min_increase_percent " + std::to_string(points));
+        N1Options raised = o;
+        raised.min_increase_percent = points;
+        const N1Result r = n1_screen(pf, pd, raised);
+        // Loadings within rounding of the margin (a branch the outage does not touch keeps its
+        // base loading exactly in the LODF and to ~1e-13 in the re-solve) may fall either way.
+        std::set<std::tuple<Index, Index, Index>> want, tie;
+        for (const auto& [key, percent] : loading) {
+            const auto [sc, k, l] = key;
+            const Real base = std::abs(res.base.pf(l, sc)) / net.branches().rate_a[l] * 100;
+            if (std::abs(percent - base - points) < 1e-8)
+                tie.insert(key);
+            else if (percent > base + points)
+                want.insert(key);
+        }
+        std::set<std::tuple<Index, Index, Index>> kept;
+        for (const N1Violation& v : r.violations)
+            if (!tie.count({v.scenario, v.outage, v.branch}))
+                kept.insert({v.scenario, v.outage, v.branch});
+        EXPECT_EQ(kept, want);
+        EXPECT_LT(want.size(), expected.size());  // the filter removes some here
+        EXPECT_FALSE(want.empty());
+        for (Index sc = 0; sc < 3; ++sc)
+            EXPECT_EQ(r.worst_loading_percent[sc], res.worst_loading_percent[sc]);
+    }
+    N1Options bad = o;
+    bad.min_increase_percent = NAN;
+    EXPECT_THROW(n1_screen(pf, pd, bad), Error);
+
     // Without violations to report, the worst loadings are still exact (the screening may skip
     // outages only by a bound).
     N1Options quiet = o;

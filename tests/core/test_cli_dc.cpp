@@ -152,6 +152,16 @@ TEST_F(CliDcTest, N1WritesViolationsAndWorstLoading) {
     const auto w = worst.column("worst_loading_pct");
     for (Index s = 0; s < 2; ++s) EXPECT_NEAR(w[s], expected.worst_loading_percent[s], 1e-9);
     EXPECT_EQ(islanding.rows.size(), expected.islanding.size());
+
+    // --min-increase reaches the screening.
+    ASSERT_EQ(run("n1 " + test::case_path("case30") + " --load-scale " + path("scale.csv") +
+                  " --threshold 70 --min-increase 10 --backend cpu --out " + path("raised")),
+              0)
+        << output_;
+    n1.min_increase_percent = 10;
+    const N1Result raised = n1_screen(pf, pd, n1);
+    EXPECT_LT(raised.violations.size(), expected.violations.size());
+    EXPECT_EQ(test::read_csv(path("raised/violations.csv")).rows.size(), raised.violations.size());
 }
 
 TEST_F(CliDcTest, BadInputGivesOneLineErrors) {
