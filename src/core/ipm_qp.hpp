@@ -10,13 +10,16 @@
 // a certificate of infeasibility, which an infeasible-start interior point does not give.
 //
 // Newton system (w = -dy, Sigma = zl / (x - lb) + zu / (ub - x), delta a small regularisation
-// that makes the matrix quasi-definite, so that LDL' exists in any fill-reducing order; the
+// that makes the matrix quasi-definite, so that LDL' exists in any symmetric order; the
 // direction it perturbs is corrected by the next step, whose residuals are exact; iterative
 // refinement only in the end game, where it matters):
 //   [P + Sigma + delta I   E'      ] [dx]   [-r_d + (tau_l / s_l - zl) - (tau_u / s_u - zu)]
 //   [E                     -delta I] [w ] = [b - E x                                      ]
 // with r_d = Px + q - E'y - zl + zu, s_l = x - lb, s_u = ub - x, tau the centring targets.
-// Rows of E are equilibrated (unit inf-norm) inside; answers are in the caller's units.
+// Rows of E are equilibrated (unit inf-norm) and the objective scaled (largest entry of P and q
+// to 1) inside; answers are in the caller's units. The unknowns are stored in step order (each row
+// of E after the last variable it touches, dense columns last), so the natural-order factor of a
+// banded problem fills only its band.
 #pragma once
 
 #include <Eigen/SparseCholesky>
@@ -48,7 +51,7 @@ struct IpmWorkspace {
     Vector best_x, best_y;
     QpOutcome best;
     Vector lb, ub, zl, zu, b, q, rd, rp, rhs, sol, dx, dx_aff, dzl, dzl_aff, dzu, dzu_aff, px, ety,
-        values, tau_l, tau_u;
+        tau_l, tau_u;
     std::vector<char> fixed, has_lb, has_ub;
     Eigen::SimplicialLDLT<CscMatrix, Eigen::Lower, Eigen::NaturalOrdering<int>> ldlt;
     Vector rhs_stored, sol_stored, res_stored;  // in the KKT matrix's order
