@@ -123,12 +123,14 @@ public:
             ws.analysed_for = this;
         }
         const Index nb = count_bounds(ws);
-        Real mu = residuals(ws);
-        const Real mu0 = mu, prim0 = std::max(ws.rp.lpNorm<Eigen::Infinity>(), 1e-300);
+        const auto mean_of = [nb](Real gap) { return nb > 0 ? gap / static_cast<Real>(nb) : 0.0; };
+        residuals(ws);
+        const Real mu0 = mean_of(complementarity(ws));
+        const Real prim0 = std::max(ws.rp.lpNorm<Eigen::Infinity>(), 1e-300);
         Real converged_gap = HUGE_VAL;
         int extra = 0;
         for (int k = 0;; ++k) {
-            const Real gap = complementarity(ws);
+            const Real gap = complementarity(ws), mu = mean_of(gap);
             const Real obj = std::abs(0.5 * ws.x.dot(ws.px) + ws.q.dot(ws.x));
             out.primal_residual = ws.rp.lpNorm<Eigen::Infinity>();
             out.dual_residual = dual_norm(ws);
@@ -168,7 +170,7 @@ public:
             ws.dzu_aff = ws.dzu;
             ws.dx_aff = ws.dx;
             const Real a_aff = step_to_boundary(ws, 1.0);
-            const Real mu_aff = gap_after(ws, a_aff) / static_cast<Real>(std::max<Index>(nb, 1));
+            const Real mu_aff = mean_of(gap_after(ws, a_aff));
             Real sigma = mu > 0 ? std::pow(std::clamp(mu_aff / mu, 0.0, 1.0), 3) : 0;
             // Keep the infeasibility falling at least as fast as mu: otherwise the iterates reach
             // the boundary still infeasible and crawl (seen with backup generation riding its
@@ -200,7 +202,7 @@ public:
                     if (ws.has_lb[j]) ws.x[j] = std::max(ws.x[j], ws.lb[j] + tiny(ws.lb[j]));
                     if (ws.has_ub[j]) ws.x[j] = std::min(ws.x[j], ws.ub[j] - tiny(ws.ub[j]));
                 }
-            mu = residuals(ws);
+            residuals(ws);
         }
         if (out.status == Status::converged) restore(ws, out);
         if (out.status == Status::not_solved) out.status = Status::max_iterations;
@@ -389,16 +391,14 @@ private:
         }
         return gap;
     }
-    // r_d, r_p, Px, E'y; returns mu.
-    Real residuals(IpmWorkspace& ws) const {
+    // r_d, r_p, Px, E'y at the current point.
+    void residuals(IpmWorkspace& ws) const {
         ws.px.noalias() = P_ * ws.x;
         ws.px *= ws.cost;
         ws.ety.noalias() = Et_ * ws.y;
         ws.rd = ws.px + ws.q - ws.ety - ws.zl + ws.zu;
         ws.rp = ws.b;
         ws.rp.noalias() -= E_ * ws.x;
-        const Index nb = count_bounds(ws);
-        return nb > 0 ? complementarity(ws) / static_cast<Real>(nb) : 0;
     }
     Real dual_norm(const IpmWorkspace& ws) const {
         Real r = 0;
