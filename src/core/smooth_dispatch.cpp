@@ -93,6 +93,15 @@ public:
         const auto add = [&a](Index i, Index c, Real v) {
             a.emplace_back(static_cast<int>(i), static_cast<int>(c), v);
         };
+        // change_t = x_t - x_{t-1} as a row (definition), and if bounded a box row on change_t.
+        const auto change_rows = [&](Index t, Var x, Var change, Row definition, Row box,
+                                     bool bounded) {
+            row(definition, t, true);
+            add(r, var(t, x), 1);
+            add(r, var(t - 1, x), -1);
+            add(r, var(t, change), -1);
+            if (bounded) add(row(box, t, false), var(t, change), 1);
+        };
         for (Index t = 0; t < T; ++t) {
             row(Row::dynamics, t, true);
             add(r, var(t, kE), k);
@@ -117,18 +126,10 @@ public:
                 add(row(Row::sigma_box, t, false), var(t, kSigma), 1);
             }
             if (t > 0) {
-                row(Row::ramp, t, true);
-                add(r, var(t, kG), 1);
-                add(r, var(t - 1, kG), -1);
-                add(r, var(t, kR), -1);
-                if (kind.ramp) add(row(Row::ramp_box, t, false), var(t, kR), 1);
-                if (kind.backup) {
-                    row(Row::backup_ramp, t, true);
-                    add(r, var(t, kU), 1);
-                    add(r, var(t - 1, kU), -1);
-                    add(r, var(t, kV), -1);
-                    if (kind.backup_ramp) add(row(Row::backup_ramp_box, t, false), var(t, kV), 1);
-                }
+                change_rows(t, kG, kR, Row::ramp, Row::ramp_box, kind.ramp);
+                if (kind.backup)
+                    change_rows(t, kU, kV, Row::backup_ramp, Row::backup_ramp_box,
+                                kind.backup_ramp);
                 if (kind.battery_ramp) {
                     row(Row::battery_ramp, t, true);
                     add(r, var(t, kD), 1);
