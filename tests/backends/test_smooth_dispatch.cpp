@@ -38,6 +38,18 @@ BatteryFleet lossy_fleet(Real units) {
     return f;
 }
 
+// The message of the invalid_input Error that `call` throws, or "no error".
+template <typename Call>
+std::string invalid_input_message(Call&& call) {
+    try {
+        call();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
+        return e.what();
+    }
+    return "no error";
+}
+
 Real max_step_ramp(const Eigen::Ref<const Vector>& g) {
     Real r = 0;
     for (Index t = 1; t < g.size(); ++t) r = std::max(r, std::abs(g[t] - g[t - 1]));
@@ -175,9 +187,9 @@ class SmoothDispatchSolvers : public ::testing::TestWithParam<SmoothDispatchSolv
 INSTANTIATE_TEST_SUITE_P(Both, SmoothDispatchSolvers,
                          ::testing::Values(SmoothDispatchSolver::interior_point,
                                            SmoothDispatchSolver::admm),
-                         [](const auto& info) {
-                             return info.param == SmoothDispatchSolver::admm ? "admm"
-                                                                             : "interior_point";
+                         [](const auto& solver) {
+                             return solver.param == SmoothDispatchSolver::admm ? "admm"
+                                                                               : "interior_point";
                          });
 
 TEST_P(SmoothDispatchSolvers, LossyDispatchIsPhysicalConvergedAndNeverChargesAndDischargesAtOnce) {
@@ -332,8 +344,9 @@ TEST_P(SmoothDispatchSolvers, HardRampLimitMetWhereFeasibleAndInfeasibleReported
     const BatteryFleet small = lossy_fleet(1);
     const SmoothDispatchResult bad = smooth_dispatch(load, {small}, {GridConnection{}}, options);
     EXPECT_EQ(bad.report.at(0), Status::infeasible);
-    if (GetParam() == SmoothDispatchSolver::interior_point)
+    if (GetParam() == SmoothDispatchSolver::interior_point) {
         EXPECT_GT(bad.report.iterations[0], options.ipm_max_iterations);
+    }
     EXPECT_GE(bad.infeasible_step[0], 0);
     EXPECT_GT(bad.violation[0], 0);
     EXPECT_NE(bad.violation_kind[0], static_cast<std::int8_t>(Violation::none));
@@ -423,15 +436,10 @@ TEST(SmoothDispatch, BackupGenerationCoversTheImportLimit) {
         need += std::max(0.0, load(t, 0) - grid.import_limit_mw - fleet.discharge_mw) / 3600;
     EXPECT_GE(u.sum() / 3600, need - 1e-9);
 
-    DispatchOptions dopt;
-    try {
-        dispatch(load, {fleet}, {grid}, dopt);
-        ADD_FAILURE() << "dispatch() accepted backup generation";
-    } catch (const Error& e) {
-        const std::string what = e.what();
-        EXPECT_NE(what.find("backup_mw"), std::string::npos) << what;
-        EXPECT_NE(what.find("smooth_dispatch"), std::string::npos) << what;
-    }
+    const std::string refused =
+        invalid_input_message([&] { dispatch(load, {fleet}, {grid}, DispatchOptions{}); });
+    EXPECT_NE(refused.find("backup_mw"), std::string::npos) << refused;
+    EXPECT_NE(refused.find("smooth_dispatch"), std::string::npos) << refused;
 }
 
 // The peak term alone (a demand charge) on a lossless fleet: its optimum peak is the taut
@@ -482,25 +490,16 @@ TEST(SmoothDispatch, BatteryRampLimitHolds) {
     EXPECT_LE(worst, 4 + 1e-6);
     EXPECT_GT(worst, 4 - 1e-3);  // it binds: the square wave asks for jumps of tens of MW
     expect_physical(load, ipm, f, GridConnection{}, 1.0, 0, 1e-6);
-    try {
-        dispatch(load, {f}, {GridConnection{}}, DispatchOptions{});
-        ADD_FAILURE() << "dispatch() accepted a battery ramp limit";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("ramp_limit_mw_per_s"), std::string::npos);
-    }
+    const std::string refused =
+        invalid_input_message([&] { dispatch(load, {f}, {GridConnection{}}, DispatchOptions{}); });
+    EXPECT_NE(refused.find("ramp_limit_mw_per_s"), std::string::npos) << refused;
 }
 
 TEST(SmoothDispatch, BadInputsNameArgumentAndScenario) {
     Matrix load = training_load(20, 3, 2);
     const BatteryFleet f = lossy_fleet(2);
     const auto message = [&](const SmoothDispatchOptions& o) {
-        try {
-            smooth_dispatch(load, {f}, {GridConnection{}}, o);
-        } catch (const Error& e) {
-            EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
-            return std::string(e.what());
-        }
-        return std::string("no error");
+        return invalid_input_message([&] { smooth_dispatch(load, {f}, {GridConnection{}}, o); });
     };
     load(7, 2) = std::nan("");
     const std::string nan = message({});
@@ -524,14 +523,11 @@ TEST(SmoothDispatch, BadInputsNameArgumentAndScenario) {
     // Fleet errors name the scenario.
     BatteryFleet broken = f;
     broken.charge_efficiency = 1.5;
-    try {
+    const std::string what = invalid_input_message([&] {
         smooth_dispatch(load, {f, f, broken}, {GridConnection{}}, {});
-        ADD_FAILURE() << "no error";
-    } catch (const Error& e) {
-        const std::string what = e.what();
-        EXPECT_NE(what.find("scenario 2"), std::string::npos) << what;
-        EXPECT_NE(what.find("charge_efficiency"), std::string::npos) << what;
-    }
+    });
+    EXPECT_NE(what.find("scenario 2"), std::string::npos) << what;
+    EXPECT_NE(what.find("charge_efficiency"), std::string::npos) << what;
 }
 
 TEST(SmoothDispatch, SmallestFleetForRampIsTheBoundary) {
