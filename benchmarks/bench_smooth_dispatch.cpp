@@ -1,10 +1,12 @@
 // Ramp-aware dispatch (smooth_dispatch: the interior point by default, OSQP-style ADMM with one
 // shared KKT factorisation for comparison) on training-like loads with a lossy Megapack fleet:
-// 1..16 scenarios x 3,600 steps (one hour at 1 s) and one scenario x 86,400 steps (a day). CPU.
+// 1..16 scenarios x 3,600 steps (one hour at 1 s) and one scenario x 86,400 steps (a day); and
+// the cost of an infeasible scenario (one unit against a 0.01 MW/s grid ramp limit: the
+// interior point's early stop, the elastic LP and the relaxed QP). CPU.
 //
-// Names: SmoothDispatch/<steps>/<scenarios>/<threads>/<solver: 0 interior point, 1 ADMM>.
-// Counters: steps/s (scenario-steps per second), iterations (mean Newton steps or ADMM iterations
-// per scenario), converged (share of scenarios).
+// Names: SmoothDispatch/<steps>/<scenarios>/<threads>/<solver: 0 interior point, 1 ADMM>/
+// <infeasible: 0 or 1>. Counters: steps/s (scenario-steps per second), iterations (mean Newton
+// steps or ADMM iterations per scenario), converged and infeasible (shares of scenarios).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -31,34 +33,42 @@ Matrix training_load(Index T, Index S) {
 void smooth(benchmark::State& state) {
     const Index T = state.range(0), S = state.range(1);
     const Matrix load = training_load(T, S);
-    BatteryFleet fleet = BatteryFleet::from_units(battery_unit("megapack-2h"), 25);
+    const bool infeasible = state.range(4) != 0;
+    BatteryFleet fleet = BatteryFleet::from_units(battery_unit("megapack-2h"), infeasible ? 1 : 25);
     fleet.terminal = TerminalCondition::at_least_initial;
     SmoothDispatchOptions options;
+    if (infeasible) options.ramp_limit_mw_per_s = 0.01;
     options.threads = static_cast<int>(state.range(2));
     options.solver =
         state.range(3) ? SmoothDispatchSolver::admm : SmoothDispatchSolver::interior_point;
-    Real iterations = 0, converged = 0;
+    Real iterations = 0, converged = 0, infeasible_share = 0;
     for (auto _ : state) {
         const SmoothDispatchResult r = smooth_dispatch(load, {fleet}, {GridConnection{}}, options);
         benchmark::DoNotOptimize(r.grid_mw.data());
         iterations = r.report.iterations.cast<Real>().mean();
         converged = static_cast<Real>(r.report.n_converged()) / static_cast<Real>(S);
+        infeasible_share =
+            static_cast<Real>(
+                (r.report.status.array() == static_cast<std::int8_t>(Status::infeasible)).count()) /
+            static_cast<Real>(S);
     }
     state.counters["steps/s"] = benchmark::Counter(static_cast<double>(T * S),
                                                    benchmark::Counter::kIsIterationInvariantRate);
     state.counters["solver_iterations"] = iterations;
     state.counters["converged"] = converged;
+    state.counters["infeasible"] = infeasible_share;
 }
 
 BENCHMARK(smooth)
     ->Name("SmoothDispatch")
-    ->ArgNames({"steps", "scenarios", "threads", "admm"})
-    ->Args({3600, 1, 1, 0})
-    ->Args({3600, 4, 1, 0})
-    ->Args({3600, 4, 0, 0})
-    ->Args({3600, 16, 0, 0})
-    ->Args({86400, 1, 1, 0})
-    ->Args({3600, 1, 1, 1})
+    ->ArgNames({"steps", "scenarios", "threads", "admm", "infeasible"})
+    ->Args({3600, 1, 1, 0, 0})
+    ->Args({3600, 4, 1, 0, 0})
+    ->Args({3600, 4, 0, 0, 0})
+    ->Args({3600, 16, 0, 0, 0})
+    ->Args({86400, 1, 1, 0, 0})
+    ->Args({3600, 1, 1, 1, 0})
+    ->Args({3600, 1, 1, 0, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(1);

@@ -31,9 +31,9 @@
 // - interior_point (default): Mehrotra's primal-dual predictor-corrector (src/core/ipm_qp.hpp),
 //   ~20-40 Newton steps per scenario, each a sparse LDL' of the banded KKT matrix in step order
 //   (no fill outside the band); stops at relative residuals and duality gap of ipm_tolerance
-//   (1e-9). A scenario it does not solve (an infeasible one: an infeasible-start interior point
-//   gives no certificate; on random feasible problems in the tests, rarely a degenerate one) is
-//   handed to the ADMM, which certifies infeasibility.
+//   (1e-9), or early where the infeasibility stops falling (an infeasible scenario). A scenario
+//   it does not solve goes to the elastic LP (below); if that finds it feasible after all (on
+//   random feasible problems in the tests, about 1 in 200, a degenerate one), to the ADMM.
 // - admm: OSQP's ADMM (src/core/admm_qp.hpp). Its KKT matrix depends only on the efficiencies,
 //   self-discharge, weights, T and which optional rows exist — not on the loads, capacities or
 //   limits — so it is factorised once per distinct (QP kind, rho) and shared by all scenarios
@@ -55,9 +55,17 @@
 // over the whole horizon (a constant shift of g: no extra ramp), so the result stays physical but
 // is no longer certified optimal. With terminal = at_least_initial there is nothing to burn at
 // the end; prefer it for ramp studies.
-// Statuses: converged (optimal to the method's tolerances), max_iterations, infeasible (OSQP's
-// primal infeasibility certificate, e.g. a ramp limit the fleet cannot meet; infeasible_step,
-// violation and violation_kind then describe the first limit the polished dispatch breaks).
+// Infeasible scenarios (a ramp or import limit the fleet cannot meet) are described by the
+// elastic LP, whichever the solver: min z over the same physics (battery, backup) with every grid
+// limit (import, export, grid ramp) relaxed by z MW, solved by the interior point. Then
+// violation = z, the smallest relaxation that makes the scenario feasible (violation_kind power);
+// infeasible_step = the first step whose limit needs all of z (the interior point ends near the
+// analytic centre of the LP's optimal face, so that is a step that needs it in every min-max
+// plan); and the dispatch returned is the optimum with the grid limits relaxed by z, so that
+// limit_violation ~ z. Where the battery alone cannot be kept feasible (the LP has no solution)
+// the ADMM's certificate of infeasibility stands, and infeasible_step, violation and
+// violation_kind describe the first limit the polished dispatch breaks.
+// Statuses: converged (optimal to the method's tolerances), max_iterations, infeasible.
 #pragma once
 
 #include <cmath>

@@ -35,10 +35,18 @@ namespace gridbatch::detail {
 struct IpmSettings {
     Real tolerance = 1e-9;  // relative primal and dual residuals and duality gap
     int max_iterations = 80;
+    // 1e-10 lost pivots in the end game of degenerate problems (directions of 1e18, then a
+    // stall: backup generation with a peak term; the elastic LP, whose g, r, v have no
+    // curvature); of 300 random dispatch problems 1e-8 solved the most (1e-9 and 1e-7 fewer).
     Real regularization = 1e-10;
     int refinements = 2;  // per direction, once mu < refine_below * (its start)
     Real refine_below = 1e-6;
-    Real step_fraction = 0.995;  // of the way to the boundary
+    Real step_fraction = 0.995;    // of the way to the boundary
+    Real lost_pivot_step = 1e-10;  // a shorter step means a lost pivot: more regularisation
+    // Give up on a stall: after stall_window steps that cut the primal residual by less than
+    // stall_progress (a fraction), from step 2 stall_window + 5 on; 0: never.
+    int stall_window = 10;
+    Real stall_progress = 0.01;
 };
 
 // Per-thread state of one solve (the numeric factorisation included); x and y (unscaled) hold the
@@ -129,6 +137,7 @@ public:
         const Real prim0 = std::max(ws.rp.lpNorm<Eigen::Infinity>(), 1e-300);
         Real converged_gap = HUGE_VAL;
         int extra = 0;
+        std::vector<Real> primal(static_cast<std::size_t>(st.max_iterations) + 1);
         for (int k = 0;; ++k) {
             const Real gap = complementarity(ws), mu = mean_of(gap);
             const Real obj = std::abs(0.5 * ws.x.dot(ws.px) + ws.q.dot(ws.x));
@@ -154,45 +163,30 @@ public:
                 if (gap <= 1e-6 * st.tolerance * (1 + obj) || extra++ == 4) break;
             }
             if (k == st.max_iterations) break;
+            // An infeasible problem shows as a primal residual that stops falling while the steps
+            // shrink to nothing (seen: 1e-5 steps and 0.1 % progress in 50 steps); a feasible one
+            // that starts slowly still gains percents per step. Waiting costs the max_iterations.
+            primal[static_cast<std::size_t>(k)] = out.primal_residual;
+            if (st.stall_window > 0 && k >= 2 * st.stall_window + 5 &&
+                out.primal_residual > 1e-3 * prim0 &&
+                out.primal_residual >
+                    (1 - st.stall_progress) * primal[static_cast<std::size_t>(k - st.stall_window)])
+                break;
             // A pivot lost to cancellation (slacks near 0 make Sigma span many orders of
-            // magnitude; seen with the peak's dense column): more regularisation, the next step
-            // corrects the direction it perturbs.
+            // magnitude) fails the factorisation or, worse, gives a direction of ~1e18 whose step
+            // to the boundary is nil (seen with the peak's dense column, with backup generation
+            // and a peak term, and in the elastic LP, whose g, r, v have no curvature): then more
+            // regularisation; the next step corrects the direction it perturbs. A larger
+            // regularisation throughout would cost accuracy (the dual residual then stalled at
+            // ~1e-9 on a plain dispatch).
             ws.refine = mu < st.refine_below * mu0;
-            bool factored = false;
-            for (Real delta = st.regularization; !factored && delta <= 1e-4; delta *= 100)
-                factored = factorise(ws, delta);
-            if (!factored) break;
-            // Predictor (affine scaling, tau = 0).
-            ws.tau_l.setZero(n_);
-            ws.tau_u.setZero(n_);
-            newton_direction(ws);
-            ws.dzl_aff = ws.dzl;
-            ws.dzu_aff = ws.dzu;
-            ws.dx_aff = ws.dx;
-            const Real a_aff = step_to_boundary(ws, 1.0);
-            const Real mu_aff = mean_of(gap_after(ws, a_aff));
-            Real sigma = mu > 0 ? std::pow(std::clamp(mu_aff / mu, 0.0, 1.0), 3) : 0;
-            // Keep the infeasibility falling at least as fast as mu: otherwise the iterates reach
-            // the boundary still infeasible and crawl (seen with backup generation riding its
-            // ramp limit, the fleet's power limit and the import limit at once).
-            if (out.primal_residual / prim0 > mu / mu0) sigma = std::max(sigma, 0.5);
-            // Corrector: centring plus Mehrotra's second-order term.
-            for (Index j = 0; j < n_; ++j) {
-                if (ws.has_lb[j]) ws.tau_l[j] = sigma * mu - ws.dx_aff[j] * ws.dzl_aff[j];
-                if (ws.has_ub[j]) ws.tau_u[j] = sigma * mu + ws.dx_aff[j] * ws.dzu_aff[j];
+            Real a = -1;
+            for (Real delta = st.regularization; delta <= 1e-4; delta *= 100) {
+                if (!factorise(ws, delta)) continue;
+                a = step_direction(ws, mu, out.primal_residual / prim0 > mu / mu0, nb);
+                if (a > st.lost_pivot_step) break;
             }
-            newton_direction(ws);
-            Real a = step_to_boundary(ws, st.step_fraction);
-            // Mehrotra's second-order term can make a step that raises the gap (seen as a
-            // two-step cycle that stalled the dispatch QP); then centre without it.
-            if (gap_after(ws, a) > (1 - 0.01 * a) * static_cast<Real>(nb) * mu) {
-                for (Index j = 0; j < n_; ++j) {
-                    if (ws.has_lb[j]) ws.tau_l[j] = std::max(sigma, 0.1) * mu;
-                    if (ws.has_ub[j]) ws.tau_u[j] = std::max(sigma, 0.1) * mu;
-                }
-                newton_direction(ws);
-                a = step_to_boundary(ws, st.step_fraction);
-            }
+            if (a < 0) break;
             ws.y.noalias() -= a * ws.sol.tail(m_);  // dy = -w
             ws.x += a * ws.dx;
             ws.zl += a * ws.dzl;
@@ -453,6 +447,44 @@ private:
                     out[c] += v[p] * x[r];
                 }
             }
+    }
+
+    // Mehrotra's predictor-corrector direction at the current factorisation (dx, w in ws.sol,
+    // dzl, dzu) and its step length. `lagging`: the infeasibility falls slower than mu.
+    Real step_direction(IpmWorkspace& ws, Real mu, bool lagging, Index nb) const {
+        const auto mean_of = [nb](Real gap) { return nb > 0 ? gap / static_cast<Real>(nb) : 0.0; };
+        // Predictor (affine scaling, tau = 0).
+        ws.tau_l.setZero(n_);
+        ws.tau_u.setZero(n_);
+        newton_direction(ws);
+        ws.dzl_aff = ws.dzl;
+        ws.dzu_aff = ws.dzu;
+        ws.dx_aff = ws.dx;
+        const Real a_aff = step_to_boundary(ws, 1.0);
+        const Real mu_aff = mean_of(gap_after(ws, a_aff));
+        Real sigma = mu > 0 ? std::pow(std::clamp(mu_aff / mu, 0.0, 1.0), 3) : 0;
+        // Keep the infeasibility falling at least as fast as mu: otherwise the iterates reach
+        // the boundary still infeasible and crawl (seen with backup generation riding its ramp
+        // limit, the fleet's power limit and the import limit at once).
+        if (lagging) sigma = std::max(sigma, 0.5);
+        // Corrector: centring plus Mehrotra's second-order term.
+        for (Index j = 0; j < n_; ++j) {
+            if (ws.has_lb[j]) ws.tau_l[j] = sigma * mu - ws.dx_aff[j] * ws.dzl_aff[j];
+            if (ws.has_ub[j]) ws.tau_u[j] = sigma * mu + ws.dx_aff[j] * ws.dzu_aff[j];
+        }
+        newton_direction(ws);
+        Real a = step_to_boundary(ws, settings_.step_fraction);
+        // Mehrotra's second-order term can make a step that raises the gap (seen as a two-step
+        // cycle that stalled the dispatch QP); then centre without it.
+        if (gap_after(ws, a) > (1 - 0.01 * a) * static_cast<Real>(nb) * mu) {
+            for (Index j = 0; j < n_; ++j) {
+                if (ws.has_lb[j]) ws.tau_l[j] = std::max(sigma, 0.1) * mu;
+                if (ws.has_ub[j]) ws.tau_u[j] = std::max(sigma, 0.1) * mu;
+            }
+            newton_direction(ws);
+            a = step_to_boundary(ws, settings_.step_fraction);
+        }
+        return a;
     }
 
     // dx, w (in ws.sol), dzl, dzu for the centring targets ws.tau_l, ws.tau_u.

@@ -51,7 +51,25 @@ struct QpKind {
 // w_t of b_t = d_t - c_t; with the peak term sigma_t = p - g_t >= 0, and p (one variable, after
 // all steps). Lifting the ramps into variables makes P diagonal: with P = D'D on g the slow modes
 // of g have curvature ~ (pi / T)^2 and the ADMM crawls; with r it does not.
-enum Var : int { kC, kD, kE, kG, kR, kU, kV, kW, kSigma, kVarCount };
+// The elastic QP (an infeasible scenario's smallest violation, see describe_infeasible) moves the
+// grid limits onto g's excess over the relaxed limit: g_t - z and g_t + z (kGOver, kGUnder) and
+// r_t - z, r_t + z (kROver, kRUnder), with one z >= 0 (after all steps) for every limit.
+enum Var : int {
+    kC,
+    kD,
+    kE,
+    kG,
+    kR,
+    kU,
+    kV,
+    kW,
+    kSigma,
+    kGOver,
+    kGUnder,
+    kROver,
+    kRUnder,
+    kVarCount
+};
 
 // Every row of A is one of these, at one step; l and u come from the kind (fill_bounds).
 enum class Row : std::uint8_t {
@@ -70,15 +88,37 @@ enum class Row : std::uint8_t {
     battery_ramp_box,  // |w_t| <= battery ramp limit
     peak,              // g_t + sigma_t - p = 0
     sigma_box,         // sigma_t >= 0
+    // The elastic QP's instead of g_box and ramp_box:
+    g_over,          // g_t - z - g_over_t = 0
+    g_over_box,      // g_over_t <= g_max
+    g_under,         // g_t + z - g_under_t = 0
+    g_under_box,     // g_under_t >= g_min
+    ramp_over,       // r_t - z - r_over_t = 0
+    ramp_over_box,   // r_over_t <= ramp limit
+    ramp_under,      // r_t + z - r_under_t = 0
+    ramp_under_box,  // r_under_t >= -ramp limit
+    relaxation_box,  // z >= 0
 };
 
+// The dispatch QP of one kind; or, with `elastic`, its elastic LP: min z over the same physics
+// with every grid limit (import, export, grid ramp) relaxed by z (no peak term, no other cost).
 class SmoothQp {
 public:
     SmoothQp(Index T, const QpKind& kind, Real h, Real w_ramp, Real w_level,
-             const detail::QpSettings& admm_settings, const detail::IpmSettings& ipm_settings)
-        : T_(T), kind_(kind), admm_settings_(admm_settings) {
-        const bool present[kVarCount] = {
-            true, true, true, true, true, kind.backup, kind.backup, kind.battery_ramp, kind.peak};
+             const detail::QpSettings& admm_settings, const detail::IpmSettings& ipm_settings,
+             bool elastic = false)
+        : T_(T),
+          kind_(kind),
+          elastic_(elastic),
+          h_(h),
+          admm_settings_(admm_settings),
+          ipm_settings_(ipm_settings) {
+        if (elastic) kind_.peak = false;
+        const bool ramp_over = elastic && kind.ramp;
+        const bool present[kVarCount] = {true,       true,        true,        true,
+                                         true,       kind.backup, kind.backup, kind.battery_ramp,
+                                         kind_.peak, elastic,     elastic,     ramp_over,
+                                         ramp_over};
         for (int v = 0; v < kVarCount; ++v) offset_[v] = present[v] ? vars_++ : -1;
         const Index n = this->n();
         std::vector<Eigen::Triplet<Real, int>> a, p;
@@ -102,6 +142,15 @@ public:
             add(r, var(t, change), -1);
             if (bounded) add(row(box, t, false), var(t, change), 1);
         };
+        // over_t = x_t + sign z as a row (definition) and a box row on over_t.
+        const auto relaxed_rows = [&](Index t, Var x, Var over, Row definition, Row box,
+                                      Real sign) {
+            row(definition, t, true);
+            add(r, var(t, x), 1);
+            add(r, relaxation_var(), sign);
+            add(r, var(t, over), -1);
+            add(row(box, t, false), var(t, over), 1);
+        };
         for (Index t = 0; t < T; ++t) {
             row(Row::dynamics, t, true);
             add(r, var(t, kE), k);
@@ -116,9 +165,14 @@ public:
             add(row(Row::c_box, t, false), var(t, kC), 1);
             add(row(Row::d_box, t, false), var(t, kD), 1);
             add(row(Row::e_box, t, false), var(t, kE), 1);
-            add(row(Row::g_box, t, false), var(t, kG), 1);
+            if (elastic) {
+                relaxed_rows(t, kG, kGOver, Row::g_over, Row::g_over_box, -1);
+                relaxed_rows(t, kG, kGUnder, Row::g_under, Row::g_under_box, 1);
+            } else {
+                add(row(Row::g_box, t, false), var(t, kG), 1);
+            }
             if (kind.backup) add(row(Row::u_box, t, false), var(t, kU), 1);
-            if (kind.peak) {
+            if (kind_.peak) {
                 row(Row::peak, t, true);
                 add(r, var(t, kG), 1);
                 add(r, var(t, kSigma), 1);
@@ -126,7 +180,11 @@ public:
                 add(row(Row::sigma_box, t, false), var(t, kSigma), 1);
             }
             if (t > 0) {
-                change_rows(t, kG, kR, Row::ramp, Row::ramp_box, kind.ramp);
+                change_rows(t, kG, kR, Row::ramp, Row::ramp_box, kind.ramp && !elastic);
+                if (ramp_over) {
+                    relaxed_rows(t, kR, kROver, Row::ramp_over, Row::ramp_over_box, -1);
+                    relaxed_rows(t, kR, kRUnder, Row::ramp_under, Row::ramp_under_box, 1);
+                }
                 if (kind.backup)
                     change_rows(t, kU, kV, Row::backup_ramp, Row::backup_ramp_box,
                                 kind.backup_ramp);
@@ -141,9 +199,14 @@ public:
                 }
             }
             // 1/2 x'Px of w_ramp sum r_t^2 + w_level sum g_t^2 (objective / h).
-            p.emplace_back(static_cast<int>(var(t, kG)), static_cast<int>(var(t, kG)), 2 * w_level);
-            p.emplace_back(static_cast<int>(var(t, kR)), static_cast<int>(var(t, kR)), 2 * w_ramp);
+            if (!elastic) {
+                p.emplace_back(static_cast<int>(var(t, kG)), static_cast<int>(var(t, kG)),
+                               2 * w_level);
+                p.emplace_back(static_cast<int>(var(t, kR)), static_cast<int>(var(t, kR)),
+                               2 * w_ramp);
+            }
         }
+        if (elastic) add(row(Row::relaxation_box, T, false), relaxation_var(), 1);
         const Index m = r + 1;
         A_.resize(m, n);
         P_.resize(n, n);
@@ -155,9 +218,11 @@ public:
 
     Index T() const { return T_; }
     const QpKind& kind() const { return kind_; }
+    bool elastic() const { return elastic_; }
     Index var(Index t, Var v) const { return vars_ * t + offset_[v]; }
-    Index peak_var() const { return vars_ * T_; }  // after every step's variables
-    Index n() const { return vars_ * T_ + (kind_.peak ? 1 : 0); }
+    Index peak_var() const { return vars_ * T_; }        // after every step's variables
+    Index relaxation_var() const { return vars_ * T_; }  // z of the elastic QP (no peak there)
+    Index n() const { return vars_ * T_ + (kind_.peak || elastic_ ? 1 : 0); }
     const std::vector<std::pair<Row, Index>>& rows() const { return rows_; }
     const detail::BoundedQp& interior_point() const { return *ipm_; }
     // Built on first use (its equilibration is not free and the interior point rarely needs it).
@@ -167,19 +232,38 @@ public:
         });
         return *admm_;
     }
+    // The elastic LP of this kind, built on first use (only infeasible scenarios need it).
+    const SmoothQp& elastic_lp() const {
+        std::call_once(elastic_once_, [this] {
+            // Feasible by construction, so no stall is infeasibility: no early stop. An LP (g, r,
+            // v without curvature) whose first steps are short: with the QP's regularisation its
+            // directions degraded there (a random problem with backup generation stalled).
+            detail::IpmSettings lp_settings = ipm_settings_;
+            lp_settings.stall_window = 0;
+            lp_settings.regularization = 1e-8;
+            elastic_lp_ =
+                std::make_unique<SmoothQp>(T_, kind_, h_, 0, 0, admm_settings_, lp_settings, true);
+        });
+        return *elastic_lp_;
+    }
 
 private:
     Index T_;
     QpKind kind_;
+    bool elastic_;
+    Real h_;
     Index vars_ = 0;             // per step
     Index offset_[kVarCount]{};  // of each variable within a step, -1 if absent
     detail::QpSettings admm_settings_;
+    detail::IpmSettings ipm_settings_;
     std::vector<std::pair<Row, Index>> rows_;
     detail::CscMatrix A_, P_;
     std::vector<bool> eq_;
     std::unique_ptr<detail::BoundedQp> ipm_;
     mutable std::once_flag admm_once_;
     mutable std::unique_ptr<detail::ScaledQp> admm_;
+    mutable std::once_flag elastic_once_;
+    mutable std::unique_ptr<SmoothQp> elastic_lp_;
 };
 
 struct Limits {  // physical units of one scenario
@@ -265,16 +349,41 @@ void fill_bounds(const SmoothQp& qp, const Eigen::Ref<const Vector>& load, const
                 hi = clip(lim.b_ramp);
                 break;
             case Row::sigma_box:
+            case Row::relaxation_box:
+                hi = detail::kQpInfinity;
+                break;
+            case Row::g_over_box:
+                lo = -detail::kQpInfinity;
+                hi = clip(lim.g_max);
+                break;
+            case Row::g_under_box:
+                lo = clip(lim.g_min);
+                hi = detail::kQpInfinity;
+                break;
+            case Row::ramp_over_box:
+                lo = -detail::kQpInfinity;
+                hi = clip(lim.ramp);
+                break;
+            case Row::ramp_under_box:
+                lo = clip(-lim.ramp);
                 hi = detail::kQpInfinity;
                 break;
             case Row::ramp:
             case Row::backup_ramp:
             case Row::battery_ramp:
             case Row::peak:
+            case Row::g_over:
+            case Row::g_under:
+            case Row::ramp_over:
+            case Row::ramp_under:
                 break;
         }
         l[i] = lo;
         u[i] = hi;
+    }
+    if (qp.elastic()) {  // min z
+        q[qp.relaxation_var()] = 1;
+        return;
     }
     for (Index t = 0; t < T; ++t) {
         q[qp.var(t, kC)] = q[qp.var(t, kD)] = cost.throughput;
@@ -380,6 +489,41 @@ PolishOutcome polish(const SmoothQp& qp, const Vector& x, const Eigen::Ref<const
     }
     r.max_ramp_mw_per_s[s] = max_ramp / (h * 3600);
     return out;
+}
+
+// An infeasible scenario described by its elastic LP (SmoothQp with `elastic`): `relaxation`, the
+// smallest amount by which every grid limit (import, export, grid ramp) must be relaxed for the
+// scenario to become feasible, and `step`, the first step whose limit needs all of it. The
+// interior point ends near the analytic centre of the LP's optimal face, where a limit needs all
+// of z only if it does so in every min-max plan. `tried`: the LP was solved; `infeasible`: and z
+// is more than rounding (else the scenario is feasible and the caller goes on without this).
+struct Infeasibility {
+    bool tried = false, infeasible = false;
+    Real relaxation = 0;
+    Index step = -1;
+    int iterations = 0;
+};
+
+Infeasibility describe_infeasible(const SmoothQp& lp, const Eigen::Ref<const Vector>& load,
+                                  const Limits& lim, Real h, const Costs& cost,
+                                  detail::IpmWorkspace& ws) {
+    Vector q, l, u;
+    fill_bounds(lp, load, lim, h, cost, q, l, u);
+    const detail::QpOutcome out = lp.interior_point().solve(q, l, u, ws);
+    Infeasibility r;
+    r.iterations = out.iterations;
+    if (out.status != Status::converged) return r;  // the battery alone is infeasible
+    r.tried = true;
+    r.relaxation = std::max(ws.x[lp.relaxation_var()], 0.0);
+    r.infeasible = r.relaxation > 1e-8 * (1 + load.cwiseAbs().maxCoeff());
+    const Real binding = r.relaxation - 1e-6 * (1 + r.relaxation);
+    for (Index t = 0; t < lp.T() && r.step < 0; ++t) {
+        const Real g = ws.x[lp.var(t, kG)];
+        Real excess = std::max(g - lim.g_max, lim.g_min - g);
+        if (t > 0) excess = std::max(excess, std::abs(g - ws.x[lp.var(t - 1, kG)]) - lim.ramp);
+        if (excess >= binding) r.step = t;
+    }
+    return r;
 }
 
 Real objective_of(const SmoothDispatchResult& r, Index s, Real h, Real w_ramp, const Costs& cost) {
@@ -542,11 +686,13 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
 
     const int threads = detail::cpu::thread_count(options.threads, S);
     std::vector<detail::QpWorkspace> workspaces(static_cast<std::size_t>(threads));
-    std::vector<detail::IpmWorkspace> ipm_workspaces(static_cast<std::size_t>(threads));
+    std::vector<detail::IpmWorkspace> ipm_workspaces(static_cast<std::size_t>(threads)),
+        elastic_workspaces(static_cast<std::size_t>(threads));
     const bool interior_point = options.solver == SmoothDispatchSolver::interior_point;
     detail::cpu::parallel_for(S, threads, 1, [&](int worker, Index begin, Index end) {
         detail::QpWorkspace& ws = workspaces[static_cast<std::size_t>(worker)];
         detail::IpmWorkspace& ipm_ws = ipm_workspaces[static_cast<std::size_t>(worker)];
+        detail::IpmWorkspace& elastic_ws = elastic_workspaces[static_cast<std::size_t>(worker)];
         Vector q, l, u, mean;
         for (Index s = begin; s < end; ++s) {
             const std::size_t k = kind_of[static_cast<std::size_t>(s)];
@@ -563,24 +709,58 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
             fill_bounds(*qps[k], column, lim, h, cost, q, l, u);
             detail::QpOutcome qo;
             const Vector* x = &ws.x;
+            const SmoothQp* x_of = qps[k].get();  // the QP whose layout x has
+            Infeasibility inf;
+            const auto describe = [&] {
+                inf = describe_infeasible(qps[k]->elastic_lp(), column, lim, h, cost, elastic_ws);
+                qo.iterations += inf.iterations;
+            };
             if (interior_point) {
                 qo = qps[k]->interior_point().solve(q, l, u, ipm_ws);
                 x = &ipm_ws.x;
+                if (qo.status != Status::converged) describe();
             }
-            if (!interior_point || qo.status != Status::converged) {
+            if (!inf.infeasible && (!interior_point || qo.status != Status::converged)) {
                 const int before = qo.iterations;
                 qo = qps[k]->admm().solve(q, l, u, ws);
                 qo.iterations += before;
                 x = &ws.x;
+                if (qo.status == Status::infeasible && !inf.tried) describe();
             }
-            const PolishOutcome po = polish(*qps[k], *x, column, lim, h, r, s);
+            if (inf.infeasible) {
+                // The dispatch returned: the optimum with the grid limits relaxed by z (a hair
+                // more, so that rounding leaves it feasible); the elastic LP's plan if that fails.
+                Limits relaxed = lim;
+                const Real z = inf.relaxation * (1 + 1e-9) + 1e-9;
+                relaxed.g_max += z;
+                relaxed.g_min -= z;
+                relaxed.ramp += z;
+                fill_bounds(*qps[k], column, relaxed, h, cost, q, l, u);
+                const detail::QpOutcome relaxed_qo =
+                    qps[k]->interior_point().solve(q, l, u, ipm_ws);
+                if (relaxed_qo.status == Status::converged) {
+                    x = &ipm_ws.x;
+                } else {
+                    x = &elastic_ws.x;
+                    x_of = &qps[k]->elastic_lp();
+                }
+                qo.status = Status::infeasible;
+                qo.iterations += relaxed_qo.iterations;
+                qo.primal_residual = relaxed_qo.primal_residual;
+                qo.dual_residual = relaxed_qo.dual_residual;
+            }
+            const PolishOutcome po = polish(*x_of, *x, column, lim, h, r, s);
             r.report.status[s] = static_cast<std::int8_t>(qo.status);
             r.report.iterations[s] = qo.iterations;
             r.report.max_mismatch[s] = qo.primal_residual;
             r.dual_residual[s] = qo.dual_residual;
             r.relaxed_steps[s] = po.simultaneous;
             r.limit_violation[s] = po.limit_violation;
-            if (qo.status == Status::infeasible) {
+            if (inf.infeasible) {
+                r.infeasible_step[s] = inf.step;
+                r.violation[s] = inf.relaxation;
+                r.violation_kind[s] = static_cast<std::int8_t>(Violation::power);
+            } else if (qo.status == Status::infeasible) {
                 r.infeasible_step[s] = po.first_step;
                 r.violation[s] = po.first_violation;
                 r.violation_kind[s] = static_cast<std::int8_t>(po.first_kind);

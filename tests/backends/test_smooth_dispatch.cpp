@@ -339,19 +339,81 @@ TEST_P(SmoothDispatchSolvers, HardRampLimitMetWhereFeasibleAndInfeasibleReported
     expect_physical(load, ok, big, GridConnection{}, 1.0, 0, 1e-6);
 
     // One unit (1.9 MW) cannot absorb swings of tens of MW at 0.01 MW/s. The interior point
-    // does not converge and hands over to the ADMM, whose certificate says infeasible.
+    // does not converge; the elastic LP then finds the smallest relaxation of the limit.
     options.ramp_limit_mw_per_s = 0.01;
     const BatteryFleet small = lossy_fleet(1);
     const SmoothDispatchResult bad = smooth_dispatch(load, {small}, {GridConnection{}}, options);
     EXPECT_EQ(bad.report.at(0), Status::infeasible);
     if (GetParam() == SmoothDispatchSolver::interior_point) {
-        EXPECT_GT(bad.report.iterations[0], options.ipm_max_iterations);
+        // It gives up on the stall well before ipm_max_iterations; the three solves (the QP,
+        // the elastic LP, the relaxed QP) then take less than twice that.
+        EXPECT_LT(bad.report.iterations[0], 2 * options.ipm_max_iterations);
     }
     EXPECT_GE(bad.infeasible_step[0], 0);
     EXPECT_GT(bad.violation[0], 0);
     EXPECT_NE(bad.violation_kind[0], static_cast<std::int8_t>(Violation::none));
     // Still a physical dispatch: only the grid limits give way.
     expect_physical(load, bad, small, GridConnection{}, 1.0, 0, HUGE_VAL, false);
+}
+
+// A lossless fleet of +-5 MW with energy to spare, so that the smallest violation is known in
+// closed form.
+BatteryFleet five_mw_fleet() {
+    BatteryFleet f;
+    f.energy_mwh = 100;
+    f.charge_mw = f.discharge_mw = 5;
+    f.charge_efficiency = f.discharge_efficiency = 1;
+    f.terminal = TerminalCondition::free;
+    return f;
+}
+
+// Infeasible scenarios are described, by either solver, with the smallest relaxation of the grid
+// limits that makes them feasible and the first step that needs all of it; the dispatch returned
+// is the optimum under limits relaxed that much.
+// - A load step of 30 MW at step 150 under a ramp limit of 1 MW/s: the fleet can charge 5 MW
+//   before the step and discharge 5 MW after it, so the grid must still jump 20 MW there: the
+//   limit must give 19 MW, at step 150 and nowhere else.
+// - A load of 200 MW for steps 100-199 under an import limit of 150 MW: the fleet covers 5 MW,
+//   so the limit must give 45 MW, first at step 100.
+TEST_P(SmoothDispatchSolvers, InfeasibleScenarioReportsTheSmallestRelaxationAndWhereItNeedsIt) {
+    const Index T = 300;
+    const BatteryFleet f = five_mw_fleet();
+    SmoothDispatchOptions options;
+    options.solver = GetParam();
+    Matrix step = Matrix::Constant(T, 1, 100);
+    step.bottomRows(T - 150).array() += 30;
+    options.ramp_limit_mw_per_s = 1;
+    const SmoothDispatchResult ramp = smooth_dispatch(step, {f}, {GridConnection{}}, options);
+    EXPECT_EQ(ramp.report.at(0), Status::infeasible);
+    EXPECT_NEAR(ramp.violation[0], 19, 1e-6);
+    EXPECT_EQ(ramp.infeasible_step[0], 150);
+    EXPECT_EQ(ramp.violation_kind[0], static_cast<std::int8_t>(Violation::power));
+    EXPECT_NEAR(ramp.limit_violation[0], 19, 1e-5);
+    EXPECT_NEAR(max_step_ramp(ramp.grid_mw.col(0)), 20, 1e-5);
+    expect_physical(step, ramp, f, GridConnection{}, 1.0, 0, 0);
+
+    Matrix high = Matrix::Constant(T, 1, 100);
+    high.middleRows(100, 100).array() += 100;
+    options.ramp_limit_mw_per_s = HUGE_VAL;
+    GridConnection grid;
+    grid.import_limit_mw = 150;
+    const SmoothDispatchResult import = smooth_dispatch(high, {f}, {grid}, options);
+    EXPECT_EQ(import.report.at(0), Status::infeasible);
+    EXPECT_NEAR(import.violation[0], 45, 1e-6);
+    EXPECT_EQ(import.infeasible_step[0], 100);
+    EXPECT_NEAR(import.grid_mw.col(0).maxCoeff(), 195, 1e-5);
+    grid.import_limit_mw += 45;
+    expect_physical(high, import, f, grid, 1.0, 0, 1e-5);
+
+    // The relaxation is the boundary: a hair more and the scenario is feasible, a hair less not
+    // (by the interior point: the ADMM crawls on problems this close to infeasible).
+    options.solver = SmoothDispatchSolver::interior_point;
+    grid.import_limit_mw = 150 + 45 + 1e-3;
+    EXPECT_EQ(smooth_dispatch(high, {f}, {grid}, options).report.at(0), Status::converged);
+    grid.import_limit_mw = 150 + 45 - 1e-3;
+    const SmoothDispatchResult short_of = smooth_dispatch(high, {f}, {grid}, options);
+    EXPECT_EQ(short_of.report.at(0), Status::infeasible);
+    EXPECT_NEAR(short_of.violation[0], 1e-3, 1e-8);
 }
 
 // The two solvers are independent methods on the same QP: their optima agree (to the ADMM's
