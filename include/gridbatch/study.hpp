@@ -1,7 +1,10 @@
 // The data-centre grid study: a training campus at a point of interconnection (POI) of a
 // transmission network, its synthetic load smoothed by a battery fleet, and every time step of
-// every scenario run through a batched AC power flow — for three strategies side by side: no
-// battery, the causal filter and the optimal dispatch. Also a fleet-sizing sweep and a DC N-1
+// every scenario run through a batched AC power flow — for four strategies side by side: no
+// battery, the causal filter, the optimal dispatch (dispatch(): least variance of the grid draw
+// about the scenario's mean) and the ramp-aware dispatch (smooth_dispatch() with its default
+// objective: least squared ramps plus a slow level term; CPU only). Also a fleet-sizing sweep of
+// both dispatches, with the smallest fleet that meets a ramp limit under each, and a DC N-1
 // screening of the worst time steps.
 #pragma once
 
@@ -31,8 +34,8 @@ struct StudyOptions {
     std::uint64_t seed = 1;
     Backend backend = Backend::automatic;
     int threads = 0;
-    Index sizing_points = 9;    // fleet sizes 0 .. sizing_max_units
-    Real sizing_max_units = 0;  // 0 = 2 x fleet_units
+    Index sizing_points = 9;    // fleet sizes in the sweep, from 0
+    Real sizing_max_units = 0;  // sweep and search range; 0 = automatic (see run_study)
     Index n1_steps = 3;         // worst time steps per strategy screened for N-1
     Index ac_chunk = 4096;      // power flows per AC batch (bounds memory)
 
@@ -43,8 +46,9 @@ struct StudyOptions {
 // Progress of a long run: stage name and fraction done in [0, 1].
 using StudyProgress = std::function<void(const std::string& stage, double fraction)>;
 
-enum class Strategy : std::uint8_t { none, filter, optimal };
-constexpr Strategy kStrategies[] = {Strategy::none, Strategy::filter, Strategy::optimal};
+enum class Strategy : std::uint8_t { none, filter, optimal, ramp_aware };
+constexpr Strategy kStrategies[] = {Strategy::none, Strategy::filter, Strategy::optimal,
+                                    Strategy::ramp_aware};
 const char* to_string(Strategy strategy) noexcept;
 
 struct StrategyOutcome {
@@ -74,7 +78,8 @@ struct StudyN1Row {
 
 struct SizingPoint {
     Real units;
-    Vector max_ramp_mw_per_min;  // S
+    Vector max_ramp_mw_per_min;             // S, of the optimal dispatch
+    Vector ramp_aware_max_ramp_mw_per_min;  // S, of the ramp-aware dispatch
 };
 
 struct StudyResult {
@@ -86,6 +91,7 @@ struct StudyResult {
     std::vector<StudyN1Row> n1;
     std::vector<SizingPoint> sizing;
     IndexVector smallest_fleet;  // S: units meeting the ramp limit (-1: none up to the max)
+    IndexVector ramp_aware_smallest_fleet;  // S: the same for the ramp-aware dispatch
     Real ramp_limit_mw_per_min = 0;
     Backend backend = Backend::cpu;
     double seconds = 0;

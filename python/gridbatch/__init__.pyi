@@ -445,6 +445,7 @@ class Strategy(enum.IntEnum):
     none = 0
     filter = 1
     optimal = 2
+    ramp_aware = 3
 
 class StudyOptions:
     poi_bus: int
@@ -484,8 +485,9 @@ class StudyResult:
     outcomes: Dict[str, StrategyOutcome]
     voltage_violations: Dict[str, np.ndarray]
     n1: Dict[str, np.ndarray]
-    sizing: List[Tuple[float, F64]]
+    sizing: List[Tuple[float, F64, F64]]  # units, max ramp of the optimal, of the ramp-aware
     smallest_fleet: I64
+    ramp_aware_smallest_fleet: I64
     ramp_limit_mw_per_min: float
     backend: Backend
     seconds: float

@@ -28,7 +28,8 @@ def read_csv(path):
 
 
 STRATEGIES = [("none", "no battery", "tab:red"), ("filter", "causal filter", "tab:orange"),
-              ("optimal", "optimal dispatch", "tab:blue")]
+              ("optimal", "optimal dispatch", "tab:blue"),
+              ("ramp_aware", "ramp-aware dispatch", "tab:green")]
 
 
 def main(out):
@@ -114,10 +115,14 @@ def main(out):
     if os.path.exists(size_path):
         sz = read_csv(size_path)
         fig, ax = plt.subplots(figsize=(8, 4))
-        for s in np.unique(sz["scenario"]):
+        for i, s in enumerate(np.unique(sz["scenario"])):
             m = sz["scenario"] == s
-            ax.plot(sz["units"][m], sz["max_ramp_mw_per_min"][m], marker="o", ms=3,
-                    label=f"scenario {int(s)}")
+            color = f"C{i % 10}"
+            ax.plot(sz["units"][m], sz["max_ramp_mw_per_min"][m], marker="o", ms=3, color=color,
+                    label=f"scenario {int(s)}, optimal dispatch")
+            if "ramp_aware_max_ramp_mw_per_min" in sz:
+                ax.plot(sz["units"][m], sz["ramp_aware_max_ramp_mw_per_min"][m], marker="s",
+                        ms=3, ls="--", color=color, label=f"scenario {int(s)}, ramp-aware")
         if "ramp_limit_mw_per_min" in sz:
             ax.axhline(sz["ramp_limit_mw_per_min"][0], color="k", ls="--", lw=1,
                        label="ramp limit")

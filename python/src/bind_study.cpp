@@ -44,7 +44,9 @@ void bind_study(py::module_& m) {
     py::enum_<Strategy>(m, "Strategy", "Battery strategy of the study.")
         .value("none", Strategy::none, "No battery.")
         .value("filter", Strategy::filter, "The causal filter.")
-        .value("optimal", Strategy::optimal, "The optimal dispatch.");
+        .value("optimal", Strategy::optimal, "The optimal (least-variance) dispatch.")
+        .value("ramp_aware", Strategy::ramp_aware,
+               "The ramp-aware dispatch (smooth_dispatch's default objective).");
 
     py::class_<StudyOptions> options_class(
         m, "StudyOptions",
@@ -64,7 +66,9 @@ void bind_study(py::module_& m) {
              {"ramp_limit_mw_per_min", &StudyOptions::ramp_limit_mw_per_min,
               "Sizing target; 0 = 5 % of campus_mw per minute."},
              {"dt_seconds", &StudyOptions::dt_seconds, "Time step, s."},
-             {"sizing_max_units", &StudyOptions::sizing_max_units, "0 = 2 x fleet_units."}})
+             {"sizing_max_units", &StudyOptions::sizing_max_units,
+              "Sizing sweep and search range; 0 = automatic (twice the largest smallest fleet "
+              "found)."}})
         options_class.def_readwrite(name, member, doc);
     for (const auto& [name, member, doc] :
          std::initializer_list<std::tuple<const char*, Index StudyOptions::*, const char*>>{
@@ -155,7 +159,7 @@ void bind_study(py::module_& m) {
                                                py::return_value_policy::reference_internal, self);
                 return d;
             },
-            "dict strategy name ('none', 'filter', 'optimal') -> StrategyOutcome.")
+            "dict strategy name ('none', 'filter', 'optimal', 'ramp_aware') -> StrategyOutcome.")
         .def_property_readonly(
             "voltage_violations",
             [](const StudyResult& r) {
@@ -190,20 +194,31 @@ void bind_study(py::module_& m) {
             "sizing",
             [](const StudyResult& r) {
                 py::list out;
+                const auto array = [](const Vector& v) {
+                    return py::array_t<Real>(v.size(), v.data());
+                };
                 for (const auto& p : r.sizing)
-                    out.append(
-                        py::make_tuple(p.units, py::array_t<Real>(p.max_ramp_mw_per_min.size(),
-                                                                  p.max_ramp_mw_per_min.data())));
+                    out.append(py::make_tuple(p.units, array(p.max_ramp_mw_per_min),
+                                              array(p.ramp_aware_max_ramp_mw_per_min)));
                 return out;
             },
-            "Sizing sweep: a list of (units, (S,) max ramp MW/min).")
+            "Sizing sweep: a list of (units, (S,) max ramp MW/min of the optimal dispatch, (S,) "
+            "of the ramp-aware dispatch).")
         .def_property_readonly(
             "smallest_fleet",
             [](const py::object& self) {
                 const auto& v = self.cast<const StudyResult&>().smallest_fleet;
                 return vector_view(v.data(), v.size(), self);
             },
-            "(S,) units meeting the ramp limit, -1 if none up to the maximum.")
+            "(S,) units meeting the ramp limit under the optimal dispatch, -1 if none up to the "
+            "maximum.")
+        .def_property_readonly(
+            "ramp_aware_smallest_fleet",
+            [](const py::object& self) {
+                const auto& v = self.cast<const StudyResult&>().ramp_aware_smallest_fleet;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) units meeting the ramp limit under the ramp-aware dispatch, -1 if none.")
         .def_readonly("ramp_limit_mw_per_min", &StudyResult::ramp_limit_mw_per_min,
                       "The ramp limit used for sizing, MW/min.")
         .def_readonly("backend", &StudyResult::backend, "The backend that ran.")

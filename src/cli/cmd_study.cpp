@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <iterator>
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
@@ -98,16 +99,18 @@ int cmd_study(const Args& args) {
     write_study(r, net, out_dir);
 
     std::cout << "backend: " << to_string(r.backend) << ", " << std::fixed << std::setprecision(1)
-              << r.seconds << " s, " << 3 * so.steps * so.scenarios << " AC power flows\n\n";
-    std::cout << std::left << std::setw(9) << "scenario" << std::setw(9) << "strategy" << std::right
-              << std::setw(10) << "peak MW" << std::setw(13) << "ramp MW/min" << std::setw(10)
-              << "std MW" << std::setw(12) << "POI Vmin" << std::setw(12) << "POI max dV"
-              << std::setw(12) << "max load %" << std::setw(10) << "V viol" << std::setw(10)
-              << "cycles\n";
+              << r.seconds << " s, "
+              << static_cast<Index>(std::size(kStrategies)) * so.steps * so.scenarios
+              << " AC power flows\n\n";
+    std::cout << std::left << std::setw(9) << "scenario" << std::setw(11) << "strategy"
+              << std::right << std::setw(10) << "peak MW" << std::setw(13) << "ramp MW/min"
+              << std::setw(10) << "std MW" << std::setw(12) << "POI Vmin" << std::setw(12)
+              << "POI max dV" << std::setw(12) << "max load %" << std::setw(10) << "V viol"
+              << std::setw(10) << "cycles\n";
     for (Index s = 0; s < so.scenarios; ++s)
         for (Strategy k : kStrategies) {
             const StrategyOutcome& o = r.outcomes[static_cast<std::size_t>(k)];
-            std::cout << std::left << std::setw(9) << s << std::setw(9) << to_string(k)
+            std::cout << std::left << std::setw(9) << s << std::setw(11) << to_string(k)
                       << std::right << std::setprecision(1) << std::setw(10) << o.metrics.peak_mw[s]
                       << std::setw(13) << o.metrics.max_ramp_mw_per_min[s] << std::setw(10)
                       << o.metrics.std_mw[s] << std::setprecision(4) << std::setw(12)
@@ -118,12 +121,16 @@ int cmd_study(const Args& args) {
                       << o.metrics.equivalent_full_cycles[s] << "\n";
         }
     std::cout << "\nsizing: smallest fleet keeping ramps within " << std::setprecision(1)
-              << r.ramp_limit_mw_per_min << " MW/min:";
-    for (Index s = 0; s < so.scenarios; ++s)
-        std::cout << " "
-                  << (r.smallest_fleet[s] >= 0 ? std::to_string(r.smallest_fleet[s])
-                                               : std::string("> max"));
-    std::cout << " units\noutputs: " << out_dir << "/{summary,timeseries,spectrum,sizing,"
+              << r.ramp_limit_mw_per_min << " MW/min, by scenario:\n";
+    for (const auto& [name, units] : {std::pair{"optimal", &r.smallest_fleet},
+                                      std::pair{"ramp_aware", &r.ramp_aware_smallest_fleet}}) {
+        std::cout << "  " << std::left << std::setw(11) << name << std::right;
+        for (Index s = 0; s < so.scenarios; ++s)
+            std::cout << " "
+                      << ((*units)[s] >= 0 ? std::to_string((*units)[s]) : std::string("> max"));
+        std::cout << " units\n";
+    }
+    std::cout << "outputs: " << out_dir << "/{summary,timeseries,spectrum,sizing,"
               << "voltage_violations,n1}.csv\n";
 
     if (!opt.flag("no-plots")) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <iterator>
 #include <limits>
 #include <numeric>
 
@@ -19,6 +20,7 @@
 #include "gridbatch/distributed.hpp"
 #include "gridbatch/error.hpp"
 #include "gridbatch/sensitivities.hpp"
+#include "gridbatch/smooth_dispatch.hpp"
 
 namespace gridbatch {
 namespace {
@@ -96,6 +98,8 @@ const char* to_string(Strategy strategy) noexcept {
             return "filter";
         case Strategy::optimal:
             return "optimal";
+        case Strategy::ramp_aware:
+            return "ramp_aware";
     }
     return "unknown";
 }
@@ -184,7 +188,7 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
     lp.device = device;
     out.load_mw = training_load({params}, S, lp);
 
-    // 2. Battery dispatch: optimal and causal filter.
+    // 2. Battery dispatch: causal filter, optimal and ramp-aware.
     report("battery dispatch", 0);
     const BatteryUnit unit = battery_unit(options.unit);
     const BatteryFleet fleet = BatteryFleet::from_units(unit, options.fleet_units);
@@ -198,11 +202,17 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
     // Smooth towards each scenario's mean draw: with losses, the default target (sum of squared
     // draw) leaves a dead band of ~(1 - round trip) x draw that the grid would see as swings.
     dopt.target = SmoothingTarget::mean_load;
-    out.outcomes.resize(3);
-    out.outcomes[0].dispatch = no_battery(out.load_mw, fleet);
-    out.outcomes[1].dispatch = causal_filter(out.load_mw, {fleet}, dt);
-    out.outcomes[2].dispatch = dispatch(out.load_mw, {fleet}, {grid}, dopt);
-    const DispatchResult& opt = out.outcomes[2].dispatch;
+    SmoothDispatchOptions sopt;
+    sopt.dt_seconds = dt;
+    sopt.threads = options.threads;
+    out.outcomes.resize(std::size(kStrategies));
+    const auto outcome = [&out](Strategy k) -> StrategyOutcome& {
+        return out.outcomes[static_cast<std::size_t>(k)];
+    };
+    outcome(Strategy::none).dispatch = no_battery(out.load_mw, fleet);
+    outcome(Strategy::filter).dispatch = causal_filter(out.load_mw, {fleet}, dt);
+    outcome(Strategy::optimal).dispatch = dispatch(out.load_mw, {fleet}, {grid}, dopt);
+    const DispatchResult& opt = outcome(Strategy::optimal).dispatch;
     for (Index s = 0; s < S; ++s)
         if (opt.report.at(s) == Status::infeasible)
             bad_option(
@@ -213,6 +223,9 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
                 std::to_string(opt.violation[s]) +
                 (opt.violation_kind[s] == static_cast<std::int8_t>(Violation::energy) ? " MWh"
                                                                                       : " MW"));
+    // Feasible where the optimal dispatch is (the same limits, no hard ramp limit).
+    report("ramp-aware dispatch", 0);
+    outcome(Strategy::ramp_aware).dispatch = smooth_dispatch(out.load_mw, {fleet}, {grid}, sopt);
     for (auto& o : out.outcomes) o.metrics = dispatch_metrics(out.load_mw, o.dispatch, {fleet}, dt);
 
     // 3. AC power flow of every step, scenario and strategy, in chunks of columns.
@@ -226,7 +239,7 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
     const Index columns = T * S;
     const auto& bus = net.buses();
     const auto& br = net.branches();
-    const Index total = 3 * columns;
+    const Index total = static_cast<Index>(std::size(kStrategies)) * columns;
     Index done = 0;
     for (Strategy k : kStrategies) {
         StrategyOutcome& o = out.outcomes[static_cast<std::size_t>(k)];
@@ -339,28 +352,46 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
         }
     }
 
-    // 5. Sizing: ramp against fleet size, and the smallest fleet meeting the ramp limit.
+    // 5. Sizing: the smallest fleet meeting the ramp limit under the optimal and under the
+    // ramp-aware dispatch, searched up to sizing_max_units (default: twice the larger of the
+    // fleet and a fleet as powerful as the campus); then ramp against fleet size, swept up to
+    // sizing_max_units (default: twice the largest smallest fleet found, so that the sweep
+    // shows where the limit is met; the search range where none was).
+    report("sizing", 0);
+    const Real search_max =
+        options.sizing_max_units > 0
+            ? options.sizing_max_units
+            : 2 * std::max(options.fleet_units, options.campus_mw / unit.discharge_mw);
+    const auto search_units = static_cast<Index>(std::max(1.0, std::ceil(search_max)));
+    out.smallest_fleet =
+        size_fleet(out.load_mw, unit, out.ramp_limit_mw_per_min, search_units, grid, dopt);
+    report("sizing (ramp-aware)", 0);
+    out.ramp_aware_smallest_fleet = smallest_fleet_for_ramp(
+        out.load_mw, unit, out.ramp_limit_mw_per_min, search_units, grid, sopt);
+    const Index largest =
+        std::max(out.smallest_fleet.maxCoeff(), out.ramp_aware_smallest_fleet.maxCoeff());
+    const Real sweep_max = options.sizing_max_units > 0 ? options.sizing_max_units
+                           : largest > 0                ? 2 * static_cast<Real>(largest)
+                                                        : search_max;
     report("sizing sweep", 0);
-    const Real max_units =
-        options.sizing_max_units > 0 ? options.sizing_max_units : 2 * options.fleet_units;
     for (Index p = 0; p < options.sizing_points; ++p) {
-        const Real units = std::round(max_units * static_cast<Real>(p) /
+        const Real units = std::round(sweep_max * static_cast<Real>(p) /
                                       static_cast<Real>(options.sizing_points - 1));
-        SizingPoint point{units, Vector(S)};
-        Matrix grid_mw = out.load_mw;
+        SizingPoint point{units, Vector(S), Vector(S)};
+        Matrix grid_mw = out.load_mw, ramp_aware_mw = out.load_mw;
         if (units > 0) {
-            const DispatchResult d =
-                dispatch(out.load_mw, {BatteryFleet::from_units(unit, units)}, {grid}, dopt);
-            grid_mw = d.grid_mw;
+            const BatteryFleet sized = BatteryFleet::from_units(unit, units);
+            grid_mw = dispatch(out.load_mw, {sized}, {grid}, dopt).grid_mw;
+            ramp_aware_mw = smooth_dispatch(out.load_mw, {sized}, {grid}, sopt).grid_mw;
         }
-        for (Index s = 0; s < S; ++s)
+        for (Index s = 0; s < S; ++s) {
             point.max_ramp_mw_per_min[s] = max_ramp_per_min(grid_mw.col(s), dt);
+            point.ramp_aware_max_ramp_mw_per_min[s] = max_ramp_per_min(ramp_aware_mw.col(s), dt);
+        }
         out.sizing.push_back(std::move(point));
         report("sizing sweep",
                static_cast<double>(p + 1) / static_cast<double>(options.sizing_points));
     }
-    out.smallest_fleet = size_fleet(out.load_mw, unit, out.ramp_limit_mw_per_min,
-                                    static_cast<Index>(std::ceil(max_units)), grid, dopt);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     report("done", 1);
     return out;
@@ -421,8 +452,9 @@ void write_study(const StudyResult& r, const Network& net, const std::string& di
         auto f = open("timeseries.csv");
         f << "scenario,time_s,campus_load_mw";
         for (Strategy k : kStrategies) f << ",grid_" << to_string(k) << "_mw";
-        for (Strategy k : {Strategy::filter, Strategy::optimal})
-            f << ",battery_" << to_string(k) << "_mw,soc_" << to_string(k) << "_mwh";
+        for (Strategy k : kStrategies)
+            if (k != Strategy::none)
+                f << ",battery_" << to_string(k) << "_mw,soc_" << to_string(k) << "_mwh";
         for (Strategy k : kStrategies) f << ",poi_vm_" << to_string(k);
         for (Strategy k : kStrategies) f << ",max_loading_" << to_string(k) << "_pct";
         f << "\n";
@@ -430,9 +462,11 @@ void write_study(const StudyResult& r, const Network& net, const std::string& di
             for (Index t = 0; t < T; ++t) {
                 f << s << "," << static_cast<Real>(t) * dt << "," << r.load_mw(t, s);
                 for (const auto& o : r.outcomes) f << "," << o.dispatch.grid_mw(t, s);
-                for (std::size_t k : {std::size_t{1}, std::size_t{2}})
-                    f << "," << r.outcomes[k].dispatch.battery_mw(t, s) << ","
-                      << r.outcomes[k].dispatch.soc_mwh(t + 1, s);
+                for (Strategy k : kStrategies) {
+                    if (k == Strategy::none) continue;
+                    const DispatchResult& d = r.outcomes[static_cast<std::size_t>(k)].dispatch;
+                    f << "," << d.battery_mw(t, s) << "," << d.soc_mwh(t + 1, s);
+                }
                 for (const auto& o : r.outcomes) f << "," << o.poi_vm(t, s);
                 for (const auto& o : r.outcomes) f << "," << o.max_loading(t, s);
                 f << "\n";
@@ -454,11 +488,13 @@ void write_study(const StudyResult& r, const Network& net, const std::string& di
     }
     {
         auto f = open("sizing.csv");
-        f << "scenario,units,max_ramp_mw_per_min,ramp_limit_mw_per_min,smallest_fleet_units\n";
+        f << "scenario,units,max_ramp_mw_per_min,ramp_aware_max_ramp_mw_per_min,"
+             "ramp_limit_mw_per_min,smallest_fleet_units,ramp_aware_smallest_fleet_units\n";
         for (Index s = 0; s < S; ++s)
             for (const auto& p : r.sizing)
                 f << s << "," << p.units << "," << p.max_ramp_mw_per_min[s] << ","
-                  << r.ramp_limit_mw_per_min << "," << r.smallest_fleet[s] << "\n";
+                  << p.ramp_aware_max_ramp_mw_per_min[s] << "," << r.ramp_limit_mw_per_min << ","
+                  << r.smallest_fleet[s] << "," << r.ramp_aware_smallest_fleet[s] << "\n";
     }
     {
         auto f = open("voltage_violations.csv");

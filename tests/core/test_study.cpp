@@ -4,10 +4,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <iterator>
 
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/builtin_network.hpp"
 #include "gridbatch/error.hpp"
+#include "gridbatch/smooth_dispatch.hpp"
 #include "gridbatch/study.hpp"
 
 namespace gridbatch {
@@ -44,7 +46,7 @@ TEST_F(StudyShortRun, EnergyBalanceAndSocBoundsHoldEveryStep) {
     const StudyResult& r = *result_;
     const BatteryFleet fleet =
         BatteryFleet::from_units(battery_unit(r.options.unit), r.options.fleet_units);
-    ASSERT_EQ(r.outcomes.size(), 3u);
+    ASSERT_EQ(r.outcomes.size(), std::size(kStrategies));
     for (const auto& o : r.outcomes) {
         const DispatchResult& d = o.dispatch;
         ASSERT_EQ(d.grid_mw.rows(), r.options.steps);
@@ -59,6 +61,37 @@ TEST_F(StudyShortRun, EnergyBalanceAndSocBoundsHoldEveryStep) {
     // The battery must make the grid draw smoother than the raw load.
     for (Index s = 0; s < r.options.scenarios; ++s)
         EXPECT_LT(r.outcomes[2].metrics.std_mw[s], r.outcomes[0].metrics.std_mw[s]);
+}
+
+// The ramp-aware dispatch minimises h [sum (g_t - g_{t-1})^2 + w_level sum (g_t - mean)^2]
+// (smooth_dispatch's defaults) over the same limits as the optimal dispatch, whose grid draw is
+// therefore no better under that objective; and the ramps it leaves are what it is for.
+TEST_F(StudyShortRun, RampAwareDispatchIsOptimalForItsObjective) {
+    const StudyResult& r = *result_;
+    const Real h = r.options.dt_seconds / 3600;
+    const Real w_level = SmoothDispatchOptions{}.effective_level_weight();
+    const auto objective = [&](const DispatchResult& d, Index s) {
+        const Real mean = r.load_mw.col(s).mean();
+        Real ramps = 0, level = 0;
+        for (Index t = 0; t < r.options.steps; ++t) {
+            const Real g = d.grid_mw(t, s);
+            if (t > 0) ramps += (g - d.grid_mw(t - 1, s)) * (g - d.grid_mw(t - 1, s));
+            level += (g - mean) * (g - mean);
+        }
+        return h * (ramps + w_level * level);
+    };
+    const StrategyOutcome& ramp_aware = r.outcomes[static_cast<std::size_t>(Strategy::ramp_aware)];
+    const StrategyOutcome& optimal = r.outcomes[static_cast<std::size_t>(Strategy::optimal)];
+    for (Index s = 0; s < r.options.scenarios; ++s) {
+        EXPECT_EQ(ramp_aware.dispatch.report.at(s), Status::converged);
+        const Real mine = objective(ramp_aware.dispatch, s);
+        EXPECT_NEAR(mine, ramp_aware.dispatch.objective[s], 1e-9 * (1 + mine));
+        EXPECT_LE(mine, objective(optimal.dispatch, s) * (1 + 1e-9)) << "scenario " << s;
+        EXPECT_LE(ramp_aware.metrics.max_ramp_mw_per_s[s], optimal.metrics.max_ramp_mw_per_s[s]);
+        EXPECT_GE(r.ramp_aware_smallest_fleet[s], -1);
+    }
+    for (const SizingPoint& p : r.sizing)
+        EXPECT_EQ(p.ramp_aware_max_ramp_mw_per_min.size(), r.options.scenarios);
 }
 
 TEST_F(StudyShortRun, PowerFlowsEqualTheAcSolverOnTheSameInjections) {
@@ -94,7 +127,7 @@ TEST_F(StudyShortRun, WritesEveryOutputFile) {
     for (const char* f : {"summary.csv", "timeseries.csv", "spectrum.csv", "sizing.csv",
                           "voltage_violations.csv", "n1.csv"})
         EXPECT_GT(std::filesystem::file_size(dir / f), 20u) << f;
-    EXPECT_EQ(result_->n1.size(), 3u * 2u);
+    EXPECT_EQ(result_->n1.size(), std::size(kStrategies) * 2u);
     EXPECT_EQ(result_->sizing.size(), 3u);
 }
 

@@ -141,7 +141,8 @@ int main() {
     if (comm->rank() == 0) {
         const StudyResult ref = run_study(net, so);
         bool same = st_sharded.n1.size() == ref.n1.size() &&
-                    st_sharded.smallest_fleet == ref.smallest_fleet;
+                    st_sharded.smallest_fleet == ref.smallest_fleet &&
+                    st_sharded.ramp_aware_smallest_fleet == ref.ramp_aware_smallest_fleet;
         for (std::size_t k = 0; same && k < ref.outcomes.size(); ++k) {
             const StrategyOutcome &a = st_sharded.outcomes[k], &b = ref.outcomes[k];
             same = a.poi_vm == b.poi_vm && a.max_loading == b.max_loading &&
