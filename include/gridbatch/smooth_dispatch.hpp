@@ -32,8 +32,9 @@
 //   ~20-40 Newton steps per scenario, each a sparse LDL' of the banded KKT matrix in step order
 //   (no fill outside the band); stops at relative residuals and duality gap of ipm_tolerance
 //   (1e-9), or early where the infeasibility stops falling (an infeasible scenario). A scenario
-//   it does not solve goes to the elastic LP (below); if that finds it feasible after all (on
-//   random feasible problems in the tests, about 1 in 200, a degenerate one), to the ADMM.
+//   it does not solve goes to the elastic LP (below); if that finds it feasible after all (a
+//   degenerate problem whose end game lost pivots: about 1 in 200 random feasible problems),
+//   the interior point tries once more with more regularisation, and then the ADMM.
 // - admm: OSQP's ADMM (src/core/admm_qp.hpp). Its KKT matrix depends only on the efficiencies,
 //   self-discharge, weights, T and which optional rows exist — not on the loads, capacities or
 //   limits — so it is factorised once per distinct (QP kind, rho) and shared by all scenarios

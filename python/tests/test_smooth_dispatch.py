@@ -78,46 +78,53 @@ def test_peak_weight_and_battery_ramp(load):
         gb.dispatch(load, fleet)
 
 
+def random_problem(rng):
+    """A random training-like load (one scenario), fleet, grid and smooth_dispatch keywords."""
+    steps = int(rng.integers(50, 300))
+    t = np.arange(steps)
+    period, swing = int(rng.integers(2, 8)), rng.uniform(5, 40)
+    load = (150 + np.where((t // period) % 2, swing, -swing)
+            + 15 * np.sin(2 * np.pi * t / rng.uniform(100, 900)) + rng.normal(0, 2, steps))
+    fleet = gb.BatteryFleet.from_units(str(rng.choice(["megapack-2h", "megapack-4h"])),
+                                       float(rng.choice([0.5, 2, 5, 10, 30])))
+    fleet.terminal = [gb.TerminalCondition.equal, gb.TerminalCondition.at_least_initial,
+                      gb.TerminalCondition.free][int(rng.integers(0, 3))]
+    if rng.random() < 0.3:
+        fleet.throughput_cost = float(rng.uniform(0, 5))
+    if rng.random() < 0.2:
+        fleet.ramp_limit_mw_per_s = float(rng.uniform(1, 10))
+    grid = gb.GridConnection()
+    if rng.random() < 0.3:
+        grid.import_limit_mw = float(load.max() - rng.uniform(0, 15))
+    if rng.random() < 0.3:
+        grid.backup_mw = float(rng.uniform(10, 60))
+        grid.backup_cost_per_mwh = float(rng.uniform(0, 100))
+    kw = {"ramp_weight": float(10 ** rng.uniform(-3, 1))}
+    if rng.random() < 0.3:
+        kw["ramp_limit_mw_per_s"] = float(rng.uniform(0.5, 10))
+    if rng.random() < 0.3:
+        kw["peak_weight"] = float(10 ** rng.uniform(-1, 2))
+    if rng.random() < 0.2:
+        kw["energy_price"] = rng.uniform(0, 5, steps)
+    return load, fleet, grid, kw
+
+
 def test_random_problems_end_optimal_or_infeasible():
     """Random fleets, limits, backup, weights and prices: every scenario ends optimal (then
     within its limits) or infeasible with the smallest relaxation that makes it feasible, never at
-    an iteration limit; the interior point solves the feasible ones itself (no hand-over to the
-    ADMM) but for a rare degenerate one."""
+    an iteration limit, and the interior point solves the feasible ones itself (no hand-over to
+    the ADMM, whose iterations run to thousands)."""
     rng = np.random.default_rng(2026)
     feasible = by_ipm = described = 0
     for _ in range(20):
-        steps = int(rng.integers(50, 300))
-        t = np.arange(steps)
-        period, swing = int(rng.integers(2, 8)), rng.uniform(5, 40)
-        load = (150 + np.where((t // period) % 2, swing, -swing)
-                + 15 * np.sin(2 * np.pi * t / rng.uniform(100, 900)) + rng.normal(0, 2, steps))
-        fleet = gb.BatteryFleet.from_units(str(rng.choice(["megapack-2h", "megapack-4h"])),
-                                           float(rng.choice([0.5, 2, 5, 10, 30])))
-        fleet.terminal = [gb.TerminalCondition.equal, gb.TerminalCondition.at_least_initial,
-                          gb.TerminalCondition.free][int(rng.integers(0, 3))]
-        if rng.random() < 0.3:
-            fleet.throughput_cost = float(rng.uniform(0, 5))
-        if rng.random() < 0.2:
-            fleet.ramp_limit_mw_per_s = float(rng.uniform(1, 10))
-        grid = gb.GridConnection()
-        if rng.random() < 0.3:
-            grid.import_limit_mw = float(load.max() - rng.uniform(0, 15))
-        if rng.random() < 0.3:
-            grid.backup_mw = float(rng.uniform(10, 60))
-            grid.backup_cost_per_mwh = float(rng.uniform(0, 100))
-        kw = {"ramp_weight": float(10 ** rng.uniform(-3, 1))}
-        if rng.random() < 0.3:
-            kw["ramp_limit_mw_per_s"] = float(rng.uniform(0.5, 10))
-        if rng.random() < 0.3:
-            kw["peak_weight"] = float(10 ** rng.uniform(-1, 2))
-        if rng.random() < 0.2:
-            kw["energy_price"] = rng.uniform(0, 5, steps)
+        load, fleet, grid, kw = random_problem(rng)
+        steps = load.size
         r = gb.smooth_dispatch(load[None, :], fleet, grid, threads=1, **kw)
         status = gb.Status(int(r.status[0]))
         assert status in (gb.Status.converged, gb.Status.infeasible)
         if status == gb.Status.converged:
             feasible += 1
-            by_ipm += int(r.iterations[0] <= 80)
+            by_ipm += int(r.iterations[0] < 300)
             assert r.limit_violation[0] <= 1e-4
             np.testing.assert_allclose(r.grid_mw + r.battery_mw + r.backup_mw, load[None, :],
                                        atol=1e-9)
@@ -134,4 +141,18 @@ def test_random_problems_end_optimal_or_infeasible():
                                              backup_cost_per_mwh=grid.backup_cost_per_mwh)
             again = gb.smooth_dispatch(load[None, :], fleet, grid_relaxed, threads=1, **relaxed)
             assert gb.Status(int(again.status[0])) == expected, (z, factor)
-    assert feasible >= 10 and by_ipm >= feasible - 1 and described >= 3
+    assert feasible >= 10 and by_ipm == feasible and described >= 3
+
+
+@pytest.mark.parametrize("seed, index", [(1, 44), (2, 186)])
+def test_degenerate_problems_are_solved_by_the_second_interior_point_try(seed, index):
+    """Two random problems (one with a peak term and backup generation, one with a battery ramp
+    limit) whose first interior-point solve lost pivots in its end game: the elastic LP finds
+    them feasible, and a second try with more regularisation solves them (before it, they went to
+    the ADMM, which ran to its iteration limit on the first)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(index + 1):
+        load, fleet, grid, kw = random_problem(rng)
+    r = gb.smooth_dispatch(load[None, :], fleet, grid, threads=1, **kw)
+    assert r.converged[0] and 80 < r.iterations[0] < 300, r.iterations[0]
+    assert r.limit_violation[0] <= 1e-4

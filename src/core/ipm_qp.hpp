@@ -115,8 +115,11 @@ public:
 
     // Solves with the given (unscaled) q, l, u of the A form; answer in ws.x, ws.y (y: the
     // multipliers of the equality rows, in E's row order).
-    QpOutcome solve(const Vector& q, const Vector& l, const Vector& u, IpmWorkspace& ws) const {
+    // `regularization`: the smallest delta, if > 0 (else the settings').
+    QpOutcome solve(const Vector& q, const Vector& l, const Vector& u, IpmWorkspace& ws,
+                    Real regularization = 0) const {
         const IpmSettings& st = settings_;
+        const Real delta0 = regularization > 0 ? regularization : st.regularization;
         setup(q, l, u, ws);
         QpOutcome out;
         if (!bounds_consistent(ws)) {  // a variable's bounds cross: no interior
@@ -181,7 +184,7 @@ public:
             // ~1e-9 on a plain dispatch).
             ws.refine = mu < st.refine_below * mu0;
             Real a = -1;
-            for (Real delta = st.regularization; delta <= 1e-4; delta *= 100) {
+            for (Real delta = delta0; delta <= 1e-4; delta *= 100) {
                 if (!factorise(ws, delta)) continue;
                 a = step_direction(ws, mu, out.primal_residual / prim0 > mu / mu0, nb);
                 if (a > st.lost_pivot_step) break;

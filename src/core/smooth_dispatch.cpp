@@ -100,6 +100,11 @@ enum class Row : std::uint8_t {
     relaxation_box,  // z >= 0
 };
 
+// The interior point's regularisation for the elastic LP, and for a second try at a QP the first
+// did not solve: 1e-10 (the QP's) lost pivots there; 1e-8 throughout would stall the dual
+// residual of plain dispatch QPs at ~1e-9 (the perturbed directions).
+constexpr Real kLpRegularization = 1e-8;
+
 // The dispatch QP of one kind; or, with `elastic`, its elastic LP: min z over the same physics
 // with every grid limit (import, export, grid ramp) relaxed by z (no peak term, no other cost).
 class SmoothQp {
@@ -240,7 +245,7 @@ public:
             // directions degraded there (a random problem with backup generation stalled).
             detail::IpmSettings lp_settings = ipm_settings_;
             lp_settings.stall_window = 0;
-            lp_settings.regularization = 1e-8;
+            lp_settings.regularization = kLpRegularization;
             elastic_lp_ =
                 std::make_unique<SmoothQp>(T_, kind_, h_, 0, 0, admm_settings_, lp_settings, true);
         });
@@ -719,6 +724,13 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
                 qo = qps[k]->interior_point().solve(q, l, u, ipm_ws);
                 x = &ipm_ws.x;
                 if (qo.status != Status::converged) describe();
+                // Feasible after all: a degenerate problem whose end game lost pivots. Once more
+                // with the elastic LP's larger regularisation before the (slow) ADMM.
+                if (inf.tried && !inf.infeasible) {
+                    const int before = qo.iterations;
+                    qo = qps[k]->interior_point().solve(q, l, u, ipm_ws, kLpRegularization);
+                    qo.iterations += before;
+                }
             }
             if (!inf.infeasible && (!interior_point || qo.status != Status::converged)) {
                 const int before = qo.iterations;
