@@ -145,14 +145,15 @@ def test_random_problems_end_optimal_or_infeasible():
 
 
 @pytest.mark.parametrize("seed, index", [(1, 44), (2, 186)])
-def test_degenerate_problems_are_solved_by_the_second_interior_point_try(seed, index):
+def test_degenerate_problems_are_solved_by_the_interior_point(seed, index):
     """Two random problems (one with a peak term and backup generation, one with a battery ramp
-    limit) whose first interior-point solve lost pivots in its end game: the elastic LP finds
-    them feasible, and a second try with more regularisation solves them (before it, they went to
-    the ADMM, which ran to its iteration limit on the first)."""
+    limit) on which the interior point lost pivots in its end game (whether it does depends on
+    rounding): the elastic LP finds them feasible and a second try with more regularisation
+    solves them. Before that second try they went to the ADMM, which ran to its iteration limit
+    on the first."""
     rng = np.random.default_rng(seed)
     for _ in range(index + 1):
         load, fleet, grid, kw = random_problem(rng)
     r = gb.smooth_dispatch(load[None, :], fleet, grid, threads=1, **kw)
-    assert r.converged[0] and 80 < r.iterations[0] < 300, r.iterations[0]
+    assert r.converged[0] and r.iterations[0] < 300, r.iterations[0]
     assert r.limit_violation[0] <= 1e-4
