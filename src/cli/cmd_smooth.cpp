@@ -2,14 +2,16 @@
 //  [--ramp-limit MW_PER_MIN] [--objective variance|ramps] --out DIR`: optimal (or causal-filter)
 // battery dispatch per scenario; writes battery_mw.csv, soc_mwh.csv, grid_mw.csv and metrics.csv
 // into DIR (and backup_mw.csv with --backup-mw). `--objective ramps` is smooth_dispatch() (squared
-// ramps and a slow level term, a QP; backup generation), the default `variance` dispatch()
-// (squared deviation from the target, exact).
+// ramps and a slow level term, a QP; hard grid and battery ramp limits, backup generation, a peak
+// term, price and target series), the default `variance` dispatch() (squared deviation from the
+// target, exact).
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/csv.hpp"
 #include "cli/dispatch_cli.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/error.hpp"
@@ -53,7 +55,8 @@ int cmd_smooth(const Args& args) {
                           "import-limit", "throughput-cost", "filter-tau",
                           "objective",    "ramp-weight",     "level-time-constant",
                           "backup-mw",    "backup-ramp",     "backup-cost",
-                          "peak-weight",  "battery-ramp"})
+                          "peak-weight",  "battery-ramp",    "grid-ramp",
+                          "price",        "target-mw"})
         names.insert(n);
     const Options opt(args, {"synthetic", "export", "filter", "help"}, names);
     if (opt.flag("help")) {
@@ -66,7 +69,13 @@ int cmd_smooth(const Args& args) {
                "                              or squared ramps plus a slow level term (a QP)\n"
                "  --ramp-weight W  --level-time-constant S  --peak-weight W   weights of\n"
                "                              --objective ramps (peak: per MW of the peak)\n"
+               "  --grid-ramp MW_PER_S        hard limit on grid-draw change (--objective ramps)\n"
                "  --battery-ramp MW_PER_S     limit on battery power change (--objective ramps)\n"
+               "  --price FILE                energy price per MWh of grid draw, one per step\n"
+               "                              (CSV column 'price'; --objective ramps)\n"
+               "  --target-mw FILE            the level term's target draw, one per step (CSV\n"
+               "                              column 'target_mw'; --objective ramps; default:\n"
+               "                              each scenario's mean load)\n"
                "  --backup-mw MW [--backup-ramp MW_PER_S] [--backup-cost PER_MWH]\n"
                "                              backup generation (--objective ramps)\n"
                "  --import-limit MW  --export  --throughput-cost X\n"
@@ -123,10 +132,17 @@ int cmd_smooth(const Args& args) {
     sopt.ramp_weight = opt.number("ramp-weight", sopt.ramp_weight);
     sopt.level_time_constant_s = opt.number("level-time-constant", sopt.level_time_constant_s);
     sopt.peak_weight = opt.number("peak-weight", 0);
+    sopt.ramp_limit_mw_per_s = opt.number("grid-ramp", HUGE_VAL);
     fleet.ramp_limit_mw_per_s = opt.number("battery-ramp", HUGE_VAL);
-    if (!ramps && (sopt.peak_weight != 0 || std::isfinite(fleet.ramp_limit_mw_per_s)))
-        throw Error(ErrorKind::invalid_input,
-                    "options --peak-weight and --battery-ramp need --objective ramps");
+    if (opt.has("price")) sopt.energy_price = read_csv_column(opt.get("price", ""), "price");
+    if (opt.has("target-mw"))
+        sopt.target_mw = read_csv_column(opt.get("target-mw", ""), "target_mw");
+    if (!ramps)
+        for (const char* name : {"peak-weight", "battery-ramp", "grid-ramp", "price", "target-mw",
+                                 "ramp-weight", "level-time-constant"})
+            if (opt.has(name))
+                throw Error(ErrorKind::invalid_input,
+                            std::string("option --") + name + " needs --objective ramps");
 
     // Under mpirun the optimal dispatch is sharded over the ranks; the causal filter, MPC and the
     // sizing run on rank 0 alone.

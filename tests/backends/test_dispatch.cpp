@@ -574,6 +574,46 @@ TEST(DispatchCli, ProfileThenSmoothWritesBalancedSeries) {
             used = std::max(used, bu[t][s]);
         }
     EXPECT_GT(used, 1);
+    // A hard grid ramp limit, and price and target series from a CSV file: the limit holds
+    // (0.5 MW/s: 0.25 MW per 0.5 s step) and the price (10, then 50 per MWh) moves the draw into
+    // the cheap half.
+    const std::string series = dir + "_series.csv";
+    {
+        std::ofstream out(series);
+        out << "price,target_mw\n";
+        for (int t = 0; t < 600; ++t) out << (t < 300 ? 10 : 50) << ",100\n";
+    }
+    const std::string limited = dir + "_limited";
+    ASSERT_EQ(std::system((cli + " smooth --load " + profile +
+                           " --dt 0.5 --fleet 100 --unit megapack-4h --objective ramps"
+                           " --grid-ramp 0.5 --price " +
+                           series + " --target-mw " + series + " --out " + limited + " > /dev/null")
+                              .c_str()),
+              0);
+    const auto lg = read(limited + "/grid_mw.csv");
+    ASSERT_EQ(lg.size(), 600u);
+    double cheap = 0, dear = 0;
+    for (std::size_t t = 0; t < lg.size(); ++t)
+        for (std::size_t s = 1; s <= 2; ++s) {
+            if (t > 0) EXPECT_LE(std::abs(lg[t][s] - lg[t - 1][s]), 0.25 + 1e-6) << "step " << t;
+            (t < 300 ? cheap : dear) += lg[t][s] / 600;  // mean over both scenarios' halves
+        }
+    EXPECT_GT(cheap, dear + 30);
+    // The series need --objective ramps and one value per step.
+    EXPECT_NE(std::system((cli + " smooth --load " + profile + " --dt 0.5 --fleet 20 --price " +
+                           series + " --out " + dir + " 2> /dev/null")
+                              .c_str()),
+              0);
+    const std::string short_series = dir + "_short.csv";
+    {
+        std::ofstream out(short_series);
+        out << "price\n1\n2\n";
+    }
+    EXPECT_NE(std::system((cli + " smooth --load " + profile +
+                           " --dt 0.5 --fleet 20 --objective ramps --price " + short_series +
+                           " --out " + dir + " 2> /dev/null")
+                              .c_str()),
+              0);
     EXPECT_NE(std::system((cli + " smooth --synthetic --fleet 3 --backup-mw 10 --out " + dir +
                            " 2> /dev/null")
                               .c_str()),
