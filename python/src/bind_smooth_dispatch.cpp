@@ -153,9 +153,12 @@ void bind_smooth_dispatch(py::module_& m) {
         "Ramp-aware dispatch: the grid draw as smooth as the fleet allows (a QP), with an "
         "optional hard ramp limit. load: (S, T) MW. fleet, grid: one or one per scenario. "
         "options: a SmoothDispatchOptions; its fields may also be given as keywords "
-        "(ramp_limit_mw_per_s=..., dt_seconds=...). The GIL is released; scenarios run in chunks "
-        "so Ctrl-C interrupts between them. comm: a Communicator or mpi4py communicator to "
-        "shard the scenarios over MPI ranks.");
+        "(ramp_limit_mw_per_s=..., dt_seconds=...). An infeasible scenario (status infeasible) "
+        "gets in `violation` the smallest amount, MW, by which every grid limit (import, export, "
+        "grid ramp per step) must be relaxed for it to become feasible, in `infeasible_step` the "
+        "first step that needs all of it, and the best dispatch under limits relaxed that much. "
+        "The GIL is released; scenarios run in chunks so Ctrl-C interrupts between them. comm: a "
+        "Communicator or mpi4py communicator to shard the scenarios over MPI ranks.");
     m.def(
         "smallest_fleet_for_ramp",
         [](const py::object& load, const py::object& unit, Real ramp_limit_mw_per_min,
