@@ -14,6 +14,7 @@
 #include <limits>
 #include <numeric>
 
+#include "../cpu/parallel.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/builtin_network.hpp"
 #include "gridbatch/dc_power_flow.hpp"
@@ -374,23 +375,51 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
                            : largest > 0                ? 2 * static_cast<Real>(largest)
                                                         : search_max;
     report("sizing sweep", 0);
-    for (Index p = 0; p < options.sizing_points; ++p) {
-        const Real units = std::round(sweep_max * static_cast<Real>(p) /
-                                      static_cast<Real>(options.sizing_points - 1));
-        SizingPoint point{units, Vector(S), Vector(S)};
-        Matrix grid_mw = out.load_mw, ramp_aware_mw = out.load_mw;
-        if (units > 0) {
-            const BatteryFleet sized = BatteryFleet::from_units(unit, units);
-            grid_mw = dispatch(out.load_mw, {sized}, {grid}, dopt).grid_mw;
-            ramp_aware_mw = smooth_dispatch(out.load_mw, {sized}, {grid}, sopt).grid_mw;
+    const Index points = options.sizing_points;
+    for (Index p = 0; p < points; ++p) {
+        const Real units =
+            std::round(sweep_max * static_cast<Real>(p) / static_cast<Real>(points - 1));
+        out.sizing.push_back({units, Vector(S), Vector(S)});
+    }
+    // Size 0 is the load as it comes.
+    std::vector<std::size_t> sized;
+    for (std::size_t p = 0; p < out.sizing.size(); ++p) {
+        SizingPoint& point = out.sizing[p];
+        if (point.units > 0) {
+            sized.push_back(p);
+            continue;
         }
-        for (Index s = 0; s < S; ++s) {
-            point.max_ramp_mw_per_min[s] = max_ramp_per_min(grid_mw.col(s), dt);
-            point.ramp_aware_max_ramp_mw_per_min[s] = max_ramp_per_min(ramp_aware_mw.col(s), dt);
+        for (Index s = 0; s < S; ++s)
+            point.max_ramp_mw_per_min[s] = point.ramp_aware_max_ramp_mw_per_min[s] =
+                max_ramp_per_min(out.load_mw.col(s), dt);
+    }
+    // Several fleet sizes per call when there are fewer scenarios than cores: one scenario
+    // alone would leave every core but one idle through a day-long QP per size. The columns are
+    // solved independently, so the results are those of one call per size.
+    const auto n_sized = static_cast<Index>(sized.size());
+    const Index per_call =
+        std::max<Index>(1, (detail::cpu::thread_count(options.threads, n_sized * S) + S - 1) / S);
+    for (Index first = 0; first < n_sized; first += per_call) {
+        const Index n = std::min(per_call, n_sized - first);
+        Matrix loads(T, n * S);
+        std::vector<BatteryFleet> fleets;
+        for (Index i = 0; i < n; ++i) {
+            loads.middleCols(i * S, S) = out.load_mw;
+            const Real units = out.sizing[sized[static_cast<std::size_t>(first + i)]].units;
+            fleets.insert(fleets.end(), static_cast<std::size_t>(S),
+                          BatteryFleet::from_units(unit, units));
         }
-        out.sizing.push_back(std::move(point));
-        report("sizing sweep",
-               static_cast<double>(p + 1) / static_cast<double>(options.sizing_points));
+        const Matrix grid_mw = dispatch(loads, fleets, {grid}, dopt).grid_mw;
+        const Matrix ramp_aware_mw = smooth_dispatch(loads, fleets, {grid}, sopt).grid_mw;
+        for (Index i = 0; i < n; ++i) {
+            SizingPoint& point = out.sizing[sized[static_cast<std::size_t>(first + i)]];
+            for (Index s = 0; s < S; ++s) {
+                point.max_ramp_mw_per_min[s] = max_ramp_per_min(grid_mw.col(i * S + s), dt);
+                point.ramp_aware_max_ramp_mw_per_min[s] =
+                    max_ramp_per_min(ramp_aware_mw.col(i * S + s), dt);
+            }
+        }
+        report("sizing sweep", static_cast<double>(first + n) / static_cast<double>(n_sized));
     }
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     report("done", 1);
