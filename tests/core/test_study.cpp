@@ -131,6 +131,30 @@ TEST_F(StudyShortRun, WritesEveryOutputFile) {
     EXPECT_EQ(result_->sizing.size(), 3u);
 }
 
+// The sizing sweep batches several fleet sizes per call when scenarios are fewer than threads:
+// the same numbers, bitwise, as one size per call.
+TEST(Study, SizingDoesNotDependOnTheThreadCount) {
+    const Network net = builtin_network();
+    StudyOptions o = short_run();
+    o.scenarios = 1;
+    o.n1_steps = 0;
+    o.sizing_points = 4;
+    o.threads = 1;
+    const StudyResult one = run_study(net, o);
+    o.threads = 3;  // three sizes per call
+    const StudyResult three = run_study(net, o);
+    ASSERT_EQ(one.sizing.size(), 4u);
+    for (std::size_t p = 0; p < one.sizing.size(); ++p) {
+        EXPECT_EQ(one.sizing[p].units, three.sizing[p].units);
+        EXPECT_EQ(one.sizing[p].max_ramp_mw_per_min, three.sizing[p].max_ramp_mw_per_min);
+        EXPECT_EQ(one.sizing[p].ramp_aware_max_ramp_mw_per_min,
+                  three.sizing[p].ramp_aware_max_ramp_mw_per_min);
+    }
+    EXPECT_GT(one.sizing.back().units, 0);
+    EXPECT_EQ(one.smallest_fleet, three.smallest_fleet);
+    EXPECT_EQ(one.ramp_aware_smallest_fleet, three.ramp_aware_smallest_fleet);
+}
+
 std::string error_of(StudyOptions o, const Network& net) {
     try {
         run_study(net, o);
