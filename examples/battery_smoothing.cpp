@@ -1,4 +1,6 @@
-// Smooth an hour of a 150 MW training campus with 168 Megapack-class units and compare ramps.
+// Smooth an hour of a 150 MW training campus with 168 Megapack-class units and compare ramps;
+// then the ramp-aware dispatch of a 20-unit fleet under a hard limit on the grid's ramp, and what
+// it reports where the limit cannot be met.
 #include <gridbatch/gridbatch.hpp>
 #include <iostream>
 
@@ -23,6 +25,21 @@ int main() {
                       << " -> " << after.max_ramp_mw_per_min[s] << " MW/min, std "
                       << before.std_mw[s] << " -> " << after.std_mw[s] << " MW, "
                       << to_string(d.report.at(s)) << "\n";
+
+        SmoothDispatchOptions ramp_aware;
+        ramp_aware.ramp_limit_mw_per_s = 0.5;
+        const BatteryFleet small = BatteryFleet::from_units(battery_unit("megapack-2h"), 20);
+        const SmoothDispatchResult r =
+            smooth_dispatch(load, {small}, {GridConnection{}}, ramp_aware);
+        for (Index s = 0; s < load.cols(); ++s) {
+            std::cout << "scenario " << s << ", 20 units, grid ramp <= 0.5 MW/s: ";
+            if (r.report.at(s) == Status::infeasible)
+                std::cout << "infeasible: the limits need relaxing by " << r.violation[s]
+                          << " MW, first at step " << r.infeasible_step[s] << "\n";
+            else
+                std::cout << to_string(r.report.at(s)) << ", max ramp " << r.max_ramp_mw_per_s[s]
+                          << " MW/s\n";
+        }
         return 0;
     } catch (const Error& e) {
         std::cerr << "error: " << e.what() << "\n";
