@@ -27,7 +27,8 @@ public:
                double hours_per_step, int method, DispatchResult& out) override {
         const Index T = load.rows(), S = load.cols();
         const std::size_t per_scenario =
-            sizeof(double) * (4 * static_cast<std::size_t>(T) + 1 + 2 * (T + 1)) +
+            sizeof(double) * (4 * static_cast<std::size_t>(T) + 1 +
+                              static_cast<std::size_t>(dispatch::price_items(T))) +
             sizeof(dispatch::Breakpoint) * static_cast<std::size_t>(dispatch::workspace_items(T)) +
             sizeof(dispatch::FleetParams) + sizeof(dispatch::Outcome) + sizeof(int);
         const Index chunk = chunk_size(S, per_scenario);
@@ -42,7 +43,7 @@ public:
             DeviceBuffer<double> d_soc(static_cast<std::size_t>((T + 1) * C));
             DeviceBuffer<dispatch::Breakpoint> d_work(
                 static_cast<std::size_t>(dispatch::workspace_items(T) * C));
-            DeviceBuffer<double> d_prices(static_cast<std::size_t>(2 * (T + 1) * C));
+            DeviceBuffer<double> d_prices(static_cast<std::size_t>(dispatch::price_items(T) * C));
             DeviceBuffer<dispatch::Outcome> d_outcomes(static_cast<std::size_t>(C));
             DeviceBuffer<int> d_methods(static_cast<std::size_t>(C));
             launch_dispatch(d_load.data(), T, C, hours_per_step, d_fleets.data(), method,

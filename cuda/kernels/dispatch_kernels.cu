@@ -13,7 +13,7 @@ __global__ void dispatch_kernel(const double* load, long long T, long long S, do
     dispatch::Outcome out;
     methods[s] = dispatch::solve_scenario(
         load + s, S, T, h, fleets[s], method, battery + s, soc + s, grid + s,
-        work + s * dispatch::workspace_items(T), prices + s * 2 * (T + 1), out);
+        work + s * dispatch::workspace_items(T), prices + s * dispatch::price_items(T), out);
     outcomes[s] = out;
 }
 

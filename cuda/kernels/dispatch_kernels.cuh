@@ -11,7 +11,7 @@
 namespace gridbatch::detail::cuda {
 
 // load, battery, grid: T x S scenario-fastest; soc: (T + 1) x S; work: S slices of
-// dispatch::workspace_items(T) breakpoints; prices: S slices of 2 (T + 1) doubles.
+// dispatch::workspace_items(T) breakpoints; prices: S slices of dispatch::price_items(T) doubles.
 void launch_dispatch(const double* load, long long T, long long S, double hours_per_step,
                      const dispatch::FleetParams* fleets, int method, double* battery, double* soc,
                      double* grid, dispatch::Breakpoint* work, double* prices,

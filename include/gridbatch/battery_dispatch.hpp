@@ -38,7 +38,12 @@
 //    equal or at-least-initial). O(T). Power limits are checked afterwards; if the string breaks
 //    one, `automatic` falls back to the dynamic program.
 //  * dynamic_program: everything in the model (losses, self-discharge, throughput cost, battery
-//    and grid power limits): a one-state convex dynamic program in SoC, O(T log T).
+//    and grid power limits): a one-state convex dynamic program in SoC, O(T log T). With the end
+//    SoC fixed (terminal equal) and no self-discharge it runs as two independent halves, the first
+//    forwards and the second backwards in time, joined where their prices agree (about 13 % more
+//    work than one pass); the CPU engine gives each half its own thread where cores outnumber
+//    scenarios, so one day-long scenario takes about half the time. Same arithmetic either way:
+//    results do not depend on the thread count.
 // Infeasible scenarios (e.g. load above import limit plus fleet power for longer than the energy
 // allows) get Status::infeasible with the first step and size of the violation; the returned
 // dispatch then respects every limit except the violated ones, which are relaxed only as far as

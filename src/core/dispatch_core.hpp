@@ -636,13 +636,10 @@ struct BreakpointSet {
 // deep inside). Only the two clamp prices per step are kept; the backward pass clamps the final
 // price into them and reads the dispatch off best_power(). Steps whose limits cannot be met are
 // relaxed to the nearest achievable value and reported (first step, size).
-// Workspace: workspace_items(T) breakpoints (~6.19 T + 330: blocks for 6 T breakpoints, a spare
-// block for merging and their directory) and 2 (T + 1) doubles. At most 5 T breakpoints are alive
-// (each step adds at most 5, a clamp removes at least one for the one it adds).
-GRIDBATCH_HD inline std::int64_t workspace_items(std::int64_t T) {
-    return BreakpointSet::items_for(T);
-}
-
+// Workspace of one pass: BreakpointSet::items_for(T) breakpoints (~6.19 T + 330: blocks for 6 T
+// breakpoints, a spare block for merging and their directory) and 2 (T + 1) doubles. At most 5 T
+// breakpoints are alive (each step adds at most 5, a clamp removes at least one for the one it
+// adds).
 struct DpState {
     BreakpointSet set;
     double p, q;         // true nu = stored nu * p, true delta = stored delta * q (lazy decay)
@@ -832,11 +829,12 @@ GRIDBATCH_HD inline void record(Outcome& out, std::int64_t step, double violatio
     out.violation_kind = kind;
 }
 
-GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride, std::int64_t T,
-                                         double h, const FleetParams& f, double* battery,
-                                         Breakpoint* storage, double* nu_lo, double* nu_hi,
-                                         Outcome& out) {
-    DpState st;
+// The forward pass over steps [0, T) of `load` from X_0 = f.e_init: leaves X_T in st and the clamp
+// prices of the energy after each step in nu_lo[1..T], nu_hi[1..T].
+GRIDBATCH_HD inline void dp_forward(const double* load, std::int64_t stride, std::int64_t T,
+                                    double h, const FleetParams& f, DpState& st,
+                                    Breakpoint* storage, double* nu_lo, double* nu_hi,
+                                    Outcome& out) {
     st.set = BreakpointSet::make(storage, T);
     st.p = st.q = st.ip = st.iq = 1.0;
     st.left = st.right = f.e_init;
@@ -887,6 +885,38 @@ GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride
             st.set.push_back(st.fresh[--e]);
         for (int i = b; i < e; ++i) st.set.push(st.fresh[i], st.hint[st.kind[i]]);
     }
+}
+
+// The battery power of one step at price nu (counting the steps dispatched by the relaxation).
+GRIDBATCH_HD inline double dp_step_power(double nu, double L, const FleetParams& f, Outcome& out) {
+    double lo, hi;
+    power_range(L, f, lo, hi);
+    if (lo > hi) lo = hi;
+    const double d = L - f.target;
+    if (nu < price_discharge_zero(d, f) && nu > price_charge_zero(d, f)) ++out.relaxed_steps;
+    return best_power(nu, L, lo, hi, f);
+}
+
+// Reads the dispatch of steps T-1 .. 0 off the clamp prices, from the price nu of the energy
+// after step T-1.
+GRIDBATCH_HD inline void dp_rollout(const double* load, std::int64_t stride, std::int64_t T,
+                                    const FleetParams& f, double nu, const double* nu_lo,
+                                    const double* nu_hi, double* battery, Outcome& out) {
+    for (std::int64_t t = T - 1; t >= 0; --t) {
+        nu = min_of(max_of(nu, nu_lo[t + 1]), nu_hi[t + 1]);
+        battery[t * stride] = dp_step_power(nu, load[t * stride], f, out);
+        nu *= f.decay;
+    }
+}
+
+// The whole horizon in one pass. prices: 2 (T + 1) doubles.
+GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride, std::int64_t T,
+                                         double h, const FleetParams& f, double* battery,
+                                         Breakpoint* storage, double* prices, Outcome& out) {
+    DpState st;
+    double *nu_lo = prices, *nu_hi = prices + T + 1;
+    dp_forward(load, stride, T, h, f, st, storage, nu_lo, nu_hi, out);
+    const double tol = 1e-9 * (1.0 + fabs(f.e_max));
     // Terminal price: 0 for a free end (stored energy is worth nothing after the horizon).
     double nu = 0;
     if (f.terminal != 2) {
@@ -899,41 +929,149 @@ GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride
                                        : dp_price_of(st, f.e_init);
         }
     }
-    for (std::int64_t t = T - 1; t >= 0; --t) {
-        nu = min_of(max_of(nu, nu_lo[t + 1]), nu_hi[t + 1]);
-        const double L = load[t * stride];
-        double lo, hi;
-        power_range(L, f, lo, hi);
-        if (lo > hi) lo = hi;
-        battery[t * stride] = best_power(nu, L, lo, hi, f);
-        const double d = L - f.target;
-        if (nu < price_discharge_zero(d, f) && nu > price_charge_zero(d, f)) ++out.relaxed_steps;
-        nu *= f.decay;
+    dp_rollout(load, stride, T, f, nu, nu_lo, nu_hi, battery, out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The dynamic program split in time, for two threads on one scenario. With the end SoC fixed
+// (terminal equal) and no self-discharge, the problem read backwards in time is the same dynamic
+// program: with E^_t = -E_t, E^ drops by h psi(b_t) over step t exactly as E does forwards, stays
+// in [-e_max, -e_min] and starts from -e_init at T, and its cost to arrive is the forward
+// problem's cost to go, whose derivative in E^ is the same price nu. So one forward pass over
+// the first m = T / 2 steps and one over the last T - m steps taken in reverse (independent of
+// each other) give X_m and X^_m; the optimal energy at m is where the two prices agree,
+// X_m(nu) = -X^_m(nu), and each half's dispatch is read off its own clamp prices from that nu.
+// Same optimum as the one pass. Where a half meets a limit it cannot keep, or the halves do not
+// meet (the energy reachable from the start and that from which the end is reachable do not
+// overlap), the caller runs the one pass, which says where and by how much.
+// Workspace: half 0 takes the first BreakpointSet::items_for(m) breakpoints and the first
+// 2 (m + 1) prices, half 1 the next; the one pass reuses them all.
+constexpr std::int64_t kSplitMinSteps = 64;
+GRIDBATCH_HD inline bool dp_splits(std::int64_t T, const FleetParams& f) {
+    return f.terminal == 0 && f.decay == 1.0 && T >= kSplitMinSteps;
+}
+
+// Workspace of one scenario: workspace_items(T) breakpoints (the taut string's chains reuse
+// them) and price_items(T) doubles, for the one pass or the two halves.
+GRIDBATCH_HD inline std::int64_t workspace_items(std::int64_t T) {
+    const std::int64_t one = BreakpointSet::items_for(T),
+                       two = BreakpointSet::items_for(T / 2) + BreakpointSet::items_for(T - T / 2);
+    return one > two ? one : two;
+}
+GRIDBATCH_HD inline std::int64_t price_items(std::int64_t T) { return 2 * (T + 2); }
+
+struct DpHalves {
+    DpState st[2];
+    Outcome out[2];
+};
+
+// Half 0: steps [0, m) forwards; half 1: steps [m, T) in reverse. Independent of each other.
+GRIDBATCH_HD inline void dp_half(const double* load, std::int64_t stride, std::int64_t T, double h,
+                                 const FleetParams& f, int half, Breakpoint* work, double* prices,
+                                 DpHalves& hv) {
+    const std::int64_t m = T / 2, n = T - m;
+    Outcome& out = hv.out[half];
+    out = {0, -1, 0.0, 0, 0.0, 0};
+    if (half == 0) {
+        dp_forward(load, stride, m, h, f, hv.st[0], work, prices, prices + m + 1, out);
+        return;
     }
+    FleetParams r = f;
+    r.e_min = -f.e_max;
+    r.e_max = -f.e_min;
+    r.e_init = -f.e_init;
+    double* p = prices + 2 * (m + 1);
+    dp_forward(load + (T - 1) * stride, -stride, n, h, r, hv.st[1],
+               work + BreakpointSet::items_for(m), p, p + n + 1, out);
+}
+
+// The price nu where X_m(nu) + X^_m(nu) = 0 (both non-decreasing; the walk merges their
+// breakpoints and empties both sets); NaN where there is none. Prices are stored unscaled here
+// (no self-discharge: p = q = 1).
+GRIDBATCH_HD inline double dp_meet(DpState& a, DpState& b) {
+    double val = a.left + b.left, sl = 0, prev = -kInf;
+    if (val > 0) return NAN;
+    for (;;) {
+        const bool ea = a.set.empty(), eb = b.set.empty();
+        if (ea && eb) break;
+        const bool from_a = !ea && (eb || a.set.min().nu <= b.set.min().nu);
+        const Breakpoint bp = from_a ? a.set.pop_min() : b.set.pop_min();
+        const double at = sl > 0 ? val + sl * (bp.nu - prev) : val;
+        if (at >= 0) return sl > 0 ? prev + (0 - val) / sl : bp.nu;
+        val = at;
+        sl += bp.delta;
+        prev = bp.nu;
+    }
+    return a.right + b.right >= 0 ? kInf : NAN;
+}
+
+// Joins the halves into the dispatch of every step; false where the caller must run the one pass.
+GRIDBATCH_HD inline bool dp_join(const double* load, std::int64_t stride, std::int64_t T,
+                                 const FleetParams& f, DpHalves& hv, const double* prices,
+                                 double* battery, Outcome& out) {
+    if (hv.out[0].step >= 0 || hv.out[1].step >= 0) return false;
+    const double nu = dp_meet(hv.st[0], hv.st[1]);
+    if (nu != nu) return false;
+    const std::int64_t m = T / 2, n = T - m;
+    dp_rollout(load, stride, m, f, nu, prices, prices + m + 1, battery, out);
+    // Forwards through the second half: the reverse pass clamped E_t (t >= m) at its step T - t.
+    const double *lo = prices + 2 * (m + 1), *hi = lo + n + 1;
+    double v = nu;
+    for (std::int64_t t = m; t < T; ++t) {
+        v = min_of(max_of(v, lo[T - t]), hi[T - t]);
+        battery[t * stride] = dp_step_power(v, load[t * stride], f, out);
+    }
+    return true;
 }
 
 // ---------------------------------------------------------------------------------------------
 // One scenario end to end. method: 0 automatic (taut string when lossless and it keeps every
 // limit, else the dynamic program), 1 taut string (lossless; ignores power and grid limits),
-// 2 dynamic program. Returns the method used. `work` holds workspace_items(T) breakpoints (the
-// taut string's chains reuse it) and `prices` 2 (T + 1) doubles.
+// 2 dynamic program. Returns the method used. `work` holds workspace_items(T) breakpoints and
+// `prices` price_items(T) doubles. Callers with a spare thread run the steps themselves:
+// dp_half(0) and dp_half(1) on two threads, then dp_finish.
+
+// Whether the taut string is tried first (else the dynamic program is the method).
+GRIDBATCH_HD inline bool tries_taut_string(const FleetParams& f, int method) {
+    const bool lossless = f.eta_c == 1.0 && f.eta_d == 1.0 && f.decay == 1.0 && f.kappa == 0.0;
+    return method != 2 && lossless && f.terminal != 2;
+}
+
+// The dynamic program's dispatch from the halves (hv: both run, or null) or in one pass, then
+// SoC, grid draw and objective.
+GRIDBATCH_HD inline void dp_finish(const double* load, std::int64_t stride, std::int64_t T,
+                                   double h, const FleetParams& f, DpHalves* hv, double* battery,
+                                   double* soc, double* grid, Breakpoint* work, double* prices,
+                                   Outcome& out) {
+    out = {0, -1, 0.0, 0, 0.0, 0};
+    if (!hv || !dp_join(load, stride, T, f, *hv, prices, battery, out)) {
+        out = {0, -1, 0.0, 0, 0.0, 0};
+        dynamic_program(load, stride, T, h, f, battery, work, prices, out);
+    }
+    finish_outcome(load, stride, T, h, f, battery, soc, grid, out);
+}
 
 GRIDBATCH_HD inline int solve_scenario(const double* load, std::int64_t stride, std::int64_t T,
                                        double h, const FleetParams& f, int method, double* battery,
                                        double* soc, double* grid, Breakpoint* work, double* prices,
                                        Outcome& out) {
-    out = {0, -1, 0.0, 0, 0.0, 0};
-    const bool lossless = f.eta_c == 1.0 && f.eta_d == 1.0 && f.decay == 1.0 && f.kappa == 0.0;
-    int used = 2;
-    if (method != 2 && lossless && f.terminal != 2) {
+    if (tries_taut_string(f, method)) {
         Point* chains = reinterpret_cast<Point*>(work);
         taut_string(load, stride, T, h, f, battery, chains, chains + (T + 2));
-        if (method == 1 || within_limits(load, stride, T, f, battery)) used = 1;
+        if (method == 1 || within_limits(load, stride, T, f, battery)) {
+            out = {0, -1, 0.0, 0, 0.0, 0};
+            finish_outcome(load, stride, T, h, f, battery, soc, grid, out);
+            return 1;
+        }
     }
-    if (used == 2)
-        dynamic_program(load, stride, T, h, f, battery, work, prices, prices + T + 1, out);
-    finish_outcome(load, stride, T, h, f, battery, soc, grid, out);
-    return used;
+    if (dp_splits(T, f)) {
+        DpHalves hv;
+        for (int half = 0; half < 2; ++half) dp_half(load, stride, T, h, f, half, work, prices, hv);
+        dp_finish(load, stride, T, h, f, &hv, battery, soc, grid, work, prices, out);
+    } else {
+        dp_finish(load, stride, T, h, f, nullptr, battery, soc, grid, work, prices, out);
+    }
+    return 2;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 // CPU dispatch engine: scenarios over threads, each scenario solved in place on its own columns
-// (stride 1) with a per-thread workspace, so results do not depend on the thread count.
+// (stride 1) with a per-thread workspace. With fewer scenarios than threads, the dynamic program's
+// two halves (dp_half) of each scenario run on two threads; the arithmetic is that of
+// solve_scenario either way, so results do not depend on the thread count.
 #include <memory>
 #include <vector>
 
@@ -9,6 +11,20 @@
 namespace gridbatch::detail::cpu {
 namespace {
 
+// Workspace left uninitialised: the solvers write before they read, and the dynamic program
+// touches only the few blocks it uses (zero-filling ~6 T breakpoints cost ~5 % of a day-long lossy
+// solve).
+struct Workspace {
+    std::unique_ptr<dispatch::Breakpoint[]> work;
+    std::vector<double> prices;
+    void reserve(Index T) {
+        if (work) return;
+        work.reset(
+            new dispatch::Breakpoint[static_cast<std::size_t>(dispatch::workspace_items(T))]);
+        prices.resize(static_cast<std::size_t>(dispatch::price_items(T)));
+    }
+};
+
 class DispatchEngineCpu final : public DispatchEngine {
 public:
     explicit DispatchEngineCpu(int threads) : threads_(threads) {}
@@ -16,31 +32,68 @@ public:
     void solve(const MatrixView& load, const std::vector<dispatch::FleetParams>& fleets,
                double hours_per_step, int method, DispatchResult& out) override {
         const Index T = load.rows(), S = load.cols();
-        const int n_threads = thread_count(threads_, S);
-        // Workspace left uninitialised: the solvers write before they read, and the dynamic
-        // program touches only the few blocks it uses (zero-filling ~6 T breakpoints cost ~5 % of a
-        // day-long lossy solve).
-        std::vector<std::unique_ptr<dispatch::Breakpoint[]>> work(n_threads);
-        std::vector<std::vector<double>> prices(n_threads);
-        parallel_for(S, n_threads, 1, [&](int worker, Index begin, Index end) {
-            auto& w = work[worker];
-            auto& p = prices[worker];
-            w.reset(
-                new dispatch::Breakpoint[static_cast<std::size_t>(dispatch::workspace_items(T))]);
-            p.resize(static_cast<std::size_t>(2 * (T + 1)));
+        const int n_threads = thread_count(threads_, 2 * S);
+        auto store = [&](Index s, int used, const dispatch::Outcome& o) {
+            out.method[s] = static_cast<std::int8_t>(used);
+            out.objective[s] = o.objective;
+            out.report.status[s] = static_cast<std::int8_t>(o.status);
+            out.infeasible_step[s] = o.step;
+            out.violation[s] = o.violation;
+            out.violation_kind[s] = static_cast<std::int8_t>(o.violation_kind);
+            out.relaxed_steps[s] = o.relaxed_steps;
+        };
+        if (S >= n_threads) {
+            std::vector<Workspace> ws(static_cast<std::size_t>(n_threads));
+            for (Workspace& w : ws) w.reserve(T);
+            parallel_for(S, n_threads, 1, [&](int worker, Index begin, Index end) {
+                Workspace& w = ws[static_cast<std::size_t>(worker)];
+                for (Index s = begin; s < end; ++s) {
+                    dispatch::Outcome o;
+                    const int used = dispatch::solve_scenario(
+                        load.col(s).data(), 1, T, hours_per_step, fleets[s], method,
+                        out.battery_mw.col(s).data(), out.soc_mwh.col(s).data(),
+                        out.grid_mw.col(s).data(), w.work.get(), w.prices.data(), o);
+                    store(s, used, o);
+                }
+            });
+            return;
+        }
+        // A spare thread per scenario: both halves at once where the dynamic program splits, then
+        // the join (or the whole of solve_scenario where it does not).
+        std::vector<Workspace> ws(static_cast<std::size_t>(S));
+        std::vector<dispatch::DpHalves> halves(static_cast<std::size_t>(S));
+        auto splits = [&](Index s) {
+            return !dispatch::tries_taut_string(fleets[s], method) &&
+                   dispatch::dp_splits(T, fleets[s]);
+        };
+        for (Index s = 0; s < S; ++s) ws[static_cast<std::size_t>(s)].reserve(T);
+        parallel_for(2 * S, n_threads, 1, [&](int, Index begin, Index end) {
+            for (Index i = begin; i < end; ++i) {
+                const Index s = i / 2;
+                Workspace& w = ws[static_cast<std::size_t>(s)];
+                if (splits(s))
+                    dispatch::dp_half(load.col(s).data(), 1, T, hours_per_step, fleets[s],
+                                      static_cast<int>(i % 2), w.work.get(), w.prices.data(),
+                                      halves[static_cast<std::size_t>(s)]);
+            }
+        });
+        parallel_for(S, n_threads, 1, [&](int, Index begin, Index end) {
             for (Index s = begin; s < end; ++s) {
+                Workspace& w = ws[static_cast<std::size_t>(s)];
                 dispatch::Outcome o;
-                const int used = dispatch::solve_scenario(
-                    load.col(s).data(), 1, T, hours_per_step, fleets[s], method,
-                    out.battery_mw.col(s).data(), out.soc_mwh.col(s).data(),
-                    out.grid_mw.col(s).data(), w.get(), p.data(), o);
-                out.method[s] = static_cast<std::int8_t>(used);
-                out.objective[s] = o.objective;
-                out.report.status[s] = static_cast<std::int8_t>(o.status);
-                out.infeasible_step[s] = o.step;
-                out.violation[s] = o.violation;
-                out.violation_kind[s] = static_cast<std::int8_t>(o.violation_kind);
-                out.relaxed_steps[s] = o.relaxed_steps;
+                int used = 2;
+                if (splits(s))
+                    dispatch::dp_finish(load.col(s).data(), 1, T, hours_per_step, fleets[s],
+                                        &halves[static_cast<std::size_t>(s)],
+                                        out.battery_mw.col(s).data(), out.soc_mwh.col(s).data(),
+                                        out.grid_mw.col(s).data(), w.work.get(), w.prices.data(),
+                                        o);
+                else
+                    used = dispatch::solve_scenario(
+                        load.col(s).data(), 1, T, hours_per_step, fleets[s], method,
+                        out.battery_mw.col(s).data(), out.soc_mwh.col(s).data(),
+                        out.grid_mw.col(s).data(), w.work.get(), w.prices.data(), o);
+                store(s, used, o);
             }
         });
     }

@@ -595,7 +595,9 @@ TEST(DispatchCli, ProfileThenSmoothWritesBalancedSeries) {
     double cheap = 0, dear = 0;
     for (std::size_t t = 0; t < lg.size(); ++t)
         for (std::size_t s = 1; s <= 2; ++s) {
-            if (t > 0) EXPECT_LE(std::abs(lg[t][s] - lg[t - 1][s]), 0.25 + 1e-6) << "step " << t;
+            if (t > 0) {
+                EXPECT_LE(std::abs(lg[t][s] - lg[t - 1][s]), 0.25 + 1e-6) << "step " << t;
+            }
             (t < 300 ? cheap : dear) += lg[t][s] / 600;  // mean over both scenarios' halves
         }
     EXPECT_GT(cheap, dear + 30);

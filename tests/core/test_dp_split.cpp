@@ -1,0 +1,185 @@
+// The dynamic program split in time (a forward pass over the first half, a reverse pass over the
+// second, joined where their prices agree) against the one pass over the whole horizon: the same
+// optimum on random lossy instances (losses, throughput cost, battery and grid power limits that
+// bind, targets above the load), the one pass's report where limits cannot be met, and the same
+// numbers, bitwise, whether a scenario's halves run on one thread or two.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/dispatch_core.hpp"
+#include "gridbatch/battery_dispatch.hpp"
+
+namespace gridbatch {
+namespace {
+
+namespace dp = detail::dispatch;
+
+struct Instance {
+    std::vector<double> load;
+    dp::FleetParams f;
+};
+
+// A random walk with square-wave swings (training-like), and a fleet whose limits bind.
+Instance random_instance(std::mt19937& rng, std::int64_t T) {
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    Instance in;
+    in.load.resize(static_cast<std::size_t>(T));
+    double base = 100;
+    const int period = 2 + static_cast<int>(u(rng) * 20);
+    for (std::int64_t t = 0; t < T; ++t) {
+        base = std::max(20.0, base + 4 * (u(rng) - 0.5));
+        in.load[static_cast<std::size_t>(t)] = base + ((t / period) % 2 ? 30.0 : -30.0);
+    }
+    dp::FleetParams& f = in.f;
+    const double e = 0.2 + 3 * u(rng);  // MWh: from often full or empty to rarely
+    f.e_min = 0.1 * e;
+    f.e_max = 0.9 * e;
+    f.e_init = (0.2 + 0.6 * u(rng)) * e;
+    f.p_charge = 10 + 40 * u(rng);
+    f.p_discharge = 10 + 40 * u(rng);
+    f.eta_c = 0.85 + 0.15 * u(rng);
+    f.eta_d = 0.85 + 0.15 * u(rng);
+    f.decay = 1.0;
+    f.kappa = u(rng) < 0.5 ? 0.0 : 20 * u(rng);
+    f.target = u(rng) < 0.25 ? 60.0 : 0.0;  // 60 MW lies above some loads: the relaxation
+    f.terminal = 0;
+    f.g_min = 0;
+    f.g_max = u(rng) < 0.5 ? HUGE_VAL : 150.0;
+    return in;
+}
+
+struct Solved {
+    std::vector<double> battery, soc, grid;
+    dp::Outcome out;
+};
+
+Solved one_pass(const Instance& in, double h) {
+    const auto T = static_cast<std::int64_t>(in.load.size());
+    Solved s{std::vector<double>(in.load.size()),
+             std::vector<double>(in.load.size() + 1),
+             std::vector<double>(in.load.size()),
+             {}};
+    std::vector<dp::Breakpoint> work(static_cast<std::size_t>(dp::workspace_items(T)));
+    std::vector<double> prices(static_cast<std::size_t>(dp::price_items(T)));
+    s.out = {0, -1, 0.0, 0, 0.0, 0};
+    dp::dynamic_program(in.load.data(), 1, T, h, in.f, s.battery.data(), work.data(), prices.data(),
+                        s.out);
+    dp::finish_outcome(in.load.data(), 1, T, h, in.f, s.battery.data(), s.soc.data(), s.grid.data(),
+                       s.out);
+    return s;
+}
+
+// The split as solve_scenario runs it; `joined` says whether the halves meet (else solve_scenario
+// runs the one pass).
+Solved split(const Instance& in, double h, bool& joined) {
+    const auto T = static_cast<std::int64_t>(in.load.size());
+    Solved s{std::vector<double>(in.load.size()),
+             std::vector<double>(in.load.size() + 1),
+             std::vector<double>(in.load.size()),
+             {}};
+    std::vector<dp::Breakpoint> work(static_cast<std::size_t>(dp::workspace_items(T)));
+    std::vector<double> prices(static_cast<std::size_t>(dp::price_items(T)));
+    EXPECT_TRUE(dp::dp_splits(T, in.f));
+    dp::DpHalves hv;
+    for (int half = 0; half < 2; ++half)
+        dp::dp_half(in.load.data(), 1, T, h, in.f, half, work.data(), prices.data(), hv);
+    s.out = {0, -1, 0.0, 0, 0.0, 0};
+    joined = dp::dp_join(in.load.data(), 1, T, in.f, hv, prices.data(), s.battery.data(), s.out);
+    dp::Outcome out;
+    const int used =
+        dp::solve_scenario(in.load.data(), 1, T, h, in.f, 2, s.battery.data(), s.soc.data(),
+                           s.grid.data(), work.data(), prices.data(), out);
+    EXPECT_EQ(used, 2);
+    s.out = out;
+    return s;
+}
+
+TEST(DispatchSplit, SameOptimumAsOnePass) {
+    std::mt19937 rng(7);
+    const double h = 1.0 / 60;  // one-minute steps: a few MWh fill and empty within the horizon
+    int joined_count = 0, relaxed = 0;
+    for (const std::int64_t T : {64, 65, 301, 1000, 4001}) {
+        for (int rep = 0; rep < 12; ++rep) {
+            const Instance in = random_instance(rng, T);
+            const Solved a = one_pass(in, h);
+            bool joined = false;
+            const Solved b = split(in, h, joined);
+            SCOPED_TRACE("T " + std::to_string(T) + " rep " + std::to_string(rep));
+            ASSERT_EQ(a.out.status, b.out.status);
+            if (!joined) {  // the one pass ran: its numbers and report, bitwise
+                EXPECT_EQ(a.battery, b.battery);
+                EXPECT_EQ(a.out.step, b.out.step);
+                EXPECT_EQ(a.out.violation, b.out.violation);
+                continue;
+            }
+            ++joined_count;
+            relaxed += b.out.relaxed_steps > 0;
+            EXPECT_EQ(a.out.status, 0);
+            EXPECT_NEAR(b.out.objective, a.out.objective, 1e-9 * std::fabs(a.out.objective));
+            EXPECT_EQ(a.out.relaxed_steps, b.out.relaxed_steps);
+            double db = 0, soc_out = 0;
+            for (std::size_t t = 0; t < a.battery.size(); ++t) {
+                db = std::max(db, std::fabs(a.battery[t] - b.battery[t]));
+                soc_out = std::max({soc_out, in.f.e_min - b.soc[t + 1], b.soc[t + 1] - in.f.e_max});
+            }
+            EXPECT_LT(db, 1e-7);  // MW
+            EXPECT_LT(soc_out, 1e-9);
+            EXPECT_NEAR(b.soc.back(), in.f.e_init, 1e-9);  // terminal: equal
+        }
+    }
+    EXPECT_GT(joined_count, 40);  // most instances are feasible and take the split
+    EXPECT_GT(relaxed, 0);        // and some of them need the relaxation
+}
+
+// Energy that cannot last: the halves do not meet (or a half fails), the one pass runs and says
+// where.
+TEST(DispatchSplit, InfeasibleFallsBackToTheOnePassReport) {
+    Instance in;
+    in.load.assign(200, 100.0);
+    for (std::size_t t = 60; t < 200; ++t) in.load[t] = 180.0;  // 80 MW above the 100 MW import
+    in.f = {0.1, 0.9, 0.5, 50, 100, 0.95, 0.95, 1.0, 0.0, 0.0, 0, 0, 100.0};
+    const double h = 1.0 / 60;
+    const Solved a = one_pass(in, h);
+    bool joined = true;
+    const Solved b = split(in, h, joined);
+    EXPECT_FALSE(joined);
+    EXPECT_EQ(b.out.status, 4);
+    EXPECT_EQ(a.out.step, b.out.step);
+    EXPECT_GE(b.out.step, 60);
+    EXPECT_EQ(a.out.violation, b.out.violation);
+    EXPECT_GT(b.out.violation, 0);
+}
+
+// One scenario's halves run on two threads where there are spare cores, on one otherwise: the same
+// numbers, bitwise, for one scenario and for a batch.
+TEST(DispatchSplit, ResultsDoNotDependOnTheThreadCount) {
+    std::mt19937 rng(3);
+    const Index T = 3001;
+    Matrix load(T, 3);
+    for (Index s = 0; s < 3; ++s) {
+        const Instance in = random_instance(rng, T);
+        for (Index t = 0; t < T; ++t) load(t, s) = in.load[static_cast<std::size_t>(t)];
+    }
+    BatteryFleet fleet = BatteryFleet::from_units(battery_unit("megapack-2h"), 1);
+    DispatchOptions o;
+    o.backend = Backend::cpu;
+    o.dt_seconds = 60;
+    for (const Index S : {1, 3}) {
+        const Matrix l = load.leftCols(S);
+        o.threads = 1;
+        const DispatchResult one = dispatch(l, {fleet}, {GridConnection{}}, o);
+        for (const int threads : {2, 4, 7}) {
+            o.threads = threads;
+            const DispatchResult many = dispatch(l, {fleet}, {GridConnection{}}, o);
+            EXPECT_EQ(one.battery_mw, many.battery_mw) << S << " scenarios, " << threads;
+            EXPECT_EQ(one.objective, many.objective);
+        }
+    }
+}
+
+}  // namespace
+}  // namespace gridbatch
