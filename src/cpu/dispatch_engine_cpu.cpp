@@ -2,6 +2,7 @@
 // (stride 1) with a per-thread workspace. With fewer scenarios than threads, the dynamic program's
 // two halves (dp_half) of each scenario run on two threads; the arithmetic is that of
 // solve_scenario either way, so results do not depend on the thread count.
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -58,42 +59,42 @@ public:
             });
             return;
         }
-        // A spare thread per scenario: both halves at once where the dynamic program splits, then
-        // the join (or the whole of solve_scenario where it does not).
+        // A spare thread per scenario: its two halves as two tasks where the dynamic program
+        // splits; the task that finishes second joins them (or, where it does not split, the
+        // first task runs all of solve_scenario).
         std::vector<Workspace> ws(static_cast<std::size_t>(S));
         std::vector<dispatch::DpHalves> halves(static_cast<std::size_t>(S));
-        auto splits = [&](Index s) {
-            return !dispatch::tries_taut_string(fleets[s], method) &&
-                   dispatch::dp_splits(T, fleets[s]);
-        };
-        for (Index s = 0; s < S; ++s) ws[static_cast<std::size_t>(s)].reserve(T);
+        std::unique_ptr<std::atomic<int>[]> finished(new std::atomic<int>[S]);
+        for (Index s = 0; s < S; ++s) {
+            ws[static_cast<std::size_t>(s)].reserve(T);
+            finished[s].store(0);
+        }
         parallel_for(2 * S, n_threads, 1, [&](int, Index begin, Index end) {
             for (Index i = begin; i < end; ++i) {
                 const Index s = i / 2;
+                const int half = static_cast<int>(i % 2);
                 Workspace& w = ws[static_cast<std::size_t>(s)];
-                if (splits(s))
-                    dispatch::dp_half(load.col(s).data(), 1, T, hours_per_step, fleets[s],
-                                      static_cast<int>(i % 2), w.work.get(), w.prices.data(),
-                                      halves[static_cast<std::size_t>(s)]);
-            }
-        });
-        parallel_for(S, n_threads, 1, [&](int, Index begin, Index end) {
-            for (Index s = begin; s < end; ++s) {
-                Workspace& w = ws[static_cast<std::size_t>(s)];
+                const double* l = load.col(s).data();
+                double *battery = out.battery_mw.col(s).data(), *soc = out.soc_mwh.col(s).data(),
+                       *grid = out.grid_mw.col(s).data();
                 dispatch::Outcome o;
-                int used = 2;
-                if (splits(s))
-                    dispatch::dp_finish(load.col(s).data(), 1, T, hours_per_step, fleets[s],
-                                        &halves[static_cast<std::size_t>(s)],
-                                        out.battery_mw.col(s).data(), out.soc_mwh.col(s).data(),
-                                        out.grid_mw.col(s).data(), w.work.get(), w.prices.data(),
-                                        o);
-                else
-                    used = dispatch::solve_scenario(
-                        load.col(s).data(), 1, T, hours_per_step, fleets[s], method,
-                        out.battery_mw.col(s).data(), out.soc_mwh.col(s).data(),
-                        out.grid_mw.col(s).data(), w.work.get(), w.prices.data(), o);
-                store(s, used, o);
+                if (dispatch::tries_taut_string(fleets[s], method) ||
+                    !dispatch::dp_splits(T, fleets[s])) {
+                    if (half == 0)
+                        store(s,
+                              dispatch::solve_scenario(l, 1, T, hours_per_step, fleets[s], method,
+                                                       battery, soc, grid, w.work.get(),
+                                                       w.prices.data(), o),
+                              o);
+                    continue;
+                }
+                auto& hv = halves[static_cast<std::size_t>(s)];
+                dispatch::dp_half(l, 1, T, hours_per_step, fleets[s], half, w.work.get(),
+                                  w.prices.data(), hv);
+                if (finished[s].fetch_add(1, std::memory_order_acq_rel) == 0) continue;
+                dispatch::dp_finish(l, 1, T, hours_per_step, fleets[s], &hv, battery, soc, grid,
+                                    w.work.get(), w.prices.data(), o);
+                store(s, 2, o);
             }
         });
     }
