@@ -2,8 +2,9 @@
 // and lossy (SoC dynamic program). Counters: steps/s = scenario-steps per second; bytes_per_second
 // counts the floor of bytes that must move (read the load, write battery, SoC and grid draw:
 // 32 B per scenario-step), so it compares directly with memory bandwidth. Grid: 1..1000 scenarios
-// at 3,600 steps, 1..100 at 86,400 (1000 x 86,400 results alone are 2.8 GB). LossyNeverFull: a
-// battery so large it never reaches its SoC limits (the dynamic program's worst case for its set).
+// at 3,600 steps, 1..100 at 86,400 (1000 x 86,400 results alone are 2.8 GB), 1 at 864,000.
+// LossyNeverFull: a battery so large it never reaches its SoC limits (the dynamic program's worst
+// case for its set).
 #include <benchmark/benchmark.h>
 
 #include "gridbatch/battery_dispatch.hpp"
@@ -62,6 +63,7 @@ void BM_TrainingLoad(benchmark::State& state) {
 void grid(benchmark::internal::Benchmark* b) {
     for (int64_t s : {1, 10, 100, 1000}) b->Args({s, 3600});
     for (int64_t s : {1, 10, 100}) b->Args({s, 86400});
+    b->Args({1, 864000});  // a day at 0.1 s
     b->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 

@@ -17,6 +17,49 @@ __global__ void dispatch_kernel(const double* load, long long T, long long S, do
     outcomes[s] = out;
 }
 
+// Two threads per scenario, in different warps so that they run side by side: the block's first
+// warp runs the first halves (dp_half 0) of its kPairs scenarios, its second warp the second
+// halves; after the barrier the first warp joins them (dp_finish), or runs all of solve_scenario
+// where the dynamic program does not split. The arithmetic of dispatch_kernel, with twice the
+// threads: a batch too small to fill the device finishes in about half the time.
+constexpr int kPairs = 32;
+
+__global__ void dispatch_split_kernel(const double* load, long long T, long long S, double h,
+                                      const dispatch::FleetParams* fleets, int method,
+                                      double* battery, double* soc, double* grid,
+                                      dispatch::Breakpoint* work, double* prices,
+                                      dispatch::DpHalves* halves, dispatch::Outcome* outcomes,
+                                      int* methods) {
+    const int half = static_cast<int>(threadIdx.x) / kPairs;
+    const long long s = blockIdx.x * static_cast<long long>(kPairs) + threadIdx.x % kPairs;
+    const bool here = s < S;  // no early return: every thread reaches the barrier
+    const bool split = here && !dispatch::tries_taut_string(fleets[s], method) &&
+                       dispatch::dp_splits(T, fleets[s]);
+    if (split) {
+        dispatch::DpHalves hv;  // in local memory while it runs, then handed over
+        dispatch::dp_half(load + s, S, T, h, fleets[s], half,
+                          work + s * dispatch::workspace_items(T),
+                          prices + s * dispatch::price_items(T), hv);
+        halves[s].st[half] = hv.st[half];
+        halves[s].out[half] = hv.out[half];
+    }
+    __syncthreads();
+    if (half != 0 || !here) return;
+    dispatch::Breakpoint* w = work + s * dispatch::workspace_items(T);
+    double* p = prices + s * dispatch::price_items(T);
+    dispatch::Outcome out;
+    if (split) {
+        dispatch::DpHalves hv = halves[s];
+        dispatch::dp_finish(load + s, S, T, h, fleets[s], &hv, battery + s, soc + s, grid + s, w, p,
+                            out);
+        methods[s] = 2;
+    } else {
+        methods[s] = dispatch::solve_scenario(load + s, S, T, h, fleets[s], method, battery + s,
+                                              soc + s, grid + s, w, p, out);
+    }
+    outcomes[s] = out;
+}
+
 __global__ void training_load_kernel(const dispatch::LoadParams* params, unsigned long long seed,
                                      long long first, long long T, long long S, double dt,
                                      double* out) {
@@ -37,11 +80,17 @@ unsigned blocks_for(long long S) {
 void launch_dispatch(const double* load, long long T, long long S, double hours_per_step,
                      const dispatch::FleetParams* fleets, int method, double* battery, double* soc,
                      double* grid, dispatch::Breakpoint* work, double* prices,
-                     dispatch::Outcome* outcomes, int* methods, cudaStream_t stream) {
+                     dispatch::DpHalves* halves, dispatch::Outcome* outcomes, int* methods,
+                     cudaStream_t stream) {
     if (S == 0) return;
-    dispatch_kernel<<<blocks_for(S), kScenarioThreads, 0, stream>>>(
-        load, T, S, hours_per_step, fleets, method, battery, soc, grid, work, prices, outcomes,
-        methods);
+    if (halves)
+        dispatch_split_kernel<<<static_cast<unsigned>((S + kPairs - 1) / kPairs), 2 * kPairs, 0,
+                                stream>>>(load, T, S, hours_per_step, fleets, method, battery, soc,
+                                          grid, work, prices, halves, outcomes, methods);
+    else
+        dispatch_kernel<<<blocks_for(S), kScenarioThreads, 0, stream>>>(
+            load, T, S, hours_per_step, fleets, method, battery, soc, grid, work, prices, outcomes,
+            methods);
     GRIDBATCH_CUDA_CHECK_LAUNCH();
 }
 

@@ -12,10 +12,13 @@ namespace gridbatch::detail::cuda {
 
 // load, battery, grid: T x S scenario-fastest; soc: (T + 1) x S; work: S slices of
 // dispatch::workspace_items(T) breakpoints; prices: S slices of dispatch::price_items(T) doubles.
+// halves: S entries to run the dynamic program's two halves of each scenario on two threads, or
+// null for one thread per scenario (the same results).
 void launch_dispatch(const double* load, long long T, long long S, double hours_per_step,
                      const dispatch::FleetParams* fleets, int method, double* battery, double* soc,
                      double* grid, dispatch::Breakpoint* work, double* prices,
-                     dispatch::Outcome* outcomes, int* methods, cudaStream_t stream);
+                     dispatch::DpHalves* halves, dispatch::Outcome* outcomes, int* methods,
+                     cudaStream_t stream);
 
 // out: T x S scenario-fastest; scenario numbers first_scenario .. first_scenario + S - 1 pick the
 // random streams, so chunked generation equals one-shot generation.
