@@ -190,8 +190,10 @@ def main():
     lines += ["", "Times are wall-clock per batch: the median of 3 repetitions, each at least 0.5 s "
               "of runs (rows with a fixed iteration count: the median of 3 runs). On a shared "
               "virtual machine they vary from run to run: up to about 30 % was seen on the 2-core "
-              "VM behind the CPU rows, so compare rows of one report and treat single-digit "
-              "differences as noise. Regenerate with `benchmarks/run.sh full`.", ""]
+              "VM behind the CPU rows, and up to 3x on rows whose results take hundreds of MB "
+              "(there each first touch of a fresh 4 KiB page costs several us, a page fault through "
+              "the VM's paging), so compare rows of one report and treat single-digit differences "
+              "as noise. Regenerate with `benchmarks/run.sh full`.", ""]
     lines += targets_table(groups)
     png = os.path.splitext(out)[0] + "_throughput.png"
     if plot(groups, png):
