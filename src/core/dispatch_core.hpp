@@ -946,7 +946,7 @@ GRIDBATCH_HD inline void dynamic_program(const double* load, std::int64_t stride
 // overlap), the caller runs the one pass, which says where and by how much.
 // Workspace: half 0 takes the first BreakpointSet::items_for(m) breakpoints and the first
 // 2 (m + 1) prices, half 1 the next; the one pass reuses them all.
-constexpr std::int64_t kSplitMinSteps = 64;
+constexpr std::int64_t kSplitMinSteps = 64;  // below this a second thread costs more than it saves
 GRIDBATCH_HD inline bool dp_splits(std::int64_t T, const FleetParams& f) {
     return f.terminal == 0 && f.decay == 1.0 && T >= kSplitMinSteps;
 }
