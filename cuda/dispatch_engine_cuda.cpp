@@ -18,11 +18,6 @@ public:
     explicit DispatchEngineCuda(int device) {
         GRIDBATCH_CUDA_CHECK(cudaSetDevice(device));
         GRIDBATCH_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-        int sms = 0, per_sm = 0;
-        GRIDBATCH_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-        GRIDBATCH_CUDA_CHECK(
-            cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxThreadsPerMultiProcessor, device));
-        resident_threads_ = static_cast<Index>(sms) * per_sm;
     }
     ~DispatchEngineCuda() override { cudaStreamDestroy(stream_); }
     DispatchEngineCuda(const DispatchEngineCuda&) = delete;
@@ -50,17 +45,13 @@ public:
             DeviceBuffer<dispatch::Breakpoint> d_work(
                 static_cast<std::size_t>(dispatch::workspace_items(T) * C));
             DeviceBuffer<double> d_prices(static_cast<std::size_t>(dispatch::price_items(T) * C));
-            // Two threads per scenario (the dynamic program's halves) while that leaves none
-            // waiting for a slot on the device: about half the time for a small batch; a batch
-            // that fills the device is better off without the split's ~13 % more work per thread.
-            const bool pairs = 2 * C <= resident_threads_;
-            DeviceBuffer<dispatch::DpHalves> d_halves(pairs ? static_cast<std::size_t>(C) : 0);
+            DeviceBuffer<dispatch::DpHalves> d_halves(static_cast<std::size_t>(C));
             DeviceBuffer<dispatch::Outcome> d_outcomes(static_cast<std::size_t>(C));
             DeviceBuffer<int> d_methods(static_cast<std::size_t>(C));
             launch_dispatch(d_load.data(), T, C, hours_per_step, d_fleets.data(), method,
                             d_battery.data(), d_soc.data(), d_grid.data(), d_work.data(),
-                            d_prices.data(), pairs ? d_halves.data() : nullptr, d_outcomes.data(),
-                            d_methods.data(), stream_);
+                            d_prices.data(), d_halves.data(), d_outcomes.data(), d_methods.data(),
+                            stream_);
             Matrix buf(C, T);
             d_battery.download(buf.data(), static_cast<std::size_t>(buf.size()), stream_);
             out.battery_mw.middleCols(first, C) = buf.transpose();
@@ -114,7 +105,6 @@ private:
     }
 
     cudaStream_t stream_ = nullptr;
-    Index resident_threads_ = 0;  // threads the device can hold at once
 };
 
 }  // namespace

@@ -4,32 +4,19 @@
 namespace gridbatch::detail::cuda {
 namespace {
 
-__global__ void dispatch_kernel(const double* load, long long T, long long S, double h,
-                                const dispatch::FleetParams* fleets, int method, double* battery,
-                                double* soc, double* grid, dispatch::Breakpoint* work,
-                                double* prices, dispatch::Outcome* outcomes, int* methods) {
-    const long long s = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
-    if (s >= S) return;
-    dispatch::Outcome out;
-    methods[s] = dispatch::solve_scenario(
-        load + s, S, T, h, fleets[s], method, battery + s, soc + s, grid + s,
-        work + s * dispatch::workspace_items(T), prices + s * dispatch::price_items(T), out);
-    outcomes[s] = out;
-}
-
 // Two threads per scenario, in different warps so that they run side by side: the block's first
 // warp runs the first halves (dp_half 0) of its kPairs scenarios, its second warp the second
 // halves; after the barrier the first warp joins them (dp_finish), or runs all of solve_scenario
-// where the dynamic program does not split. The arithmetic of dispatch_kernel, with twice the
-// threads: a batch too small to fill the device finishes in about half the time.
+// where the dynamic program does not split (the same arithmetic as the CPU engine). Twice the
+// threads of one per scenario: a batch that does not fill the device (a day at 1 s needs ~8 MB of
+// workspace per scenario, so a chunk holds a few thousand) finishes in about half the time.
 constexpr int kPairs = 32;
 
-__global__ void dispatch_split_kernel(const double* load, long long T, long long S, double h,
-                                      const dispatch::FleetParams* fleets, int method,
-                                      double* battery, double* soc, double* grid,
-                                      dispatch::Breakpoint* work, double* prices,
-                                      dispatch::DpHalves* halves, dispatch::Outcome* outcomes,
-                                      int* methods) {
+__global__ void dispatch_kernel(const double* load, long long T, long long S, double h,
+                                const dispatch::FleetParams* fleets, int method, double* battery,
+                                double* soc, double* grid, dispatch::Breakpoint* work,
+                                double* prices, dispatch::DpHalves* halves,
+                                dispatch::Outcome* outcomes, int* methods) {
     const int half = static_cast<int>(threadIdx.x) / kPairs;
     const long long s = blockIdx.x * static_cast<long long>(kPairs) + threadIdx.x % kPairs;
     const bool here = s < S;  // no early return: every thread reaches the barrier
@@ -83,14 +70,9 @@ void launch_dispatch(const double* load, long long T, long long S, double hours_
                      dispatch::DpHalves* halves, dispatch::Outcome* outcomes, int* methods,
                      cudaStream_t stream) {
     if (S == 0) return;
-    if (halves)
-        dispatch_split_kernel<<<static_cast<unsigned>((S + kPairs - 1) / kPairs), 2 * kPairs, 0,
-                                stream>>>(load, T, S, hours_per_step, fleets, method, battery, soc,
-                                          grid, work, prices, halves, outcomes, methods);
-    else
-        dispatch_kernel<<<blocks_for(S), kScenarioThreads, 0, stream>>>(
-            load, T, S, hours_per_step, fleets, method, battery, soc, grid, work, prices, outcomes,
-            methods);
+    dispatch_kernel<<<static_cast<unsigned>((S + kPairs - 1) / kPairs), 2 * kPairs, 0, stream>>>(
+        load, T, S, hours_per_step, fleets, method, battery, soc, grid, work, prices, halves,
+        outcomes, methods);
     GRIDBATCH_CUDA_CHECK_LAUNCH();
 }
 

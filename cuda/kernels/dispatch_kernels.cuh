@@ -1,7 +1,8 @@
-// Battery dispatch and synthetic load on the device: one thread per scenario running the
-// algorithms of core/dispatch_core.hpp (the same code as the CPU engine). Series are
-// scenario-fastest (element (t, s) at t * S + s) so a warp's loads and stores of one time step
-// are coalesced; each thread's workspace is its own contiguous slice.
+// Battery dispatch and synthetic load on the device, running the algorithms of
+// core/dispatch_core.hpp (the same code as the CPU engine): dispatch with two threads per scenario
+// (one per half of the dynamic program), the load generator with one. Series are scenario-fastest
+// (element (t, s) at t * S + s) so a warp's loads and stores of one time step are coalesced; each
+// scenario's workspace is its own contiguous slice.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -12,8 +13,7 @@ namespace gridbatch::detail::cuda {
 
 // load, battery, grid: T x S scenario-fastest; soc: (T + 1) x S; work: S slices of
 // dispatch::workspace_items(T) breakpoints; prices: S slices of dispatch::price_items(T) doubles.
-// halves: S entries to run the dynamic program's two halves of each scenario on two threads, or
-// null for one thread per scenario (the same results).
+// halves: S entries, where the two threads of a scenario hand over the dynamic program's halves.
 void launch_dispatch(const double* load, long long T, long long S, double hours_per_step,
                      const dispatch::FleetParams* fleets, int method, double* battery, double* soc,
                      double* grid, dispatch::Breakpoint* work, double* prices,
