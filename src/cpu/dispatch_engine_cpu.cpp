@@ -35,7 +35,7 @@ public:
         const Index T = load.rows(), S = load.cols();
         // Halves on threads of their own only where cores outnumber scenarios and the horizon
         // is long enough to pay for starting a thread (~30 us against ~45 ns per step saved).
-        constexpr Index kHalvesOnThreadsMinSteps = 4096;
+        constexpr Index kHalvesOnThreadsMinSteps = 1024;
         const bool spare = thread_count(threads_, 2 * S) > S && T >= kHalvesOnThreadsMinSteps;
         const int n_threads = thread_count(threads_, spare ? 2 * S : S);
         auto store = [&](Index s, int used, const dispatch::Outcome& o) {

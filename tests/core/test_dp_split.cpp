@@ -158,7 +158,7 @@ TEST(DispatchSplit, InfeasibleFallsBackToTheOnePassReport) {
 // numbers, bitwise, for one scenario and for a batch.
 TEST(DispatchSplit, ResultsDoNotDependOnTheThreadCount) {
     std::mt19937 rng(3);
-    const Index T = 5001;  // long enough for the halves to get threads of their own
+    const Index T = 3001;  // long enough for the halves to get threads of their own
     Matrix load(T, 3);
     for (Index s = 0; s < 3; ++s) {
         const Instance in = random_instance(rng, T);
