@@ -64,17 +64,7 @@ public:
             std::vector<int> methods(static_cast<std::size_t>(C));
             d_outcomes.download(outcomes.data(), outcomes.size(), stream_);
             d_methods.download(methods.data(), methods.size(), stream_);
-            for (Index c = 0; c < C; ++c) {
-                const dispatch::Outcome& o = outcomes[c];
-                const Index s = first + c;
-                out.method[s] = static_cast<std::int8_t>(methods[c]);
-                out.objective[s] = o.objective;
-                out.report.status[s] = static_cast<std::int8_t>(o.status);
-                out.infeasible_step[s] = o.step;
-                out.violation[s] = o.violation;
-                out.violation_kind[s] = static_cast<std::int8_t>(o.violation_kind);
-                out.relaxed_steps[s] = o.relaxed_steps;
-            }
+            for (Index c = 0; c < C; ++c) store_outcome(out, first + c, methods[c], outcomes[c]);
         }
     }
 

@@ -20,8 +20,7 @@ __global__ void dispatch_kernel(const double* load, long long T, long long S, do
     const int half = static_cast<int>(threadIdx.x) / kPairs;
     const long long s = blockIdx.x * static_cast<long long>(kPairs) + threadIdx.x % kPairs;
     const bool here = s < S;  // no early return: every thread reaches the barrier
-    const bool split = here && !dispatch::tries_taut_string(fleets[s], method) &&
-                       dispatch::dp_splits(T, fleets[s]);
+    const bool split = here && dispatch::runs_in_halves(T, fleets[s], method);
     if (split) {
         dispatch::DpHalves hv;  // in local memory while it runs, then handed over
         dispatch::dp_half(load + s, S, T, h, fleets[s], half,

@@ -1005,7 +1005,8 @@ GRIDBATCH_HD inline double dp_meet(DpState& a, DpState& b) {
     return a.right + b.right >= 0 ? kInf : NAN;
 }
 
-// Joins the halves into the dispatch of every step; false where the caller must run the one pass.
+// Joins the halves into the dispatch of every step; false (out untouched) where the caller must
+// run the one pass.
 GRIDBATCH_HD inline bool dp_join(const double* load, std::int64_t stride, std::int64_t T,
                                  const FleetParams& f, DpHalves& hv, const double* prices,
                                  double* battery, Outcome& out) {
@@ -1037,6 +1038,12 @@ GRIDBATCH_HD inline bool tries_taut_string(const FleetParams& f, int method) {
     return method != 2 && lossless && f.terminal != 2;
 }
 
+// Whether solve_scenario goes straight to the dynamic program in halves: what a caller may run as
+// dp_half(0) and dp_half(1) on two threads, then dp_finish.
+GRIDBATCH_HD inline bool runs_in_halves(std::int64_t T, const FleetParams& f, int method) {
+    return !tries_taut_string(f, method) && dp_splits(T, f);
+}
+
 // The dynamic program's dispatch from the halves (hv: both run, or null) or in one pass, then
 // SoC, grid draw and objective.
 GRIDBATCH_HD inline void dp_finish(const double* load, std::int64_t stride, std::int64_t T,
@@ -1044,10 +1051,8 @@ GRIDBATCH_HD inline void dp_finish(const double* load, std::int64_t stride, std:
                                    double* soc, double* grid, Breakpoint* work, double* prices,
                                    Outcome& out) {
     out = {0, -1, 0.0, 0, 0.0, 0};
-    if (!hv || !dp_join(load, stride, T, f, *hv, prices, battery, out)) {
-        out = {0, -1, 0.0, 0, 0.0, 0};
+    if (!hv || !dp_join(load, stride, T, f, *hv, prices, battery, out))  // out untouched if false
         dynamic_program(load, stride, T, h, f, battery, work, prices, out);
-    }
     finish_outcome(load, stride, T, h, f, battery, soc, grid, out);
 }
 

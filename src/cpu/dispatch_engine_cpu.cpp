@@ -38,15 +38,6 @@ public:
         constexpr Index kHalvesOnThreadsMinSteps = 1024;
         const bool spare = thread_count(threads_, 2 * S) > S && T >= kHalvesOnThreadsMinSteps;
         const int n_threads = thread_count(threads_, spare ? 2 * S : S);
-        auto store = [&](Index s, int used, const dispatch::Outcome& o) {
-            out.method[s] = static_cast<std::int8_t>(used);
-            out.objective[s] = o.objective;
-            out.report.status[s] = static_cast<std::int8_t>(o.status);
-            out.infeasible_step[s] = o.step;
-            out.violation[s] = o.violation;
-            out.violation_kind[s] = static_cast<std::int8_t>(o.violation_kind);
-            out.relaxed_steps[s] = o.relaxed_steps;
-        };
         if (!spare) {
             std::vector<Workspace> ws(static_cast<std::size_t>(n_threads));
             for (Workspace& w : ws) w.reserve(T);
@@ -58,7 +49,7 @@ public:
                         load.col(s).data(), 1, T, hours_per_step, fleets[s], method,
                         out.battery_mw.col(s).data(), out.soc_mwh.col(s).data(),
                         out.grid_mw.col(s).data(), w.work.get(), w.prices.data(), o);
-                    store(s, used, o);
+                    store_outcome(out, s, used, o);
                 }
             });
             return;
@@ -82,14 +73,13 @@ public:
                 double *battery = out.battery_mw.col(s).data(), *soc = out.soc_mwh.col(s).data(),
                        *grid = out.grid_mw.col(s).data();
                 dispatch::Outcome o;
-                if (dispatch::tries_taut_string(fleets[s], method) ||
-                    !dispatch::dp_splits(T, fleets[s])) {
+                if (!dispatch::runs_in_halves(T, fleets[s], method)) {
                     if (half == 0)
-                        store(s,
-                              dispatch::solve_scenario(l, 1, T, hours_per_step, fleets[s], method,
-                                                       battery, soc, grid, w.work.get(),
-                                                       w.prices.data(), o),
-                              o);
+                        store_outcome(out, s,
+                                      dispatch::solve_scenario(l, 1, T, hours_per_step, fleets[s],
+                                                               method, battery, soc, grid,
+                                                               w.work.get(), w.prices.data(), o),
+                                      o);
                     continue;
                 }
                 auto& hv = halves[static_cast<std::size_t>(s)];
@@ -98,7 +88,7 @@ public:
                 if (finished[s].fetch_add(1, std::memory_order_acq_rel) == 0) continue;
                 dispatch::dp_finish(l, 1, T, hours_per_step, fleets[s], &hv, battery, soc, grid,
                                     w.work.get(), w.prices.data(), o);
-                store(s, 2, o);
+                store_outcome(out, s, 2, o);
             }
         });
     }

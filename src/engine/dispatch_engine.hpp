@@ -1,6 +1,7 @@
 // The battery-dispatch seam: declared once, implemented by the CPU engine (src/cpu/) and the CUDA
-// engine (cuda/). Both run the algorithms of core/dispatch_core.hpp, one scenario per thread;
-// inputs arrive validated and converted to plain per-scenario parameters.
+// engine (cuda/). Both run the algorithms of core/dispatch_core.hpp, a scenario on one thread or
+// its dynamic program's two halves on two; inputs arrive validated and converted to plain
+// per-scenario parameters.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,17 @@
 #include "gridbatch/battery_dispatch.hpp"
 
 namespace gridbatch::detail {
+
+// Scenario s's method and outcome into the result's per-scenario fields.
+inline void store_outcome(DispatchResult& out, Index s, int method, const dispatch::Outcome& o) {
+    out.method[s] = static_cast<std::int8_t>(method);
+    out.objective[s] = o.objective;
+    out.report.status[s] = static_cast<std::int8_t>(o.status);
+    out.infeasible_step[s] = o.step;
+    out.violation[s] = o.violation;
+    out.violation_kind[s] = static_cast<std::int8_t>(o.violation_kind);
+    out.relaxed_steps[s] = o.relaxed_steps;
+}
 
 class DispatchEngine {
 public:

@@ -52,22 +52,25 @@ Instance random_instance(std::mt19937& rng, std::int64_t T) {
     return in;
 }
 
+// Series and outcome of one solve, with the workspace it ran in.
 struct Solved {
+    explicit Solved(std::int64_t T)
+        : battery(static_cast<std::size_t>(T)),
+          soc(static_cast<std::size_t>(T + 1)),
+          grid(static_cast<std::size_t>(T)),
+          work(static_cast<std::size_t>(dp::workspace_items(T))),
+          prices(static_cast<std::size_t>(dp::price_items(T))) {}
     std::vector<double> battery, soc, grid;
-    dp::Outcome out;
+    dp::Outcome out{0, -1, 0.0, 0, 0.0, 0};
+    std::vector<dp::Breakpoint> work;
+    std::vector<double> prices;
 };
 
 Solved one_pass(const Instance& in, double h) {
     const auto T = static_cast<std::int64_t>(in.load.size());
-    Solved s{std::vector<double>(in.load.size()),
-             std::vector<double>(in.load.size() + 1),
-             std::vector<double>(in.load.size()),
-             {}};
-    std::vector<dp::Breakpoint> work(static_cast<std::size_t>(dp::workspace_items(T)));
-    std::vector<double> prices(static_cast<std::size_t>(dp::price_items(T)));
-    s.out = {0, -1, 0.0, 0, 0.0, 0};
-    dp::dynamic_program(in.load.data(), 1, T, h, in.f, s.battery.data(), work.data(), prices.data(),
-                        s.out);
+    Solved s(T);
+    dp::dynamic_program(in.load.data(), 1, T, h, in.f, s.battery.data(), s.work.data(),
+                        s.prices.data(), s.out);
     dp::finish_outcome(in.load.data(), 1, T, h, in.f, s.battery.data(), s.soc.data(), s.grid.data(),
                        s.out);
     return s;
@@ -77,22 +80,16 @@ Solved one_pass(const Instance& in, double h) {
 // runs the one pass).
 Solved split(const Instance& in, double h, bool& joined) {
     const auto T = static_cast<std::int64_t>(in.load.size());
-    Solved s{std::vector<double>(in.load.size()),
-             std::vector<double>(in.load.size() + 1),
-             std::vector<double>(in.load.size()),
-             {}};
-    std::vector<dp::Breakpoint> work(static_cast<std::size_t>(dp::workspace_items(T)));
-    std::vector<double> prices(static_cast<std::size_t>(dp::price_items(T)));
+    Solved s(T);
     EXPECT_TRUE(dp::dp_splits(T, in.f));
     dp::DpHalves hv;
     for (int half = 0; half < 2; ++half)
-        dp::dp_half(in.load.data(), 1, T, h, in.f, half, work.data(), prices.data(), hv);
-    s.out = {0, -1, 0.0, 0, 0.0, 0};
-    joined = dp::dp_join(in.load.data(), 1, T, in.f, hv, prices.data(), s.battery.data(), s.out);
+        dp::dp_half(in.load.data(), 1, T, h, in.f, half, s.work.data(), s.prices.data(), hv);
+    joined = dp::dp_join(in.load.data(), 1, T, in.f, hv, s.prices.data(), s.battery.data(), s.out);
     dp::Outcome out;
     const int used =
         dp::solve_scenario(in.load.data(), 1, T, h, in.f, 2, s.battery.data(), s.soc.data(),
-                           s.grid.data(), work.data(), prices.data(), out);
+                           s.grid.data(), s.work.data(), s.prices.data(), out);
     EXPECT_EQ(used, 2);
     s.out = out;
     return s;
