@@ -101,6 +101,11 @@ struct SmoothDispatchOptions {
     Real rho = 0.1;
     bool adaptive_rho = true;
     int threads = 0;  // 0 = all cores
+    // cuda: the interior point's solve of every scenario runs on the device (one thread per
+    // scenario, the CPU's algorithm and arithmetic); what it hands over (see above), the ADMM
+    // and the polish run on the host threads. The ADMM solver runs on the host whatever this is.
+    Backend backend = Backend::automatic;
+    int device = 0;  // CUDA engine
 
     Real effective_level_weight() const;
     // Throws Error{invalid_input} naming the field.

@@ -522,6 +522,8 @@ class SmoothDispatchOptions:
     rho: float
     adaptive_rho: bool
     threads: int
+    backend: Backend
+    device: int
     def __init__(self, **fields: Any) -> None: ...
 
 class SmoothDispatchResult(DispatchResult):

@@ -93,7 +93,13 @@ void bind_smooth_dispatch(py::module_& m) {
                        "ADMM iteration limit.")
         .def_readwrite("adaptive_rho", &SmoothDispatchOptions::adaptive_rho,
                        "Adapt rho as OSQP does.")
-        .def_readwrite("threads", &SmoothDispatchOptions::threads, "CPU threads; 0 = all cores.");
+        .def_readwrite("threads", &SmoothDispatchOptions::threads, "CPU threads; 0 = all cores.")
+        .def_property(
+            "backend", [](const SmoothDispatchOptions& o) { return o.backend; },
+            [](SmoothDispatchOptions& o, const py::object& v) { o.backend = to_backend(v); },
+            "'cpu', 'cuda' or 'auto' (or a Backend): where the interior point runs; the ADMM "
+            "and the polish run on the CPU.")
+        .def_readwrite("device", &SmoothDispatchOptions::device, "CUDA device.");
 
     py::class_<SmoothDispatchResult, DispatchResult>(
         m, "SmoothDispatchResult",
@@ -143,8 +149,11 @@ void bind_smooth_dispatch(py::module_& m) {
                     : grid.cast<std::vector<GridConnection>>();
             const SmoothDispatchOptions o = options_of(options, kwargs);
             const CommArg c(comm);
-            // A scenario takes seconds: chunks of one per core keep Ctrl-C prompt.
-            const Index chunk = core_count();
+            // A scenario takes seconds: chunks of one per core keep Ctrl-C prompt. The device
+            // takes the whole batch at once (it chunks by its memory itself).
+            const bool device = o.solver == SmoothDispatchSolver::interior_point &&
+                                resolve_backend(o.backend) == Backend::cuda;
+            const Index chunk = device ? std::max<Index>(1, in.scenarios()) : core_count();
             py::gil_scoped_release nogil;
             return smooth_dispatch(in.view(), fleets, grids, o, *c, chunk);
         },

@@ -82,6 +82,8 @@ int cmd_smooth(const Args& args) {
                "  --filter [--filter-tau S]   causal high-pass baseline instead of optimum\n"
                "  --horizon STEPS [--replan-every STEPS] [--forecast-noise X]   receding horizon\n"
                "  --max-units N               sizing bound with --ramp-limit (default 1000)\n"
+               "  --backend cpu|cuda|auto     where the dispatch runs (with --objective ramps,\n"
+               "                              the interior point; default auto)\n"
             << generator_usage();
         return 0;
     }
@@ -133,6 +135,7 @@ int cmd_smooth(const Args& args) {
     sopt.level_time_constant_s = opt.number("level-time-constant", sopt.level_time_constant_s);
     sopt.peak_weight = opt.number("peak-weight", 0);
     sopt.ramp_limit_mw_per_s = opt.number("grid-ramp", HUGE_VAL);
+    sopt.backend = dopt.backend;
     fleet.ramp_limit_mw_per_s = opt.number("battery-ramp", HUGE_VAL);
     if (opt.has("price")) sopt.energy_price = read_csv_column(opt.get("price", ""), "price");
     if (opt.has("target-mw"))
@@ -149,7 +152,7 @@ int cmd_smooth(const Args& args) {
     const std::unique_ptr<Communicator> comm = launcher_communicator();
     const bool shard = comm && !opt.flag("filter") && !opt.has("horizon");
     if (comm && !shard && comm->rank() != 0) return 0;
-    if (comm) dopt.device = device_for(*comm);
+    if (comm) dopt.device = sopt.device = device_for(*comm);
     DispatchResult r;
     Matrix backup;  // with --objective ramps
     if (opt.flag("filter")) {

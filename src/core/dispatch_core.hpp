@@ -16,11 +16,7 @@
 #include <cmath>
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define GRIDBATCH_HD __host__ __device__
-#else
-#define GRIDBATCH_HD
-#endif
+#include "core/host_device.hpp"
 
 namespace gridbatch::detail::dispatch {
 

@@ -12,6 +12,7 @@
 
 #include "../cpu/parallel.hpp"
 #include "admm_qp.hpp"
+#include "engine/ipm_engine.hpp"
 #include "gridbatch/error.hpp"
 #include "ipm_qp.hpp"
 
@@ -607,6 +608,10 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
     options.validate();
     const Index T = load.rows(), S = load.cols();
     if (T < 1) fail("smooth_dispatch: load has no time steps (0 rows)");
+    // The ADMM runs on the host only.
+    const Backend backend = options.solver == SmoothDispatchSolver::admm
+                                ? Backend::cpu
+                                : resolve_backend(options.backend);
     check_count(fleets.size(), S, "fleets");
     check_count(grids.size(), S, "grids");
     for (std::size_t i = 0; i < fleets.size(); ++i)
@@ -683,103 +688,151 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
     r.violation = Vector::Zero(S);
     r.violation_kind = FlagVector::Zero(S);
     r.method = FlagVector::Constant(S, static_cast<std::int8_t>(DispatchMethod::automatic));
-    r.backend = Backend::cpu;
+    r.backend = backend;
     r.dual_residual = Vector::Zero(S);
     r.relaxed_steps = IndexVector::Zero(S);
     r.limit_violation = Vector::Zero(S);
     r.max_ramp_mw_per_s = Vector::Zero(S);
 
     const int threads = detail::cpu::thread_count(options.threads, S);
-    std::vector<detail::QpWorkspace> workspaces(static_cast<std::size_t>(threads));
-    std::vector<detail::IpmWorkspace> ipm_workspaces(static_cast<std::size_t>(threads)),
-        elastic_workspaces(static_cast<std::size_t>(threads));
-    const bool interior_point = options.solver == SmoothDispatchSolver::interior_point;
-    detail::cpu::parallel_for(S, threads, 1, [&](int worker, Index begin, Index end) {
-        detail::QpWorkspace& ws = workspaces[static_cast<std::size_t>(worker)];
-        detail::IpmWorkspace& ipm_ws = ipm_workspaces[static_cast<std::size_t>(worker)];
-        detail::IpmWorkspace& elastic_ws = elastic_workspaces[static_cast<std::size_t>(worker)];
+    struct Worker {  // per-thread state
+        detail::QpWorkspace admm;
+        detail::IpmWorkspace ipm, elastic;
         Vector q, l, u, mean;
-        for (Index s = begin; s < end; ++s) {
-            const std::size_t k = kind_of[static_cast<std::size_t>(s)];
-            const BatteryFleet& f = fleet_of(s);
-            const Limits lim = limits_of(f, grid_of(s), options);
-            const auto column = load.col(s);
-            if (options.target_mw.size() == 0) mean.setConstant(T, column.mean());
-            const Costs cost{f.throughput_cost,
-                             grid_of(s).backup_cost_per_mwh,
-                             w_level,
-                             options.peak_weight,
-                             options.target_mw.size() ? options.target_mw : mean,
-                             options.energy_price};
-            fill_bounds(*qps[k], column, lim, h, cost, q, l, u);
-            detail::QpOutcome qo;
-            const Vector* x = &ws.x;
-            const SmoothQp* x_of = qps[k].get();  // the QP whose layout x has
-            Infeasibility inf;
-            const auto describe = [&] {
-                inf = describe_infeasible(qps[k]->elastic_lp(), column, lim, h, cost, elastic_ws);
-                qo.iterations += inf.iterations;
-            };
-            if (interior_point) {
-                qo = qps[k]->interior_point().solve(q, l, u, ipm_ws);
-                x = &ipm_ws.x;
-                if (qo.status != Status::converged) describe();
-                // Feasible after all: a degenerate problem whose end game lost pivots. Once more
-                // with the elastic LP's larger regularisation before the (slow) ADMM.
-                if (inf.tried && !inf.infeasible) {
-                    const int before = qo.iterations;
-                    qo = qps[k]->interior_point().solve(q, l, u, ipm_ws, kLpRegularization);
-                    qo.iterations += before;
-                }
-            }
-            if (!inf.infeasible && (!interior_point || qo.status != Status::converged)) {
+    };
+    std::vector<Worker> workers(static_cast<std::size_t>(threads));
+    const bool interior_point = options.solver == SmoothDispatchSolver::interior_point;
+    // Scenario s's costs and bounds into w.q, w.l, w.u.
+    const auto build = [&](Worker& w, Index s) {
+        const BatteryFleet& f = fleet_of(s);
+        const auto column = load.col(s);
+        if (options.target_mw.size() == 0) w.mean.setConstant(T, column.mean());
+        const Costs cost{f.throughput_cost,
+                         grid_of(s).backup_cost_per_mwh,
+                         w_level,
+                         options.peak_weight,
+                         options.target_mw.size() ? options.target_mw : w.mean,
+                         options.energy_price};
+        fill_bounds(*qps[kind_of[static_cast<std::size_t>(s)]], column,
+                    limits_of(f, grid_of(s), options), h, cost, w.q, w.l, w.u);
+        return cost;
+    };
+    // Solves scenario s. `first`: the interior point's answer, already in w.ipm.x (from the
+    // device); null: solve from the start.
+    const auto solve_scenario = [&](Worker& w, Index s, const detail::QpOutcome* first) {
+        const std::size_t k = kind_of[static_cast<std::size_t>(s)];
+        const Limits lim = limits_of(fleet_of(s), grid_of(s), options);
+        const auto column = load.col(s);
+        const Costs cost = build(w, s);
+        Vector &q = w.q, &l = w.l, &u = w.u;
+        detail::QpOutcome qo;
+        const Vector* x = &w.admm.x;
+        const SmoothQp* x_of = qps[k].get();  // the QP whose layout x has
+        Infeasibility inf;
+        const auto describe = [&] {
+            inf = describe_infeasible(qps[k]->elastic_lp(), column, lim, h, cost, w.elastic);
+            qo.iterations += inf.iterations;
+        };
+        if (interior_point) {
+            qo = first ? *first : qps[k]->interior_point().solve(q, l, u, w.ipm);
+            x = &w.ipm.x;
+            if (qo.status != Status::converged) describe();
+            // Feasible after all: a degenerate problem whose end game lost pivots. Once more
+            // with the elastic LP's larger regularisation before the (slow) ADMM.
+            if (inf.tried && !inf.infeasible) {
                 const int before = qo.iterations;
-                qo = qps[k]->admm().solve(q, l, u, ws);
+                qo = qps[k]->interior_point().solve(q, l, u, w.ipm, kLpRegularization);
                 qo.iterations += before;
-                x = &ws.x;
-                if (qo.status == Status::infeasible && !inf.tried) describe();
             }
-            if (inf.infeasible) {
-                // The dispatch returned: the optimum with the grid limits relaxed by z (a hair
-                // more, so that rounding leaves it feasible); the elastic LP's plan if that fails.
-                Limits relaxed = lim;
-                const Real z = inf.relaxation * (1 + 1e-9) + 1e-9;
-                relaxed.g_max += z;
-                relaxed.g_min -= z;
-                relaxed.ramp += z;
-                fill_bounds(*qps[k], column, relaxed, h, cost, q, l, u);
-                const detail::QpOutcome relaxed_qo =
-                    qps[k]->interior_point().solve(q, l, u, ipm_ws);
-                if (relaxed_qo.status == Status::converged) {
-                    x = &ipm_ws.x;
-                } else {
-                    x = &elastic_ws.x;
-                    x_of = &qps[k]->elastic_lp();
-                }
-                qo.status = Status::infeasible;
-                qo.iterations += relaxed_qo.iterations;
-                qo.primal_residual = relaxed_qo.primal_residual;
-                qo.dual_residual = relaxed_qo.dual_residual;
-            }
-            const PolishOutcome po = polish(*x_of, *x, column, lim, h, r, s);
-            r.report.status[s] = static_cast<std::int8_t>(qo.status);
-            r.report.iterations[s] = qo.iterations;
-            r.report.max_mismatch[s] = qo.primal_residual;
-            r.dual_residual[s] = qo.dual_residual;
-            r.relaxed_steps[s] = po.simultaneous;
-            r.limit_violation[s] = po.limit_violation;
-            if (inf.infeasible) {
-                r.infeasible_step[s] = inf.step;
-                r.violation[s] = inf.relaxation;
-                r.violation_kind[s] = static_cast<std::int8_t>(Violation::power);
-            } else if (qo.status == Status::infeasible) {
-                r.infeasible_step[s] = po.first_step;
-                r.violation[s] = po.first_violation;
-                r.violation_kind[s] = static_cast<std::int8_t>(po.first_kind);
-            }
-            r.objective[s] = objective_of(r, s, h, w_ramp, cost);
         }
-    });
+        if (!inf.infeasible && (!interior_point || qo.status != Status::converged)) {
+            const int before = qo.iterations;
+            qo = qps[k]->admm().solve(q, l, u, w.admm);
+            qo.iterations += before;
+            x = &w.admm.x;
+            if (qo.status == Status::infeasible && !inf.tried) describe();
+        }
+        if (inf.infeasible) {
+            // The dispatch returned: the optimum with the grid limits relaxed by z (a hair
+            // more, so that rounding leaves it feasible); the elastic LP's plan if that fails.
+            Limits relaxed = lim;
+            const Real z = inf.relaxation * (1 + 1e-9) + 1e-9;
+            relaxed.g_max += z;
+            relaxed.g_min -= z;
+            relaxed.ramp += z;
+            fill_bounds(*qps[k], column, relaxed, h, cost, q, l, u);
+            const detail::QpOutcome relaxed_qo = qps[k]->interior_point().solve(q, l, u, w.ipm);
+            if (relaxed_qo.status == Status::converged) {
+                x = &w.ipm.x;
+            } else {
+                x = &w.elastic.x;
+                x_of = &qps[k]->elastic_lp();
+            }
+            qo.status = Status::infeasible;
+            qo.iterations += relaxed_qo.iterations;
+            qo.primal_residual = relaxed_qo.primal_residual;
+            qo.dual_residual = relaxed_qo.dual_residual;
+        }
+        const PolishOutcome po = polish(*x_of, *x, column, lim, h, r, s);
+        r.report.status[s] = static_cast<std::int8_t>(qo.status);
+        r.report.iterations[s] = qo.iterations;
+        r.report.max_mismatch[s] = qo.primal_residual;
+        r.dual_residual[s] = qo.dual_residual;
+        r.relaxed_steps[s] = po.simultaneous;
+        r.limit_violation[s] = po.limit_violation;
+        if (inf.infeasible) {
+            r.infeasible_step[s] = inf.step;
+            r.violation[s] = inf.relaxation;
+            r.violation_kind[s] = static_cast<std::int8_t>(Violation::power);
+        } else if (qo.status == Status::infeasible) {
+            r.infeasible_step[s] = po.first_step;
+            r.violation[s] = po.first_violation;
+            r.violation_kind[s] = static_cast<std::int8_t>(po.first_kind);
+        }
+        r.objective[s] = objective_of(r, s, h, w_ramp, cost);
+    };
+
+    if (backend != Backend::cuda) {
+        detail::cpu::parallel_for(S, threads, 1, [&](int worker, Index begin, Index end) {
+            for (Index s = begin; s < end; ++s)
+                solve_scenario(workers[static_cast<std::size_t>(worker)], s, nullptr);
+        });
+        return r;
+    }
+    // CUDA: the interior point's first solve of every scenario on the device, by QP kind and in
+    // chunks that fit it; the rest (the hand-overs, rare, and the polish) on the host threads.
+    const auto engine = detail::cuda::make_ipm_engine(options.device);
+    for (std::size_t k = 0; k < qps.size(); ++k) {
+        std::vector<Index> of_kind;
+        for (Index s = 0; s < S; ++s)
+            if (kind_of[static_cast<std::size_t>(s)] == k) of_kind.push_back(s);
+        const detail::BoundedQp& ipm = qps[k]->interior_point();
+        const auto count = static_cast<Index>(of_kind.size());
+        const Index chunk = engine->chunk_size(ipm, count);
+        for (Index first = 0; first < count; first += chunk) {
+            const Index C = std::min(chunk, count - first);
+            Matrix q(ipm.n(), C), l(ipm.structure().rows, C), u(ipm.structure().rows, C), x;
+            std::vector<detail::QpOutcome> outcomes;
+            detail::cpu::parallel_for(C, threads, 1, [&](int worker, Index begin, Index end) {
+                Worker& w = workers[static_cast<std::size_t>(worker)];
+                for (Index c = begin; c < end; ++c) {
+                    build(w, of_kind[static_cast<std::size_t>(first + c)]);
+                    q.col(c) = w.q;
+                    l.col(c) = w.l;
+                    u.col(c) = w.u;
+                }
+            });
+            engine->solve(ipm, q, l, u, x, outcomes);
+            detail::cpu::parallel_for(C, threads, 1, [&](int worker, Index begin, Index end) {
+                Worker& w = workers[static_cast<std::size_t>(worker)];
+                for (Index c = begin; c < end; ++c) {
+                    w.ipm.x = x.col(c);
+                    solve_scenario(w, of_kind[static_cast<std::size_t>(first + c)],
+                                   &outcomes[static_cast<std::size_t>(c)]);
+                }
+            });
+        }
+    }
     return r;
 }
 

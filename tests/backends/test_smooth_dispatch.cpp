@@ -11,6 +11,7 @@
 
 #include "gridbatch/error.hpp"
 #include "gridbatch/smooth_dispatch.hpp"
+#include "support/backend_test.hpp"
 
 namespace gridbatch {
 namespace {
@@ -616,6 +617,45 @@ TEST(SmoothDispatch, SmallestFleetForRampIsTheBoundary) {
         EXPECT_LE(per_min_ramp(s, n[s]), limit * (1 + 1e-12));
         EXPECT_GT(per_min_ramp(s, n[s] - 1), limit);
     }
+}
+
+// The backends: the CUDA engine runs the interior point's solve of every scenario on the device
+// (one thread per scenario, the CPU's arithmetic), the host the rest. A batch with two QP kinds
+// (a battery ramp limit makes the second) and an infeasible scenario (handed over to the host's
+// elastic LP) gives the CPU engine's statuses and answers.
+class SmoothDispatchBackends : public test::BackendTest {};
+GRIDBATCH_INSTANTIATE_FOR_ALL_BACKENDS(SmoothDispatchBackends);
+
+TEST_P(SmoothDispatchBackends, SameAnswersAsTheCpuEngine) {
+    const Index T = 240, S = 5;
+    const Matrix load = training_load(T, S, 21);
+    std::vector<BatteryFleet> fleets = {lossy_fleet(6), lossy_fleet(10), lossy_fleet(20),
+                                        lossy_fleet(8), lossy_fleet(1)};
+    fleets[3].ramp_limit_mw_per_s = 3;
+    std::vector<GridConnection> grids(S);
+    grids[4].import_limit_mw = load.col(4).maxCoeff() - 40;  // 40 MW over it, one unit to cover
+    SmoothDispatchOptions options;
+    options.threads = 2;
+    options.backend = Backend::cpu;
+    const SmoothDispatchResult cpu = smooth_dispatch(load, fleets, grids, options);
+    options.backend = backend();
+    const SmoothDispatchResult r = smooth_dispatch(load, fleets, grids, options);
+    EXPECT_EQ(r.backend, backend());
+    for (Index s = 0; s < S; ++s) {
+        SCOPED_TRACE("scenario " + std::to_string(s));
+        EXPECT_EQ(cpu.report.at(s), s < 4 ? Status::converged : Status::infeasible);
+        EXPECT_EQ(r.report.at(s), cpu.report.at(s));
+        EXPECT_NEAR(r.objective[s], cpu.objective[s], 1e-9 * (1 + std::abs(cpu.objective[s])));
+        EXPECT_LE((r.battery_mw.col(s) - cpu.battery_mw.col(s)).cwiseAbs().maxCoeff(), 1e-6);
+        EXPECT_NEAR(r.violation[s], cpu.violation[s], 1e-6 * (1 + cpu.violation[s]));
+        EXPECT_EQ(r.infeasible_step[s], cpu.infeasible_step[s]);
+    }
+    EXPECT_GT(cpu.violation[4], 0);
+    // The ADMM runs on the host whatever the backend asked for, and says so.
+    options.solver = SmoothDispatchSolver::admm;
+    options.max_iterations = 50;
+    EXPECT_EQ(smooth_dispatch(load.leftCols(1), {fleets[0]}, {grids[0]}, options).backend,
+              Backend::cpu);
 }
 
 }  // namespace

@@ -1,0 +1,28 @@
+// The interior point batched over the scenarios of one QP on a device: the seam of
+// smooth_dispatch's CUDA engine. The CPU runs ipm_core.hpp's solve per scenario on its own threads
+// (smooth_dispatch.cpp); the CUDA engine runs the same solve, one thread per scenario.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "core/ipm_qp.hpp"
+
+namespace gridbatch::detail {
+
+class IpmEngine {
+public:
+    virtual ~IpmEngine() = default;
+    // How many of `scenarios` scenarios of `qp` one solve() takes at most (device memory).
+    virtual Index chunk_size(const BoundedQp& qp, Index scenarios) = 0;
+    // q: n x C, l and u: the rows of A x C (one scenario per column, unscaled, as
+    // BoundedQp::solve takes them); x: n x C answers, outcomes: C, as BoundedQp::solve's.
+    virtual void solve(const BoundedQp& qp, const Matrix& q, const Matrix& l, const Matrix& u,
+                       Matrix& x, std::vector<QpOutcome>& outcomes) = 0;
+};
+
+namespace cuda {
+std::unique_ptr<IpmEngine> make_ipm_engine(int device);
+}
+
+}  // namespace gridbatch::detail
