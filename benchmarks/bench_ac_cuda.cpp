@@ -193,6 +193,7 @@ void register_all() {
 
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
+    benchmark::AddCustomContext("gridbatch_device", gridbatch::build_info().cuda_device);
     register_all();
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

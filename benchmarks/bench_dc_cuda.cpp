@@ -16,6 +16,7 @@
 
 #include "core/dc_access.hpp"
 #include "dc_engine_cuda.hpp"
+#include "gridbatch/backend.hpp"
 #include "gridbatch/dc_power_flow.hpp"
 #include "gridbatch/matpower.hpp"
 
@@ -141,6 +142,7 @@ void register_all() {
 
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
+    benchmark::AddCustomContext("gridbatch_device", gridbatch::build_info().cuda_device);
     register_all();
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -61,4 +61,13 @@ std::size_t device_free_bytes() {
     return limit > 0 && limit < free_bytes ? limit : free_bytes;
 }
 
+std::string device_description(int device) {
+    check_device_index(device);
+    cudaDeviceProp p{};
+    GRIDBATCH_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+    return std::string(p.name) + ", " +
+           std::to_string(static_cast<long long>(p.totalGlobalMem >> 30)) +
+           " GiB, compute capability " + std::to_string(p.major) + "." + std::to_string(p.minor);
+}
+
 }  // namespace gridbatch::detail::cuda

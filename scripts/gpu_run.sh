@@ -70,7 +70,7 @@ stage() {
 } >"$results"
 
 # gtest names of everything that touches the device or the CUDA engines' logic.
-cuda_tests='/cuda|^Cuda|^DeviceBuffer|^LuSchedule|NewtonSteps|NewtonLayout'
+cuda_tests='/cuda|^Cuda|^DeviceBuffer|^LuSchedule|NewtonSteps|NewtonLayout|^IpmCore'
 cuda_filter='*/cuda:Cuda*:DeviceBuffer*:*NewtonSteps*'
 
 if want build || [ ! -x "$build/tests/gridbatch_tests" ]; then
@@ -80,7 +80,7 @@ if want build || [ ! -x "$build/tests/gridbatch_tests" ]; then
     -DGRIDBATCH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$archs" -DGRIDBATCH_BUILD_PYTHON=OFF \
     -DGRIDBATCH_BUILD_EXAMPLES=OFF
   stage build cmake --build "$build" -j"$jobs" --target gridbatch_tests gridbatch_cli \
-    bench_dc_cuda bench_ac_cuda bench_dc bench_ac
+    bench_dc_cuda bench_ac_cuda bench_dispatch_cuda bench_dc bench_ac bench_smooth_dispatch
 fi
 
 if want test; then
@@ -104,12 +104,12 @@ fi
 
 if want bench; then
   filter=${GRIDBATCH_BENCH_FILTER:-.}
-  for b in bench_dc_cuda bench_ac_cuda; do
+  for b in bench_dc_cuda bench_ac_cuda bench_dispatch_cuda; do
     stage "$b" "$build/bin/$b" --benchmark_filter="$filter" \
       --benchmark_out="$out_dir/${b}_$stamp.json" --benchmark_out_format=json
   done
   # The public API end to end on the GPU (transfers and post-processing included).
-  for b in bench_dc bench_ac; do
+  for b in bench_dc bench_ac bench_smooth_dispatch; do
     stage "$b (cuda)" env GRIDBATCH_BENCH_BACKEND=cuda "$build/bin/$b" \
       --benchmark_filter="$filter" --benchmark_out="$out_dir/${b}_cuda_$stamp.json" \
       --benchmark_out_format=json

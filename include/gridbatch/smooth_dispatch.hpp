@@ -43,7 +43,9 @@
 //   once near them it tries OSQP's active-set polish (one extra KKT factorisation), which, when
 //   it applies, makes the answer exact to rounding.
 // Scenarios run in parallel, one per thread at a time, so results do not depend on the thread
-// count.
+// count. With Backend::cuda the interior point's first solve of every scenario runs on the device,
+// one thread per scenario (the same code, src/core/ipm_core.hpp, without fused multiply-adds);
+// the hand-overs below, the ADMM and the polish stay on the host.
 // After either, the physics is enforced exactly: b = d - c clipped to the power limits, E
 // recomputed by the loss model of dispatch() (psi(b)), b nudged where rounding would push E out
 // of its window, u clipped to its range, g = load - b - u. SoC, power limits and energy balance

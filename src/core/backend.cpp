@@ -60,7 +60,7 @@ BuildInfo build_info() {
     info.cuda_built = detail::cuda::built();
     info.cuda_architectures = info.cuda_built ? GRIDBATCH_CUDA_ARCHITECTURES : "";
     const BackendStatus status = detail::cuda::device_status();
-    info.cuda_device = status.available ? "available" : status.reason;
+    info.cuda_device = status.available ? detail::cuda::device_description(0) : status.reason;
     return info;
 }
 

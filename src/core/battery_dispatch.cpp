@@ -166,6 +166,8 @@ DispatchResult allocate(Index T, Index S, Backend backend) {
     return r;
 }
 
+}  // namespace
+
 std::vector<dispatch::FleetParams> prepare(const MatrixView& load,
                                            const std::vector<BatteryFleet>& fleets,
                                            const std::vector<GridConnection>& grids,
@@ -213,7 +215,6 @@ std::vector<dispatch::FleetParams> prepare(const MatrixView& load,
     return params;
 }
 
-}  // namespace
 }  // namespace detail
 
 DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>& fleets,

@@ -73,6 +73,40 @@ void TrainingLoadParameters::validate(const std::string& where) const {
     require(share <= 1 + 1e-12, where, "sum of jobs' gpu_share", share, "<= 1");
 }
 
+namespace detail {
+
+dispatch::LoadParams load_params(const TrainingLoadParameters& p) {
+    dispatch::LoadParams q{};
+    q.gpu_count = p.gpu_count;
+    q.it_kw_per_gpu = p.it_kw_per_gpu;
+    q.idle_level = p.idle_level;
+    q.pue = p.pue;
+    q.cooling_time_constant_s = p.cooling_time_constant_s;
+    q.noise = p.noise;
+    q.n_jobs = static_cast<int>(p.jobs.size());
+    for (std::size_t k = 0; k < p.jobs.size(); ++k) {
+        const TrainingJob& j = p.jobs[k];
+        q.jobs[k] = {j.gpu_share,
+                     j.iteration_period_s,
+                     j.period_jitter,
+                     j.compute_share,
+                     j.peak_level,
+                     j.trough_level,
+                     j.amplitude_jitter,
+                     j.start_s,
+                     j.stop_s,
+                     j.ramp_s,
+                     j.checkpoint_interval_s,
+                     j.checkpoint_duration_s,
+                     j.checkpoint_level,
+                     j.failures_per_hour,
+                     j.restart_outage_s};
+    }
+    return q;
+}
+
+}  // namespace detail
+
 Matrix training_load(const std::vector<TrainingLoadParameters>& parameters, Index n_scenarios,
                      const LoadProfileOptions& options) {
     require(options.steps >= 0, "LoadProfileOptions", "steps", static_cast<Real>(options.steps),
@@ -89,41 +123,13 @@ Matrix training_load(const std::vector<TrainingLoadParameters>& parameters, Inde
         8.0 * static_cast<double>(n_scenarios) * static_cast<double>(options.steps),
         "training_load of " + std::to_string(n_scenarios) + " scenarios x " +
             std::to_string(options.steps) + " steps");
-    std::vector<detail::dispatch::LoadParams> pods(static_cast<std::size_t>(n_scenarios));
     for (std::size_t i = 0; i < parameters.size(); ++i)
         parameters[i].validate(parameters.size() == 1
                                    ? "training load parameters (shared)"
                                    : "training load parameters of scenario " + std::to_string(i));
-    for (Index s = 0; s < n_scenarios; ++s) {
-        const TrainingLoadParameters& p = parameters[parameters.size() == 1 ? 0 : s];
-        detail::dispatch::LoadParams& q = pods[s];
-        q = {};
-        q.gpu_count = p.gpu_count;
-        q.it_kw_per_gpu = p.it_kw_per_gpu;
-        q.idle_level = p.idle_level;
-        q.pue = p.pue;
-        q.cooling_time_constant_s = p.cooling_time_constant_s;
-        q.noise = p.noise;
-        q.n_jobs = static_cast<int>(p.jobs.size());
-        for (std::size_t k = 0; k < p.jobs.size(); ++k) {
-            const TrainingJob& j = p.jobs[k];
-            q.jobs[k] = {j.gpu_share,
-                         j.iteration_period_s,
-                         j.period_jitter,
-                         j.compute_share,
-                         j.peak_level,
-                         j.trough_level,
-                         j.amplitude_jitter,
-                         j.start_s,
-                         j.stop_s,
-                         j.ramp_s,
-                         j.checkpoint_interval_s,
-                         j.checkpoint_duration_s,
-                         j.checkpoint_level,
-                         j.failures_per_hour,
-                         j.restart_outage_s};
-        }
-    }
+    std::vector<detail::dispatch::LoadParams> pods(static_cast<std::size_t>(n_scenarios));
+    for (Index s = 0; s < n_scenarios; ++s)
+        pods[s] = detail::load_params(parameters[parameters.size() == 1 ? 0 : s]);
     const Backend backend = resolve_backend(options.backend);
     Matrix out(options.steps, n_scenarios);
     auto engine = detail::make_dispatch_engine(backend, options.threads, options.device);

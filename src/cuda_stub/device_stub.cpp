@@ -21,4 +21,6 @@ void check_device_index(int) {
 
 std::size_t device_free_bytes() { return 0; }
 
+std::string device_description(int) { return device_status().reason; }
+
 }  // namespace gridbatch::detail::cuda

@@ -2,6 +2,9 @@
 // in src/cuda_stub/ otherwise.
 #pragma once
 
+#include <cstddef>
+#include <string>
+
 #include "gridbatch/backend.hpp"
 
 namespace gridbatch::detail::cuda {
@@ -15,5 +18,7 @@ int device_count() noexcept;
 void check_device_index(int device);
 // Bytes free on the current device (0 when there is none).
 std::size_t device_free_bytes();
+// "NAME, N GiB, compute capability X.Y" of a device, or why there is none.
+std::string device_description(int device);
 
 }  // namespace gridbatch::detail::cuda

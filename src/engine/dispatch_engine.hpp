@@ -10,6 +10,7 @@
 
 #include "core/dispatch_core.hpp"
 #include "gridbatch/battery_dispatch.hpp"
+#include "gridbatch/load_profiles.hpp"
 
 namespace gridbatch::detail {
 
@@ -43,6 +44,14 @@ std::unique_ptr<DispatchEngine> make_dispatch_engine(int threads);
 namespace cuda {
 std::unique_ptr<DispatchEngine> make_dispatch_engine(int device);
 }
+
+// Validated inputs as the engines take them: one FleetParams per scenario (the target from
+// options.target and the load), and a generator's plain parameters (validated by the caller).
+std::vector<dispatch::FleetParams> prepare(const MatrixView& load,
+                                           const std::vector<BatteryFleet>& fleets,
+                                           const std::vector<GridConnection>& grids,
+                                           const DispatchOptions& options);
+dispatch::LoadParams load_params(const TrainingLoadParameters& parameters);
 
 // The engine for a resolved backend (cpu or cuda).
 std::unique_ptr<DispatchEngine> make_dispatch_engine(Backend backend, int threads, int device);
