@@ -157,3 +157,27 @@ def test_degenerate_problems_are_solved_by_the_interior_point(seed, index):
     r = gb.smooth_dispatch(load[None, :], fleet, grid, threads=1, **kw)
     assert r.converged[0] and r.iterations[0] < 300, r.iterations[0]
     assert r.limit_violation[0] <= 1e-4
+
+
+def test_backends_agree(load, backend):
+    """The interior point on each backend (CUDA: one device thread per scenario) gives the CPU's
+    statuses and answers; the result says where it ran."""
+    fleet = gb.BatteryFleet.from_units("megapack-2h", 10)
+    cpu = gb.smooth_dispatch(load, fleet, backend="cpu")
+    r = gb.smooth_dispatch(load, fleet, backend=backend)
+    assert r.backend == getattr(gb.Backend, backend)
+    np.testing.assert_array_equal(r.status, cpu.status)
+    np.testing.assert_allclose(r.objective, cpu.objective, rtol=1e-9)
+    np.testing.assert_allclose(r.battery_mw, cpu.battery_mw, atol=1e-6)
+    assert gb.SmoothDispatchOptions(backend="cpu").backend == gb.Backend.cpu
+
+
+def test_unavailable_backend_says_why(load):
+    status = gb.backend_status("cuda")
+    if status.available:
+        pytest.skip("CUDA is available here")
+    fleet = gb.BatteryFleet.from_units("megapack-2h", 10)
+    with pytest.raises(gb.BackendUnavailableError, match="cuda"):
+        gb.smooth_dispatch(load, fleet, backend="cuda")
+    with pytest.raises(gb.InputError, match="'gpu'"):
+        gb.smooth_dispatch(load, fleet, backend="gpu")
