@@ -1,9 +1,15 @@
 #include "core/memory.hpp"
 
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include "gridbatch/error.hpp"
 
@@ -68,6 +74,21 @@ void require_host_memory(double bytes, const std::string& what) {
                     (limit > 0 ? " is the limit (GRIDBATCH_MEMORY_LIMIT)" : " is available") +
                     "; solve the batch in parts (columns of scenarios), or shard it over MPI "
                     "ranks (solve_sharded)");
+}
+
+void populate(void* data, std::size_t bytes) {
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+    if (bytes < (std::size_t{1} << 16)) return;  // a syscall for fewer than 16 pages: no gain
+    // The whole pages inside the buffer (madvise takes page-aligned ranges).
+    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) / page * page;
+    const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) / page * page;
+    if (end > begin)
+        (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+#else
+    (void)data;
+    (void)bytes;
+#endif
 }
 
 }  // namespace gridbatch::detail

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/memory.hpp"
 #include "cpu/parallel.hpp"
 #include "engine/dispatch_engine.hpp"
 
@@ -14,17 +15,26 @@ namespace {
 
 // Workspace left uninitialised: the solvers write before they read, and the dynamic program
 // touches only the few blocks it uses (zero-filling ~6 T breakpoints cost ~5 % of a day-long lossy
-// solve).
+// solve). The prices are all written: their pages are mapped at once (populate).
 struct Workspace {
     std::unique_ptr<dispatch::Breakpoint[]> work;
-    std::vector<double> prices;
+    std::unique_ptr<double[]> prices;
     void reserve(Index T) {
         if (work) return;
         work.reset(
             new dispatch::Breakpoint[static_cast<std::size_t>(dispatch::workspace_items(T))]);
-        prices.resize(static_cast<std::size_t>(dispatch::price_items(T)));
+        const auto n = static_cast<std::size_t>(dispatch::price_items(T));
+        prices.reset(new double[n]);
+        populate(prices.get(), n * sizeof(double));
     }
 };
+
+// The pages of scenarios [begin, end)'s result columns, mapped before they are written.
+void populate_results(DispatchResult& out, Index begin, Index end) {
+    for (Matrix* m : {&out.battery_mw, &out.soc_mwh, &out.grid_mw})
+        populate(m->col(begin).data(),
+                 sizeof(double) * static_cast<std::size_t>(m->rows() * (end - begin)));
+}
 
 class DispatchEngineCpu final : public DispatchEngine {
 public:
@@ -43,12 +53,13 @@ public:
             for (Workspace& w : ws) w.reserve(T);
             parallel_for(S, n_threads, 1, [&](int worker, Index begin, Index end) {
                 Workspace& w = ws[static_cast<std::size_t>(worker)];
+                populate_results(out, begin, end);
                 for (Index s = begin; s < end; ++s) {
                     dispatch::Outcome o;
                     const int used = dispatch::solve_scenario(
                         load.col(s).data(), 1, T, hours_per_step, fleets[s], method,
                         out.battery_mw.col(s).data(), out.soc_mwh.col(s).data(),
-                        out.grid_mw.col(s).data(), w.work.get(), w.prices.data(), o);
+                        out.grid_mw.col(s).data(), w.work.get(), w.prices.get(), o);
                     store_outcome(out, s, used, o);
                 }
             });
@@ -78,16 +89,21 @@ public:
                         store_outcome(out, s,
                                       dispatch::solve_scenario(l, 1, T, hours_per_step, fleets[s],
                                                                method, battery, soc, grid,
-                                                               w.work.get(), w.prices.data(), o),
+                                                               w.work.get(), w.prices.get(), o),
                                       o);
                     continue;
                 }
                 auto& hv = halves[static_cast<std::size_t>(s)];
                 dispatch::dp_half(l, 1, T, hours_per_step, fleets[s], half, w.work.get(),
-                                  w.prices.data(), hv);
-                if (finished[s].fetch_add(1, std::memory_order_acq_rel) == 0) continue;
+                                  w.prices.get(), hv);
+                // The first half to finish maps the result pages while the other still runs
+                // (mapping does not write, so the join may already be writing them).
+                if (finished[s].fetch_add(1, std::memory_order_acq_rel) == 0) {
+                    populate_results(out, s, s + 1);
+                    continue;
+                }
                 dispatch::dp_finish(l, 1, T, hours_per_step, fleets[s], &hv, battery, soc, grid,
-                                    w.work.get(), w.prices.data(), o);
+                                    w.work.get(), w.prices.get(), o);
                 store_outcome(out, s, 2, o);
             }
         });
@@ -97,6 +113,8 @@ public:
                        double dt_seconds, Matrix& out) override {
         const Index T = out.rows(), S = out.cols();
         parallel_for(S, threads_, 1, [&](int, Index begin, Index end) {
+            populate(out.col(begin).data(),
+                     sizeof(double) * static_cast<std::size_t>(T * (end - begin)));
             for (Index s = begin; s < end; ++s)
                 dispatch::training_load(params[s], seed, s, T, dt_seconds, out.col(s).data(), 1);
         });
