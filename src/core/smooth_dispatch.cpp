@@ -606,12 +606,23 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
                                      const std::vector<GridConnection>& grids,
                                      const SmoothDispatchOptions& options) {
     options.validate();
+    // The ADMM runs on the host only.
+    if (options.solver == SmoothDispatchSolver::admm ||
+        resolve_backend(options.backend) != Backend::cuda)
+        return detail::smooth_dispatch_on(load, fleets, grids, options, nullptr);
+    const auto engine = detail::cuda::make_ipm_engine(options.device);
+    return detail::smooth_dispatch_on(load, fleets, grids, options, engine.get());
+}
+
+namespace detail {
+
+SmoothDispatchResult smooth_dispatch_on(const MatrixView& load,
+                                        const std::vector<BatteryFleet>& fleets,
+                                        const std::vector<GridConnection>& grids,
+                                        const SmoothDispatchOptions& options, IpmEngine* device) {
+    options.validate();
     const Index T = load.rows(), S = load.cols();
     if (T < 1) fail("smooth_dispatch: load has no time steps (0 rows)");
-    // The ADMM runs on the host only.
-    const Backend backend = options.solver == SmoothDispatchSolver::admm
-                                ? Backend::cpu
-                                : resolve_backend(options.backend);
     check_count(fleets.size(), S, "fleets");
     check_count(grids.size(), S, "grids");
     for (std::size_t i = 0; i < fleets.size(); ++i)
@@ -688,7 +699,7 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
     r.violation = Vector::Zero(S);
     r.violation_kind = FlagVector::Zero(S);
     r.method = FlagVector::Constant(S, static_cast<std::int8_t>(DispatchMethod::automatic));
-    r.backend = backend;
+    r.backend = device ? Backend::cuda : Backend::cpu;
     r.dual_residual = Vector::Zero(S);
     r.relaxed_steps = IndexVector::Zero(S);
     r.limit_violation = Vector::Zero(S);
@@ -792,23 +803,22 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
         r.objective[s] = objective_of(r, s, h, w_ramp, cost);
     };
 
-    if (backend != Backend::cuda) {
+    if (!device) {
         detail::cpu::parallel_for(S, threads, 1, [&](int worker, Index begin, Index end) {
             for (Index s = begin; s < end; ++s)
                 solve_scenario(workers[static_cast<std::size_t>(worker)], s, nullptr);
         });
         return r;
     }
-    // CUDA: the interior point's first solve of every scenario on the device, by QP kind and in
-    // chunks that fit it; the rest (the hand-overs, rare, and the polish) on the host threads.
-    const auto engine = detail::cuda::make_ipm_engine(options.device);
+    // The interior point's first solve of every scenario on the device, by QP kind and in chunks
+    // that fit it; the rest (the hand-overs, rare, and the polish) on the host threads.
     for (std::size_t k = 0; k < qps.size(); ++k) {
         std::vector<Index> of_kind;
         for (Index s = 0; s < S; ++s)
             if (kind_of[static_cast<std::size_t>(s)] == k) of_kind.push_back(s);
         const detail::BoundedQp& ipm = qps[k]->interior_point();
         const auto count = static_cast<Index>(of_kind.size());
-        const Index chunk = engine->chunk_size(ipm, count);
+        const Index chunk = device->chunk_size(ipm, count);
         for (Index first = 0; first < count; first += chunk) {
             const Index C = std::min(chunk, count - first);
             Matrix q(ipm.n(), C), l(ipm.structure().rows, C), u(ipm.structure().rows, C), x;
@@ -822,7 +832,7 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
                     u.col(c) = w.u;
                 }
             });
-            engine->solve(ipm, q, l, u, x, outcomes);
+            device->solve(ipm, q, l, u, x, outcomes);
             detail::cpu::parallel_for(C, threads, 1, [&](int worker, Index begin, Index end) {
                 Worker& w = workers[static_cast<std::size_t>(worker)];
                 for (Index c = begin; c < end; ++c) {
@@ -835,6 +845,8 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
     }
     return r;
 }
+
+}  // namespace detail
 
 IndexVector smallest_fleet_for_ramp(const MatrixView& load, const BatteryUnit& unit,
                                     Real ramp_limit_mw_per_min, Index max_units,

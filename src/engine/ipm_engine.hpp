@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/ipm_qp.hpp"
+#include "gridbatch/smooth_dispatch.hpp"
 
 namespace gridbatch::detail {
 
@@ -24,5 +25,12 @@ public:
 namespace cuda {
 std::unique_ptr<IpmEngine> make_ipm_engine(int device);
 }
+
+// smooth_dispatch() once the backend is chosen: the interior point's first solve of every
+// scenario on `device` (null: on the CPU threads, as everything else).
+SmoothDispatchResult smooth_dispatch_on(const MatrixView& load,
+                                        const std::vector<BatteryFleet>& fleets,
+                                        const std::vector<GridConnection>& grids,
+                                        const SmoothDispatchOptions& options, IpmEngine* device);
 
 }  // namespace gridbatch::detail

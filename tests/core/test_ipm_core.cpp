@@ -1,13 +1,19 @@
 // The interior point's shared core (src/core/ipm_core.hpp): its LDL' is Eigen's SimplicialLDLT
-// operation for operation, and a solve with the scenarios interleaved (the layout a CUDA kernel
-// runs, one thread per scenario) gives what the contiguous one (the CPU's) gives.
+// operation for operation, a solve with the scenarios interleaved (the layout a CUDA kernel runs,
+// one thread per scenario) gives what the contiguous one (the CPU's) gives, and smooth_dispatch's
+// device path (chunks by QP kind, hand-overs, polish) run with that layout on the host gives the
+// CPU path's results bitwise.
 #include <gtest/gtest.h>
 
 #include <Eigen/SparseCholesky>
+#include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/ipm_qp.hpp"
+#include "engine/ipm_engine.hpp"
+#include "gridbatch/smooth_dispatch.hpp"
 
 namespace gridbatch::detail {
 namespace {
@@ -177,6 +183,71 @@ TEST(IpmCore, InterleavedScenariosSolveAsContiguousOnes) {
         } else {
             EXPECT_EQ(one.status, Status::infeasible);
         }
+    }
+}
+
+// The CUDA engine's layout on the host: a chunk's scenarios interleaved (element i of scenario c
+// at i * C + c), each solved by the code a device thread runs; at most two scenarios per chunk,
+// so that the caller's chunking is exercised.
+class HostIpmEngine final : public IpmEngine {
+public:
+    int calls = 0;
+    Index chunk_size(const BoundedQp&, Index scenarios) override {
+        return std::min<Index>(2, scenarios);
+    }
+    void solve(const BoundedQp& qp, const Matrix& q, const Matrix& l, const Matrix& u, Matrix& x,
+               std::vector<QpOutcome>& outcomes) override {
+        ++calls;
+        const ipm::Structure& st = qp.structure();
+        const long long C = q.cols();
+        const Matrix qt = q.transpose(), lt = l.transpose(), ut = u.transpose();
+        const long long doubles =
+            ipm::Workspace<long long>::doubles(st, qp.settings().max_iterations);
+        std::vector<double> data(static_cast<std::size_t>(doubles * C));
+        std::vector<std::uint8_t> flags(static_cast<std::size_t>(st.n * C));
+        outcomes.clear();
+        for (long long c = 0; c < C; ++c) {
+            const ipm::Workspace<long long> ws(st, qp.settings().max_iterations, data.data() + c,
+                                               flags.data() + c, C);
+            const ipm::In<long long> qc{qt.data() + c, C}, lc{lt.data() + c, C},
+                uc{ut.data() + c, C};
+            outcomes.push_back(to_qp_outcome(ipm::solve(st, qp.settings(), qc, lc, uc, ws)));
+        }
+        x = Eigen::Map<const Matrix>(data.data(), C, st.n).transpose();
+    }
+};
+
+TEST(IpmCore, DevicePathOnTheHostGivesTheCpuPathsResults) {
+    const Index T = 200, S = 5;
+    Matrix load(T, S);
+    for (Index s = 0; s < S; ++s)
+        for (Index t = 0; t < T; ++t)
+            load(t, s) = 150 + ((t / (2 + s)) % 2 ? 25.0 : -25.0) +
+                         10 * std::sin(0.03 * static_cast<Real>(t) + static_cast<Real>(s));
+    std::vector<BatteryFleet> fleets;
+    for (Real units : {6.0, 10.0, 20.0, 8.0, 1.0})
+        fleets.push_back(BatteryFleet::from_units(battery_unit("megapack-2h"), units));
+    fleets[1].ramp_limit_mw_per_s = 3;  // a second QP kind, between scenarios of the first
+    std::vector<GridConnection> grids(S);
+    grids[4].import_limit_mw = load.col(4).maxCoeff() - 40;  // infeasible: handed over
+    SmoothDispatchOptions options;
+    options.threads = 2;
+    const SmoothDispatchResult cpu = smooth_dispatch_on(load, fleets, grids, options, nullptr);
+    HostIpmEngine engine;
+    const SmoothDispatchResult dev = smooth_dispatch_on(load, fleets, grids, options, &engine);
+    EXPECT_EQ(engine.calls, 3);  // kind 1: scenarios {0, 2}, {3, 4}; kind 2: {1}
+    EXPECT_EQ(cpu.backend, Backend::cpu);
+    EXPECT_EQ(dev.backend, Backend::cuda);
+    EXPECT_EQ(cpu.report.at(4), Status::infeasible);
+    for (Index s = 0; s < S; ++s) {
+        SCOPED_TRACE("scenario " + std::to_string(s));
+        if (s < 4) EXPECT_EQ(cpu.report.at(s), Status::converged);
+        EXPECT_EQ(dev.report.at(s), cpu.report.at(s));
+        EXPECT_EQ(dev.report.iterations[s], cpu.report.iterations[s]);
+        EXPECT_EQ(dev.objective[s], cpu.objective[s]);
+        EXPECT_EQ(dev.violation[s], cpu.violation[s]);
+        EXPECT_EQ(dev.infeasible_step[s], cpu.infeasible_step[s]);
+        EXPECT_EQ((dev.battery_mw.col(s) - cpu.battery_mw.col(s)).cwiseAbs().maxCoeff(), 0);
     }
 }
 
