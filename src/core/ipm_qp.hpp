@@ -33,6 +33,7 @@
 
 #include "admm_qp.hpp"
 #include "core/ipm_core.hpp"
+#include "core/memory.hpp"
 
 namespace gridbatch::detail {
 
@@ -157,6 +158,7 @@ public:
         if (ws.doubles < doubles) {
             ws.data.reset(new double[doubles]);
             ws.doubles = doubles;
+            populate(ws.data.get(), doubles * sizeof(double));
         }
         if (ws.bytes < static_cast<std::size_t>(n_)) {
             ws.flags.reset(new std::uint8_t[static_cast<std::size_t>(n_)]);
