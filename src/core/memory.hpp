@@ -21,7 +21,7 @@ void require_host_memory(double bytes, const std::string& what);
 // MADV_POPULATE_WRITE) instead of one page fault per 4 KiB page at first touch; for buffers that
 // are then written in full. On the VM behind our CPU numbers a fault costs ~10 us: touching 2 MB
 // page by page took 5 ms, mapping it at once 0.6 ms, and 100 lossless days of dispatch (results
-// of 207 MB, fresh memory every call) went from 525 to 345 ms. Engines call
+// of 207 MB, fresh memory every call) went from 449 to 291 ms. Engines call
 // it per thread on the part each thread writes, so the mapping runs in parallel and near the
 // thread that uses it. A no-op below 64 KiB and where the kernel does not offer it.
 void populate(void* data, std::size_t bytes);

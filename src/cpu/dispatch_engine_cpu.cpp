@@ -15,21 +15,23 @@ namespace {
 
 // Workspace left uninitialised: the solvers write before they read, and the dynamic program
 // touches only the few blocks it uses (zero-filling ~6 T breakpoints cost ~5 % of a day-long lossy
-// solve). The prices are all written: their pages are mapped at once (populate).
+// solve).
 struct Workspace {
     std::unique_ptr<dispatch::Breakpoint[]> work;
-    std::unique_ptr<double[]> prices;
+    std::vector<double> prices;
     void reserve(Index T) {
         if (work) return;
         work.reset(
             new dispatch::Breakpoint[static_cast<std::size_t>(dispatch::workspace_items(T))]);
-        const auto n = static_cast<std::size_t>(dispatch::price_items(T));
-        prices.reset(new double[n]);
-        populate(prices.get(), n * sizeof(double));
+        prices.resize(static_cast<std::size_t>(dispatch::price_items(T)));
     }
 };
 
-// The pages of scenarios [begin, end)'s result columns, mapped before they are written.
+// The pages of scenarios [begin, end)'s result columns, mapped before they are written: 100 days
+// lossless 449 -> 291 ms, lossy 808 -> 655 ms on the 2-core VM. Not where one scenario's halves
+// run on two threads: mapping there (the results by the first half to finish, or the prices up
+// front) made a lossy day 60 % slower (8.5 against 5.3 ms), for a reason not found (the other
+// half faulting its workspace in meanwhile?).
 void populate_results(DispatchResult& out, Index begin, Index end) {
     for (Matrix* m : {&out.battery_mw, &out.soc_mwh, &out.grid_mw})
         populate(m->col(begin).data(),
@@ -59,7 +61,7 @@ public:
                     const int used = dispatch::solve_scenario(
                         load.col(s).data(), 1, T, hours_per_step, fleets[s], method,
                         out.battery_mw.col(s).data(), out.soc_mwh.col(s).data(),
-                        out.grid_mw.col(s).data(), w.work.get(), w.prices.get(), o);
+                        out.grid_mw.col(s).data(), w.work.get(), w.prices.data(), o);
                     store_outcome(out, s, used, o);
                 }
             });
@@ -89,21 +91,16 @@ public:
                         store_outcome(out, s,
                                       dispatch::solve_scenario(l, 1, T, hours_per_step, fleets[s],
                                                                method, battery, soc, grid,
-                                                               w.work.get(), w.prices.get(), o),
+                                                               w.work.get(), w.prices.data(), o),
                                       o);
                     continue;
                 }
                 auto& hv = halves[static_cast<std::size_t>(s)];
                 dispatch::dp_half(l, 1, T, hours_per_step, fleets[s], half, w.work.get(),
-                                  w.prices.get(), hv);
-                // The first half to finish maps the result pages while the other still runs
-                // (mapping does not write, so the join may already be writing them).
-                if (finished[s].fetch_add(1, std::memory_order_acq_rel) == 0) {
-                    populate_results(out, s, s + 1);
-                    continue;
-                }
+                                  w.prices.data(), hv);
+                if (finished[s].fetch_add(1, std::memory_order_acq_rel) == 0) continue;
                 dispatch::dp_finish(l, 1, T, hours_per_step, fleets[s], &hv, battery, soc, grid,
-                                    w.work.get(), w.prices.get(), o);
+                                    w.work.get(), w.prices.data(), o);
                 store_outcome(out, s, 2, o);
             }
         });
