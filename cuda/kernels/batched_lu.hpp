@@ -6,11 +6,7 @@
 // code with stride 1 against a dense LU.
 #pragma once
 
-#if defined(__CUDACC__)
-#define GRIDBATCH_HD __host__ __device__ __forceinline__
-#else
-#define GRIDBATCH_HD inline
-#endif
+#include "core/host_device.hpp"
 
 namespace gridbatch::detail::cuda {
 
@@ -33,7 +29,7 @@ struct LuScheduleView {
 };
 
 // Factorises in place; returns false (and stops) at a zero or non-finite pivot.
-GRIDBATCH_HD bool lu_factor_strided(const LuScheduleView& s, double* lu, long stride) {
+GRIDBATCH_HD_INLINE bool lu_factor_strided(const LuScheduleView& s, double* lu, long stride) {
     for (int i = 0; i < s.n; ++i) {
         for (int t = s.row_step[i]; t < s.row_step[i + 1]; ++t) {
             const int k = s.step_row[t];
@@ -73,8 +69,8 @@ GRIDBATCH_HD bool lu_factor_strided(const LuScheduleView& s, double* lu, long st
 }
 
 // Solves (L U) x = b in place (b and x in the permuted order, same stride convention).
-GRIDBATCH_HD void lu_solve_strided(const LuScheduleView& s, const double* lu, double* x,
-                                   long lu_stride, long x_stride) {
+GRIDBATCH_HD_INLINE void lu_solve_strided(const LuScheduleView& s, const double* lu, double* x,
+                                          long lu_stride, long x_stride) {
     for (int i = 0; i < s.n; ++i) {
         double sum = x[static_cast<long>(i) * x_stride];
         for (int p = s.row_ptr[i]; p < s.diag[i]; ++p)

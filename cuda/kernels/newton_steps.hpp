@@ -14,13 +14,13 @@ namespace gridbatch::detail::cuda::ac {
 
 namespace math {  // the device's math functions on the device, <cmath>'s on the host
 #if defined(__CUDA_ARCH__)
-GRIDBATCH_HD void sin_cos(double x, double* s, double* c) { sincos(x, s, c); }
-GRIDBATCH_HD bool is_nan(double x) { return isnan(x); }
-GRIDBATCH_HD double abs(double x) { return fabs(x); }
-GRIDBATCH_HD double max(double a, double b) { return fmax(a, b); }
-GRIDBATCH_HD double hypotenuse(double a, double b) { return hypot(a, b); }
-GRIDBATCH_HD double arg(double y, double x) { return atan2(y, x); }
-GRIDBATCH_HD double remainder_of(double x, double y) { return remainder(x, y); }
+GRIDBATCH_HD_INLINE void sin_cos(double x, double* s, double* c) { sincos(x, s, c); }
+GRIDBATCH_HD_INLINE bool is_nan(double x) { return isnan(x); }
+GRIDBATCH_HD_INLINE double abs(double x) { return fabs(x); }
+GRIDBATCH_HD_INLINE double max(double a, double b) { return fmax(a, b); }
+GRIDBATCH_HD_INLINE double hypotenuse(double a, double b) { return hypot(a, b); }
+GRIDBATCH_HD_INLINE double arg(double y, double x) { return atan2(y, x); }
+GRIDBATCH_HD_INLINE double remainder_of(double x, double y) { return remainder(x, y); }
 #else
 inline void sin_cos(double x, double* s, double* c) {
     *s = std::sin(x);
@@ -94,8 +94,8 @@ struct Schedule {  // device copy of a LuScheduleView plus what the update needs
 // Bus i of scenario s: its P and Q mismatch (F = V conj(Ybus V) - S_spec) into x (permuted
 // order) and its rows of the Jacobian (MATPOWER's dSbus_dV, polar) into lu. Returns the bus's
 // max |F| (NaN when an entry is NaN). The caller owns the P and Q rows of bus i alone.
-GRIDBATCH_HD double assemble_bus(const YbusView& y, const JacobianMap& map, const BatchState& st,
-                                 long s, int i) {
+GRIDBATCH_HD_INLINE double assemble_bus(const YbusView& y, const JacobianMap& map,
+                                        const BatchState& st, long s, int i) {
     const int p_row = map.p_row[i], q_row = map.q_row[i];
     if (p_row < 0 && q_row < 0) return 0.0;
     const long stride = st.stride;
@@ -166,8 +166,8 @@ GRIDBATCH_HD double assemble_bus(const YbusView& y, const JacobianMap& map, cons
 
 // The fate of scenario s after its mismatch norm is known; resets the norm. Returns true while
 // the scenario must iterate on.
-GRIDBATCH_HD bool check_scenario(const BatchState& st, long s, double tolerance,
-                                 int max_iterations) {
+GRIDBATCH_HD_INLINE bool check_scenario(const BatchState& st, long s, double tolerance,
+                                        int max_iterations) {
     const double norm = st.norm[s];
     st.norm[s] = 0;
     int status = st.status[s];
@@ -186,7 +186,8 @@ GRIDBATCH_HD bool check_scenario(const BatchState& st, long s, double tolerance,
 
 // Scenario s: zero the fill, factorise, solve for the Newton step, update Va/Vm and count the
 // iteration; a zero pivot sets status singular.
-GRIDBATCH_HD void factor_solve_update_scenario(const Schedule& sch, const BatchState& st, long s) {
+GRIDBATCH_HD_INLINE void factor_solve_update_scenario(const Schedule& sch, const BatchState& st,
+                                                      long s) {
     const long stride = st.stride;
     st.iterations[s] += 1;  // counted before factorising, as newtonpf counts a singular step
     double* lu = st.lu + s;
@@ -239,8 +240,8 @@ struct FdState {  // besides BatchState's vm, va, specs, status, iterations, max
     double* norm_p = nullptr;
     double* norm_q = nullptr;
 };
-GRIDBATCH_HD void fd_mismatch_bus(const YbusView& y, const FdMap& map, const BatchState& st,
-                                  const FdState& fd, long s, int i, double* np, double* nq) {
+GRIDBATCH_HD_INLINE void fd_mismatch_bus(const YbusView& y, const FdMap& map, const BatchState& st,
+                                         const FdState& fd, long s, int i, double* np, double* nq) {
     *np = 0;
     *nq = 0;
     const int p_row = map.p_row[i], q_row = map.q_row[i];
@@ -277,8 +278,8 @@ GRIDBATCH_HD void fd_mismatch_bus(const YbusView& y, const FdMap& map, const Bat
 // After a mismatch evaluation: converged when both norms are below the tolerance (resets the
 // norms). `singular_factors`: B' or B'' could not be factorised, so a scenario that is not
 // already converged stops as singular (fdpf's order: the start is checked first).
-GRIDBATCH_HD void fd_check_converged(const BatchState& st, const FdState& fd, long s,
-                                     double tolerance, bool singular_factors) {
+GRIDBATCH_HD_INLINE void fd_check_converged(const BatchState& st, const FdState& fd, long s,
+                                            double tolerance, bool singular_factors) {
     const double np = fd.norm_p[s], nq = fd.norm_q[s];
     fd.norm_p[s] = 0;
     fd.norm_q[s] = 0;
@@ -293,7 +294,7 @@ GRIDBATCH_HD void fd_check_converged(const BatchState& st, const FdState& fd, lo
 
 // At the top of an iteration: stop a diverging scenario or one at the iteration limit. Returns
 // true while the scenario must iterate on.
-GRIDBATCH_HD bool fd_check_continue(const BatchState& st, long s, int max_iterations) {
+GRIDBATCH_HD_INLINE bool fd_check_continue(const BatchState& st, long s, int max_iterations) {
     if (st.status[s] != kRunning) return false;
     const double norm = st.max_mismatch[s];
     if (math::is_nan(norm) || norm > kDivergedMismatch)
@@ -306,9 +307,9 @@ GRIDBATCH_HD bool fd_check_continue(const BatchState& st, long s, int max_iterat
 // One half-iteration of scenario s with a factor shared by every scenario (stride 1): x := the
 // factor's solve of x, then v[unknown_bus[k]] -= x[k] (angles for B', magnitudes for B'').
 // The P half counts the iteration. Scenarios that converged at the previous half are skipped.
-GRIDBATCH_HD void fd_half_step(const LuScheduleView& lu, const double* factor,
-                               const int* unknown_bus, double* x, double* v, const BatchState& st,
-                               long s, bool counts_iteration) {
+GRIDBATCH_HD_INLINE void fd_half_step(const LuScheduleView& lu, const double* factor,
+                                      const int* unknown_bus, double* x, double* v,
+                                      const BatchState& st, long s, bool counts_iteration) {
     if (st.status[s] != kRunning) return;
     if (counts_iteration) st.iterations[s] += 1;
     const long stride = st.stride;

@@ -241,7 +241,9 @@ TEST(IpmCore, DevicePathOnTheHostGivesTheCpuPathsResults) {
     EXPECT_EQ(cpu.report.at(4), Status::infeasible);
     for (Index s = 0; s < S; ++s) {
         SCOPED_TRACE("scenario " + std::to_string(s));
-        if (s < 4) EXPECT_EQ(cpu.report.at(s), Status::converged);
+        if (s < 4) {
+            EXPECT_EQ(cpu.report.at(s), Status::converged);
+        }
         EXPECT_EQ(dev.report.at(s), cpu.report.at(s));
         EXPECT_EQ(dev.report.iterations[s], cpu.report.iterations[s]);
         EXPECT_EQ(dev.objective[s], cpu.objective[s]);
