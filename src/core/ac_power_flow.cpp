@@ -482,6 +482,9 @@ AcPowerFlowResult AcPowerFlow::solve_time_series(const AcBatch& batch) const {
     res.loss_mw.resize(ns);
     res.loss_mvar.resize(ns);
     res.slack_mw.resize(ns);
+    // Filled a column at a time by one thread: mapped at once (core/memory.hpp).
+    for (Matrix* m : {&res.vm, &res.va, &res.pg, &res.qg, &res.pf, &res.qf, &res.pt, &res.qt})
+        detail::populate(m->data(), sizeof(Real) * static_cast<std::size_t>(m->size()));
     res.report = ScenarioReport(ns);
     res.q_limited_buses.assign(static_cast<std::size_t>(ns), {});
     const Index n_blocks = (ns + kBlock - 1) / kBlock;
