@@ -93,9 +93,7 @@ void dispatch_day(benchmark::State& state, bool lossy) {
         sizeof(dispatch::Breakpoint) * static_cast<std::size_t>(dispatch::workspace_items(T)) +
         sizeof(dispatch::FleetParams) + sizeof(dispatch::LoadParams) + sizeof(dispatch::DpHalves) +
         sizeof(dispatch::Outcome) + sizeof(int);
-    const long long C = std::max<long long>(
-        1, std::min<long long>(
-               S, static_cast<long long>(cuda::device_free_bytes() / 10 * 8 / per_scenario)));
+    const long long C = cuda::scenarios_per_chunk(S, per_scenario);
     const std::vector<dispatch::FleetParams> fleets(static_cast<std::size_t>(C), fleet);
     const std::vector<dispatch::LoadParams> load_params_c(static_cast<std::size_t>(C),
                                                           load_params(TrainingLoadParameters{}));

@@ -2,6 +2,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "check.hpp"
@@ -59,6 +60,13 @@ std::size_t device_free_bytes() {
     // GRIDBATCH_MEMORY_LIMIT caps it too, so tests can force the chunked paths on a large GPU.
     const std::size_t limit = memory_limit_from_env();
     return limit > 0 && limit < free_bytes ? limit : free_bytes;
+}
+
+long long scenarios_per_chunk(long long scenarios, std::size_t bytes_per_scenario) {
+    const std::size_t budget = device_free_bytes() / 10 * 8;
+    const auto fit =
+        static_cast<long long>(budget / (bytes_per_scenario > 0 ? bytes_per_scenario : 1));
+    return std::max(1LL, std::min(scenarios, fit));
 }
 
 std::string device_description(int device) {

@@ -32,7 +32,7 @@ public:
             sizeof(dispatch::Breakpoint) * static_cast<std::size_t>(dispatch::workspace_items(T)) +
             sizeof(dispatch::FleetParams) + sizeof(dispatch::DpHalves) + sizeof(dispatch::Outcome) +
             sizeof(int);
-        const Index chunk = chunk_size(S, per_scenario);
+        const Index chunk = scenarios_per_chunk(S, per_scenario);
         for (Index first = 0; first < S; first += chunk) {
             const Index C = std::min(chunk, S - first);
             const Matrix in = load.middleCols(first, C).transpose();  // C x T: scenario-fastest
@@ -71,8 +71,8 @@ public:
     void training_load(const std::vector<dispatch::LoadParams>& params, std::uint64_t seed,
                        double dt_seconds, Matrix& out) override {
         const Index T = out.rows(), S = out.cols();
-        const Index chunk =
-            chunk_size(S, sizeof(double) * static_cast<std::size_t>(T) + sizeof(params[0]));
+        const Index chunk = scenarios_per_chunk(
+            S, sizeof(double) * static_cast<std::size_t>(T) + sizeof(params[0]));
         for (Index first = 0; first < S; first += chunk) {
             const Index C = std::min(chunk, S - first);
             DeviceBuffer<dispatch::LoadParams> d_params(params.data() + first,
@@ -87,13 +87,6 @@ public:
     }
 
 private:
-    // Scenarios per chunk: what fits in 80% of the free device memory.
-    static Index chunk_size(Index S, std::size_t bytes_per_scenario) {
-        const std::size_t budget = device_free_bytes() / 10 * 8;
-        const Index fit = static_cast<Index>(budget / std::max<std::size_t>(1, bytes_per_scenario));
-        return std::max<Index>(1, std::min<Index>(S, fit));
-    }
-
     cudaStream_t stream_ = nullptr;
 };
 

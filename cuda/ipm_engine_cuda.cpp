@@ -70,7 +70,7 @@ public:
     IpmEngineCuda(const IpmEngineCuda&) = delete;
     IpmEngineCuda& operator=(const IpmEngineCuda&) = delete;
 
-    // What fits in 80 % of the free device memory (the Structure is small beside it).
+    // The Structure is small beside the scenarios' state.
     Index chunk_size(const BoundedQp& qp, Index scenarios) override {
         const ipm::Structure& st = qp.structure();
         const std::size_t per_scenario =
@@ -78,9 +78,7 @@ public:
                                                           st, qp.settings().max_iterations) +
                                                       st.n + 2 * st.rows) +
             static_cast<std::size_t>(st.n) + sizeof(ipm::Outcome);
-        const std::size_t budget = device_free_bytes() / 10 * 8;
-        const Index fit = static_cast<Index>(budget / per_scenario);
-        return std::max<Index>(1, std::min<Index>(scenarios, fit));
+        return scenarios_per_chunk(scenarios, per_scenario);
     }
 
     void solve(const BoundedQp& qp, const Matrix& q, const Matrix& l, const Matrix& u, Matrix& x,

@@ -21,6 +21,10 @@ void check_device_index(int) {
 
 std::size_t device_free_bytes() { return 0; }
 
+long long scenarios_per_chunk(long long scenarios, std::size_t) {
+    return scenarios > 1 ? scenarios : 1;
+}
+
 std::string device_description(int) { return device_status().reason; }
 
 }  // namespace gridbatch::detail::cuda

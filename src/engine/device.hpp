@@ -18,6 +18,9 @@ int device_count() noexcept;
 void check_device_index(int device);
 // Bytes free on the current device (0 when there is none).
 std::size_t device_free_bytes();
+// How many of `scenarios` fit in 80 % of the free device memory at `bytes_per_scenario` each
+// (at least 1): the chunk the CUDA engines and benchmarks split a batch into.
+long long scenarios_per_chunk(long long scenarios, std::size_t bytes_per_scenario);
 // "NAME, N GiB, compute capability X.Y" of a device, or why there is none.
 std::string device_description(int device);
 
