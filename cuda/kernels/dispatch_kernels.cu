@@ -6,10 +6,12 @@ namespace {
 
 // Two threads per scenario, in different warps so that they run side by side: the block's first
 // warp runs the first halves (dp_half 0) of its kPairs scenarios, its second warp the second
-// halves; after the barrier the first warp joins them (dp_finish), or runs all of solve_scenario
-// where the dynamic program does not split (the same arithmetic as the CPU engine). Twice the
-// threads of one per scenario: a batch that does not fill the device (a day at 1 s needs ~8 MB of
-// workspace per scenario, so a chunk holds a few thousand) finishes in about half the time.
+// halves. After a barrier the first warp meets them (or runs the one pass where they do not meet,
+// or all of solve_scenario where the dynamic program does not split); after another, each warp
+// finishes its halves, and after a third the first warp joins them: the CPU engine's steps and
+// arithmetic. Twice the threads of one per scenario: a batch that does not fill the device (a day
+// at 1 s needs ~8 MB of workspace per scenario, so a chunk holds a few thousand) finishes in about
+// half the time.
 constexpr int kPairs = 32;
 
 __global__ void dispatch_kernel(const double* load, long long T, long long S, double h,
@@ -17,33 +19,49 @@ __global__ void dispatch_kernel(const double* load, long long T, long long S, do
                                 double* soc, double* grid, dispatch::Breakpoint* work,
                                 double* prices, dispatch::DpHalves* halves,
                                 dispatch::Outcome* outcomes, int* methods) {
-    const int half = static_cast<int>(threadIdx.x) / kPairs;
-    const long long s = blockIdx.x * static_cast<long long>(kPairs) + threadIdx.x % kPairs;
-    const bool here = s < S;  // no early return: every thread reaches the barrier
+    __shared__ bool joins[kPairs];
+    const int half = static_cast<int>(threadIdx.x) / kPairs, lane = threadIdx.x % kPairs;
+    const long long s = blockIdx.x * static_cast<long long>(kPairs) + lane;
+    const bool here = s < S;  // no early return: every thread reaches the barriers
     const bool split = here && dispatch::runs_in_halves(T, fleets[s], method);
+    dispatch::Breakpoint* w = here ? work + s * dispatch::workspace_items(T) : nullptr;
+    double* p = here ? prices + s * dispatch::price_items(T) : nullptr;
     if (split) {
         dispatch::DpHalves hv;  // in local memory while it runs, then handed over
-        dispatch::dp_half(load + s, S, T, h, fleets[s], half,
-                          work + s * dispatch::workspace_items(T),
-                          prices + s * dispatch::price_items(T), hv);
-        halves[s].st[half] = hv.st[half];
-        halves[s].out[half] = hv.out[half];
+        dispatch::dp_half(load + s, S, T, h, fleets[s], half, w, p, hv);
+        halves[s].half[half] = hv.half[half];
     }
     __syncthreads();
-    if (half != 0 || !here) return;
-    dispatch::Breakpoint* w = work + s * dispatch::workspace_items(T);
-    double* p = prices + s * dispatch::price_items(T);
-    dispatch::Outcome out;
-    if (split) {
-        dispatch::DpHalves hv = halves[s];
-        dispatch::dp_finish(load + s, S, T, h, fleets[s], &hv, battery + s, soc + s, grid + s, w, p,
-                            out);
-        methods[s] = 2;
-    } else {
-        methods[s] = dispatch::solve_scenario(load + s, S, T, h, fleets[s], method, battery + s,
-                                              soc + s, grid + s, w, p, out);
+    if (half == 0) {
+        joins[lane] = false;
+        if (split) {
+            dispatch::DpHalves hv = halves[s];  // the meet empties its sets: a copy
+            joins[lane] = dispatch::dp_meet_halves(hv);
+            halves[s].nu = hv.nu;
+        }
+        if (here && !joins[lane]) {
+            dispatch::Outcome out;
+            if (split) {
+                dispatch::dp_one_pass(load + s, S, T, h, fleets[s], battery + s, soc + s, grid + s,
+                                      w, p, out);
+                methods[s] = 2;
+            } else {
+                methods[s] = dispatch::solve_scenario(load + s, S, T, h, fleets[s], method,
+                                                      battery + s, soc + s, grid + s, w, p, out);
+            }
+            outcomes[s] = out;
+        }
     }
-    outcomes[s] = out;
+    __syncthreads();
+    const bool joined = joins[lane];
+    if (joined)
+        dispatch::dp_finish_half(load + s, S, T, h, fleets[s], halves[s], half, p, battery + s,
+                                 soc + s, grid + s);
+    __syncthreads();
+    if (joined && half == 0) {
+        outcomes[s] = dispatch::dp_joined(halves[s]);
+        methods[s] = 2;
+    }
 }
 
 __global__ void training_load_kernel(const dispatch::LoadParams* params, unsigned long long seed,

@@ -4,6 +4,7 @@
 // that of solve_scenario either way, so results do not depend on the thread count.
 #include <atomic>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "core/memory.hpp"
@@ -29,9 +30,9 @@ struct Workspace {
 
 // The pages of scenarios [begin, end)'s result columns, mapped before they are written: 100 days
 // lossless 449 -> 291 ms, lossy 808 -> 655 ms on the 2-core VM. Not where one scenario's halves
-// run on two threads: mapping there (the results by the first half to finish, or the prices up
-// front) made a lossy day 60 % slower (8.5 against 5.3 ms), for a reason not found (the other
-// half faulting its workspace in meanwhile?).
+// run on two threads: mapping there made a lossy day 8.5 ms against 5.3, measured while the
+// halves' states could share a cache line depending on where the allocator put them (7-8 ms
+// against 4.5 ms per half, since fixed in DpHalves); not measured again since.
 void populate_results(DispatchResult& out, Index begin, Index end) {
     for (Matrix* m : {&out.battery_mw, &out.soc_mwh, &out.grid_mw})
         populate(m->col(begin).data(),
@@ -68,14 +69,19 @@ public:
             return;
         }
         // A spare thread per scenario: its two halves as two tasks where the dynamic program
-        // splits; the task that finishes second joins them (or, where it does not split, the
-        // first task runs all of solve_scenario).
+        // splits. The task that finishes its half second meets the halves; then each task
+        // finishes its own half (the first waits for the meet, about as long as the halves'
+        // times differ) and the last to finish joins them. Where the halves do not meet, the
+        // task that found it runs the one pass alone; where the program does not split, the
+        // first task runs all of solve_scenario.
         std::vector<Workspace> ws(static_cast<std::size_t>(S));
         std::vector<dispatch::DpHalves> halves(static_cast<std::size_t>(S));
-        std::unique_ptr<std::atomic<int>[]> finished(new std::atomic<int>[S]);
+        std::unique_ptr<std::atomic<int>[]> done(new std::atomic<int>[S]);
+        std::unique_ptr<std::atomic<int>[]> met(new std::atomic<int>[S]);  // 0 not yet, 1, 2 no
         for (Index s = 0; s < S; ++s) {
             ws[static_cast<std::size_t>(s)].reserve(T);
-            finished[s].store(0);
+            done[s].store(0);
+            met[s].store(0);
         }
         parallel_for(2 * S, n_threads, 1, [&](int, Index begin, Index end) {
             for (Index i = begin; i < end; ++i) {
@@ -98,10 +104,24 @@ public:
                 auto& hv = halves[static_cast<std::size_t>(s)];
                 dispatch::dp_half(l, 1, T, hours_per_step, fleets[s], half, w.work.get(),
                                   w.prices.data(), hv);
-                if (finished[s].fetch_add(1, std::memory_order_acq_rel) == 0) continue;
-                dispatch::dp_finish(l, 1, T, hours_per_step, fleets[s], &hv, battery, soc, grid,
-                                    w.work.get(), w.prices.data(), o);
-                store_outcome(out, s, 2, o);
+                if (done[s].fetch_add(1, std::memory_order_acq_rel) == 0) {
+                    // The other half runs on another thread, or will: tasks are handed out in
+                    // order to at least two threads, and only the first to finish waits.
+                    while (met[s].load(std::memory_order_acquire) == 0) std::this_thread::yield();
+                    if (met[s].load(std::memory_order_relaxed) == 2) continue;
+                } else if (dispatch::dp_meet_halves(hv)) {
+                    met[s].store(1, std::memory_order_release);
+                } else {
+                    met[s].store(2, std::memory_order_release);
+                    dispatch::dp_one_pass(l, 1, T, hours_per_step, fleets[s], battery, soc, grid,
+                                          w.work.get(), w.prices.data(), o);
+                    store_outcome(out, s, 2, o);
+                    continue;
+                }
+                dispatch::dp_finish_half(l, 1, T, hours_per_step, fleets[s], hv, half,
+                                         w.prices.data(), battery, soc, grid);
+                if (done[s].fetch_add(1, std::memory_order_acq_rel) == 3)
+                    store_outcome(out, s, 2, dispatch::dp_joined(hv));
             }
         });
     }
