@@ -31,11 +31,15 @@ enum class StartMode : std::uint8_t {
     from_dc,    // Vm = 1, Va from a DC power flow of each scenario
     warm,       // AcBatch::vm0 / va0_deg, e.g. the previous step of a time series
     // Columns are the steps of a time series: each starts from the solution of the step before
-    // (from the case where that one did not converge). Steps go in blocks of 16 consecutive
-    // columns, each block's first step from the case, so blocks run in parallel and results do
-    // not depend on the thread count.
+    // (from the case where that one did not converge). Steps go in blocks of kTimeSeriesBlock
+    // consecutive columns, each block's first step from the case, so blocks run in parallel and
+    // results do not depend on the thread count.
     previous_step,
 };
+
+// StartMode::previous_step's block of steps. A batch solved in parts that start at multiples of
+// it gives the results of the whole batch solved at once.
+inline constexpr Index kTimeSeriesBlock = 16;
 
 struct AcOptions {
     Backend backend = Backend::automatic;

@@ -75,7 +75,9 @@ int device_for(const Communicator& comm) noexcept;
 
 // Sharded solves: every rank calls them with the same network, options and batch. Rank 0 gets
 // the whole result; other ranks get a result whose columns outside their own chunks are
-// unspecified. `chunk` scenarios are handed out at a time.
+// unspecified. `chunk` scenarios are handed out at a time (for an AC time series,
+// StartMode::previous_step, rounded up to a multiple of kTimeSeriesBlock so that the results are
+// those of one process).
 DcPowerFlowResult solve_sharded(DcPowerFlow& pf, const MatrixView& pd, Communicator& comm,
                                 Index chunk = 256);
 AcPowerFlowResult solve_sharded(const AcPowerFlow& pf, const AcBatch& batch, Communicator& comm,

@@ -37,7 +37,8 @@ struct StudyOptions {
     Index sizing_points = 9;    // fleet sizes in the sweep, from 0
     Real sizing_max_units = 0;  // sweep and search range; 0 = automatic (see run_study)
     Index n1_steps = 3;         // worst time steps per strategy screened for N-1
-    Index ac_chunk = 4096;      // power flows per AC batch (bounds memory)
+    Index ac_chunk = 4096;      // power flows per AC batch (bounds memory; whole time-series
+                                // blocks: rounded up to a multiple of kTimeSeriesBlock)
 
     // Throws Error{invalid_input} naming the option (CLI spelling, e.g. "--campus-mw").
     void validate(const Network& net) const;

@@ -279,6 +279,7 @@ class StartMode(enum.IntEnum):
     from_case = 1
     from_dc = 2
     warm = 3
+    previous_step = 4
 
 class AcPowerFlowResult(_Report):
     vm: F64  # (S, n_bus) p.u.

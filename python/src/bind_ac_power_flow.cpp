@@ -40,7 +40,8 @@ AcOptions ac_options(const Network& net, const py::object& backend, int threads,
                                   {{"flat", StartMode::flat},
                                    {"from_case", StartMode::from_case},
                                    {"from_dc", StartMode::from_dc},
-                                   {"warm", StartMode::warm}});
+                                   {"warm", StartMode::warm},
+                                   {"previous_step", StartMode::previous_step}});
     o.enforce_q_limits = enforce_q_limits;
     if (!slack_participation.is_none())
         o.slack_participation =
@@ -91,8 +92,13 @@ AcPowerFlowResult solve_chunked(const AcPowerFlow& pf, const AcBatch& batch, Ind
         py::gil_scoped_release nogil;
         return pf.solve(batch);
     }
+    // Chunks start at multiples of kTimeSeriesBlock: a time series (start 'previous_step') gets
+    // the results of one call.
+    const auto whole_blocks = [](Index n) {
+        return (n + kTimeSeriesBlock - 1) / kTimeSeriesBlock * kTimeSeriesBlock;
+    };
     AcPowerFlowResult out;
-    Index next = chunk > 0 ? chunk : kFirstChunk;
+    Index next = whole_blocks(chunk > 0 ? chunk : kFirstChunk);
     for (Index first = 0; first < total;) {
         const Index count = std::min(next, total - first);
         const auto start = std::chrono::steady_clock::now();
@@ -141,9 +147,9 @@ AcPowerFlowResult solve_chunked(const AcPowerFlow& pf, const AcBatch& batch, Ind
                 std::move(part.q_limited_buses[static_cast<std::size_t>(s)]);
         first += count;
         if (chunk <= 0)  // aim at kChunkSeconds per chunk
-            next = std::max<Index>(kFirstChunk,
-                                   static_cast<Index>(static_cast<double>(count) * kChunkSeconds /
-                                                      std::max(seconds, 1e-6)));
+            next = whole_blocks(std::max<Index>(
+                kFirstChunk, static_cast<Index>(static_cast<double>(count) * kChunkSeconds /
+                                                std::max(seconds, 1e-6))));
     }
     return out;
 }
@@ -188,7 +194,9 @@ constexpr const char* kOptionsDoc =
     "backend: 'cpu', 'cuda' or 'auto'. threads: CPU threads (0 = all cores). algorithm: "
     "'newton' ('nr'), 'fast_decoupled_xb' ('fdxb') or 'fast_decoupled_bx' ('fdbx'). tolerance: "
     "max |mismatch| in p.u. max_iterations: 0 = MATPOWER's default (10 Newton, 30 FD). start: "
-    "'from_case' (MATPOWER's), 'flat', 'from_dc' or 'warm' (needs vm0, va0). enforce_q_limits: "
+    "'from_case' (MATPOWER's), 'flat', 'from_dc', 'warm' (needs vm0, va0) or 'previous_step' "
+    "(scenarios are the steps of a time series, each warm from the one before, in blocks of 16 "
+    "steps). enforce_q_limits: "
     "MATPOWER's pf.enforce_q_lims. slack_participation: (n_gen,) factors for a distributed "
     "slack (Newton only).";
 
@@ -198,7 +206,8 @@ constexpr const char* kSolveDoc =
     "MW, MVAr. pg: (S, n_gen) MW. vg: (S, n_gen) voltage setpoints p.u. vm0, va0: (S, n_bus) "
     "warm start (p.u., degrees). C-contiguous float64 arrays are read in place; anything else "
     "is converted once. The GIL is released; large batches run in chunks of about 0.25 s "
-    "(chunk: scenarios per chunk, 0 = adaptive) so Ctrl-C interrupts within one chunk.";
+    "(chunk: scenarios per chunk, rounded up to a multiple of 16; 0 = adaptive) so Ctrl-C "
+    "interrupts within one chunk.";
 
 }  // namespace
 
@@ -211,7 +220,8 @@ void bind_ac_power_flow(py::module_& m) {
         .value("flat", StartMode::flat)
         .value("from_case", StartMode::from_case)
         .value("from_dc", StartMode::from_dc)
-        .value("warm", StartMode::warm);
+        .value("warm", StartMode::warm)
+        .value("previous_step", StartMode::previous_step);
 
     py::class_<AcPowerFlowResult> result(
         m, "AcPowerFlowResult",

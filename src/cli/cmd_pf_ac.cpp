@@ -1,5 +1,7 @@
-// `gridbatch pf CASE --ac [--alg nr|fdxb|fdbx] [--enforce-q-lims] [--load-scale FILE]
-// [--backend cpu|cuda|auto] [--threads N] --out DIR`, reached through cmd_pf().
+// `gridbatch pf CASE --ac [--alg nr|fdxb|fdbx] [--enforce-q-lims]
+// [--start from_case|flat|from_dc|previous_step] [--load-scale FILE] [--backend cpu|cuda|auto]
+// [--threads N] --out DIR`, reached through cmd_pf(). previous_step: the load-scale rows are the
+// steps of a time series, each warm from the one before.
 #include <chrono>
 #include <iostream>
 
@@ -20,15 +22,27 @@ AcAlgorithm parse_algorithm(const std::string& text) {
                 "pf --ac: --alg must be nr, fdxb or fdbx (got '" + text + "')");
 }
 
+StartMode parse_start(const std::string& text) {
+    if (text == "from_case") return StartMode::from_case;
+    if (text == "flat") return StartMode::flat;
+    if (text == "from_dc") return StartMode::from_dc;
+    if (text == "previous_step") return StartMode::previous_step;
+    throw Error(
+        ErrorKind::invalid_input,
+        "pf --ac: --start must be from_case, flat, from_dc or previous_step (got '" + text + "')");
+}
+
 }  // namespace
 
-int run_ac_pf(const PfRequest& req, const std::string& algorithm, bool enforce_q_limits) {
+int run_ac_pf(const PfRequest& req, const std::string& algorithm, const std::string& start,
+              bool enforce_q_limits) {
     const Network& net = req.network;
     AcOptions options;
     options.backend = req.backend;
     options.threads = req.threads;
     options.device = req.device();
     options.algorithm = parse_algorithm(algorithm);
+    options.start = parse_start(start);
     options.enforce_q_limits = enforce_q_limits;
     const AcPowerFlow pf(net, options);
     if (req.writes()) make_output_dir(req.out_dir);
@@ -47,11 +61,11 @@ int run_ac_pf(const PfRequest& req, const std::string& algorithm, bool enforce_q
     }
     const Matrix pd = scale_columns(net.buses().pd, req.factors);
     const Matrix qd = scale_columns(net.buses().qd, req.factors);
-    const auto start = std::chrono::steady_clock::now();
+    const auto t0 = std::chrono::steady_clock::now();
     const AcPowerFlowResult r =
         req.comm ? solve_sharded(pf, AcBatch(pd, qd), *req.comm) : pf.solve(pd, qd);
     const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!req.writes()) return 0;
     write_bus_matrix_csv(req.out_dir + "/vm.csv", net, r.vm);
     write_bus_matrix_csv(req.out_dir + "/va_deg.csv", net, r.va);

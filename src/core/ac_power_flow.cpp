@@ -467,7 +467,6 @@ AcPowerFlowResult AcPowerFlow::solve(const AcBatch& batch) const {
 }
 
 AcPowerFlowResult AcPowerFlow::solve_time_series(const AcBatch& batch) const {
-    constexpr Index kBlock = 16;
     const Index nb = net_.n_bus(), ng = net_.n_gen(), nl = net_.n_branch(), ns = batch.size();
     AcPowerFlowResult res;
     res.backend = backend_;
@@ -487,11 +486,12 @@ AcPowerFlowResult AcPowerFlow::solve_time_series(const AcBatch& batch) const {
         detail::populate(m->data(), sizeof(Real) * static_cast<std::size_t>(m->size()));
     res.report = ScenarioReport(ns);
     res.q_limited_buses.assign(static_cast<std::size_t>(ns), {});
-    const Index n_blocks = (ns + kBlock - 1) / kBlock;
+    const Index n_blocks = (ns + kTimeSeriesBlock - 1) / kTimeSeriesBlock;
     // Wave w solves step w of every block, warm from wave w - 1.
-    for (Index w = 0; w < kBlock; ++w) {
+    for (Index w = 0; w < kTimeSeriesBlock; ++w) {
         std::vector<Index> cols;
-        for (Index b = 0; b < n_blocks && b * kBlock + w < ns; ++b) cols.push_back(b * kBlock + w);
+        for (Index b = 0; b < n_blocks && b * kTimeSeriesBlock + w < ns; ++b)
+            cols.push_back(b * kTimeSeriesBlock + w);
         if (cols.empty()) break;
         const auto m = static_cast<Index>(cols.size());
         Matrix pd(nb, m), qd(nb, m), pg, vg, vm0(nb, m), va0(nb, m);

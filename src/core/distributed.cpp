@@ -163,6 +163,8 @@ AcPowerFlowResult solve_sharded(const AcPowerFlow& pf, const AcBatch& batch, Com
                     Index first, Index count) {
         if (from) to.emplace(from->middleCols(first, count));
     };
+    if (pf.options().start == StartMode::previous_step && chunk > 0)
+        chunk = (chunk + kTimeSeriesBlock - 1) / kTimeSeriesBlock * kTimeSeriesBlock;
     const ColumnRanges mine = run_chunks(comm, S, chunk, [&](Index first, Index count) {
         AcBatch part(batch.pd.middleCols(first, count), batch.qd.middleCols(first, count));
         slice(part.pg, batch.pg, first, count);
