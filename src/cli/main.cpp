@@ -3,6 +3,9 @@
 #include <cstring>
 #include <iomanip>
 #include <iostream>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "cli/commands.hpp"
 #include "gridbatch/backend.hpp"
@@ -62,6 +65,14 @@ std::unique_ptr<Communicator> progress_communicator(const std::string& what) {
 }  // namespace gridbatch::cli
 
 int main(int argc, char** argv) {
+#if defined(__GLIBC__)
+    // Memory freed by one batch stays with the process for the next instead of going back to the
+    // system: every batch's results and workspaces would otherwise come back as fresh pages, and
+    // a first touch costs ~10 us on the VM we measure on. The default study: 4.2 -> 2.9 s.
+    // (A program that embeds the library chooses this for itself: README, Performance.)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
         usage(argc < 2 ? std::cerr : std::cout);
         return argc < 2 ? 2 : 0;
