@@ -197,7 +197,10 @@ def main():
               "VM behind the CPU rows, and up to 3x on rows whose results take hundreds of MB "
               "(there each first touch of a fresh 4 KiB page costs several us, a page fault through "
               "the VM's paging), so compare rows of one report and treat single-digit differences "
-              "as noise. Regenerate with `benchmarks/run.sh full`.", ""]
+              "as noise. The benchmark programs keep glibc's allocator defaults, as a program "
+              "embedding the library would; the study row runs the `gridbatch` program, which "
+              "keeps freed memory (README, Performance). Regenerate with "
+              "`benchmarks/run.sh full`.", ""]
     lines += targets_table(groups)
     png = os.path.splitext(out)[0] + "_throughput.png"
     if plot(groups, png):
