@@ -150,22 +150,6 @@ dispatch::FleetParams convert(const BatteryFleet& f, const GridConnection& g, Re
     return p;
 }
 
-DispatchResult allocate(Index T, Index S, Backend backend) {
-    DispatchResult r;
-    r.battery_mw.resize(T, S);
-    r.soc_mwh.resize(T + 1, S);
-    r.grid_mw.resize(T, S);
-    r.objective = Vector::Zero(S);
-    r.report = ScenarioReport(S);
-    r.infeasible_step = IndexVector::Constant(S, -1);
-    r.violation = Vector::Zero(S);
-    r.violation_kind.setZero(S);
-    r.method.setZero(S);
-    r.relaxed_steps = IndexVector::Zero(S);
-    r.backend = backend;
-    return r;
-}
-
 }  // namespace
 
 std::vector<dispatch::FleetParams> prepare(const MatrixView& load,

@@ -25,6 +25,23 @@ inline void store_outcome(DispatchResult& out, Index s, int method, const dispat
     out.relaxed_steps[s] = o.relaxed_steps;
 }
 
+// A result for T steps and S scenarios, sized as DispatchEngine::solve() expects it.
+inline DispatchResult allocate(Index T, Index S, Backend backend) {
+    DispatchResult r;
+    r.battery_mw.resize(T, S);
+    r.soc_mwh.resize(T + 1, S);
+    r.grid_mw.resize(T, S);
+    r.objective = Vector::Zero(S);
+    r.report = ScenarioReport(S);
+    r.infeasible_step = IndexVector::Constant(S, -1);
+    r.violation = Vector::Zero(S);
+    r.violation_kind.setZero(S);
+    r.method.setZero(S);
+    r.relaxed_steps = IndexVector::Zero(S);
+    r.backend = backend;
+    return r;
+}
+
 class DispatchEngine {
 public:
     virtual ~DispatchEngine() = default;

@@ -15,21 +15,6 @@ std::unique_ptr<DispatchEngine> make_dispatch_engine(int threads);
 using namespace gridbatch;
 namespace dp = gridbatch::detail::dispatch;
 
-DispatchResult alloc(Index T, Index S) {
-    DispatchResult r;
-    r.battery_mw.resize(T, S);
-    r.soc_mwh.resize(T + 1, S);
-    r.grid_mw.resize(T, S);
-    r.objective = Vector::Zero(S);
-    r.report = ScenarioReport(S);
-    r.infeasible_step = IndexVector::Constant(S, -1);
-    r.violation = Vector::Zero(S);
-    r.violation_kind.setZero(S);
-    r.method.setZero(S);
-    r.relaxed_steps = IndexVector::Zero(S);
-    return r;
-}
-
 int main() {
     const Index T = 3001;
     std::mt19937 rng(3);
@@ -58,10 +43,10 @@ int main() {
             f.g_min = 0;
             f.g_max = s == 2 ? 105.0 : HUGE_VAL;  // scenario 2 cannot keep it
         }
-        DispatchResult one = alloc(T, S);
+        DispatchResult one = detail::allocate(T, S, Backend::cpu);
         detail::cpu::make_dispatch_engine(1)->solve(load, fleets, 1.0 / 60, 2, one);
         for (int threads : {2, 4, 7}) {
-            DispatchResult many = alloc(T, S);
+            DispatchResult many = detail::allocate(T, S, Backend::cpu);
             detail::cpu::make_dispatch_engine(threads)->solve(load, fleets, 1.0 / 60, 2, many);
             const bool same = one.battery_mw == many.battery_mw && one.soc_mwh == many.soc_mwh &&
                               one.objective == many.objective &&
