@@ -805,6 +805,9 @@ TEST(BadInputCli, PowerFlowAndN1Arguments) {
     EXPECT_CLI("pf builtin --dc --threads many" + out, 1, "option --threads");
     EXPECT_CLI("pf builtin --dc --threads -2" + out, 1, "threads must be >= 0");
     EXPECT_CLI("pf builtin --dc --alg nr" + out, 1, "need --ac");
+    EXPECT_CLI("pf builtin --dc --start flat" + out, 1, "need --ac");
+    EXPECT_CLI("pf builtin --ac --start warm" + out, 1,
+               "--start must be from_case, flat, from_dc or previous_step (got 'warm')");
     EXPECT_CLI("n1 builtin --threshold ten" + out, 1,
                "option --threshold: 'ten' is not a finite number");
     EXPECT_CLI("n1 builtin --threshold nan" + out, 1,
