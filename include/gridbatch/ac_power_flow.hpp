@@ -40,6 +40,10 @@ enum class StartMode : std::uint8_t {
 // StartMode::previous_step's block of steps. A batch solved in parts that start at multiples of
 // it gives the results of the whole batch solved at once.
 inline constexpr Index kTimeSeriesBlock = 16;
+// n rounded up to whole blocks: a chunk size that keeps a time series' results those of one call.
+inline constexpr Index whole_time_series_blocks(Index n) {
+    return (n + kTimeSeriesBlock - 1) / kTimeSeriesBlock * kTimeSeriesBlock;
+}
 
 struct AcOptions {
     Backend backend = Backend::automatic;

@@ -92,13 +92,10 @@ AcPowerFlowResult solve_chunked(const AcPowerFlow& pf, const AcBatch& batch, Ind
         py::gil_scoped_release nogil;
         return pf.solve(batch);
     }
-    // Chunks start at multiples of kTimeSeriesBlock: a time series (start 'previous_step') gets
-    // the results of one call.
-    const auto whole_blocks = [](Index n) {
-        return (n + kTimeSeriesBlock - 1) / kTimeSeriesBlock * kTimeSeriesBlock;
-    };
+    // Chunks of whole time-series blocks: a time series (start 'previous_step') gets the results
+    // of one call.
     AcPowerFlowResult out;
-    Index next = whole_blocks(chunk > 0 ? chunk : kFirstChunk);
+    Index next = whole_time_series_blocks(chunk > 0 ? chunk : kFirstChunk);
     for (Index first = 0; first < total;) {
         const Index count = std::min(next, total - first);
         const auto start = std::chrono::steady_clock::now();
@@ -147,7 +144,7 @@ AcPowerFlowResult solve_chunked(const AcPowerFlow& pf, const AcBatch& batch, Ind
                 std::move(part.q_limited_buses[static_cast<std::size_t>(s)]);
         first += count;
         if (chunk <= 0)  // aim at kChunkSeconds per chunk
-            next = whole_blocks(std::max<Index>(
+            next = whole_time_series_blocks(std::max<Index>(
                 kFirstChunk, static_cast<Index>(static_cast<double>(count) * kChunkSeconds /
                                                 std::max(seconds, 1e-6))));
     }

@@ -164,7 +164,7 @@ AcPowerFlowResult solve_sharded(const AcPowerFlow& pf, const AcBatch& batch, Com
         if (from) to.emplace(from->middleCols(first, count));
     };
     if (pf.options().start == StartMode::previous_step && chunk > 0)
-        chunk = (chunk + kTimeSeriesBlock - 1) / kTimeSeriesBlock * kTimeSeriesBlock;
+        chunk = whole_time_series_blocks(chunk);
     const ColumnRanges mine = run_chunks(comm, S, chunk, [&](Index first, Index count) {
         AcBatch part(batch.pd.middleCols(first, count), batch.qd.middleCols(first, count));
         slice(part.pg, batch.pg, first, count);

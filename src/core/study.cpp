@@ -239,8 +239,7 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
     aopt.threads = options.threads;
     aopt.device = device;
     aopt.start = StartMode::previous_step;
-    const Index ac_chunk =
-        (options.ac_chunk + kTimeSeriesBlock - 1) / kTimeSeriesBlock * kTimeSeriesBlock;
+    const Index ac_chunk = whole_time_series_blocks(options.ac_chunk);
     const AcPowerFlow acpf(net, aopt);
     out.backend = acpf.backend();
     const Real tan_phi = std::tan(std::acos(options.power_factor));
