@@ -118,6 +118,11 @@ GRIDBATCH_HD inline double best_power(double nu, double load, double lo, double 
     return min_of(max_of(free_power(nu, load - f.target, f), lo), hi);
 }
 
+// One step's share of the objective at battery power b and grid draw g.
+GRIDBATCH_HD inline double step_cost(double b, double g, double h, const FleetParams& f) {
+    return h * ((g - f.target) * (g - f.target) + f.kappa * fabs(b));
+}
+
 GRIDBATCH_HD inline void finish_outcome(const double* load, std::int64_t stride, std::int64_t T,
                                         double h, const FleetParams& f, double* battery,
                                         double* soc, double* grid, Outcome& out) {
@@ -129,7 +134,7 @@ GRIDBATCH_HD inline void finish_outcome(const double* load, std::int64_t stride,
         grid[t * stride] = g;
         e = f.decay * e - stored_energy_drawn(b, h, f);
         soc[(t + 1) * stride] = e;
-        obj += h * ((g - f.target) * (g - f.target) + f.kappa * fabs(b));
+        obj += step_cost(b, g, h, f);
     }
     out.objective = obj;
 }
@@ -1029,7 +1034,7 @@ GRIDBATCH_HD inline void dp_finish_half(const double* load, std::int64_t stride,
     const auto step = [&](std::int64_t t) {
         const double b = battery[t * stride], g = load[t * stride] - b;
         grid[t * stride] = g;
-        obj += h * ((g - f.target) * (g - f.target) + f.kappa * fabs(b));
+        obj += step_cost(b, g, h, f);
         return stored_energy_drawn(b, h, f);
     };
     if (half == 0) {
