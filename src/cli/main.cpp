@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
 #if defined(__GLIBC__)
     // Memory freed by one batch stays with the process for the next instead of going back to the
     // system: every batch's results and workspaces would otherwise come back as fresh pages, and
-    // a first touch costs ~10 us on the VM we measure on. The default study: 4.2 -> 2.9 s.
+    // a first touch costs ~10 us on the VM we measure on. The default study: 4.2 -> 2.8 s.
     // (A program that embeds the library chooses this for itself: README, Performance.)
     mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
