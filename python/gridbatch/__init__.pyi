@@ -541,6 +541,7 @@ def smallest_fleet_for_ramp(load: ArrayLike, unit: Union[BatteryUnit, str],
                             ramp_limit_mw_per_min: float, *, max_units: int = 1000,
                             grid: Optional[GridConnection] = None,
                             options: Optional[SmoothDispatchOptions] = None,
+                            first_probe: Optional[ArrayLike] = None,
                             **fields: Any) -> I64: ...
 
 # --- scenario sharding over MPI processes ----------------------------------------------------

@@ -105,21 +105,6 @@ py::array column_view(const Table& table, const Column<Table>& c, const py::hand
     return vector_view((table.*c.real).data(), (table.*c.real).size(), owner, false);
 }
 
-// An integer column from Python: any real array whose values are whole numbers.
-template <class V>
-V integer_column(const py::handle& value, const std::string& what) {
-    const Vector v = to_vector(value, what.c_str(), std::nullopt, "");
-    V out(v.size());
-    for (Index i = 0; i < v.size(); ++i) {
-        if (!std::isfinite(v[i]) || v[i] != std::floor(v[i]))
-            throw Error(ErrorKind::invalid_input, what + "[" + std::to_string(i) +
-                                                      "] must be a whole number, got " +
-                                                      std::to_string(v[i]));
-        out[i] = static_cast<typename V::Scalar>(v[i]);
-    }
-    return out;
-}
-
 template <class Table>
 Table table_from_dict(const py::dict& d, const std::vector<Column<Table>>& columns,
                       const char* table_name) {

@@ -172,8 +172,17 @@ void bind_smooth_dispatch(py::module_& m) {
         "smallest_fleet_for_ramp",
         [](const py::object& load, const py::object& unit, Real ramp_limit_mw_per_min,
            Index max_units, const py::object& grid,
-           const std::optional<SmoothDispatchOptions>& options, const py::kwargs& kwargs) {
+           const std::optional<SmoothDispatchOptions>& options, const py::object& first_probe,
+           const py::kwargs& kwargs) {
             const ScenarioInput in = load_of(load);
+            const IndexVector probe = first_probe.is_none()
+                                          ? IndexVector()
+                                          : integer_column<IndexVector>(first_probe, "first_probe");
+            if (probe.size() != 0 && probe.size() != in.scenarios())
+                throw Error(ErrorKind::invalid_input,
+                            "smallest_fleet_for_ramp: first_probe has " +
+                                std::to_string(probe.size()) + " entries; expected " +
+                                std::to_string(in.scenarios()) + " (one per scenario) or none");
             const BatteryUnit u = py::isinstance<py::str>(unit)
                                       ? battery_unit(unit.cast<std::string>())
                                       : unit.cast<BatteryUnit>();
@@ -183,15 +192,19 @@ void bind_smooth_dispatch(py::module_& m) {
             // Scenarios are sized independently: chunks of one per core, Ctrl-C between them.
             const IndexVector out =
                 solve_in_chunks(in.scenarios(), core_count(), [&](Index first, Index count) {
-                    return smallest_fleet_for_ramp(in.view().middleCols(first, count), u,
-                                                   ramp_limit_mw_per_min, max_units, g, o);
+                    return smallest_fleet_for_ramp(
+                        in.view().middleCols(first, count), u, ramp_limit_mw_per_min, max_units, g,
+                        o, probe.size() == 0 ? probe : IndexVector(probe.segment(first, count)));
                 });
             return py::array_t<Index>(out.size(), out.data());
         },
         py::arg("load"), py::arg("unit"), py::arg("ramp_limit_mw_per_min"), py::kw_only(),
         py::arg("max_units") = 1000, py::arg("grid") = py::none(), py::arg("options") = py::none(),
+        py::arg("first_probe") = py::none(),
         "(S,) int64: smallest unit count whose smooth dispatch keeps every 60 s ramp within "
-        "ramp_limit_mw_per_min; -1 where max_units is not enough.");
+        "ramp_limit_mw_per_min; -1 where max_units is not enough. first_probe: (S,) unit counts "
+        "to try first (size_fleet's answer is a cheap, close one); it saves rounds and does not "
+        "change the answer.");
 }
 
 }  // namespace gridbatch::python

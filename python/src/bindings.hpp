@@ -12,6 +12,7 @@
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
@@ -221,5 +222,20 @@ std::optional<ScenarioInput> optional_input(const py::handle& value, const char*
 // A 1-D real vector argument (copied to an Eigen vector; small per-element options only).
 Vector to_vector(const py::handle& value, const char* name, std::optional<Index> expected_size,
                  const char* size_what);
+
+// An integer column from Python: any real array whose values are whole numbers.
+template <class V>
+V integer_column(const py::handle& value, const std::string& what) {
+    const Vector v = to_vector(value, what.c_str(), std::nullopt, "");
+    V out(v.size());
+    for (Index i = 0; i < v.size(); ++i) {
+        if (!std::isfinite(v[i]) || v[i] != std::floor(v[i]))
+            throw Error(ErrorKind::invalid_input, what + "[" + std::to_string(i) +
+                                                      "] must be a whole number, got " +
+                                                      std::to_string(v[i]));
+        out[i] = static_cast<typename V::Scalar>(v[i]);
+    }
+    return out;
+}
 
 }  // namespace gridbatch::python

@@ -181,3 +181,18 @@ def test_unavailable_backend_says_why(load):
         gb.smooth_dispatch(load, fleet, backend="cuda")
     with pytest.raises(gb.InputError, match="'gpu'"):
         gb.smooth_dispatch(load, fleet, backend="gpu")
+
+
+def test_smallest_fleet_for_ramp_first_probe(load):
+    """size_fleet's answer as first probe (here too small, so the search goes on above it): the
+    same sizes, as it only saves rounds; a probe of the wrong length or a fractional one is named
+    in the error."""
+    plain = gb.smallest_fleet_for_ramp(load, "megapack-2h", 10.0, max_units=200)
+    guess = gb.size_fleet(load, "megapack-2h", ramp_limit_mw_per_min=10.0, max_units=200)
+    assert plain.min() > 0 and not np.array_equal(guess, plain)
+    assert np.array_equal(gb.smallest_fleet_for_ramp(load, "megapack-2h", 10.0, max_units=200,
+                                                     first_probe=guess), plain)
+    with pytest.raises(gb.InputError, match="first_probe has 1 entries"):
+        gb.smallest_fleet_for_ramp(load, "megapack-2h", 10.0, first_probe=[3])
+    with pytest.raises(gb.InputError, match=r"first_probe\[0\] must be a whole number"):
+        gb.smallest_fleet_for_ramp(load, "megapack-2h", 10.0, first_probe=[2.5, 3])

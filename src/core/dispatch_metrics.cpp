@@ -4,22 +4,11 @@
 #include <complex>
 #include <unsupported/Eigen/FFT>
 
+#include "fleet_sizing.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/error.hpp"
 
 namespace gridbatch {
-namespace {
-
-// Largest |g(t + n) - g(t)| over the series (n >= 1 samples apart, n clipped to the length).
-Real max_ramp(const Eigen::Ref<const Vector>& g, Index n) {
-    const Index T = g.size();
-    n = std::min(n, T - 1);
-    Real r = 0;
-    for (Index t = 0; t + n < T; ++t) r = std::max(r, std::abs(g[t + n] - g[t]));
-    return r;
-}
-
-}  // namespace
 
 DispatchMetrics dispatch_metrics(const MatrixView& load, const DispatchResult& result,
                                  const std::vector<BatteryFleet>& fleets, Real dt_seconds,
@@ -53,7 +42,7 @@ DispatchMetrics dispatch_metrics(const MatrixView& load, const DispatchResult& r
     m.losses_mwh.resize(S);
     m.band_energy = Matrix::Zero(static_cast<Index>(bands.size()), S);
     const Real h = dt_seconds / 3600.0;
-    const Index per_min = std::max<Index>(1, std::lround(60.0 / dt_seconds));
+    const Index per_min = detail::steps_per_minute(dt_seconds);
     Eigen::FFT<Real> fft;
     std::vector<Real> x(static_cast<std::size_t>(T));
     std::vector<std::complex<Real>> spectrum;
@@ -64,8 +53,8 @@ DispatchMetrics dispatch_metrics(const MatrixView& load, const DispatchResult& r
         const auto e = result.soc_mwh.col(s);
         if (T == 0) continue;
         m.peak_mw[s] = g.maxCoeff();
-        m.max_ramp_mw_per_s[s] = T > 1 ? max_ramp(g, 1) / dt_seconds : 0;
-        m.max_ramp_mw_per_min[s] = T > 1 ? max_ramp(g, per_min) : 0;
+        m.max_ramp_mw_per_s[s] = detail::max_ramp(g, 1) / dt_seconds;
+        m.max_ramp_mw_per_min[s] = detail::max_ramp(g, per_min);
         const Real mean = g.mean();
         m.std_mw[s] = std::sqrt((g.array() - mean).square().sum() / static_cast<Real>(T));
         m.throughput_mwh[s] = b.cwiseAbs().sum() * h;
@@ -96,50 +85,11 @@ DispatchMetrics dispatch_metrics(const MatrixView& load, const DispatchResult& r
 IndexVector size_fleet(const MatrixView& load, const BatteryUnit& unit, Real ramp_limit_mw_per_min,
                        Index max_units, const GridConnection& grid,
                        const DispatchOptions& options) {
-    if (!(ramp_limit_mw_per_min > 0))
-        throw Error(ErrorKind::invalid_input,
-                    "size_fleet: ramp_limit_mw_per_min must be > 0 (got " +
-                        std::to_string(ramp_limit_mw_per_min) + ")");
-    if (max_units < 1)
-        throw Error(ErrorKind::invalid_input,
-                    "size_fleet: max_units must be >= 1 (got " + std::to_string(max_units) + ")");
-    const Index S = load.cols();
-    const Index per_min = std::max<Index>(1, std::lround(60.0 / options.dt_seconds));
-    // Meets the limit with `units[s]` units? One batched dispatch for all scenarios.
-    auto meets = [&](const IndexVector& units) {
-        std::vector<BatteryFleet> fleets(static_cast<std::size_t>(S));
-        for (Index s = 0; s < S; ++s)
-            fleets[s] = BatteryFleet::from_units(unit, static_cast<Real>(units[s]));
-        const DispatchResult r = dispatch(load, fleets, {grid}, options);
-        Eigen::Matrix<bool, Eigen::Dynamic, 1> ok(S);
-        for (Index s = 0; s < S; ++s)
-            ok[s] = r.report.at(s) == Status::converged &&
-                    (load.rows() < 2 ||
-                     max_ramp(r.grid_mw.col(s), per_min) <= ramp_limit_mw_per_min * (1 + 1e-12));
-        return ok;
-    };
-    // Invariant per scenario: lo fails (or is -1), hi meets; assumes more units never hurt.
-    IndexVector lo = IndexVector::Constant(S, -1), hi = IndexVector::Constant(S, max_units);
-    const auto at_max = meets(hi);
-    IndexVector answer = IndexVector::Constant(S, -1);
-    for (;;) {
-        IndexVector mid = hi;
-        bool any = false;
-        for (Index s = 0; s < S; ++s)
-            if (at_max[s] && hi[s] - lo[s] > 1) {
-                mid[s] = lo[s] + (hi[s] - lo[s]) / 2;
-                any = true;
-            }
-        if (!any) break;
-        const auto ok = meets(mid);
-        for (Index s = 0; s < S; ++s) {
-            if (!at_max[s] || hi[s] - lo[s] <= 1) continue;
-            (ok[s] ? hi[s] : lo[s]) = mid[s];
-        }
-    }
-    for (Index s = 0; s < S; ++s)
-        if (at_max[s]) answer[s] = hi[s];
-    return answer;
+    return detail::smallest_fleet("size_fleet", load, unit, ramp_limit_mw_per_min, max_units,
+                                  options.dt_seconds, {},
+                                  [&](const Matrix& l, const std::vector<BatteryFleet>& fleets) {
+                                      return dispatch(l, fleets, {grid}, options);
+                                  });
 }
 
 }  // namespace gridbatch

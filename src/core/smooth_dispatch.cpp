@@ -13,6 +13,7 @@
 #include "../cpu/parallel.hpp"
 #include "admm_qp.hpp"
 #include "engine/ipm_engine.hpp"
+#include "fleet_sizing.hpp"
 #include "gridbatch/error.hpp"
 #include "ipm_qp.hpp"
 
@@ -851,74 +852,15 @@ SmoothDispatchResult smooth_dispatch_on(const MatrixView& load,
 IndexVector smallest_fleet_for_ramp(const MatrixView& load, const BatteryUnit& unit,
                                     Real ramp_limit_mw_per_min, Index max_units,
                                     const GridConnection& grid,
-                                    const SmoothDispatchOptions& options) {
-    if (!(ramp_limit_mw_per_min > 0))
-        fail("smallest_fleet_for_ramp: ramp_limit_mw_per_min must be > 0 (got " +
-             num(ramp_limit_mw_per_min) + ")");
-    if (max_units < 1)
-        fail("smallest_fleet_for_ramp: max_units must be >= 1 (got " + std::to_string(max_units) +
-             ")");
+                                    const SmoothDispatchOptions& options,
+                                    const IndexVector& first_probe) {
     options.validate();
-    const Index T = load.rows(), S = load.cols();
-    const Index per_min = std::max<Index>(1, std::lround(60.0 / options.dt_seconds));
-    const auto max_ramp = [&](const Eigen::Ref<const Vector>& g) {
-        const Index n = std::min(per_min, T - 1);
-        Real m = 0;
-        for (Index t = 0; t + n < T; ++t) m = std::max(m, std::abs(g[t + n] - g[t]));
-        return m;
-    };
-    const Real limit = ramp_limit_mw_per_min * (1 + 1e-12);
-    // Does scenario cols[i] meet the limit with units[i] units? One batched call.
-    const auto meets = [&](const std::vector<Index>& cols, const std::vector<Index>& units) {
-        Matrix sub(T, static_cast<Index>(cols.size()));
-        std::vector<BatteryFleet> fleets;
-        for (std::size_t i = 0; i < cols.size(); ++i) {
-            sub.col(static_cast<Index>(i)) = load.col(cols[i]);
-            fleets.push_back(BatteryFleet::from_units(unit, static_cast<Real>(units[i])));
-        }
-        const SmoothDispatchResult r = smooth_dispatch(sub, fleets, {grid}, options);
-        std::vector<bool> ok(cols.size());
-        for (std::size_t i = 0; i < cols.size(); ++i)
-            ok[i] = r.report.at(static_cast<Index>(i)) == Status::converged &&
-                    (T < 2 || max_ramp(r.grid_mw.col(static_cast<Index>(i))) <= limit);
-        return ok;
-    };
-    // Invariant per open scenario: lo fails, hi meets.
-    IndexVector answer = IndexVector::Constant(S, -1), lo(S),
-                hi = IndexVector::Constant(S, max_units);
-    std::vector<Index> open;
-    for (Index s = 0; s < S; ++s) {
-        if (T < 2 || max_ramp(load.col(s)) <= limit) {
-            answer[s] = 0;  // the load alone meets it
-        } else {
-            open.push_back(s);
-            lo[s] = 0;
-        }
-    }
-    if (open.empty()) return answer;
-    {
-        const auto ok = meets(open, std::vector<Index>(open.size(), max_units));
-        std::vector<Index> still;
-        for (std::size_t i = 0; i < open.size(); ++i)
-            if (ok[i]) still.push_back(open[i]);
-        open.swap(still);
-    }
-    while (!open.empty()) {
-        std::vector<Index> cols, units;
-        for (Index s : open) {
-            if (hi[s] - lo[s] <= 1) {
-                answer[s] = hi[s];
-            } else {
-                cols.push_back(s);
-                units.push_back(lo[s] + (hi[s] - lo[s]) / 2);
-            }
-        }
-        if (cols.empty()) break;
-        const auto ok = meets(cols, units);
-        for (std::size_t i = 0; i < cols.size(); ++i) (ok[i] ? hi : lo)[cols[i]] = units[i];
-        open = cols;
-    }
-    return answer;
+    return detail::smallest_fleet(
+        "smallest_fleet_for_ramp", load, unit, ramp_limit_mw_per_min, max_units, options.dt_seconds,
+        first_probe,
+        [&](const Matrix& l, const std::vector<BatteryFleet>& fleets) -> DispatchResult {
+            return smooth_dispatch(l, fleets, {grid}, options);
+        });
 }
 
 }  // namespace gridbatch

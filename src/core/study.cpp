@@ -15,6 +15,7 @@
 #include <numeric>
 
 #include "../cpu/parallel.hpp"
+#include "fleet_sizing.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/builtin_network.hpp"
 #include "gridbatch/dc_power_flow.hpp"
@@ -59,13 +60,6 @@ DispatchResult no_battery(const Matrix& load, const BatteryFleet& fleet) {
     r.violation_kind = FlagVector::Zero(load.cols());
     r.method = FlagVector::Zero(load.cols());
     return r;
-}
-
-Real max_ramp_per_min(const Eigen::Ref<const Vector>& g, Real dt) {
-    const Index lag = std::max<Index>(1, static_cast<Index>(std::lround(60.0 / dt)));
-    Real worst = 0;
-    for (Index t = 0; t + lag < g.size(); ++t) worst = std::max(worst, std::abs(g[t + lag] - g[t]));
-    return worst;
 }
 
 void fft_in_place(std::vector<std::complex<Real>>& a) {
@@ -373,14 +367,17 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
     out.smallest_fleet =
         size_fleet(out.load_mw, unit, out.ramp_limit_mw_per_min, search_units, grid, dopt);
     report("sizing (ramp-aware)", 0);
+    // The optimal dispatch's answer is a close first probe for the ramp-aware one (the same
+    // answer, fewer rounds of interior-point solves).
     out.ramp_aware_smallest_fleet = smallest_fleet_for_ramp(
-        out.load_mw, unit, out.ramp_limit_mw_per_min, search_units, grid, sopt);
+        out.load_mw, unit, out.ramp_limit_mw_per_min, search_units, grid, sopt, out.smallest_fleet);
     const Index largest =
         std::max(out.smallest_fleet.maxCoeff(), out.ramp_aware_smallest_fleet.maxCoeff());
     const Real sweep_max = options.sizing_max_units > 0 ? options.sizing_max_units
                            : largest > 0                ? 2 * static_cast<Real>(largest)
                                                         : search_max;
     report("sizing sweep", 0);
+    const Index per_min = detail::steps_per_minute(dt);
     const Index points = options.sizing_points;
     for (Index p = 0; p < points; ++p) {
         const Real units =
@@ -397,7 +394,7 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
         }
         for (Index s = 0; s < S; ++s)
             point.max_ramp_mw_per_min[s] = point.ramp_aware_max_ramp_mw_per_min[s] =
-                max_ramp_per_min(out.load_mw.col(s), dt);
+                detail::max_ramp(out.load_mw.col(s), per_min);
     }
     // Several fleet sizes per call when there are fewer scenarios than cores: one scenario
     // alone would leave every core but one idle through a day-long QP per size. The columns are
@@ -420,9 +417,9 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
         for (Index i = 0; i < n; ++i) {
             SizingPoint& point = out.sizing[sized[static_cast<std::size_t>(first + i)]];
             for (Index s = 0; s < S; ++s) {
-                point.max_ramp_mw_per_min[s] = max_ramp_per_min(grid_mw.col(i * S + s), dt);
+                point.max_ramp_mw_per_min[s] = detail::max_ramp(grid_mw.col(i * S + s), per_min);
                 point.ramp_aware_max_ramp_mw_per_min[s] =
-                    max_ramp_per_min(ramp_aware_mw.col(i * S + s), dt);
+                    detail::max_ramp(ramp_aware_mw.col(i * S + s), per_min);
             }
         }
         report("sizing sweep", static_cast<double>(first + n) / static_cast<double>(n_sized));

@@ -619,6 +619,50 @@ TEST(SmoothDispatch, SmallestFleetForRampIsTheBoundary) {
     }
 }
 
+// The first probe only saves rounds: any probe, too small, too large, exact, outside the range or
+// none, gives the same answers.
+TEST(SmoothDispatch, SmallestFleetForRampDoesNotDependOnTheFirstProbe) {
+    const Index T = 240;
+    const Matrix load = training_load(T, 2, 9);
+    const BatteryUnit unit = battery_unit("megapack-2h");
+    const Real limit = 2.0;
+    const Index max_units = 64;
+    SmoothDispatchOptions options;
+    const IndexVector plain =
+        smallest_fleet_for_ramp(load, unit, limit, max_units, GridConnection{}, options);
+    ASSERT_GT(plain.minCoeff(), 1);
+    const Index n = plain[0];
+    for (const Index probe : {Index{-1}, Index{0}, Index{1}, n - 1, n, n + 1, max_units - 1,
+                              max_units, max_units + 5}) {
+        SCOPED_TRACE("first probe " + std::to_string(probe));
+        const IndexVector guessed =
+            smallest_fleet_for_ramp(load, unit, limit, max_units, GridConnection{}, options,
+                                    IndexVector::Constant(2, probe));
+        EXPECT_EQ(guessed, plain);
+    }
+    const std::string what = invalid_input_message([&] {
+        smallest_fleet_for_ramp(load, unit, limit, max_units, GridConnection{}, options,
+                                IndexVector::Constant(3, 4));
+    });
+    EXPECT_NE(what.find("first_probe has 3 entries; expected 2"), std::string::npos) << what;
+}
+
+// A load that needs no battery for its ramps still needs one for the grid's limits: a flat draw
+// above the import limit that no fleet can carry for the whole horizon (the terminal SoC equals
+// the initial one) has no answer, one within the limit needs no units. Both sizings agree.
+TEST(SmoothDispatch, SizingOfASteadyLoadHonoursTheImportLimit) {
+    Matrix load(600, 2);
+    load.col(0).setConstant(150);  // over the limit at every step
+    load.col(1).setConstant(80);
+    GridConnection grid;
+    grid.import_limit_mw = 100;
+    const BatteryUnit unit = battery_unit("megapack-2h");
+    const IndexVector smooth = smallest_fleet_for_ramp(load, unit, 1.0, 64, grid);
+    EXPECT_EQ(smooth[0], -1);
+    EXPECT_EQ(smooth[1], 0);
+    EXPECT_EQ(size_fleet(load, unit, 1.0, 64, grid), smooth);
+}
+
 // The backends: the CUDA engine runs the interior point's solve of every scenario on the device
 // (one thread per scenario, the CPU's arithmetic), the host the rest. A batch with two QP kinds
 // (a battery ramp limit makes the second) and an infeasible scenario (handed over to the host's

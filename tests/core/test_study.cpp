@@ -92,6 +92,11 @@ TEST_F(StudyShortRun, RampAwareDispatchIsOptimalForItsObjective) {
     }
     for (const SizingPoint& p : r.sizing)
         EXPECT_EQ(p.ramp_aware_max_ramp_mw_per_min.size(), r.options.scenarios);
+    // The sweep's ramps are dispatch_metrics' measure: at no units, the load's.
+    ASSERT_EQ(r.sizing.front().units, 0);
+    const auto& none = r.outcomes[static_cast<std::size_t>(Strategy::none)].metrics;
+    EXPECT_EQ(r.sizing.front().max_ramp_mw_per_min, none.max_ramp_mw_per_min);
+    EXPECT_EQ(r.sizing.front().ramp_aware_max_ramp_mw_per_min, none.max_ramp_mw_per_min);
 }
 
 // The study solves each strategy's steps as time series (each step warm from the one before) in

@@ -1,0 +1,35 @@
+// Fleet sizing for a ramp limit, shared by size_fleet (the optimal dispatch) and
+// smallest_fleet_for_ramp (the ramp-aware one), and the ramp measure they, dispatch_metrics and
+// the study report.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gridbatch/battery_dispatch.hpp"
+
+namespace gridbatch::detail {
+
+// Largest |g(t + lag) - g(t)| over the series, the lag clipped to its length (0 below 2 steps).
+Real max_ramp(const Eigen::Ref<const Vector>& g, Index lag);
+// One minute in steps of dt_seconds (at least 1): the lag of a per-minute ramp.
+Index steps_per_minute(Real dt_seconds);
+
+// The dispatch of scenarios whose loads are the columns of `load`, fleet i for column i.
+using SizingDispatch =
+    std::function<DispatchResult(const Matrix& load, const std::vector<BatteryFleet>& fleets)>;
+
+// Smallest unit count in [0, max_units] per scenario (column of `load`) whose dispatch converges
+// and keeps every per-minute grid ramp within the limit; -1 where max_units is not enough.
+// Bisection batched over scenarios, one `run` per round for the scenarios still open; assumes
+// more units never hurt. Each scenario is tried first with first_probe[s] where that is in
+// [1, max_units] (else with max_units), then, where that failed, with max_units: the answer does
+// not depend on the probe, a close one saves rounds. A scenario whose load alone meets the ramp
+// limit is tried with no units first (the dispatch still has to meet the grid's limits).
+// `what` names the caller in errors.
+IndexVector smallest_fleet(const std::string& what, const MatrixView& load, const BatteryUnit& unit,
+                           Real ramp_limit_mw_per_min, Index max_units, Real dt_seconds,
+                           const IndexVector& first_probe, const SizingDispatch& run);
+
+}  // namespace gridbatch::detail
