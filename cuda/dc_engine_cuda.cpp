@@ -329,8 +329,10 @@ void CudaDcEngine::screen_outages(const OutageBlock& block, OutageScreenResult& 
         }
         std::vector<dc::Violation> host(static_cast<std::size_t>(count));
         found.download(host.data(), host.size(), stream);
+        std::vector<OutageViolation>& piece = result.violations.emplace_back();
+        piece.reserve(host.size());
         for (const dc::Violation& v : host)
-            result.violations.push_back(
+            piece.push_back(
                 {first + v.scenario, block.outage[v.outage_column], v.branch, v.loading});
 
         dc::reduce_worst(args, best.data(), best_outage.data(), best_branch.data(), stream);

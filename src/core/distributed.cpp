@@ -233,10 +233,13 @@ N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& optio
     // Violations as (scenario, outage, branch, loading) quadruples; worst per scenario as
     // (worst, outage, branch) triples. Indices are exact in a double.
     std::vector<Real> found;
-    found.reserve(4 * screen.violations.size());
-    for (const auto& v : screen.violations)
-        for (Real x : {Real(v.scenario), Real(v.outage), Real(v.branch), v.loading})
-            found.push_back(x);
+    std::size_t count = 0;
+    for (const auto& piece : screen.violations) count += piece.size();
+    found.reserve(4 * count);
+    for (const auto& piece : screen.violations)
+        for (const auto& v : piece)
+            for (Real x : {Real(v.scenario), Real(v.outage), Real(v.branch), v.loading})
+                found.push_back(x);
     std::vector<Real> worst;
     worst.reserve(static_cast<std::size_t>(3 * S));
     for (Index s = 0; s < S; ++s)
@@ -247,9 +250,11 @@ N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& optio
     const bool root = comm.rank() == 0;
     detail::OutageScreenResult merged = detail::empty_screen(root ? S : 0);
     if (root) {
+        std::vector<detail::OutageViolation>& piece = merged.violations.emplace_back();
+        piece.reserve(all_found.size() / 4);
         for (std::size_t i = 0; i + 3 < all_found.size(); i += 4)
-            merged.violations.push_back({Index(all_found[i]), Index(all_found[i + 1]),
-                                         Index(all_found[i + 2]), all_found[i + 3]});
+            piece.push_back({Index(all_found[i]), Index(all_found[i + 1]), Index(all_found[i + 2]),
+                             all_found[i + 3]});
         for (std::size_t i = 0; i + 2 < all_worst.size(); i += 3) {
             const Index s = static_cast<Index>((i / 3) % static_cast<std::size_t>(S));
             detail::merge_worst(merged, s, all_worst[i], Index(all_worst[i + 1]),

@@ -364,12 +364,30 @@ N1Result finish_n1(const N1Plan& plan, DcPowerFlowResult base, OutageScreenResul
     for (const auto& block : plan.blocks)
         res.screened.insert(res.screened.end(), block.begin(), block.end());
     res.islanding = plan.islanding;
-    std::sort(screen.violations.begin(), screen.violations.end(), [](const auto& a, const auto& b) {
-        return std::tie(a.scenario, a.outage, a.branch) < std::tie(b.scenario, b.outage, b.branch);
-    });
-    res.violations.reserve(screen.violations.size());
-    for (const auto& v : screen.violations)
-        res.violations.push_back({v.scenario, v.outage, v.branch, v.loading * 100});
+    // Sorted by scenario with one counting pass and one scatter (into the result, in percent),
+    // then by outage and branch within each scenario where needed: the CPU engine finds each
+    // scenario's violations in that order already when the outages ascend, as they do by default.
+    const Index S = screen.worst.size();
+    std::vector<std::size_t> start(static_cast<std::size_t>(S) + 1, 0);
+    for (const auto& piece : screen.violations)
+        for (const auto& v : piece) ++start[static_cast<std::size_t>(v.scenario) + 1];
+    for (std::size_t s = 0; s < static_cast<std::size_t>(S); ++s) start[s + 1] += start[s];
+    res.violations.resize(start.back());
+    std::vector<std::size_t> at(start.begin(), start.end() - 1);
+    for (auto& piece : screen.violations) {
+        for (const auto& v : piece)
+            res.violations[at[static_cast<std::size_t>(v.scenario)]++] = {
+                v.scenario, v.outage, v.branch, v.loading * 100};
+        std::vector<OutageViolation>().swap(piece);  // freed as it goes: a lower peak
+    }
+    const auto by_outage = [](const N1Violation& a, const N1Violation& b) {
+        return std::tie(a.outage, a.branch) < std::tie(b.outage, b.branch);
+    };
+    for (std::size_t s = 0; s < static_cast<std::size_t>(S); ++s) {
+        const auto first = res.violations.begin() + static_cast<std::ptrdiff_t>(start[s]),
+                   last = res.violations.begin() + static_cast<std::ptrdiff_t>(start[s + 1]);
+        if (!std::is_sorted(first, last, by_outage)) std::sort(first, last, by_outage);
+    }
     res.worst_loading_percent = screen.worst * 100;
     res.worst_outage = std::move(screen.worst_outage);
     res.worst_branch = std::move(screen.worst_branch);

@@ -242,11 +242,23 @@ public:
                                k + 1 < nl ? scaled.tail(nl - k - 1).maxCoeff() : 0.0);
         }
         const int threads = thread_count(threads_, S);
-        std::vector<std::vector<OutageViolation>> found(threads);
+        // Each worker's violations in pieces of fixed capacity: no reallocation, no copy. 8,192
+        // (256 KiB): pieces of 1 MiB made one scenario's screening of case2383wp 20 % slower (a
+        // fresh mapping per block), of 2,048 no faster for 100 scenarios.
+        constexpr std::size_t kPiece = std::size_t{1} << 13;
+        std::vector<std::vector<std::vector<OutageViolation>>> found(threads);
         // Scenarios over threads: each thread owns its scenarios' worst entries, and the flows of
         // one scenario stay in cache while every outage of the block is applied to them.
         parallel_for(S, threads, 8, [&](int worker, Index begin, Index end) {
             Vector post(nl);
+            auto& pieces = found[worker];
+            const auto keep = [&pieces](const OutageViolation& v) {
+                if (pieces.empty() || pieces.back().size() == kPiece) {
+                    pieces.emplace_back();
+                    pieces.back().reserve(kPiece);
+                }
+                pieces.back().push_back(v);
+            };
             for (Index s = begin; s < end; ++s) {
                 const auto f = flow.col(s);
                 const Real base = f.cwiseAbs().cwiseProduct(inv_rating).maxCoeff();
@@ -273,11 +285,12 @@ public:
                     for (Index l = 0; l < nl; ++l)
                         if (post[l] > block.threshold &&
                             post[l] > std::abs(f[l]) * inv_rating[l] + block.min_increase)
-                            found[worker].push_back({s, k, l, post[l]});
+                            keep({s, k, l, post[l]});
                 }
             }
         });
-        for (auto& v : found) result.violations.insert(result.violations.end(), v.begin(), v.end());
+        for (auto& pieces : found)
+            for (auto& piece : pieces) result.violations.push_back(std::move(piece));
     }
 
 private:

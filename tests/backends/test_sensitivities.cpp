@@ -269,6 +269,21 @@ TEST_P(SensitivityTest, N1ScreeningMatchesBruteForce) {
     const N1Result part = n1_screen(pf, pd, some);
     EXPECT_EQ(part.screened, (std::vector<Index>{1, 5}));
     for (const N1Violation& v : part.violations) EXPECT_TRUE(v.outage == 1 || v.outage == 5);
+
+    // The outages in descending order (each scenario's violations are then found out of order,
+    // and across blocks): the same sorted list.
+    N1Options reversed = o;
+    reversed.outages = res.screened;
+    std::reverse(reversed.outages.begin(), reversed.outages.end());
+    const N1Result back = n1_screen(pf, pd, reversed);
+    ASSERT_EQ(back.violations.size(), res.violations.size());
+    for (std::size_t v = 0; v < res.violations.size(); ++v) {
+        const N1Violation &a = back.violations[v], &b = res.violations[v];
+        EXPECT_EQ(std::tie(a.scenario, a.outage, a.branch),
+                  std::tie(b.scenario, b.outage, b.branch))
+            << "violation " << v;
+        EXPECT_NEAR(a.loading_percent, b.loading_percent, 1e-10);
+    }
 }
 
 GRIDBATCH_INSTANTIATE_FOR_ALL_BACKENDS(SensitivityTest);
