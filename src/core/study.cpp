@@ -339,16 +339,17 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
                 pd(poi, c) += o.dispatch.grid_mw(col % T, col / T);
             }
             const N1Result n1 = n1_screen(dcpf, pd);
+            std::vector<Index> violations(static_cast<std::size_t>(take), 0);
+            for (const auto& v : n1.violations) ++violations[static_cast<std::size_t>(v.scenario)];
             for (Index c = 0; c < take; ++c) {
                 const Index col = cols[static_cast<std::size_t>(c)];
                 Real base = 0;
                 for (Index l = 0; l < net.n_branch(); ++l)
                     if (br.rate_a[l] > 0)
                         base = std::max(base, std::abs(n1.base.pf(l, c)) / br.rate_a[l] * 100);
-                Index nviol = 0;
-                for (const auto& v : n1.violations) nviol += v.scenario == c;
                 out.n1.push_back({k, col / T, col % T, base, n1.worst_loading_percent[c],
-                                  n1.worst_outage[c], n1.worst_branch[c], nviol});
+                                  n1.worst_outage[c], n1.worst_branch[c],
+                                  violations[static_cast<std::size_t>(c)]});
             }
         }
     }

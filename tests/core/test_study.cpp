@@ -8,7 +8,9 @@
 
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/builtin_network.hpp"
+#include "gridbatch/dc_power_flow.hpp"
 #include "gridbatch/error.hpp"
+#include "gridbatch/sensitivities.hpp"
 #include "gridbatch/smooth_dispatch.hpp"
 #include "gridbatch/study.hpp"
 
@@ -144,6 +146,32 @@ TEST_F(StudyShortRun, PowerFlowsEqualTheAcSolverOnTheSameInjections) {
             EXPECT_NEAR(o.max_loading(t, s), max_loading(a, 0), 1e-6);
         }
     }
+}
+
+// Each N-1 row is the DC screening of that step's injections (the POI draws the strategy's grid
+// draw on top of the case's loads), run here on its own.
+TEST_F(StudyShortRun, N1RowsEqualTheScreeningOfTheirStep) {
+    const StudyResult& r = *result_;
+    const Index poi = net_->internal_bus(r.poi_bus);
+    DcOptions dc;
+    dc.backend = r.options.backend;
+    DcPowerFlow pf(*net_, dc);
+    ASSERT_FALSE(r.n1.empty());
+    Index violations = 0;
+    for (const StudyN1Row& row : r.n1) {
+        SCOPED_TRACE(std::string(to_string(row.strategy)) + ", scenario " +
+                     std::to_string(row.scenario) + ", step " + std::to_string(row.step));
+        Matrix pd = net_->buses().pd;
+        pd(poi, 0) += r.outcomes[static_cast<std::size_t>(row.strategy)].dispatch.grid_mw(
+            row.step, row.scenario);
+        const N1Result n1 = n1_screen(pf, pd);
+        EXPECT_NEAR(row.worst_loading_percent, n1.worst_loading_percent[0], 1e-9);
+        EXPECT_EQ(row.worst_outage, n1.worst_outage[0]);
+        EXPECT_EQ(row.worst_branch, n1.worst_branch[0]);
+        EXPECT_EQ(row.n_violations, static_cast<Index>(n1.violations.size()));
+        violations += row.n_violations;
+    }
+    EXPECT_GT(violations, 0);  // the counts are worth comparing: the campus overloads a circuit
 }
 
 TEST_F(StudyShortRun, WritesEveryOutputFile) {
