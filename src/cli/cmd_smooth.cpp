@@ -182,8 +182,12 @@ int cmd_smooth(const Args& args) {
     if (sizing) {
         const Real limit = opt.number("ramp-limit", 0);
         const Index max_units = opt.integer("max-units", 1000);
-        needed = ramps ? smallest_fleet_for_ramp(load, unit, limit, max_units, grid, sopt)
-                       : size_fleet(load, unit, limit, max_units, grid, dopt);
+        // For the ramp objective, the variance objective's answer is a cheap first probe: the
+        // same answer in fewer rounds of interior-point solves (dispatch() has no backup).
+        const auto variance = [&] { return size_fleet(load, unit, limit, max_units, grid, dopt); };
+        needed = ramps ? smallest_fleet_for_ramp(load, unit, limit, max_units, grid, sopt,
+                                                 grid.backup_mw == 0 ? variance() : IndexVector())
+                       : variance();
     }
 
     std::filesystem::create_directories(dir);

@@ -12,6 +12,7 @@
 
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/error.hpp"
+#include "gridbatch/smooth_dispatch.hpp"
 #include "support/backend_test.hpp"
 
 namespace gridbatch {
@@ -489,6 +490,61 @@ namespace gridbatch {
 namespace {
 
 // The command line end to end: profile -> CSV -> smooth -> CSVs whose series balance.
+// Sizing from the command line, for both objectives: the units the library finds for the same
+// load (read back from the profile's CSV) and options. The ramp objective's search starts from the
+// variance objective's answer, which must not change it.
+TEST(DispatchCli, SizingEqualsTheLibrary) {
+    const std::string dir = ::testing::TempDir() + "gridbatch_sizing_cli";
+    const std::string cli = GRIDBATCH_CLI;
+    const std::string profile = dir + "_load.csv";
+    ASSERT_EQ(std::system((cli + " profile --scenarios 2 --steps 600 --dt 0.5 --seed 7 --out " +
+                           profile + " > /dev/null")
+                              .c_str()),
+              0);
+    Matrix load(600, 2);
+    {
+        std::ifstream in(profile);
+        std::string line;
+        std::getline(in, line);
+        for (Index t = 0; t < 600 && std::getline(in, line); ++t) {
+            std::stringstream cells(line);
+            std::string cell;
+            std::getline(cells, cell, ',');  // time
+            for (Index s = 0; s < 2 && std::getline(cells, cell, ','); ++s)
+                load(t, s) = std::strtod(cell.c_str(), nullptr);
+        }
+    }
+    const auto units_written = [&](const std::string& objective) {
+        const std::string out = dir + "_" + objective;
+        EXPECT_EQ(std::system((cli + " smooth --load " + profile +
+                               " --dt 0.5 --fleet 20 --unit megapack-4h --objective " + objective +
+                               " --ramp-limit 5 --max-units 64 --out " + out + " > /dev/null")
+                                  .c_str()),
+                  0);
+        std::ifstream metrics(out + "/metrics.csv");
+        std::string line;
+        std::getline(metrics, line);
+        EXPECT_EQ(line.substr(line.rfind(',') + 1), "units_for_ramp_limit");
+        std::vector<Index> units;
+        while (std::getline(metrics, line))
+            units.push_back(std::atol(line.substr(line.rfind(',') + 1).c_str()));
+        return units;
+    };
+    const BatteryUnit unit = battery_unit("megapack-4h");
+    DispatchOptions variance;
+    variance.dt_seconds = 0.5;
+    variance.target = SmoothingTarget::mean_load;  // the command line's default (--target mean)
+    SmoothDispatchOptions ramps;
+    ramps.dt_seconds = 0.5;
+    const IndexVector want_variance = size_fleet(load, unit, 5, 64, GridConnection{}, variance);
+    const IndexVector want_ramps =
+        smallest_fleet_for_ramp(load, unit, 5, 64, GridConnection{}, ramps);
+    EXPECT_GT(want_ramps.minCoeff(), 0);
+    EXPECT_EQ(units_written("variance"),
+              std::vector<Index>(want_variance.data(), want_variance.data() + 2));
+    EXPECT_EQ(units_written("ramps"), std::vector<Index>(want_ramps.data(), want_ramps.data() + 2));
+}
+
 TEST(DispatchCli, ProfileThenSmoothWritesBalancedSeries) {
     const std::string dir = ::testing::TempDir() + "gridbatch_smooth_cli";
     const std::string cli = GRIDBATCH_CLI;
