@@ -48,3 +48,13 @@ def test_notebook_runs(name, case, monkeypatch, tmp_path):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_notebook_cells_have_unique_ids(name):
+    """nbformat 4.5 requires a unique id per cell (missing ones are a warning now, an error in
+    later nbformat); an edit outside Jupyter can leave them out."""
+    cells = json.loads((NOTEBOOKS / name).read_text())["cells"]
+    ids = [c.get("id") for c in cells]
+    assert None not in ids, f"cells without an id: {[i for i, c in enumerate(ids) if c is None]}"
+    assert len(set(ids)) == len(ids)
