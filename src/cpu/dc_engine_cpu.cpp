@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/memory.hpp"
 #include "cpu/parallel.hpp"
 #include "engine/dc_engine.hpp"
 #include "gridbatch/error.hpp"
@@ -146,6 +147,11 @@ public:
 
         parallel_for(in.count, threads_, block_, [&](int, Index begin, Index end) {
             const Index k = end - begin;
+            // This thread's columns of the results, mapped at once (core/memory.hpp).
+            populate(out.va + begin * out.ld_va,
+                     sizeof(Real) * static_cast<std::size_t>(k * out.ld_va));
+            populate(out.pf + begin * out.ld_pf,
+                     sizeof(Real) * static_cast<std::size_t>(k * out.ld_pf));
             Vector p(nb), sums(ni);
             std::vector<Real> rhs(nf_ * k), y(nf_ * k), acc(k), worst(k, 0.0);
             for (Index c = 0; c < k; ++c) {
