@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 out=${GRIDBATCH_TSAN_DIR:-build/tsan}
 mkdir -p "$out"
 "${CXX:-g++}" -std=c++17 -O1 -g -fsanitize=thread -pthread -Iinclude -Isrc -I/usr/include/eigen3 \
-  tests/tsan/dispatch_halves.cpp src/cpu/dispatch_engine_cpu.cpp src/core/memory.cpp \
+  tests/tsan/dispatch_halves.cpp src/cpu/dispatch_engine_cpu.cpp src/cpu/parallel.cpp \
+  src/core/memory.cpp \
   src/core/result.cpp src/core/error.cpp -o "$out/dispatch_halves"
 # Without address-space randomisation where allowed: ThreadSanitizer's fixed shadow layout can
 # clash with it.

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <exception>
+#include <functional>
+#include <mutex>
 #include <thread>
-#include <vector>
 
 #include "gridbatch/types.hpp"
 
@@ -18,9 +20,40 @@ inline int thread_count(int requested, Index work_items) {
     return static_cast<int>(std::min<Index>(n, std::max<Index>(1, work_items)));
 }
 
+// Runs `task` on a thread of the process's pool: an idle one, else a new one that the pool keeps.
+// Every call gets a thread of its own at once, so tasks may wait for each other. Why a pool: a
+// thread created per call was often placed on its creator's core and started only at the next
+// scheduler tick (~4 ms on the 2-core VM behind our numbers), leaving the caller to run alone;
+// an idle pool thread wakes where it last ran, in ~20 us. After fork() the child starts an empty
+// pool (the parent's threads do not exist there). Throws std::system_error where a thread cannot
+// be started.
+void run_on_pool_thread(std::function<void()> task);
+
+// Waits until count_down() was called `count` times.
+class Latch {
+public:
+    explicit Latch(int count) : count_(count) {}
+    void count_down(int n = 1) {
+        // Notified under the lock: the waiter, once it sees zero, may destroy the latch.
+        std::lock_guard<std::mutex> lock(m_);
+        count_ -= n;
+        if (count_ <= 0) cv_.notify_all();
+    }
+    void wait() {
+        std::unique_lock<std::mutex> lock(m_);
+        cv_.wait(lock, [this] { return count_ <= 0; });
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    int count_;
+};
+
 // Calls body(worker, begin, end) on chunks of [0, count) handed out dynamically (per-scenario
 // cost differs, e.g. non-converging scenarios), `worker` in [0, threads) so each thread can keep
-// its own workspace. The first exception is rethrown after all threads finish.
+// its own workspace; worker 0 is the caller. Every worker runs on its own thread from the start.
+// The first exception is rethrown after all threads finish.
 template <typename Body>
 void parallel_for(Index count, int threads, Index chunk, Body&& body) {
     threads = thread_count(threads, (count + chunk - 1) / std::max<Index>(chunk, 1));
@@ -42,10 +75,20 @@ void parallel_for(Index count, int threads, Index chunk, Body&& body) {
             if (!failed.exchange(true)) error = std::current_exception();
         }
     };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
+    Latch helpers(threads - 1);
+    int started = 1;
+    try {
+        for (; started < threads; ++started)
+            run_on_pool_thread([&work, &helpers, worker = started] {
+                work(worker);
+                helpers.count_down();
+            });
+    } catch (...) {  // no thread for worker `started` and after: the call fails
+        if (!failed.exchange(true)) error = std::current_exception();
+        helpers.count_down(threads - started);
+    }
     work(0);
-    for (auto& t : pool) t.join();
+    helpers.wait();
     if (error) std::rethrow_exception(error);
 }
 
