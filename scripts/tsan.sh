@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds tests/tsan/dispatch_halves.cpp with the CPU dispatch engine under ThreadSanitizer and runs
-# it; fails on any data race it reports or on results that depend on the thread count. The whole
-# library is not built this way: only this engine synchronises threads itself (the others hand
-# each scenario to one thread through parallel_for).
+# Builds tests/tsan/dispatch_halves.cpp with the CPU dispatch engine and the thread pool behind
+# parallel_for under ThreadSanitizer and runs it; fails on any data race it reports or on results
+# that depend on the thread count. The whole library is not built this way: only this engine and
+# the pool synchronise threads themselves (the other engines hand each scenario to one thread
+# through parallel_for).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${GRIDBATCH_TSAN_DIR:-build/tsan}
