@@ -483,7 +483,7 @@ AcPowerFlowResult AcPowerFlow::solve_time_series(const AcBatch& batch) const {
     res.slack_mw.resize(ns);
     // Filled a column at a time by one thread: mapped at once (core/memory.hpp).
     for (Matrix* m : {&res.vm, &res.va, &res.pg, &res.qg, &res.pf, &res.qf, &res.pt, &res.qt})
-        detail::populate(m->data(), sizeof(Real) * static_cast<std::size_t>(m->size()));
+        detail::populate(*m);
     res.report = ScenarioReport(ns);
     res.q_limited_buses.assign(static_cast<std::size_t>(ns), {});
     const Index n_blocks = (ns + kTimeSeriesBlock - 1) / kTimeSeriesBlock;
@@ -596,7 +596,11 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
     res.report = ScenarioReport(ns);
     res.q_limited_buses.assign(static_cast<std::size_t>(ns), {});
     res.slack_mw = Vector::Zero(ns);
+    // Results are mapped at once (core/memory.hpp): a batch's are hundreds of MB, and page by
+    // page the mapping cost more than the solves.
     Matrix vm(nb, ns), va(nb, ns);
+    detail::populate(vm);
+    detail::populate(va);
 
     std::vector<Index> active(static_cast<std::size_t>(ns));
     std::iota(active.begin(), active.end(), Index{0});
@@ -630,6 +634,8 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
         detail::AcEngineOutput out;
         out.vm.resize(nb, na);
         out.va.resize(nb, na);
+        detail::populate(out.vm);
+        detail::populate(out.va);
         out.slack = Vector::Zero(na);
         out.report = ScenarioReport(na);
         engine_->solve(eb, out);
@@ -760,19 +766,23 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
             va.row(i).setConstant(net.buses().va[i] * kDegToRad);
         }
     res.vm = std::move(vm);
+    res.va.resize(nb, ns);
+    res.pg.resize(ng, ns);
+    res.qg.resize(ng, ns);
+    for (Matrix* m : {&res.va, &res.pg, &res.qg}) detail::populate(*m);
     res.va = va / kDegToRad;
-    res.pg = Matrix::Zero(ng, ns);
-    res.qg = Matrix::Zero(ng, ns);
+    res.pg.setZero();
+    res.qg.setZero();
     for (Index s = 0; s < ns; ++s)
         for (Index g = 0; g < ng; ++g)
             if (st.gen_on(g, s)) {
                 res.pg(g, s) = st.gen_pg(g, s);
                 res.qg(g, s) = st.gen_qg(g, s);
             }
-    res.pf.resize(nl, ns);
-    res.qf.resize(nl, ns);
-    res.pt.resize(nl, ns);
-    res.qt.resize(nl, ns);
+    for (Matrix* m : {&res.pf, &res.qf, &res.pt, &res.qt}) {
+        m->resize(nl, ns);
+        detail::populate(*m);
+    }
     res.loss_mw.resize(ns);
     res.loss_mvar.resize(ns);
     const Real base = p.base_mva;

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <string>
 
+#include "gridbatch/types.hpp"
+
 namespace gridbatch::detail {
 
 // The limit from GRIDBATCH_MEMORY_LIMIT, or 0 when unset. Throws Error{invalid_input} naming the
@@ -25,5 +27,9 @@ void require_host_memory(double bytes, const std::string& what);
 // it per thread on the part each thread writes, so the mapping runs in parallel and near the
 // thread that uses it. A no-op below 64 KiB and where the kernel does not offer it.
 void populate(void* data, std::size_t bytes);
+// The same for a freshly sized matrix that is then written in full.
+inline void populate(Matrix& m) {
+    populate(m.data(), sizeof(Real) * static_cast<std::size_t>(m.size()));
+}
 
 }  // namespace gridbatch::detail
