@@ -489,31 +489,46 @@ TEST(FleetSizing, SmallestUnitCountMeetsTheRampLimit) {
 namespace gridbatch {
 namespace {
 
-// The command line end to end: profile -> CSV -> smooth -> CSVs whose series balance.
+// The command line writes two 5-minute training loads at 0.5 s (a CSV: time, then a column per
+// scenario) for the tests below.
+std::string write_profile(const std::string& dir) {
+    const std::string profile = dir + "_load.csv";
+    EXPECT_EQ(std::system((std::string(GRIDBATCH_CLI) +
+                           " profile --scenarios 2 --steps 600 --dt 0.5 --seed 7 --out " + profile +
+                           " > /dev/null")
+                              .c_str()),
+              0);
+    return profile;
+}
+
+// A CSV's rows of numbers, after its header.
+std::vector<std::vector<double>> read_rows(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    std::vector<std::vector<double>> rows;
+    while (std::getline(in, line)) {
+        std::vector<double> row;
+        std::stringstream cells(line);
+        std::string cell;
+        while (std::getline(cells, cell, ',')) row.push_back(std::atof(cell.c_str()));
+        rows.push_back(row);
+    }
+    return rows;
+}
+
 // Sizing from the command line, for both objectives: the units the library finds for the same
 // load (read back from the profile's CSV) and options. The ramp objective's search starts from the
 // variance objective's answer, which must not change it.
 TEST(DispatchCli, SizingEqualsTheLibrary) {
     const std::string dir = ::testing::TempDir() + "gridbatch_sizing_cli";
     const std::string cli = GRIDBATCH_CLI;
-    const std::string profile = dir + "_load.csv";
-    ASSERT_EQ(std::system((cli + " profile --scenarios 2 --steps 600 --dt 0.5 --seed 7 --out " +
-                           profile + " > /dev/null")
-                              .c_str()),
-              0);
+    const std::string profile = write_profile(dir);
+    const auto rows = read_rows(profile);
+    ASSERT_EQ(rows.size(), 600u);
     Matrix load(600, 2);
-    {
-        std::ifstream in(profile);
-        std::string line;
-        std::getline(in, line);
-        for (Index t = 0; t < 600 && std::getline(in, line); ++t) {
-            std::stringstream cells(line);
-            std::string cell;
-            std::getline(cells, cell, ',');  // time
-            for (Index s = 0; s < 2 && std::getline(cells, cell, ','); ++s)
-                load(t, s) = std::strtod(cell.c_str(), nullptr);
-        }
-    }
+    for (Index t = 0; t < 600; ++t)
+        for (Index s = 0; s < 2; ++s) load(t, s) = rows[static_cast<std::size_t>(t)].at(1 + s);
     const auto units_written = [&](const std::string& objective) {
         const std::string out = dir + "_" + objective;
         EXPECT_EQ(std::system((cli + " smooth --load " + profile +
@@ -545,35 +560,18 @@ TEST(DispatchCli, SizingEqualsTheLibrary) {
     EXPECT_EQ(units_written("ramps"), std::vector<Index>(want_ramps.data(), want_ramps.data() + 2));
 }
 
+// The command line end to end: profile -> CSV -> smooth -> CSVs whose series balance.
 TEST(DispatchCli, ProfileThenSmoothWritesBalancedSeries) {
     const std::string dir = ::testing::TempDir() + "gridbatch_smooth_cli";
     const std::string cli = GRIDBATCH_CLI;
-    const std::string profile = dir + "_load.csv";
-    ASSERT_EQ(std::system((cli + " profile --scenarios 2 --steps 600 --dt 0.5 --seed 7 --out " +
-                           profile + " > /dev/null")
-                              .c_str()),
-              0);
+    const std::string profile = write_profile(dir);
     ASSERT_EQ(std::system((cli + " smooth --load " + profile +
                            " --dt 0.5 --fleet 20 --unit megapack-4h --ramp-limit 50 --out " + dir +
                            " > /dev/null")
                               .c_str()),
               0);
-    const auto read = [](const std::string& path) {
-        std::ifstream in(path);
-        std::string line;
-        std::getline(in, line);
-        std::vector<std::vector<double>> rows;
-        while (std::getline(in, line)) {
-            std::vector<double> row;
-            std::stringstream cells(line);
-            std::string cell;
-            while (std::getline(cells, cell, ',')) row.push_back(std::atof(cell.c_str()));
-            rows.push_back(row);
-        }
-        return rows;
-    };
-    const auto load = read(profile), battery = read(dir + "/battery_mw.csv"),
-               grid = read(dir + "/grid_mw.csv"), soc = read(dir + "/soc_mwh.csv");
+    const auto load = read_rows(profile), battery = read_rows(dir + "/battery_mw.csv"),
+               grid = read_rows(dir + "/grid_mw.csv"), soc = read_rows(dir + "/soc_mwh.csv");
     ASSERT_EQ(load.size(), 600u);
     ASSERT_EQ(battery.size(), 600u);
     ASSERT_EQ(soc.size(), 601u);
@@ -592,7 +590,7 @@ TEST(DispatchCli, ProfileThenSmoothWritesBalancedSeries) {
     // squared ramps below the variance objective's dispatch (feasible for its QP, whose level
     // term weighs (dt / 3600 s)^2 as much).
     const auto squared_ramps = [&](const std::string& out) {
-        const auto g = read(out + "/grid_mw.csv");
+        const auto g = read_rows(out + "/grid_mw.csv");
         double sum = 0;
         for (std::size_t t = 1; t < g.size(); ++t)
             for (std::size_t s = 1; s <= 2; ++s) sum += std::pow(g[t][s] - g[t - 1][s], 2);
@@ -604,7 +602,7 @@ TEST(DispatchCli, ProfileThenSmoothWritesBalancedSeries) {
                            ramps + " > /dev/null")
                               .c_str()),
               0);
-    const auto rb = read(ramps + "/battery_mw.csv"), rg = read(ramps + "/grid_mw.csv");
+    const auto rb = read_rows(ramps + "/battery_mw.csv"), rg = read_rows(ramps + "/grid_mw.csv");
     ASSERT_EQ(rg.size(), 600u);
     for (std::size_t t = 0; t < load.size(); ++t)
         for (std::size_t s = 1; s <= 2; ++s)
@@ -619,8 +617,8 @@ TEST(DispatchCli, ProfileThenSmoothWritesBalancedSeries) {
                            backup + " > /dev/null")
                               .c_str()),
               0);
-    const auto bb = read(backup + "/battery_mw.csv"), bg = read(backup + "/grid_mw.csv"),
-               bu = read(backup + "/backup_mw.csv");
+    const auto bb = read_rows(backup + "/battery_mw.csv"), bg = read_rows(backup + "/grid_mw.csv"),
+               bu = read_rows(backup + "/backup_mw.csv");
     ASSERT_EQ(bu.size(), 600u);
     double used = 0;
     for (std::size_t t = 0; t < load.size(); ++t)
@@ -646,7 +644,7 @@ TEST(DispatchCli, ProfileThenSmoothWritesBalancedSeries) {
                            series + " --target-mw " + series + " --out " + limited + " > /dev/null")
                               .c_str()),
               0);
-    const auto lg = read(limited + "/grid_mw.csv");
+    const auto lg = read_rows(limited + "/grid_mw.csv");
     ASSERT_EQ(lg.size(), 600u);
     double cheap = 0, dear = 0;
     for (std::size_t t = 0; t < lg.size(); ++t)
