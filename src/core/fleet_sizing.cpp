@@ -48,7 +48,8 @@ IndexVector smallest_fleet(const std::string& what, const MatrixView& load, cons
     // Per scenario: lo fails (-1: nothing known to), hi meets (max_units + 1: nothing known to),
     // and the counts to try before bisecting, in order: none where the load alone meets the ramp
     // limit (with no units the grid draws the load), the caller's probe, max_units (so that a
-    // scenario no fleet can serve costs one round, not a bisection's worth of failing solves).
+    // scenario no fleet can serve costs a round or two, not a bisection's worth of failing
+    // solves).
     IndexVector lo = IndexVector::Constant(S, -1), hi = IndexVector::Constant(S, max_units + 1);
     std::vector<std::array<Index, 3>> planned(static_cast<std::size_t>(S));
     std::vector<int> planned_count(static_cast<std::size_t>(S), 0);

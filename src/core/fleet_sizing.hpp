@@ -24,7 +24,7 @@ using SizingDispatch =
 // and keeps every per-minute grid ramp within the limit; -1 where max_units is not enough.
 // Bisection batched over scenarios, one `run` per round for the scenarios still open; assumes
 // more units never hurt. Each scenario is tried first with first_probe[s] where that is in
-// [1, max_units] (else with max_units), then, where that failed, with max_units: the answer does
+// [1, max_units) (else with max_units), then, where that failed, with max_units: the answer does
 // not depend on the probe, a close one saves rounds. A scenario whose load alone meets the ramp
 // limit is tried with no units first (the dispatch still has to meet the grid's limits).
 // `what` names the caller in errors.
