@@ -3,29 +3,17 @@
 #include "gridbatch/battery_dispatch.hpp"
 
 #include <cmath>
-#include <sstream>
 
 #include "core/memory.hpp"
 #include "engine/dispatch_engine.hpp"
 #include "gridbatch/error.hpp"
+#include "invalid_input.hpp"
 
 namespace gridbatch {
-namespace {
 
-[[noreturn]] void fail(const std::string& what) { throw Error(ErrorKind::invalid_input, what); }
-
-std::string num(Real v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
-}
-
-void require(bool ok, const std::string& where, const std::string& field, Real value,
-             const std::string& expected) {
-    if (!ok) fail(where + ": " + field + " must be " + expected + " (got " + num(value) + ")");
-}
-
-}  // namespace
+using detail::fail;
+using detail::num;
+using detail::require;
 
 BatteryUnit battery_unit(const std::string& name) {
     // Tesla Megapack 2 XL datasheet: 2-hour 1,927 kW / 3,854 kWh, 4-hour 979 kW / 3,916 kWh,

@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <sstream>
 
-#include "gridbatch/error.hpp"
+#include "invalid_input.hpp"
 
 namespace gridbatch::detail {
 
@@ -25,23 +24,14 @@ Index steps_per_minute(Real dt_seconds) {
 IndexVector smallest_fleet(const std::string& what, const MatrixView& load, const BatteryUnit& unit,
                            Real ramp_limit_mw_per_min, Index max_units, Real dt_seconds,
                            const IndexVector& first_probe, const SizingDispatch& run) {
-    const auto fail = [&what](const std::string& message) {
-        throw Error(ErrorKind::invalid_input, what + ": " + message);
-    };
-    const auto num = [](Real v) {
-        std::ostringstream s;
-        s << v;
-        return s.str();
-    };
-    if (!(ramp_limit_mw_per_min > 0))
-        fail("ramp_limit_mw_per_min must be > 0 (got " + num(ramp_limit_mw_per_min) + ")");
-    if (max_units < 1) fail("max_units must be >= 1 (got " + std::to_string(max_units) + ")");
-    if (!(dt_seconds > 0) || !std::isfinite(dt_seconds))
-        fail("dt_seconds must be > 0 (got " + num(dt_seconds) + ")");
+    require(ramp_limit_mw_per_min > 0, what, "ramp_limit_mw_per_min", ramp_limit_mw_per_min, "> 0");
+    if (max_units < 1)
+        fail(what + ": max_units must be >= 1 (got " + std::to_string(max_units) + ")");
+    require(dt_seconds > 0 && std::isfinite(dt_seconds), what, "dt_seconds", dt_seconds, "> 0");
     const Index T = load.rows(), S = load.cols();
     if (first_probe.size() != 0 && first_probe.size() != S)
-        fail("first_probe has " + std::to_string(first_probe.size()) + " entries; expected " +
-             std::to_string(S) + " (one per scenario) or none");
+        fail(what + ": first_probe has " + std::to_string(first_probe.size()) +
+             " entries; expected " + std::to_string(S) + " (one per scenario) or none");
     const Index lag = steps_per_minute(dt_seconds);
     const Real limit = ramp_limit_mw_per_min * (1 + 1e-12);
 

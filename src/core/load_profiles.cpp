@@ -2,24 +2,15 @@
 #include "gridbatch/load_profiles.hpp"
 
 #include <cmath>
-#include <sstream>
 
 #include "core/memory.hpp"
 #include "engine/dispatch_engine.hpp"
 #include "gridbatch/error.hpp"
+#include "invalid_input.hpp"
 
 namespace gridbatch {
-namespace {
 
-void require(bool ok, const std::string& where, const std::string& field, Real value,
-             const std::string& expected) {
-    if (ok) return;
-    std::ostringstream s;
-    s << where << ": " << field << " must be " << expected << " (got " << value << ")";
-    throw Error(ErrorKind::invalid_input, s.str());
-}
-
-}  // namespace
+using detail::require;
 
 void TrainingLoadParameters::validate(const std::string& where) const {
     require(std::isfinite(gpu_count) && gpu_count >= 0, where, "gpu_count", gpu_count,

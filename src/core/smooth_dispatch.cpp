@@ -7,7 +7,6 @@
 #include <cmath>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <string>
 
 #include "../cpu/parallel.hpp"
@@ -15,20 +14,15 @@
 #include "engine/ipm_engine.hpp"
 #include "fleet_sizing.hpp"
 #include "gridbatch/error.hpp"
+#include "invalid_input.hpp"
 #include "ipm_qp.hpp"
 
 namespace gridbatch {
+
+using detail::fail;
+using detail::num;
+
 namespace {
-
-[[noreturn]] void fail(const std::string& message) {
-    throw Error(ErrorKind::invalid_input, message);
-}
-
-std::string num(Real v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
-}
 
 // What the KKT matrix depends on besides T and the weights: the efficiencies and self-discharge,
 // and which optional rows and variables exist.
