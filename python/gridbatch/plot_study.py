@@ -46,51 +46,41 @@ def main(out):
         t, t_label = t / 3600.0, "time (h)"
     written = []
 
+    def save(fig, ax, name, xlabel, ylabel, title, legend_loc="best", grid_which="major"):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(loc=legend_loc, fontsize=8)
+        ax.grid(alpha=0.3, which=grid_which)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, name), dpi=110)
+        written.append(name)
+        plt.close(fig)
+
     fig, ax = plt.subplots(figsize=(10, 4.5))
     ax.plot(t, ts["campus_load_mw"][first], color="0.6", lw=0.6, label="campus load")
     for key, label, color in STRATEGIES:
         col = f"grid_{key}_mw"
         if col in ts and key != "none":
             ax.plot(t, ts[col][first], color=color, lw=1.0, label=f"grid draw, {label}")
-    ax.set_xlabel(t_label)
-    ax.set_ylabel("MW")
-    ax.set_title("Campus load and grid draw (scenario 0)")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "load_vs_grid.png"), dpi=110)
-    written.append("load_vs_grid.png")
-    plt.close(fig)
+    save(fig, ax, "load_vs_grid.png", t_label, "MW", "Campus load and grid draw (scenario 0)",
+         legend_loc="lower right")
 
     fig, ax = plt.subplots(figsize=(10, 3.5))
     for key, label, color in STRATEGIES:
         col = f"soc_{key}_mwh"
         if col in ts:
             ax.plot(t, ts[col][first], color=color, lw=1.0, label=label)
-    ax.set_xlabel(t_label)
-    ax.set_ylabel("state of charge (MWh)")
-    ax.set_title("Battery fleet state of charge (scenario 0)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "soc.png"), dpi=110)
-    written.append("soc.png")
-    plt.close(fig)
+    save(fig, ax, "soc.png", t_label, "state of charge (MWh)",
+         "Battery fleet state of charge (scenario 0)")
 
     fig, ax = plt.subplots(figsize=(10, 3.5))
     for key, label, color in STRATEGIES:
         col = f"poi_vm_{key}"
         if col in ts:
             ax.plot(t, ts[col][first], color=color, lw=0.8, label=label)
-    ax.set_xlabel(t_label)
-    ax.set_ylabel("POI voltage (p.u.)")
-    ax.set_title("Voltage at the point of interconnection (scenario 0)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "poi_voltage.png"), dpi=110)
-    written.append("poi_voltage.png")
-    plt.close(fig)
+    save(fig, ax, "poi_voltage.png", t_label, "POI voltage (p.u.)",
+         "Voltage at the point of interconnection (scenario 0)")
 
     spec_path = os.path.join(out, "spectrum.csv")
     if os.path.exists(spec_path):
@@ -101,15 +91,8 @@ def main(out):
             if col in sp:
                 ax.semilogy(sp["freq_hz"][1:], np.maximum(sp[col][1:], 1e-12), color=color,
                             lw=0.9, label=label)
-        ax.set_xlabel("frequency (Hz)")
-        ax.set_ylabel("power spectral density (MW²/Hz)")
-        ax.set_title("Grid-draw spectrum (scenario 0)")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3, which="both")
-        fig.tight_layout()
-        fig.savefig(os.path.join(out, "spectrum.png"), dpi=110)
-        written.append("spectrum.png")
-        plt.close(fig)
+        save(fig, ax, "spectrum.png", "frequency (Hz)", "power spectral density (MW²/Hz)",
+             "Grid-draw spectrum (scenario 0)", grid_which="both")
 
     size_path = os.path.join(out, "sizing.csv")
     if os.path.exists(size_path):
@@ -126,15 +109,8 @@ def main(out):
         if "ramp_limit_mw_per_min" in sz:
             ax.axhline(sz["ramp_limit_mw_per_min"][0], color="k", ls="--", lw=1,
                        label="ramp limit")
-        ax.set_xlabel("fleet size (battery units)")
-        ax.set_ylabel("max grid-draw ramp (MW/min)")
-        ax.set_title("Sizing sweep")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(os.path.join(out, "sizing.png"), dpi=110)
-        written.append("sizing.png")
-        plt.close(fig)
+        save(fig, ax, "sizing.png", "fleet size (battery units)", "max grid-draw ramp (MW/min)",
+             "Sizing sweep")
     print("plots: " + ", ".join(os.path.join(out, w) for w in written))
 
 
