@@ -12,6 +12,7 @@
 #include "gridbatch/error.hpp"
 #include "gridbatch/smooth_dispatch.hpp"
 #include "support/backend_test.hpp"
+#include "support/dispatch_checks.hpp"
 
 namespace gridbatch {
 namespace {
@@ -55,40 +56,6 @@ Real max_step_ramp(const Eigen::Ref<const Vector>& g) {
     Real r = 0;
     for (Index t = 1; t < g.size(); ++t) r = std::max(r, std::abs(g[t] - g[t - 1]));
     return r;
-}
-
-// Every physical limit and the energy balance, recomputed step by step from the battery power
-// with dispatch()'s loss model.
-void expect_physical(const MatrixView& load, const DispatchResult& r, const BatteryFleet& f,
-                     const GridConnection& g, Real dt, Index s, Real grid_tol,
-                     bool soc_window = true) {
-    const Real h = dt / 3600, a = 1 - f.self_discharge_per_hour * h;
-    const Real scale = 1 + f.energy_mwh;
-    Real e = f.initial_soc * f.energy_mwh;
-    EXPECT_NEAR(r.soc_mwh(0, s), e, kTol * scale);
-    for (Index t = 0; t < load.rows(); ++t) {
-        const Real b = r.battery_mw(t, s);
-        EXPECT_NEAR(r.grid_mw(t, s), load(t, s) - b, kTol * (1 + load(t, s))) << "step " << t;
-        EXPECT_LE(b, f.discharge_mw + kTol) << "step " << t;
-        EXPECT_GE(b, -f.charge_mw - kTol) << "step " << t;
-        EXPECT_LE(r.grid_mw(t, s), g.import_limit_mw + grid_tol) << "step " << t;
-        if (!g.export_allowed) {
-            EXPECT_GE(r.grid_mw(t, s), -grid_tol) << "step " << t;
-        }
-        e = a * e - (b > 0 ? h * b / f.discharge_efficiency : h * f.charge_efficiency * b);
-        EXPECT_NEAR(r.soc_mwh(t + 1, s), e, kTol * scale) << "step " << t;
-        if (!soc_window) continue;
-        EXPECT_GE(e, f.soc_min * f.energy_mwh - kTol * scale) << "step " << t;
-        EXPECT_LE(e, f.soc_max * f.energy_mwh + kTol * scale) << "step " << t;
-    }
-    const Real e0 = f.initial_soc * f.energy_mwh;
-    if (!soc_window) return;
-    if (f.terminal == TerminalCondition::equal) {
-        EXPECT_NEAR(e, e0, kTol * scale);
-    }
-    if (f.terminal == TerminalCondition::at_least_initial) {
-        EXPECT_GE(e, e0 - kTol * scale);
-    }
 }
 
 // ---- independent reference: primal log-barrier interior point over the net battery power b ----
@@ -214,7 +181,7 @@ TEST_P(SmoothDispatchSolvers, LossyDispatchIsPhysicalConvergedAndNeverChargesAnd
         EXPECT_EQ(r.relaxed_steps[s], 0);
         EXPECT_LE(r.limit_violation[s], 1e-6);
         EXPECT_EQ(r.infeasible_step[s], -1);
-        expect_physical(load, r, fleets[static_cast<std::size_t>(s)], grid, 1.0, s, 1e-6);
+        test::expect_physical(load, r, fleets[static_cast<std::size_t>(s)], grid, 1.0, s, {1e-6});
     }
     // Thread count does not change the answer.
     options.threads = 1;
@@ -265,7 +232,7 @@ TEST_P(SmoothDispatchSolvers, MatchIndependentInteriorPointOnLosslessFleets) {
         EXPECT_NEAR(r.objective[0], ref.objective,
                     (ipm ? 1e-8 : 1e-5) * (1 + std::abs(ref.objective)));
         EXPECT_LT((r.grid_mw.col(0) - ref.grid).cwiseAbs().maxCoeff(), ipm ? 5e-5 : 1e-3);
-        expect_physical(load, r, f, grid, dt, 0, 1e-6);
+        test::expect_physical(load, r, f, grid, dt, 0, {1e-6});
         // Some limit (SoC window or power) binds here, else the check above proves little.
         const Real lo = f.soc_min * f.energy_mwh, hi = f.soc_max * f.energy_mwh;
         const Index at_limit = ((r.soc_mwh.col(0).array() - lo).abs() < 1e-6 ||
@@ -322,7 +289,7 @@ TEST(SmoothDispatch, RampsFarBelowExactDispatchWithLosses) {
     const Real dead_band = max_step_ramp(exact.grid_mw.col(0));
     EXPECT_NEAR(r.max_ramp_mw_per_s[0], smooth, 1e-12);
     EXPECT_LT(smooth, 0.1 * dead_band) << "smooth " << smooth << " MW/s vs " << dead_band;
-    expect_physical(load, r, f, GridConnection{}, 1.0, 0, 1e-6);
+    test::expect_physical(load, r, f, GridConnection{}, 1.0, 0, {1e-6});
 }
 
 TEST_P(SmoothDispatchSolvers, HardRampLimitMetWhereFeasibleAndInfeasibleReported) {
@@ -337,7 +304,7 @@ TEST_P(SmoothDispatchSolvers, HardRampLimitMetWhereFeasibleAndInfeasibleReported
     ASSERT_EQ(ok.report.at(0), Status::converged);
     EXPECT_LE(max_step_ramp(ok.grid_mw.col(0)), 0.2 + 1e-6);
     EXPECT_LE(ok.limit_violation[0], 1e-6);
-    expect_physical(load, ok, big, GridConnection{}, 1.0, 0, 1e-6);
+    test::expect_physical(load, ok, big, GridConnection{}, 1.0, 0, {1e-6});
 
     // One unit (1.9 MW) cannot absorb swings of tens of MW at 0.01 MW/s. The interior point
     // does not converge; the elastic LP then finds the smallest relaxation of the limit.
@@ -354,7 +321,7 @@ TEST_P(SmoothDispatchSolvers, HardRampLimitMetWhereFeasibleAndInfeasibleReported
     EXPECT_GT(bad.violation[0], 0);
     EXPECT_NE(bad.violation_kind[0], static_cast<std::int8_t>(Violation::none));
     // Still a physical dispatch: only the grid limits give way.
-    expect_physical(load, bad, small, GridConnection{}, 1.0, 0, HUGE_VAL, false);
+    test::expect_physical(load, bad, small, GridConnection{}, 1.0, 0, {HUGE_VAL, kTol, false});
 }
 
 // A lossless fleet of +-5 MW with energy to spare, so that the smallest violation is known in
@@ -391,7 +358,7 @@ TEST_P(SmoothDispatchSolvers, InfeasibleScenarioReportsTheSmallestRelaxationAndW
     EXPECT_EQ(ramp.violation_kind[0], static_cast<std::int8_t>(Violation::power));
     EXPECT_NEAR(ramp.limit_violation[0], 19, 1e-5);
     EXPECT_NEAR(max_step_ramp(ramp.grid_mw.col(0)), 20, 1e-5);
-    expect_physical(step, ramp, f, GridConnection{}, 1.0, 0, 0);
+    test::expect_physical(step, ramp, f, GridConnection{}, 1.0, 0, {0});
 
     Matrix high = Matrix::Constant(T, 1, 100);
     high.middleRows(100, 100).array() += 100;
@@ -404,7 +371,7 @@ TEST_P(SmoothDispatchSolvers, InfeasibleScenarioReportsTheSmallestRelaxationAndW
     EXPECT_EQ(import.infeasible_step[0], 100);
     EXPECT_NEAR(import.grid_mw.col(0).maxCoeff(), 195, 1e-5);
     grid.import_limit_mw += 45;
-    expect_physical(high, import, f, grid, 1.0, 0, 1e-5);
+    test::expect_physical(high, import, f, grid, 1.0, 0, {1e-5});
 
     // The relaxation is the boundary: a hair more and the scenario is feasible, a hair less not
     // (by the interior point: the ADMM crawls on problems this close to infeasible).
@@ -451,7 +418,7 @@ TEST(SmoothDispatch, InteriorPointAndAdmmAgreeWithLossesAndRampLimit) {
         // The limit binds (else this would test less than it says) and holds.
         EXPECT_GT(max_step_ramp(ipm.grid_mw.col(s)), 0.1 - 1e-6);
         EXPECT_LE(ipm.limit_violation[s], 1e-6);
-        expect_physical(load, ipm, fleets[static_cast<std::size_t>(s)], grid, 1.0, s, 1e-6);
+        test::expect_physical(load, ipm, fleets[static_cast<std::size_t>(s)], grid, 1.0, s, {1e-6});
     }
 }
 
@@ -491,7 +458,7 @@ TEST(SmoothDispatch, BackupGenerationCoversTheImportLimit) {
     for (Index t = 1; t < T; ++t) EXPECT_LE(std::abs(u[t] - u[t - 1]), 2 + tol) << "step " << t;
     // The battery's physics and the grid limits against the load net of the backup.
     const Matrix net = load - ipm.backup_mw;
-    expect_physical(net, ipm, fleet, grid, 1.0, 0, tol);
+    test::expect_physical(net, ipm, fleet, grid, 1.0, 0, {tol});
     // The objective counts the backup's cost: it runs no more than it must (at 100 per MWh,
     // each MWh of it costs more than the squared ramps it could save here).
     Real need = 0;  // energy the grid and the fleet at full power cannot supply
@@ -528,7 +495,7 @@ TEST(SmoothDispatch, PeakTermReachesTheTautStringsPeak) {
         const Real best = string.grid_mw.col(s).maxCoeff();
         EXPECT_LT(best, load.col(s).maxCoeff() - 1);  // the fleet does shave the peak
         EXPECT_NEAR(r.grid_mw.col(s).maxCoeff(), best, 1e-6 * best);
-        expect_physical(load, r, f, GridConnection{}, 1.0, s, 1e-6);
+        test::expect_physical(load, r, f, GridConnection{}, 1.0, s, {1e-6});
     }
 }
 
@@ -552,7 +519,7 @@ TEST(SmoothDispatch, BatteryRampLimitHolds) {
         worst = std::max(worst, std::abs(ipm.battery_mw(t, 0) - ipm.battery_mw(t - 1, 0)));
     EXPECT_LE(worst, 4 + 1e-6);
     EXPECT_GT(worst, 4 - 1e-3);  // it binds: the square wave asks for jumps of tens of MW
-    expect_physical(load, ipm, f, GridConnection{}, 1.0, 0, 1e-6);
+    test::expect_physical(load, ipm, f, GridConnection{}, 1.0, 0, {1e-6});
     const std::string refused =
         invalid_input_message([&] { dispatch(load, {f}, {GridConnection{}}, DispatchOptions{}); });
     EXPECT_NE(refused.find("ramp_limit_mw_per_s"), std::string::npos) << refused;
