@@ -13,17 +13,7 @@
 namespace gridbatch {
 namespace {
 
-using test::BackendTest;
-
-class DcPowerFlowTest : public BackendTest {
-protected:
-    DcOptions options(SlackMode slack = SlackMode::single) const {
-        DcOptions o;
-        o.backend = backend();
-        o.slack = slack;
-        return o;
-    }
-};
+class DcPowerFlowTest : public test::DcBackendTest {};
 
 // Every bus: flow out over its branches = generation - load - shunt conductance (MW). An
 // independent check of angles, flows and generator results together (phase-shifter injections

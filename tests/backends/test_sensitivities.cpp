@@ -14,17 +14,7 @@
 namespace gridbatch {
 namespace {
 
-using test::BackendTest;
-
-class SensitivityTest : public BackendTest {
-protected:
-    DcOptions options(SlackMode slack = SlackMode::single) const {
-        DcOptions o;
-        o.backend = backend();
-        o.slack = slack;
-        return o;
-    }
-};
+class SensitivityTest : public test::DcBackendTest {};
 
 Network without_branch(const Network& net, Index k) {
     BranchTable branches = net.branches();

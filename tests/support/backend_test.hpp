@@ -8,6 +8,7 @@
 #include <string>
 
 #include "gridbatch/backend.hpp"
+#include "gridbatch/dc_power_flow.hpp"
 
 namespace gridbatch::test {
 
@@ -21,6 +22,17 @@ protected:
         GTEST_SKIP() << to_string(GetParam()) << " backend unavailable: " << status.reason;
     }
     Backend backend() const { return GetParam(); }
+};
+
+// For DC power-flow tests: options on this backend.
+class DcBackendTest : public BackendTest {
+protected:
+    DcOptions options(SlackMode slack = SlackMode::single) const {
+        DcOptions o;
+        o.backend = backend();
+        o.slack = slack;
+        return o;
+    }
 };
 
 }  // namespace gridbatch::test
