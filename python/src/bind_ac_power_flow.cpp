@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "bindings.hpp"
+#include "core/ac_result_parts.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "solvers.hpp"
 
@@ -59,23 +60,6 @@ py::array_t<Real> case_columns(const Vector& column, Index scenarios) {
     return out;
 }
 
-template <class M>
-void place(M& full, const M& part, Index first) {
-    full.middleCols(first, part.cols()) = part;
-}
-void place(Vector& full, const Vector& part, Index first) {
-    full.segment(first, part.size()) = part;
-}
-
-AcBatch slice(const AcBatch& b, Index first, Index count) {
-    AcBatch part(b.pd.middleCols(first, count), b.qd.middleCols(first, count));
-    if (b.pg) part.pg.emplace(b.pg->middleCols(first, count));
-    if (b.vg) part.vg.emplace(b.vg->middleCols(first, count));
-    if (b.vm0) part.vm0.emplace(b.vm0->middleCols(first, count));
-    if (b.va0_deg) part.va0_deg.emplace(b.va0_deg->middleCols(first, count));
-    return part;
-}
-
 // Whether the batch is one the chunks may split: every array has S columns and finite values.
 // Anything else goes to C++ in one call, so its error names the scenario by its global index.
 bool splittable(const AcBatch& b) {
@@ -102,46 +86,13 @@ AcPowerFlowResult solve_chunked(const AcPowerFlow& pf, const AcBatch& batch, Ind
         AcPowerFlowResult part;
         {
             py::gil_scoped_release nogil;
-            part = pf.solve(slice(batch, first, count));
+            part = pf.solve(detail::slice(batch, first, count));
         }
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        if (first == 0) {
-            out.backend = part.backend;
-            for (auto [full, p] : {std::pair{&out.vm, &part.vm},
-                                   {&out.va, &part.va},
-                                   {&out.pg, &part.pg},
-                                   {&out.qg, &part.qg},
-                                   {&out.pf, &part.pf},
-                                   {&out.qf, &part.qf},
-                                   {&out.pt, &part.pt},
-                                   {&out.qt, &part.qt}})
-                full->resize(p->rows(), total);
-            out.loss_mw.resize(total);
-            out.loss_mvar.resize(total);
-            out.slack_mw.resize(total);
-            out.report = ScenarioReport(total);
-            out.q_limited_buses.resize(static_cast<std::size_t>(total));
-        }
-        for (auto [full, p] : {std::pair{&out.vm, &part.vm},
-                               {&out.va, &part.va},
-                               {&out.pg, &part.pg},
-                               {&out.qg, &part.qg},
-                               {&out.pf, &part.pf},
-                               {&out.qf, &part.qf},
-                               {&out.pt, &part.pt},
-                               {&out.qt, &part.qt}})
-            place(*full, *p, first);
-        place(out.loss_mw, part.loss_mw, first);
-        place(out.loss_mvar, part.loss_mvar, first);
-        place(out.slack_mw, part.slack_mw, first);
-        out.report.status.segment(first, count) = part.report.status;
-        out.report.iterations.segment(first, count) = part.report.iterations;
-        out.report.max_mismatch.segment(first, count) = part.report.max_mismatch;
-        for (Index s = 0; s < count; ++s)
-            out.q_limited_buses[static_cast<std::size_t>(first + s)] =
-                std::move(part.q_limited_buses[static_cast<std::size_t>(s)]);
+        if (first == 0) out = detail::sized_result(pf.network(), total, part.backend);
+        detail::place(std::move(part), out, first);
         first += count;
         if (chunk <= 0)  // aim at kChunkSeconds per chunk
             next = whole_time_series_blocks(std::max<Index>(

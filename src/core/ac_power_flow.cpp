@@ -10,6 +10,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/ac_result_parts.hpp"
 #include "core/memory.hpp"
 #include "cpu/parallel.hpp"
 #include "engine/ac_engine.hpp"
@@ -467,25 +468,11 @@ AcPowerFlowResult AcPowerFlow::solve(const AcBatch& batch) const {
 }
 
 AcPowerFlowResult AcPowerFlow::solve_time_series(const AcBatch& batch) const {
-    const Index nb = net_.n_bus(), ng = net_.n_gen(), nl = net_.n_branch(), ns = batch.size();
-    AcPowerFlowResult res;
-    res.backend = backend_;
-    res.vm.resize(nb, ns);
-    res.va.resize(nb, ns);
-    res.pg.resize(ng, ns);
-    res.qg.resize(ng, ns);
-    res.pf.resize(nl, ns);
-    res.qf.resize(nl, ns);
-    res.pt.resize(nl, ns);
-    res.qt.resize(nl, ns);
-    res.loss_mw.resize(ns);
-    res.loss_mvar.resize(ns);
-    res.slack_mw.resize(ns);
+    const Index nb = net_.n_bus(), ng = net_.n_gen(), ns = batch.size();
+    AcPowerFlowResult res = detail::sized_result(net_, ns, backend_);
     // Filled a column at a time by one thread: mapped at once (core/memory.hpp).
     for (Matrix* m : {&res.vm, &res.va, &res.pg, &res.qg, &res.pf, &res.qf, &res.pt, &res.qt})
         detail::populate(*m);
-    res.report = ScenarioReport(ns);
-    res.q_limited_buses.assign(static_cast<std::size_t>(ns), {});
     const Index n_blocks = (ns + kTimeSeriesBlock - 1) / kTimeSeriesBlock;
     // Wave w solves step w of every block, warm from wave w - 1.
     for (Index w = 0; w < kTimeSeriesBlock; ++w) {
@@ -513,25 +500,8 @@ AcPowerFlowResult AcPowerFlow::solve_time_series(const AcBatch& batch) const {
         step.vm0.emplace(vm0);
         step.va0_deg.emplace(va0);
         const AcPowerFlowResult r = solve_batch(step, StartMode::warm);
-        for (Index j = 0; j < m; ++j) {
-            const Index s = cols[static_cast<std::size_t>(j)];
-            res.vm.col(s) = r.vm.col(j);
-            res.va.col(s) = r.va.col(j);
-            res.pg.col(s) = r.pg.col(j);
-            res.qg.col(s) = r.qg.col(j);
-            res.pf.col(s) = r.pf.col(j);
-            res.qf.col(s) = r.qf.col(j);
-            res.pt.col(s) = r.pt.col(j);
-            res.qt.col(s) = r.qt.col(j);
-            res.loss_mw[s] = r.loss_mw[j];
-            res.loss_mvar[s] = r.loss_mvar[j];
-            res.slack_mw[s] = r.slack_mw[j];
-            res.report.status[s] = r.report.status[j];
-            res.report.iterations[s] = r.report.iterations[j];
-            res.report.max_mismatch[s] = r.report.max_mismatch[j];
-            res.q_limited_buses[static_cast<std::size_t>(s)] =
-                r.q_limited_buses[static_cast<std::size_t>(j)];
-        }
+        for (Index j = 0; j < m; ++j)
+            detail::copy_scenario(r, j, res, cols[static_cast<std::size_t>(j)]);
     }
     return res;
 }

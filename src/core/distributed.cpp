@@ -6,6 +6,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/ac_result_parts.hpp"
 #include "core/dc_access.hpp"
 #include "core/memory.hpp"
 #include "core/n1_screen.hpp"
@@ -150,49 +151,19 @@ AcPowerFlowResult solve_sharded(const AcPowerFlow& pf, const AcBatch& batch, Com
         8.0 * static_cast<double>(S) *
             static_cast<double>(2 * net.n_bus() + 2 * net.n_gen() + 4 * net.n_branch() + 6),
         "AC power flow of " + std::to_string(S) + " scenarios");
-    AcPowerFlowResult out;
-    for (Matrix* m : {&out.vm, &out.va}) *m = Matrix::Zero(net.n_bus(), S);
-    for (Matrix* m : {&out.pg, &out.qg}) *m = Matrix::Zero(net.n_gen(), S);
-    for (Matrix* m : {&out.pf, &out.qf, &out.pt, &out.qt}) *m = Matrix::Zero(net.n_branch(), S);
-    for (Vector* v : {&out.loss_mw, &out.loss_mvar, &out.slack_mw}) *v = Vector::Zero(S);
-    Matrix report = report_matrix(ScenarioReport(S));
-    out.q_limited_buses.assign(static_cast<std::size_t>(S), {});
-    out.backend = pf.backend();
-    // Ref has no assignment: optional inputs are emplaced.
-    auto slice = [](std::optional<MatrixView>& to, const std::optional<MatrixView>& from,
-                    Index first, Index count) {
-        if (from) to.emplace(from->middleCols(first, count));
-    };
+    AcPowerFlowResult out = detail::sized_result(net, S, pf.backend());
     if (pf.options().start == StartMode::previous_step && chunk > 0)
         chunk = whole_time_series_blocks(chunk);
     const ColumnRanges mine = run_chunks(comm, S, chunk, [&](Index first, Index count) {
-        AcBatch part(batch.pd.middleCols(first, count), batch.qd.middleCols(first, count));
-        slice(part.pg, batch.pg, first, count);
-        slice(part.vg, batch.vg, first, count);
-        slice(part.vm0, batch.vm0, first, count);
-        slice(part.va0_deg, batch.va0_deg, first, count);
         AcPowerFlowResult r;
         try {
-            r = pf.solve(part);
+            r = pf.solve(detail::slice(batch, first, count));
         } catch (const Error& e) {
             throw Error(e.kind(), chunk_context(first, count) + e.what());
         }
-        out.vm.middleCols(first, count) = r.vm;
-        out.va.middleCols(first, count) = r.va;
-        out.pg.middleCols(first, count) = r.pg;
-        out.qg.middleCols(first, count) = r.qg;
-        out.pf.middleCols(first, count) = r.pf;
-        out.qf.middleCols(first, count) = r.qf;
-        out.pt.middleCols(first, count) = r.pt;
-        out.qt.middleCols(first, count) = r.qt;
-        out.loss_mw.segment(first, count) = r.loss_mw;
-        out.loss_mvar.segment(first, count) = r.loss_mvar;
-        out.slack_mw.segment(first, count) = r.slack_mw;
-        report.middleCols(first, count) = report_matrix(r.report);
-        for (Index s = 0; s < count; ++s)
-            out.q_limited_buses[static_cast<std::size_t>(first + s)] =
-                r.q_limited_buses[static_cast<std::size_t>(s)];
+        detail::place(std::move(r), out, first);
     });
+    Matrix report = report_matrix(out.report);
     for (Matrix* m :
          {&out.vm, &out.va, &out.pg, &out.qg, &out.pf, &out.qf, &out.pt, &out.qt, &report})
         comm.gather_columns(*m, mine);
