@@ -344,14 +344,13 @@ void CudaAcEngine::solve(const AcEngineBatch& batch, AcEngineOutput& out) {
 void CudaAcEngine::solve_group(const std::vector<std::int8_t>& bus_type, const AcEngineBatch& batch,
                                const std::vector<Index>& columns, AcEngineOutput& out) {
     if (distributed() && std::count(bus_type.begin(), bus_type.end(), kRef) != 1)
-        return solve_on_cpu(batch, columns, out);
+        return solve_on_cpu(bus_type, batch, columns, out);
     const bool newton = net_->method == AcMethod::newton;
     const DeviceLayout* layout = newton ? &layout_for(bus_type) : nullptr;
     const DeviceFdLayout* fd_layout = newton ? nullptr : &fd_layout_for(bus_type);
     const std::size_t per_scenario = newton ? layout->bytes_per_scenario(net_->n_bus)
                                             : fd_layout->bytes_per_scenario(net_->n_bus);
-    std::size_t free_bytes = 0, total = 0;
-    GRIDBATCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
+    const std::size_t free_bytes = device_free_bytes();
     const std::size_t held = stage_.bytes() + vm_.bytes() + va_.bytes() + p_spec_.bytes() +
                              q_spec_.bytes() + lu_.bytes() + x_.bytes() + xq_.bytes();
     const std::size_t chunk = std::max<std::size_t>(1, (free_bytes + held) / 10 * 7 / per_scenario);
@@ -442,7 +441,8 @@ void CudaAcEngine::solve_chunk(const AcEngineBatch& batch, const std::vector<Ind
     }
 }
 
-void CudaAcEngine::solve_on_cpu(const AcEngineBatch& batch, const std::vector<Index>& columns,
+void CudaAcEngine::solve_on_cpu(const std::vector<std::int8_t>& bus_type,
+                                const AcEngineBatch& batch, const std::vector<Index>& columns,
                                 AcEngineOutput& out) {
     if (!cpu_engine_) cpu_engine_ = cpu::make_ac_engine(net_);
     const auto pick = [&](const Eigen::Ref<const Matrix>& m) {
@@ -450,9 +450,10 @@ void CudaAcEngine::solve_on_cpu(const AcEngineBatch& batch, const std::vector<In
         for (std::size_t k = 0; k < columns.size(); ++k) r.col(k) = m.col(columns[k]);
         return r;
     };
-    Eigen::Matrix<std::int8_t, Eigen::Dynamic, Eigen::Dynamic> types(
-        net_->n_bus, static_cast<Index>(columns.size()));
-    for (std::size_t k = 0; k < columns.size(); ++k) types.col(k) = batch.bus_type->col(columns[k]);
+    const Eigen::Matrix<std::int8_t, Eigen::Dynamic, Eigen::Dynamic> types =
+        Eigen::Map<const Eigen::Matrix<std::int8_t, Eigen::Dynamic, 1>>(bus_type.data(),
+                                                                        net_->n_bus)
+            .replicate(1, static_cast<Index>(columns.size()));
     const Matrix p = pick(batch.p_spec), q = pick(batch.q_spec), vm0 = pick(batch.vm0),
                  va0 = pick(batch.va0);
     AcEngineOutput part;
@@ -504,6 +505,7 @@ void CudaAcEngine::iterate_newton(const DeviceLayout& layout, int c) {
     const ac::JacobianMap map = layout.map();
     const ac::Schedule schedule = layout.schedule();
 
+    ac::newton_start(vm_.data(), va_.data(), static_cast<long long>(net_->n_bus) * c, stream);
     int n_active = c;
     while (n_active > 0) {
         ac::assemble(y, map, active_.data(), n_active, st, stream);

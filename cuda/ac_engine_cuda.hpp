@@ -91,9 +91,10 @@ private:
     ac::BatchState batch_state(int count);
     bool distributed() const { return !net_->slack_participation.empty(); }
     // A distributed slack needs exactly one reference bus on the GPU (its P balance is one
-    // equation); other bus-class sets of a batch (Q limits can move the reference) go here.
-    void solve_on_cpu(const AcEngineBatch& batch, const std::vector<Index>& columns,
-                      AcEngineOutput& out);
+    // equation); other bus-class sets of a batch (Q limits can move the reference) go here, with
+    // the group's bus classes (the batch has none where they are the case's).
+    void solve_on_cpu(const std::vector<std::int8_t>& bus_type, const AcEngineBatch& batch,
+                      const std::vector<Index>& columns, AcEngineOutput& out);
 
     std::shared_ptr<const PreparedAcNetwork> net_;
     int device_;

@@ -149,8 +149,7 @@ std::size_t CudaDcEngine::bytes_per_scenario() const noexcept {
 
 Index CudaDcEngine::max_chunk() const {
     activate();
-    std::size_t free_bytes = 0, total = 0;
-    GRIDBATCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
+    const std::size_t free_bytes = device_free_bytes();
     // The chunk buffers already held are given back when a chunk is resized.
     const std::size_t held = pd_.bytes() + pg_.bytes() + p_.bytes() + m_.bytes() + rhs_.bytes() +
                              x_.bytes() + r_.bytes() + va_.bytes() + pf_.bytes() +
@@ -291,8 +290,7 @@ void CudaDcEngine::screen_outages(const OutageBlock& block, OutageScreenResult& 
     DeviceBuffer<unsigned long long> n_found(1);
     DeviceBuffer<dc::Violation> found(std::size_t{1} << 16);
 
-    std::size_t free_bytes = 0, total = 0;
-    GRIDBATCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
+    const std::size_t free_bytes = device_free_bytes();
     const std::size_t per_scenario =
         sizeof(double) * n_branch_ + (sizeof(double) + sizeof(int)) * (n_out + 1) + 2 * sizeof(int);
     const Index chunk = std::max<Index>(
@@ -317,6 +315,8 @@ void CudaDcEngine::screen_outages(const OutageBlock& block, OutageScreenResult& 
         args.threshold = block.threshold;
         args.min_increase = block.min_increase;
         args.n_violations = n_found.data();
+        args.worst = worst.data();
+        args.worst_branch = worst_branch.data();
         unsigned long long count = 0;
         for (;;) {  // at most twice: a second pass when the violations overflowed the buffer
             args.violations = found.data();

@@ -15,8 +15,8 @@ namespace {
 
 class DispatchEngineCuda final : public DispatchEngine {
 public:
-    explicit DispatchEngineCuda(int device) {
-        GRIDBATCH_CUDA_CHECK(cudaSetDevice(device));
+    explicit DispatchEngineCuda(int device) : device_(device) {
+        activate();
         GRIDBATCH_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     }
     ~DispatchEngineCuda() override { cudaStreamDestroy(stream_); }
@@ -25,6 +25,7 @@ public:
 
     void solve(const MatrixView& load, const std::vector<dispatch::FleetParams>& fleets,
                double hours_per_step, int method, DispatchResult& out) override {
+        activate();
         const Index T = load.rows(), S = load.cols();
         const std::size_t per_scenario =
             sizeof(double) * (4 * static_cast<std::size_t>(T) + 1 +
@@ -70,6 +71,7 @@ public:
 
     void training_load(const std::vector<dispatch::LoadParams>& params, std::uint64_t seed,
                        double dt_seconds, Matrix& out) override {
+        activate();
         const Index T = out.rows(), S = out.cols();
         const Index chunk = scenarios_per_chunk(
             S, sizeof(double) * static_cast<std::size_t>(T) + sizeof(params[0]));
@@ -87,6 +89,11 @@ public:
     }
 
 private:
+    // The engine's device for the calling thread: another engine or thread may have made another
+    // device current since.
+    void activate() const { GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_)); }
+
+    int device_;
     cudaStream_t stream_ = nullptr;
 };
 

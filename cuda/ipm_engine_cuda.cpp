@@ -62,8 +62,8 @@ private:
 
 class IpmEngineCuda final : public IpmEngine {
 public:
-    explicit IpmEngineCuda(int device) {
-        GRIDBATCH_CUDA_CHECK(cudaSetDevice(device));
+    explicit IpmEngineCuda(int device) : device_(device) {
+        activate();
         GRIDBATCH_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     }
     ~IpmEngineCuda() override { cudaStreamDestroy(stream_); }
@@ -72,6 +72,7 @@ public:
 
     // The Structure is small beside the scenarios' state.
     Index chunk_size(const BoundedQp& qp, Index scenarios) override {
+        activate();
         const ipm::Structure& st = qp.structure();
         const std::size_t per_scenario =
             sizeof(double) * static_cast<std::size_t>(ipm::Workspace<long long>::doubles(
@@ -83,6 +84,7 @@ public:
 
     void solve(const BoundedQp& qp, const Matrix& q, const Matrix& l, const Matrix& u, Matrix& x,
                std::vector<QpOutcome>& outcomes) override {
+        activate();
         const ipm::Structure& st = qp.structure();
         const Index C = q.cols();
         const DeviceStructure d_st(st, stream_);
@@ -108,6 +110,11 @@ public:
     }
 
 private:
+    // The engine's device for the calling thread: another engine or thread may have made another
+    // device current since.
+    void activate() const { GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_)); }
+
+    int device_;
     cudaStream_t stream_ = nullptr;
 };
 

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cub/block/block_scan.cuh>
 
 #include "ac_kernels.cuh"
@@ -90,6 +91,12 @@ __global__ void fd_half_step_kernel(LuScheduleView lu, const double* factor, con
     if (t < n_active) fd_half_step(lu, factor, unknown_bus, x, v, st, active[t], counts_iteration);
 }
 
+__global__ void newton_start_kernel(double* vm, double* va, long long n) {
+    for (long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; t < n;
+         t += static_cast<long long>(gridDim.x) * blockDim.x)
+        normalise_polar(vm + t, va + t);
+}
+
 __global__ void polar_normalize_kernel(double* vm, double* va, long long n) {
     for (long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; t < n;
          t += static_cast<long long>(gridDim.x) * blockDim.x) {
@@ -103,17 +110,23 @@ __global__ void polar_normalize_kernel(double* vm, double* va, long long n) {
 
 constexpr int kTile = 32;
 
+// Row tiles are grid-strided: grid.y stops at 65,535 tiles, and the outputs' rows are a chunk's
+// scenarios, of which a small case fits millions on the device.
 __global__ void transpose_kernel(const double* in, int rows, int cols, double* out) {
     __shared__ double tile[kTile][kTile + 1];
-    const int c0 = blockIdx.x * kTile, r0 = blockIdx.y * kTile;
-    for (int dy = threadIdx.y; dy < kTile; dy += blockDim.y) {
-        const int r = r0 + threadIdx.x, c = c0 + dy;
-        if (r < rows && c < cols) tile[dy][threadIdx.x] = in[r + static_cast<long>(c) * rows];
-    }
-    __syncthreads();
-    for (int dy = threadIdx.y; dy < kTile; dy += blockDim.y) {
-        const int c = c0 + threadIdx.x, r = r0 + dy;
-        if (r < rows && c < cols) out[c + static_cast<long>(r) * cols] = tile[threadIdx.x][dy];
+    const long c0 = static_cast<long>(blockIdx.x) * kTile;
+    for (long r0 = static_cast<long>(blockIdx.y) * kTile; r0 < rows;
+         r0 += static_cast<long>(gridDim.y) * kTile) {
+        for (int dy = threadIdx.y; dy < kTile; dy += blockDim.y) {
+            const long r = r0 + threadIdx.x, c = c0 + dy;
+            if (r < rows && c < cols) tile[dy][threadIdx.x] = in[r + c * rows];
+        }
+        __syncthreads();
+        for (int dy = threadIdx.y; dy < kTile; dy += blockDim.y) {
+            const long c = c0 + threadIdx.x, r = r0 + dy;
+            if (r < rows && c < cols) out[c + r * cols] = tile[threadIdx.x][dy];
+        }
+        __syncthreads();  // before the next row tile overwrites this one
     }
 }
 
@@ -191,6 +204,12 @@ void fd_half_step(const LuScheduleView& lu, const double* factor, const int* unk
     GRIDBATCH_CUDA_CHECK_LAUNCH();
 }
 
+void newton_start(double* vm, double* va, long long n, cudaStream_t stream) {
+    if (n == 0) return;
+    newton_start_kernel<<<grid_for(n), kThreads, 0, stream>>>(vm, va, n);
+    GRIDBATCH_CUDA_CHECK_LAUNCH();
+}
+
 void polar_normalize(double* vm, double* va, long long n, cudaStream_t stream) {
     if (n == 0) return;
     polar_normalize_kernel<<<grid_for(n), kThreads, 0, stream>>>(vm, va, n);
@@ -199,7 +218,7 @@ void polar_normalize(double* vm, double* va, long long n, cudaStream_t stream) {
 
 void transpose(const double* in, int rows, int cols, double* out, cudaStream_t stream) {
     if (rows == 0 || cols == 0) return;
-    const dim3 grid((cols + kTile - 1) / kTile, (rows + kTile - 1) / kTile);
+    const dim3 grid((cols + kTile - 1) / kTile, std::min((rows + kTile - 1) / kTile, 65535));
     transpose_kernel<<<grid, dim3(kTile, 8), 0, stream>>>(in, rows, cols, out);
     GRIDBATCH_CUDA_CHECK_LAUNCH();
 }

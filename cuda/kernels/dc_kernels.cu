@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cub/block/block_reduce.cuh>
 
 #include "dc_kernels.cuh"
@@ -25,17 +26,22 @@ __global__ void bus_injections_kernel(int n_bus, int count, const double* p_fixe
 
 constexpr int kReduceThreads = 128;
 
-__global__ void island_sums_kernel(int n_island, const int* island_ptr, const int* island_bus,
-                                   const double* p, int n_bus, double* m) {
+__global__ void island_sums_kernel(int n_island, int n_scenarios, const int* island_ptr,
+                                   const int* island_bus, const double* p, int n_bus, double* m) {
     using Reduce = cub::BlockReduce<double, kReduceThreads>;
     __shared__ typename Reduce::TempStorage temp;
-    const int island = static_cast<int>(blockIdx.x % n_island);
-    const long s = static_cast<long>(blockIdx.x / n_island);
-    double sum = 0;
-    for (int q = island_ptr[island] + threadIdx.x; q < island_ptr[island + 1]; q += blockDim.x)
-        sum += p[island_bus[q] + s * n_bus];
-    const double total = Reduce(temp).Sum(sum);
-    if (threadIdx.x == 0) m[island + s * n_island] = total;
+    // Blocks grid-strided over (island, scenario) pairs: a grid holds at most 2^31 - 1 blocks.
+    for (long long b = blockIdx.x; b < static_cast<long long>(n_island) * n_scenarios;
+         b += gridDim.x) {
+        const int island = static_cast<int>(b % n_island);
+        const long s = static_cast<long>(b / n_island);
+        double sum = 0;
+        for (int q = island_ptr[island] + threadIdx.x; q < island_ptr[island + 1]; q += blockDim.x)
+            sum += p[island_bus[q] + s * n_bus];
+        const double total = Reduce(temp).Sum(sum);
+        if (threadIdx.x == 0) m[island + s * n_island] = total;
+        __syncthreads();  // before the next pair reuses the reduction's storage
+    }
 }
 
 __global__ void reduced_rhs_kernel(int n_free, int count, const int* free_bus, const int* island,
@@ -246,8 +252,8 @@ void island_sums(int n_island, int count, const int* island_ptr, const int* isla
                  const double* p, int n_bus, double* m, cudaStream_t stream) {
     const long long blocks = static_cast<long long>(n_island) * count;
     if (blocks == 0) return;
-    island_sums_kernel<<<static_cast<unsigned>(blocks), kReduceThreads, 0, stream>>>(
-        n_island, island_ptr, island_bus, p, n_bus, m);
+    island_sums_kernel<<<static_cast<unsigned>(std::min(blocks, (1LL << 31) - 1)), kReduceThreads,
+                         0, stream>>>(n_island, count, island_ptr, island_bus, p, n_bus, m);
     GRIDBATCH_CUDA_CHECK_LAUNCH();
 }
 

@@ -184,6 +184,22 @@ GRIDBATCH_HD_INLINE bool check_scenario(const BatchState& st, long s, double tol
     return status == kRunning;
 }
 
+// Vm = |V| and Va = angle(V) as newtonpf keeps them, formed as the CPU engine forms them: a
+// negative magnitude flips the angle by pi, and the angle is wrapped into (-pi, pi]. Every bus at
+// the start (the CPU engine's start does it too: the reference and isolated buses are reported
+// as they start), the pv and pq buses after each step.
+GRIDBATCH_HD_INLINE void normalise_polar(double* vm, double* va) {
+    constexpr double kPi = 3.14159265358979323846;
+    if (*vm < 0) {
+        *vm = -*vm;
+        *va += kPi;
+    }
+    if (*va > kPi || *va <= -kPi) {
+        *va = math::remainder_of(*va, 2 * kPi);
+        if (*va <= -kPi) *va = kPi;
+    }
+}
+
 // Scenario s: zero the fill, factorise, solve for the Newton step, update Va/Vm and count the
 // iteration; a zero pivot sets status singular.
 GRIDBATCH_HD_INLINE void factor_solve_update_scenario(const Schedule& sch, const BatchState& st,
@@ -208,22 +224,9 @@ GRIDBATCH_HD_INLINE void factor_solve_update_scenario(const Schedule& sch, const
             v[static_cast<long>(sch.unknown_bus[k]) * stride + s] -= x[k * stride];
         }
     }
-    // Vm = |V| and Va = angle(V) as newtonpf keeps them, formed as the CPU engine forms them: a
-    // negative magnitude flips the angle by pi, and the angle is wrapped into (-pi, pi].
-    constexpr double kPi = 3.14159265358979323846;
     for (int q = 0; q < sch.n_pvpq; ++q) {
         const long at = sch.pvpq[q] * stride + s;
-        double vm = st.vm[at], va = st.va[at];
-        if (vm < 0) {
-            vm = -vm;
-            va += kPi;
-        }
-        if (va > kPi || va <= -kPi) {
-            va = math::remainder_of(va, 2 * kPi);
-            if (va <= -kPi) va = kPi;
-        }
-        st.vm[at] = vm;
-        st.va[at] = va;
+        normalise_polar(st.vm + at, st.va + at);
     }
 }
 

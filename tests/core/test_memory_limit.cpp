@@ -1,16 +1,20 @@
 // A batch whose results do not fit the host memory budget is refused up front, naming what it
-// needs and what there is; GRIDBATCH_MEMORY_LIMIT stands in for a small machine.
+// needs and what there is; GRIDBATCH_MEMORY_LIMIT stands in for a small machine. On a GPU the
+// same limit caps the device memory the CUDA engines chunk by, so their chunked paths run here.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <string>
+#include <tuple>
 
+#include "cuda/require_device.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/builtin_network.hpp"
 #include "gridbatch/dc_power_flow.hpp"
 #include "gridbatch/error.hpp"
 #include "gridbatch/load_profiles.hpp"
+#include "gridbatch/sensitivities.hpp"
 
 namespace gridbatch {
 namespace {
@@ -49,6 +53,20 @@ void expect_refused(F&& f, std::initializer_list<const char*> parts) {
 
 Matrix scaled(const Vector& column, Index scenarios) { return column.replicate(1, scenarios); }
 
+// Scenario s scales every load by 0.8 + 0.4 s / (S - 1): every column differs.
+Matrix ramped(const Vector& column, Index scenarios) {
+    Matrix m(column.size(), scenarios);
+    for (Index s = 0; s < scenarios; ++s)
+        m.col(s) = column * (0.8 + 0.4 * static_cast<Real>(s) / static_cast<Real>(scenarios - 1));
+    return m;
+}
+
+Real max_abs_diff(const Matrix& a, const Matrix& b) {
+    EXPECT_EQ(a.rows(), b.rows());
+    EXPECT_EQ(a.cols(), b.cols());
+    return (a - b).cwiseAbs().maxCoeff();
+}
+
 TEST(MemoryLimit, LargeBatchesAreRefusedSmallOnesRun) {
     const Network net = builtin_network();
     const MemoryLimit limit("2M");  // about 600 DC or 300 AC scenarios of the built-in network
@@ -80,6 +98,55 @@ TEST(MemoryLimit, LargeBatchesAreRefusedSmallOnesRun) {
     const Matrix many = load.replicate(1, 40);
     expect_refused([&] { dispatch(many, {fleet}, {GridConnection{}}, dpo); },
                    {"dispatch of 80 scenarios x 3600 steps needs"});
+}
+
+// Under a 2 MB limit the CUDA DC engine holds ~230 scenarios of the built-in network at once, the
+// N-1 screening ~230 per block and the AC engine fewer than 100: these batches take several
+// chunks each, whose results must land in their own columns.
+TEST(MemoryLimit, CudaEnginesInChunksAgreeWithTheCpu) {
+    GRIDBATCH_REQUIRE_DEVICE();
+    const Network net = builtin_network();
+    const MemoryLimit limit("2M");
+    const Index S_dc = 500, S_ac = 150;
+    DcOptions cpu_dc, cuda_dc;
+    cpu_dc.backend = Backend::cpu;
+    cuda_dc.backend = Backend::cuda;
+    DcPowerFlow dc_cpu(net, cpu_dc), dc_cuda(net, cuda_dc);
+    const Matrix pd = ramped(net.buses().pd, S_dc);
+    const DcPowerFlowResult a = dc_cpu.solve(pd), b = dc_cuda.solve(pd);
+    ASSERT_EQ(b.backend, Backend::cuda);
+    EXPECT_EQ(b.report.n_converged(), S_dc);
+    EXPECT_LT(max_abs_diff(a.va, b.va), 1e-9 * (1 + a.va.cwiseAbs().maxCoeff()));
+    EXPECT_LT(max_abs_diff(a.pf, b.pf), 1e-9 * (1 + a.pf.cwiseAbs().maxCoeff()));
+
+    N1Options n1o;
+    n1o.threshold_percent = 60;
+    const N1Result na = n1_screen(dc_cpu, pd, n1o), nb = n1_screen(dc_cuda, pd, n1o);
+    ASSERT_FALSE(na.violations.empty());
+    ASSERT_EQ(na.violations.size(), nb.violations.size());
+    for (std::size_t i = 0; i < na.violations.size(); ++i) {
+        const N1Violation &x = na.violations[i], &y = nb.violations[i];
+        ASSERT_EQ(std::tie(x.scenario, x.outage, x.branch),
+                  std::tie(y.scenario, y.outage, y.branch))
+            << "violation " << i;
+        EXPECT_NEAR(x.loading_percent, y.loading_percent, 1e-7) << "violation " << i;
+    }
+    EXPECT_LT(max_abs_diff(na.worst_loading_percent, nb.worst_loading_percent), 1e-7);
+    EXPECT_EQ(na.worst_outage, nb.worst_outage);
+    EXPECT_EQ(na.worst_branch, nb.worst_branch);
+
+    AcOptions cpu_ac, cuda_ac;
+    cpu_ac.backend = Backend::cpu;
+    cuda_ac.backend = Backend::cuda;
+    const Matrix p = ramped(net.buses().pd, S_ac), q = ramped(net.buses().qd, S_ac);
+    const AcPowerFlowResult c = AcPowerFlow(net, cpu_ac).solve(p, q);
+    const AcPowerFlowResult d = AcPowerFlow(net, cuda_ac).solve(p, q);
+    ASSERT_EQ(d.backend, Backend::cuda);
+    EXPECT_EQ(c.report.n_converged(), S_ac);
+    EXPECT_EQ(c.report.status, d.report.status);
+    EXPECT_EQ(c.report.iterations, d.report.iterations);
+    EXPECT_LT(max_abs_diff(c.vm, d.vm), 1e-9);
+    EXPECT_LT(max_abs_diff(c.va, d.va), 1e-7);
 }
 
 TEST(MemoryLimit, ABadLimitIsNamed) {
