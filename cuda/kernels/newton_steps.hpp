@@ -91,20 +91,17 @@ struct Schedule {  // device copy of a LuScheduleView plus what the update needs
     int n_pvpq = 0;
 };
 
-// Bus i of scenario s: its P and Q mismatch (F = V conj(Ybus V) - S_spec) into x (permuted
-// order) and its rows of the Jacobian (MATPOWER's dSbus_dV, polar) into lu. Returns the bus's
-// max |F| (NaN when an entry is NaN). The caller owns the P and Q rows of bus i alone.
-GRIDBATCH_HD_INLINE double assemble_bus(const YbusView& y, const JacobianMap& map,
-                                        const BatchState& st, long s, int i) {
-    const int p_row = map.p_row[i], q_row = map.q_row[i];
-    if (p_row < 0 && q_row < 0) return 0.0;
+// Scenario s's voltage V_i = Vm e^{j Va} at bus i and its injection S_i = V_i conj(I_i), I_i =
+// sum_j Y_ij V_j: the mismatch of Newton and of the fast-decoupled method alike.
+struct BusPower {
+    double vm, v_re, v_im, s_re, s_im;
+};
+GRIDBATCH_HD_INLINE BusPower bus_power(const YbusView& y, const BatchState& st, long s, int i) {
     const long stride = st.stride;
     double sin_i, cos_i;
     const double vm_i = st.vm[i * stride + s];
     math::sin_cos(st.va[i * stride + s], &sin_i, &cos_i);
     const double vi_re = vm_i * cos_i, vi_im = vm_i * sin_i;
-
-    // I_i = sum_j Y_ij V_j.
     double ii_re = 0, ii_im = 0;
     for (int q = y.row_ptr[i]; q < y.row_ptr[i + 1]; ++q) {
         const long j = y.col[q];
@@ -115,9 +112,19 @@ GRIDBATCH_HD_INLINE double assemble_bus(const YbusView& y, const JacobianMap& ma
         ii_re += y.re[q] * vj_re - y.im[q] * vj_im;
         ii_im += y.re[q] * vj_im + y.im[q] * vj_re;
     }
-    // S_i = V_i conj(I_i).
-    const double s_re = vi_re * ii_re + vi_im * ii_im;
-    const double s_im = vi_im * ii_re - vi_re * ii_im;
+    return {vm_i, vi_re, vi_im, vi_re * ii_re + vi_im * ii_im, vi_im * ii_re - vi_re * ii_im};
+}
+
+// Bus i of scenario s: its P and Q mismatch (F = V conj(Ybus V) - S_spec) into x (permuted
+// order) and its rows of the Jacobian (MATPOWER's dSbus_dV, polar) into lu. Returns the bus's
+// max |F| (NaN when an entry is NaN). The caller owns the P and Q rows of bus i alone.
+GRIDBATCH_HD_INLINE double assemble_bus(const YbusView& y, const JacobianMap& map,
+                                        const BatchState& st, long s, int i) {
+    const int p_row = map.p_row[i], q_row = map.q_row[i];
+    if (p_row < 0 && q_row < 0) return 0.0;
+    const long stride = st.stride;
+    const BusPower bp = bus_power(y, st, s, i);
+    const double vm_i = bp.vm, vi_re = bp.v_re, vi_im = bp.v_im, s_re = bp.s_re, s_im = bp.s_im;
     double norm = 0;
     if (p_row >= 0) {
         double f = s_re - st.p_spec[i * stride + s];
@@ -149,12 +156,11 @@ GRIDBATCH_HD_INLINE double assemble_bus(const YbusView& y, const JacobianMap& ma
         double d_va_re = b, d_va_im = -a;
         double d_vm_re = a / vm_j, d_vm_im = b / vm_j;
         if (j == i) {
-            // + j V_i conj(I_i) and + conj(I_i) V_i / |V_i|.
-            const double c = vi_re * ii_re + vi_im * ii_im, d = vi_im * ii_re - vi_re * ii_im;
-            d_va_re -= d;
-            d_va_im += c;
-            d_vm_re += c / vm_i;
-            d_vm_im += d / vm_i;
+            // + j V_i conj(I_i) and + conj(I_i) V_i / |V_i|, V_i conj(I_i) being S_i.
+            d_va_re -= s_im;
+            d_va_im += s_re;
+            d_vm_re += s_re / vm_i;
+            d_vm_im += s_im / vm_i;
         }
         if (map.pos_pa[q] >= 0) st.lu[map.pos_pa[q] * stride + s] = d_va_re;
         if (map.pos_pm[q] >= 0) st.lu[map.pos_pm[q] * stride + s] = d_vm_re;
@@ -250,22 +256,8 @@ GRIDBATCH_HD_INLINE void fd_mismatch_bus(const YbusView& y, const FdMap& map, co
     const int p_row = map.p_row[i], q_row = map.q_row[i];
     if (p_row < 0 && q_row < 0) return;
     const long stride = st.stride;
-    double sin_i, cos_i;
-    const double vm_i = st.vm[i * stride + s];
-    math::sin_cos(st.va[i * stride + s], &sin_i, &cos_i);
-    const double vi_re = vm_i * cos_i, vi_im = vm_i * sin_i;
-    double ii_re = 0, ii_im = 0;
-    for (int q = y.row_ptr[i]; q < y.row_ptr[i + 1]; ++q) {
-        const long j = y.col[q];
-        double sj, cj;
-        const double vm_j = st.vm[j * stride + s];
-        math::sin_cos(st.va[j * stride + s], &sj, &cj);
-        const double vj_re = vm_j * cj, vj_im = vm_j * sj;
-        ii_re += y.re[q] * vj_re - y.im[q] * vj_im;
-        ii_im += y.re[q] * vj_im + y.im[q] * vj_re;
-    }
-    const double s_re = vi_re * ii_re + vi_im * ii_im;
-    const double s_im = vi_im * ii_re - vi_re * ii_im;
+    const BusPower bp = bus_power(y, st, s, i);
+    const double vm_i = bp.vm, s_re = bp.s_re, s_im = bp.s_im;
     if (p_row >= 0) {
         const double f = (s_re - st.p_spec[i * stride + s]) / vm_i;
         fd.xp[p_row * stride + s] = f;
