@@ -94,33 +94,58 @@ struct HostResult {
     std::vector<double> mismatch, lambda;
 };
 
-// solve_chunk of the CUDA engine with each kernel replaced by a loop over its threads.
-HostResult run_host(const Problem& pr, const NewtonLayout& layout) {
-    const PreparedAcNetwork& net = *pr.net;
-    const int nb = net.n_bus, S = static_cast<int>(pr.p.cols());
-    const auto fastest = [&](const Matrix& m) {
+// A problem's batch in the device's layout (scenario fastest: bus i of scenario s at i S + s),
+// on the host, with the statuses and counters the steps keep.
+struct HostBatch {
+    int nb, S;
+    std::vector<double> vm, va, ps, qs, mismatch;
+    std::vector<int> status, iterations;
+    explicit HostBatch(const Problem& pr)
+        : nb(pr.net->n_bus),
+          S(static_cast<int>(pr.p.cols())),
+          vm(fastest(pr.vm0)),
+          va(fastest(pr.va0)),
+          ps(fastest(pr.p)),
+          qs(fastest(pr.q)),
+          mismatch(S, 0.0),
+          status(S, ac::kRunning),
+          iterations(S, 0) {}
+    // The state over these arrays; the method's own buffers are the caller's to set.
+    ac::BatchState state() {
+        ac::BatchState st;
+        st.stride = S;
+        st.vm = vm.data();
+        st.va = va.data();
+        st.p_spec = ps.data();
+        st.q_spec = qs.data();
+        st.status = status.data();
+        st.iterations = iterations.data();
+        st.max_mismatch = mismatch.data();
+        return st;
+    }
+
+private:
+    std::vector<double> fastest(const Matrix& m) const {
         std::vector<double> v(static_cast<std::size_t>(nb) * S);
         for (int s = 0; s < S; ++s)
             for (int i = 0; i < nb; ++i) v[static_cast<std::size_t>(i) * S + s] = m(i, s);
         return v;
-    };
-    std::vector<double> vm = fastest(pr.vm0), va = fastest(pr.va0), ps = fastest(pr.p),
-                        qs = fastest(pr.q);
+    }
+};
+
+// solve_chunk of the CUDA engine with each kernel replaced by a loop over its threads.
+HostResult run_host(const Problem& pr, const NewtonLayout& layout) {
+    const PreparedAcNetwork& net = *pr.net;
+    HostBatch h(pr);
+    const int nb = h.nb, S = h.S;
+    std::vector<double>&vm = h.vm, &va = h.va;
+    std::vector<int>&status = h.status, &iterations = h.iterations;
     std::vector<double> lu(static_cast<std::size_t>(layout.lu.nnz()) * S, NAN);
-    std::vector<double> x(static_cast<std::size_t>(layout.n) * S), norm(S, 0.0), mismatch(S, 0.0);
-    std::vector<int> status(S, ac::kRunning), iterations(S, 0);
-    ac::BatchState st;
-    st.stride = S;
-    st.vm = vm.data();
-    st.va = va.data();
-    st.p_spec = ps.data();
-    st.q_spec = qs.data();
+    std::vector<double> x(static_cast<std::size_t>(layout.n) * S), norm(S, 0.0);
+    ac::BatchState st = h.state();
     st.lu = lu.data();
     st.x = x.data();
     st.norm = norm.data();
-    st.status = status.data();
-    st.iterations = iterations.data();
-    st.max_mismatch = mismatch.data();
     std::vector<double> lambda(S, 0.0);
     if (!net.slack_participation.empty()) {
         st.lambda = lambda.data();
@@ -156,7 +181,7 @@ HostResult run_host(const Problem& pr, const NewtonLayout& layout) {
         active = next;
         for (const int s : active) ac::factor_solve_update_scenario(sch, st, s);
     }
-    HostResult r{Matrix(nb, S), Matrix(nb, S), status, iterations, mismatch, lambda};
+    HostResult r{Matrix(nb, S), Matrix(nb, S), status, iterations, h.mismatch, lambda};
     for (int s = 0; s < S; ++s)
         for (int i = 0; i < nb; ++i) {
             r.vm(i, s) = vm[static_cast<std::size_t>(i) * S + s];
@@ -193,28 +218,14 @@ void make_b(const Network& net, bool xb, PreparedAcNetwork& p) {
 // iterate_fd of the CUDA engine with each kernel replaced by a loop over its threads.
 HostResult run_host_fd(const Problem& pr, const FdLayout& layout) {
     const PreparedAcNetwork& net = *pr.net;
-    const int nb = net.n_bus, S = static_cast<int>(pr.p.cols());
-    const auto fastest = [&](const Matrix& m) {
-        std::vector<double> v(static_cast<std::size_t>(nb) * S);
-        for (int s = 0; s < S; ++s)
-            for (int i = 0; i < nb; ++i) v[static_cast<std::size_t>(i) * S + s] = m(i, s);
-        return v;
-    };
-    std::vector<double> vm = fastest(pr.vm0), va = fastest(pr.va0), ps = fastest(pr.p),
-                        qs = fastest(pr.q);
+    HostBatch h(pr);
+    const int nb = h.nb, S = h.S;
+    std::vector<double>&vm = h.vm, &va = h.va;
+    std::vector<int>& status = h.status;
     const FactoredMatrix &bp = layout.b_prime, &bpp = layout.b_double_prime;
     std::vector<double> xp(static_cast<std::size_t>(bp.lu.n()) * S),
-        xq(static_cast<std::size_t>(bpp.lu.n()) * S), np(S, 0.0), nq(S, 0.0), mismatch(S, 0.0);
-    std::vector<int> status(S, ac::kRunning), iterations(S, 0);
-    ac::BatchState st;
-    st.stride = S;
-    st.vm = vm.data();
-    st.va = va.data();
-    st.p_spec = ps.data();
-    st.q_spec = qs.data();
-    st.status = status.data();
-    st.iterations = iterations.data();
-    st.max_mismatch = mismatch.data();
+        xq(static_cast<std::size_t>(bpp.lu.n()) * S), np(S, 0.0), nq(S, 0.0);
+    const ac::BatchState st = h.state();
     const ac::FdState fd{xp.data(), xq.data(), np.data(), nq.data()};
     const ac::FdMap map{bp.row_of_bus.data(), bpp.row_of_bus.data()};
     const ac::YbusView y{nb, net.ybus.row_ptr.data(), net.ybus.col.data(), net.ybus.re.data(),
@@ -254,7 +265,7 @@ HostResult run_host_fd(const Problem& pr, const FdLayout& layout) {
         mismatch_all(active);
         for (const int s : active) ac::fd_check_converged(st, fd, s, net.tolerance, false);
     }
-    HostResult r{Matrix(nb, S), Matrix(nb, S), status, iterations, mismatch, {}};
+    HostResult r{Matrix(nb, S), Matrix(nb, S), status, h.iterations, h.mismatch, {}};
     for (int s = 0; s < S; ++s)
         for (int i = 0; i < nb; ++i) {
             const Complex v = std::polar(1.0, va[static_cast<std::size_t>(i) * S + s]) *
