@@ -56,10 +56,12 @@ struct StrategyOutcome {
     DispatchResult dispatch;  // battery, SoC, grid draw (T x S); "none": battery 0
     DispatchMetrics metrics;
     Matrix poi_vm;                 // T x S, p.u. (NaN where the AC power flow did not converge)
-    Matrix max_loading;            // T x S, highest branch loading, % of rateA
+    Matrix max_loading;            // T x S, highest branch loading, % of rateA (NaN: as poi_vm)
     IndexVector ac_not_converged;  // S
-    Vector poi_vm_min, poi_vm_max, poi_max_dv_step;  // S
-    IndexVector voltage_violations;                  // S: (bus, step) pairs outside Vmin/Vmax
+    // S, over the converged steps (NaN where none converged; the step: 0 without two in a row)
+    Vector poi_vm_min, poi_vm_max, poi_max_dv_step;
+    Vector peak_loading;  // S: the highest of max_loading over the converged steps, or NaN
+    IndexVector voltage_violations;  // S: (bus, step) pairs outside Vmin/Vmax
 };
 
 struct VoltageViolation {

@@ -477,6 +477,7 @@ class StrategyOutcome:
     poi_vm_min: F64
     poi_vm_max: F64
     poi_max_dv_step: F64
+    peak_loading: F64
     voltage_violations: I64
 
 class StudyResult:

@@ -103,7 +103,16 @@ void bind_study(py::module_& m) {
             [](const py::object& self) {
                 return scenario_view(self.cast<const StrategyOutcome&>().max_loading, self);
             },
-            "(S, T) highest branch loading, % of rateA.")
+            "(S, T) highest branch loading, % of rateA (NaN where the AC power flow did not "
+            "converge).")
+        .def_property_readonly(
+            "peak_loading",
+            [](const py::object& self) {
+                const auto& v = self.cast<const StrategyOutcome&>().peak_loading;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) highest branch loading over the converged steps, % of rateA (NaN: none "
+            "converged).")
         .def_property_readonly(
             "ac_not_converged",
             [](const py::object& self) {

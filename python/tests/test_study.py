@@ -33,6 +33,8 @@ def test_same_files_as_the_cli(cli, builtin, tmp_path):
     assert optimal.poi_vm.shape == (1, 240) and optimal.dispatch.grid_mw.shape == (1, 240)
     np.testing.assert_allclose(optimal.dispatch.grid_mw + optimal.dispatch.battery_mw,
                                r.load_mw, atol=1e-9)
+    assert optimal.peak_loading.shape == (1,)
+    np.testing.assert_array_equal(optimal.peak_loading, np.nanmax(optimal.max_loading, axis=1))
 
 
 def test_errors_in_the_progress_hook_stop_the_study():

@@ -106,7 +106,8 @@ int cmd_study(const Args& args) {
               << std::right << std::setw(10) << "peak MW" << std::setw(13) << "ramp MW/min"
               << std::setw(10) << "std MW" << std::setw(12) << "POI Vmin" << std::setw(12)
               << "POI max dV" << std::setw(12) << "max load %" << std::setw(10) << "V viol"
-              << std::setw(10) << "cycles\n";
+              << std::setw(10) << "cycles" << std::setw(9) << "AC fail\n";
+    Index not_converged = 0;
     for (Index s = 0; s < so.scenarios; ++s)
         for (Strategy k : kStrategies) {
             const StrategyOutcome& o = r.outcomes[static_cast<std::size_t>(k)];
@@ -116,10 +117,16 @@ int cmd_study(const Args& args) {
                       << o.metrics.std_mw[s] << std::setprecision(4) << std::setw(12)
                       << o.poi_vm_min[s] << std::setprecision(5) << std::setw(12)
                       << o.poi_max_dv_step[s] << std::setprecision(1) << std::setw(12)
-                      << o.max_loading.col(s).maxCoeff() << std::setw(10) << o.voltage_violations[s]
+                      << o.peak_loading[s] << std::setw(10) << o.voltage_violations[s]
                       << std::setprecision(2) << std::setw(10)
-                      << o.metrics.equivalent_full_cycles[s] << "\n";
+                      << o.metrics.equivalent_full_cycles[s] << std::setw(9)
+                      << o.ac_not_converged[s] << "\n";
+            not_converged += o.ac_not_converged[s];
         }
+    if (not_converged > 0)
+        std::cout << "\nwarning: " << not_converged
+                  << " AC power flows did not converge (AC fail: steps per row); voltages, "
+                     "loadings and violations cover the converged steps only (nan: none)\n";
     std::cout << "\nsizing: smallest fleet keeping ramps within " << std::setprecision(1)
               << r.ramp_limit_mw_per_min << " MW/min, by scenario:\n";
     for (const auto& [name, units] : {std::pair{"optimal", &r.smallest_fleet},

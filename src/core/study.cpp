@@ -292,19 +292,22 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
         o.poi_vm_min.resize(S);
         o.poi_vm_max.resize(S);
         o.poi_max_dv_step.resize(S);
+        o.peak_loading.resize(S);
         for (Index s = 0; s < S; ++s) {
-            Real lo = HUGE_VAL, hi = -HUGE_VAL, step = 0;
+            Real lo = HUGE_VAL, hi = -HUGE_VAL, step = 0, peak = -HUGE_VAL;
             for (Index t = 0; t < T; ++t) {
                 const Real v = o.poi_vm(t, s);
                 if (std::isnan(v)) continue;
                 lo = std::min(lo, v);
                 hi = std::max(hi, v);
+                peak = std::max(peak, o.max_loading(t, s));
                 if (t > 0 && !std::isnan(o.poi_vm(t - 1, s)))
                     step = std::max(step, std::abs(v - o.poi_vm(t - 1, s)));
             }
             o.poi_vm_min[s] = lo == HUGE_VAL ? kNaN : lo;
             o.poi_vm_max[s] = hi == -HUGE_VAL ? kNaN : hi;
             o.poi_max_dv_step[s] = step;
+            o.peak_loading[s] = peak == -HUGE_VAL ? kNaN : peak;
         }
     }
     report("AC power flow", 1);
@@ -466,16 +469,12 @@ void write_study(const StudyResult& r, const Network& net, const std::string& di
                 const StrategyOutcome& o = r.outcomes[static_cast<std::size_t>(k)];
                 const auto& m = o.metrics;
                 const Index band = m.band_energy.rows() - 1;
-                Real worst = 0;
-                for (Index t = 0; t < T; ++t)
-                    if (!std::isnan(o.max_loading(t, s)))
-                        worst = std::max(worst, o.max_loading(t, s));
                 f << s << "," << to_string(k) << "," << m.peak_mw[s] << ","
                   << m.max_ramp_mw_per_s[s] << "," << m.max_ramp_mw_per_min[s] << "," << m.std_mw[s]
                   << "," << (band >= 0 ? m.band_energy(band, s) : 0.0) << "," << o.poi_vm_min[s]
-                  << "," << o.poi_vm_max[s] << "," << o.poi_max_dv_step[s] << "," << worst << ","
-                  << o.voltage_violations[s] << "," << o.ac_not_converged[s] << ","
-                  << o.dispatch.soc_mwh.col(s).minCoeff() << ","
+                  << "," << o.poi_vm_max[s] << "," << o.poi_max_dv_step[s] << ","
+                  << o.peak_loading[s] << "," << o.voltage_violations[s] << ","
+                  << o.ac_not_converged[s] << "," << o.dispatch.soc_mwh.col(s).minCoeff() << ","
                   << o.dispatch.soc_mwh.col(s).maxCoeff() << "," << m.throughput_mwh[s] << ","
                   << m.equivalent_full_cycles[s] << "," << m.time_at_soc_limits_s[s] << ","
                   << m.losses_mwh[s] << "\n";

@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
+#include <sstream>
 
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/builtin_network.hpp"
@@ -138,6 +140,8 @@ TEST_F(StudyShortRun, PowerFlowsEqualTheAcSolverOnTheSameInjections) {
                 ASSERT_EQ(o.poi_vm(t, s), all.vm(poi, s * T + t)) << to_string(k) << " t=" << t;
                 ASSERT_EQ(o.max_loading(t, s), max_loading(all, s * T + t));
             }
+        for (Index s = 0; s < S; ++s)
+            EXPECT_EQ(o.peak_loading[s], o.max_loading.col(s).maxCoeff()) << to_string(k);
         for (auto [t, s] : {std::pair<Index, Index>{0, 0}, {137, 1}, {299, 1}}) {
             const AcPowerFlowResult a =
                 from_case.solve(pd.middleCols(s * T + t, 1), qd.middleCols(s * T + t, 1));
@@ -237,6 +241,41 @@ TEST(Study, BadOptionsNameTheOption) {
     o.import_limit_mw = 60;
     const std::string msg = error_of(o, net);
     EXPECT_NE(msg.find("--import-limit"), std::string::npos) << msg;
+}
+
+// A 4 GW campus at the built-in network's 161 kV POI is past what any power flow there can
+// carry: every step is counted as not converged and left out of the voltage and loading figures,
+// which are NaN (not 0, not the start's voltages), in the result and in summary.csv.
+TEST(Study, StepsWhosePowerFlowFailsAreCountedAndLeftOut) {
+    const Network net = builtin_network();
+    StudyOptions o = short_run();
+    o.campus_mw = 4000;
+    o.steps = 30;
+    o.scenarios = 1;
+    const StudyResult r = run_study(net, o);
+    for (const StrategyOutcome& k : r.outcomes) {
+        EXPECT_EQ(k.ac_not_converged[0], o.steps);
+        EXPECT_TRUE(k.poi_vm.array().isNaN().all());
+        EXPECT_TRUE(std::isnan(k.poi_vm_min[0]));
+        EXPECT_TRUE(std::isnan(k.peak_loading[0]));
+        EXPECT_EQ(k.voltage_violations[0], 0);
+    }
+    const std::string dir = ::testing::TempDir() + "gridbatch_study_failed_ac";
+    write_study(r, net, dir);
+    std::ifstream summary(dir + "/summary.csv");
+    std::string header, row;
+    std::getline(summary, header);
+    std::getline(summary, row);
+    const auto cell = [](const std::string& line, int k) {
+        std::stringstream ss(line);
+        std::string c;
+        for (int i = 0; i <= k; ++i) std::getline(ss, c, ',');
+        return c;
+    };
+    EXPECT_EQ(cell(header, 10), "max_branch_loading_pct");
+    EXPECT_EQ(cell(row, 10), "nan");
+    EXPECT_EQ(cell(header, 12), "ac_not_converged");
+    EXPECT_EQ(cell(row, 12), std::to_string(o.steps));
 }
 
 TEST(Study, WelchPsdIntegratesToTheVariance) {
