@@ -14,8 +14,9 @@
 #include <limits>
 #include <numeric>
 
-#include "../cpu/parallel.hpp"
-#include "fleet_sizing.hpp"
+#include "core/fleet_sizing.hpp"
+#include "core/invalid_input.hpp"
+#include "cpu/parallel.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/builtin_network.hpp"
 #include "gridbatch/dc_power_flow.hpp"
@@ -102,17 +103,17 @@ const char* to_string(Strategy strategy) noexcept {
 void StudyOptions::validate(const Network& net) const {
     auto positive = [](Real v, const char* name) {
         if (!(v > 0) || !std::isfinite(v))
-            bad_option(std::string(name) + " must be a positive number (got " + std::to_string(v) +
+            bad_option(std::string(name) + " must be a positive number (got " + detail::num(v) +
                        ")");
     };
     positive(campus_mw, "--campus-mw");
     positive(dt_seconds, "--dt");
     if (!(power_factor > 0 && power_factor <= 1))
-        bad_option("--power-factor must be in (0, 1] (got " + std::to_string(power_factor) + ")");
+        bad_option("--power-factor must be in (0, 1] (got " + detail::num(power_factor) + ")");
     if (!(fleet_units >= 0) || !std::isfinite(fleet_units))
-        bad_option("--fleet must be >= 0 units (got " + std::to_string(fleet_units) + ")");
+        bad_option("--fleet must be >= 0 units (got " + detail::num(fleet_units) + ")");
     if (!(import_limit_mw > 0))
-        bad_option("--import-limit must be > 0 MW (got " + std::to_string(import_limit_mw) + ")");
+        bad_option("--import-limit must be > 0 MW (got " + detail::num(import_limit_mw) + ")");
     if (!(ramp_limit_mw_per_min >= 0) || !std::isfinite(ramp_limit_mw_per_min))
         bad_option("--ramp-limit must be >= 0 MW/min");
     if (steps < 2) bad_option("--steps must be at least 2 (got " + std::to_string(steps) + ")");
@@ -210,14 +211,16 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
     const DispatchResult& opt = outcome(Strategy::optimal).dispatch;
     for (Index s = 0; s < S; ++s)
         if (opt.report.at(s) == Status::infeasible)
-            bad_option(
-                "--fleet " + std::to_string(options.fleet_units) + " x " + options.unit +
-                " cannot keep the grid draw within --import-limit " +
-                std::to_string(options.import_limit_mw) + " MW: scenario " + std::to_string(s) +
-                " fails at step " + std::to_string(opt.infeasible_step[s]) + " by " +
-                std::to_string(opt.violation[s]) +
-                (opt.violation_kind[s] == static_cast<std::int8_t>(Violation::energy) ? " MWh"
-                                                                                      : " MW"));
+            bad_option("--fleet " + detail::num(options.fleet_units) + " x " + options.unit +
+                       " cannot keep the grid draw within --import-limit " +
+                       detail::num(options.import_limit_mw) + " MW: scenario " + std::to_string(s) +
+                       (opt.infeasible_step[s] < T
+                            ? " fails at step " + std::to_string(opt.infeasible_step[s])
+                            : std::string(" fails at the end (terminal state of charge)")) +
+                       " by " + detail::num(opt.violation[s]) +
+                       (opt.violation_kind[s] == static_cast<std::int8_t>(Violation::energy)
+                            ? " MWh"
+                            : " MW"));
     // Feasible where the optimal dispatch is (the same limits, no hard ramp limit).
     report("ramp-aware dispatch", 0);
     outcome(Strategy::ramp_aware).dispatch = smooth_dispatch(out.load_mw, {fleet}, {grid}, sopt);

@@ -240,7 +240,9 @@ TEST(Study, BadOptionsNameTheOption) {
     o.fleet_units = 2;
     o.import_limit_mw = 60;
     const std::string msg = error_of(o, net);
-    EXPECT_NE(msg.find("--import-limit"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--fleet 2 x megapack-2h"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--import-limit 60 MW"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("fails at step 0 by "), std::string::npos) << msg;
 }
 
 // A 4 GW campus at the built-in network's 161 kV POI is past what any power flow there can
