@@ -98,8 +98,8 @@ void bind_parameters(py::module_& m) {
         .def_readwrite("round_trip_efficiency", &BatteryUnit::round_trip_efficiency,
                        "Round-trip efficiency, (0, 1].")
         .def("__repr__", [](const BatteryUnit& u) {
-            return "BatteryUnit('" + u.name + "', " + std::to_string(u.discharge_mw) + " MW, " +
-                   std::to_string(u.energy_mwh) + " MWh)";
+            return "BatteryUnit('" + u.name + "', " + detail::num(u.discharge_mw) + " MW, " +
+                   detail::num(u.energy_mwh) + " MWh)";
         });
     m.def("battery_unit", &battery_unit, py::arg("name"),
           "A preset unit by name (battery_unit_names() lists them); InputError names the known "

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "core/invalid_input.hpp"
 #include "gridbatch/backend.hpp"
 #include "gridbatch/distributed.hpp"
 #include "gridbatch/error.hpp"
@@ -232,7 +233,7 @@ V integer_column(const py::handle& value, const std::string& what) {
         if (!std::isfinite(v[i]) || v[i] != std::floor(v[i]))
             throw Error(ErrorKind::invalid_input, what + "[" + std::to_string(i) +
                                                       "] must be a whole number, got " +
-                                                      std::to_string(v[i]));
+                                                      detail::num(v[i]));
         out[i] = static_cast<typename V::Scalar>(v[i]);
     }
     return out;

@@ -4,10 +4,10 @@
 
 #include <cmath>
 
+#include "core/invalid_input.hpp"
 #include "core/memory.hpp"
 #include "engine/dispatch_engine.hpp"
 #include "gridbatch/error.hpp"
-#include "invalid_input.hpp"
 
 namespace gridbatch {
 
@@ -153,8 +153,7 @@ std::vector<dispatch::FleetParams> prepare(const MatrixView& load,
             fleets.size() == 1 ? "fleet (shared)" : "fleet of scenario " + std::to_string(i);
         fleets[i].validate(where);
         if (std::isfinite(fleets[i].ramp_limit_mw_per_s))
-            fail(where +
-                 ": ramp_limit_mw_per_s = " + std::to_string(fleets[i].ramp_limit_mw_per_s) +
+            fail(where + ": ramp_limit_mw_per_s = " + num(fleets[i].ramp_limit_mw_per_s) +
                  ": dispatch() does not model a battery ramp limit; smooth_dispatch() does");
     }
     for (std::size_t i = 0; i < grids.size(); ++i) {
@@ -163,7 +162,7 @@ std::vector<dispatch::FleetParams> prepare(const MatrixView& load,
                                       : "grid connection of scenario " + std::to_string(i);
         grids[i].validate(where);
         if (grids[i].backup_mw > 0)
-            fail(where + ": backup_mw = " + std::to_string(grids[i].backup_mw) +
+            fail(where + ": backup_mw = " + num(grids[i].backup_mw) +
                  ": dispatch() does not model backup generation; smooth_dispatch() does");
     }
     check_load(load);

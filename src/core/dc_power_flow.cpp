@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/dc_access.hpp"
+#include "core/invalid_input.hpp"
 #include "core/memory.hpp"
 #include "engine/dc_engine.hpp"
 #include "gridbatch/admittance.hpp"
@@ -262,7 +263,7 @@ void DcOptions::validate(const Network& net) const {
                                                       "] (generator at bus " +
                                                       std::to_string(net.generators().bus[g]) +
                                                       ") must be finite and >= 0 (got " +
-                                                      std::to_string(participation[g]) + ")");
+                                                      detail::num(participation[g]) + ")");
 }
 
 DcPowerFlow::DcPowerFlow(const Network& net, DcOptions options)

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/dispatch_core.hpp"
+#include "core/invalid_input.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/error.hpp"
 
@@ -19,7 +20,7 @@ DispatchResult receding_horizon(const MatrixView& load, const std::vector<Batter
     if (!(mpc.forecast_noise >= 0 && mpc.forecast_noise < 1))
         throw Error(ErrorKind::invalid_input,
                     "RecedingHorizonOptions: forecast_noise must be in [0, 1) (got " +
-                        std::to_string(mpc.forecast_noise) + ")");
+                        detail::num(mpc.forecast_noise) + ")");
     const Index T = load.rows(), S = load.cols();
     // Validates everything once (and gives the result's shape) on an empty horizon.
     DispatchResult out = dispatch(load.topRows(0), fleets, grids, options);

@@ -4,7 +4,7 @@
 #include <array>
 #include <cmath>
 
-#include "invalid_input.hpp"
+#include "core/invalid_input.hpp"
 
 namespace gridbatch::detail {
 

@@ -3,10 +3,10 @@
 
 #include <cmath>
 
+#include "core/invalid_input.hpp"
 #include "core/memory.hpp"
 #include "engine/dispatch_engine.hpp"
 #include "gridbatch/error.hpp"
-#include "invalid_input.hpp"
 
 namespace gridbatch {
 

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "core/dc_access.hpp"
+#include "core/invalid_input.hpp"
 #include "core/memory.hpp"
 #include "core/n1_screen.hpp"
 #include "gridbatch/error.hpp"
@@ -275,11 +276,11 @@ N1Plan plan_n1(const Network& net, const N1Options& options) {
         throw Error(ErrorKind::invalid_input,
                     "N1Options.threshold_percent must be finite and "
                     ">= 0 (got " +
-                        std::to_string(options.threshold_percent) + ")");
+                        detail::num(options.threshold_percent) + ")");
     if (std::isnan(options.min_increase_percent) || options.min_increase_percent == HUGE_VAL)
         throw Error(ErrorKind::invalid_input,
                     "N1Options.min_increase_percent must be a number or -inf (got " +
-                        std::to_string(options.min_increase_percent) + ")");
+                        detail::num(options.min_increase_percent) + ")");
     if (options.outages_per_block < 1)
         throw Error(ErrorKind::invalid_input, "N1Options.outages_per_block must be >= 1 (got " +
                                                   std::to_string(options.outages_per_block) + ")");

@@ -11,10 +11,10 @@
 
 #include "../cpu/parallel.hpp"
 #include "admm_qp.hpp"
+#include "core/invalid_input.hpp"
 #include "engine/ipm_engine.hpp"
 #include "fleet_sizing.hpp"
 #include "gridbatch/error.hpp"
-#include "invalid_input.hpp"
 #include "ipm_qp.hpp"
 
 namespace gridbatch {
