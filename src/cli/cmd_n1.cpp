@@ -38,6 +38,8 @@ int cmd_n1(const Args& args) {
     options.threads = static_cast<int>(opt.integer("threads", 0));
     N1Options n1;
     n1.threshold_percent = opt.number("threshold", 100);
+    if (n1.threshold_percent < 0)
+        throw Error(ErrorKind::invalid_input, "option --threshold must be >= 0 (% of rateA)");
     n1.min_increase_percent = opt.number("min-increase", -HUGE_VAL);
     const Vector factors = opt.has("load-scale")
                                ? read_csv_column(opt.get("load-scale", ""), "scale")

@@ -73,6 +73,12 @@ LoadProfileOptions generator_options(const Options& opt) {
     o.steps = opt.has("steps")
                   ? opt.integer("steps", 0)
                   : static_cast<Index>(opt.number("hours", 1.0) * 3600.0 / o.dt_seconds + 0.5);
+    // The library gives an empty profile for no steps; asked for on the command line, that is a
+    // mistake in the options.
+    if (o.steps < 1)
+        throw Error(ErrorKind::invalid_input,
+                    opt.has("steps") ? "option --steps must be >= 1"
+                                     : "option --hours must give at least one step of --dt");
     o.seed = static_cast<std::uint64_t>(opt.integer("seed", 1));
     o.backend = parse_backend(opt.get("backend", "auto"));
     return o;

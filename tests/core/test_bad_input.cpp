@@ -812,6 +812,7 @@ TEST(BadInputCli, PowerFlowAndN1Arguments) {
                "option --threshold: 'ten' is not a finite number");
     EXPECT_CLI("n1 builtin --threshold nan" + out, 1,
                "option --threshold: 'nan' is not a finite number");
+    EXPECT_CLI("n1 builtin --threshold -5" + out, 1, "option --threshold must be >= 0");
     EXPECT_CLI("pf builtin --dc --threads 99999999999" + out, 1,
                "option --threads: '99999999999' is not an integer in range");
     const auto csv = [&](const std::string& name, const std::string& text) {
@@ -865,6 +866,17 @@ TEST(BadInputCli, SmoothArguments) {
     EXPECT_CLI("smooth --load " + good + " --fleet -1" + out, 1, "option --fleet must be >= 0");
     EXPECT_CLI("smooth --load " + good + " --fleet 1 --unit nope" + out, 1,
                "unknown battery unit 'nope'");
+    // A horizon of no steps is a mistake in the options, not an empty result.
+    EXPECT_CLI("smooth --synthetic --hours 0 --fleet 1" + out, 1,
+               "option --hours must give at least one step of --dt");
+    EXPECT_CLI("smooth --synthetic --hours 0.0001 --fleet 1" + out, 1,
+               "option --hours must give at least one step of --dt");
+    EXPECT_CLI("study --hours 0.0003 --no-plots" + out, 1,
+               "--hours must give at least 2 steps of --dt (got 1)");
+    EXPECT_CLI("profile --steps 0 --out " + (dir / "p.csv").string(), 1,
+               "option --steps must be >= 1");
+    EXPECT_CLI("profile --hours -1 --out " + (dir / "p.csv").string(), 1,
+               "option --hours must give at least one step of --dt");
 }
 
 }  // namespace
