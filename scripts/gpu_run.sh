@@ -70,8 +70,8 @@ stage() {
 } >"$results"
 
 # gtest names of everything that touches the device or the CUDA engines' logic.
-cuda_tests='/cuda|^Cuda|^DeviceBuffer|^LuSchedule|NewtonSteps|NewtonLayout|^IpmCore'
-cuda_filter='*/cuda:Cuda*:DeviceBuffer*:*NewtonSteps*'
+cuda_tests='/cuda|^Cuda|\.Cuda|^DeviceBuffer|^LuSchedule|NewtonSteps|NewtonLayout|^IpmCore'
+cuda_filter='*/cuda:Cuda*:*.Cuda*:DeviceBuffer*:*NewtonSteps*'
 
 if want build || [ ! -x "$build/tests/gridbatch_tests" ]; then
   generator=()
