@@ -276,6 +276,20 @@ HostResult run_host_fd(const Problem& pr, const FdLayout& layout) {
     return r;
 }
 
+// An engine's solve of the problem (bus classes: the case's, or one column per scenario).
+AcEngineOutput solve_with(
+    AcEngine& engine, const Problem& pr,
+    const Eigen::Matrix<std::int8_t, Eigen::Dynamic, Eigen::Dynamic>* types = nullptr) {
+    const Index nb = pr.net->n_bus, S = pr.p.cols();
+    AcEngineOutput out;
+    out.vm.resize(nb, S);
+    out.va.resize(nb, S);
+    out.slack.resize(S);
+    out.report = ScenarioReport(S);
+    engine.solve(AcEngineBatch{pr.p, pr.q, pr.vm0, pr.va0, types}, out);
+    return out;
+}
+
 int matpower_iterations(const std::string& name, const std::string& wanted) {
     std::ifstream in(test::shared_dir() + "/refs/matpower/summary.csv");
     std::string line;
@@ -312,14 +326,8 @@ TEST_P(NewtonSteps, MatchMatpowerAndTheCpuEngine) {
     EXPECT_EQ(host.iterations[1], matpower_iterations(name, "nr"));
     EXPECT_NE(host.status[3], ac::kConverged) << "5x load must not converge";
 
-    AcEngineOutput out;
     const Index S = pr.p.cols();
-    out.vm.resize(net.n_bus(), S);
-    out.va.resize(net.n_bus(), S);
-    out.slack.resize(S);
-    out.report = ScenarioReport(S);
-    const AcEngineBatch batch{pr.p, pr.q, pr.vm0, pr.va0, nullptr};
-    cpu::make_ac_engine(pr.net)->solve(batch, out);
+    const AcEngineOutput out = solve_with(*cpu::make_ac_engine(pr.net), pr);
     for (Index s = 0; s < S; ++s) {
         // A diverging iterate is chaotic: rounding decides between NaN and the iteration limit.
         EXPECT_EQ(host.status[s] == ac::kConverged, out.report.at(s) == Status::converged)
@@ -349,13 +357,8 @@ TEST(NewtonSteps, StartVoltagesAreNormalisedAsOnTheCpu) {
     pr.va0(pq, 2) += M_PI;
     const HostResult host = run_host(pr, NewtonLayout(*pr.net, pr.types));
 
-    AcEngineOutput out;
     const Index S = pr.p.cols();
-    out.vm.resize(net.n_bus(), S);
-    out.va.resize(net.n_bus(), S);
-    out.slack.resize(S);
-    out.report = ScenarioReport(S);
-    cpu::make_ac_engine(pr.net)->solve(AcEngineBatch{pr.p, pr.q, pr.vm0, pr.va0, nullptr}, out);
+    const AcEngineOutput out = solve_with(*cpu::make_ac_engine(pr.net), pr);
     for (Index s = 0; s < S; ++s) {
         ASSERT_EQ(host.status[s], ac::kConverged) << "scenario " << s;
         ASSERT_EQ(out.report.at(s), Status::converged) << "scenario " << s;
@@ -384,13 +387,8 @@ TEST(NewtonSteps, DistributedSlackMatchesTheCpuEngine) {
     EXPECT_GE(layout.col_lambda, 0);
     const HostResult host = run_host(pr, layout);
 
-    AcEngineOutput out;
     const Index S = pr.p.cols();
-    out.vm.resize(net.n_bus(), S);
-    out.va.resize(net.n_bus(), S);
-    out.slack.resize(S);
-    out.report = ScenarioReport(S);
-    cpu::make_ac_engine(pr.net)->solve(AcEngineBatch{pr.p, pr.q, pr.vm0, pr.va0, nullptr}, out);
+    const AcEngineOutput out = solve_with(*cpu::make_ac_engine(pr.net), pr);
     for (Index s = 0; s < S; ++s) {
         ASSERT_EQ(out.report.at(s), Status::converged);
         EXPECT_EQ(host.status[s], ac::kConverged);
@@ -417,12 +415,8 @@ TEST(CudaAcEngine, DistributedSlackMatchesTheHostSteps) {
     for (Real& x : a) x /= total;
     const HostResult host = run_host(pr, NewtonLayout(*pr.net, pr.types));
     const Index S = pr.p.cols();
-    AcEngineOutput out;
-    out.vm.resize(net.n_bus(), S);
-    out.va.resize(net.n_bus(), S);
-    out.slack.resize(S);
-    out.report = ScenarioReport(S);
-    CudaAcEngine(pr.net, 0).solve(AcEngineBatch{pr.p, pr.q, pr.vm0, pr.va0, nullptr}, out);
+    CudaAcEngine cuda_engine(pr.net, 0);
+    const AcEngineOutput out = solve_with(cuda_engine, pr);
     for (Index s = 0; s < S; ++s) {
         ASSERT_EQ(out.report.at(s), Status::converged) << "scenario " << s;
         EXPECT_EQ(host.iterations[s], out.report.iterations[s]) << "scenario " << s;
@@ -454,13 +448,8 @@ TEST_P(FastDecoupledSteps, MatchTheCpuEngine) {
         }
         EXPECT_NE(host.status[3], ac::kConverged);
 
-        AcEngineOutput out;
         const Index S = pr.p.cols();
-        out.vm.resize(net.n_bus(), S);
-        out.va.resize(net.n_bus(), S);
-        out.slack.resize(S);
-        out.report = ScenarioReport(S);
-        cpu::make_ac_engine(pr.net)->solve(AcEngineBatch{pr.p, pr.q, pr.vm0, pr.va0, nullptr}, out);
+        const AcEngineOutput out = solve_with(*cpu::make_ac_engine(pr.net), pr);
         for (Index s = 0; s < S; ++s) {
             EXPECT_EQ(host.status[s] == ac::kConverged, out.report.at(s) == Status::converged)
                 << "scenario " << s;
@@ -492,13 +481,8 @@ TEST(CudaAcEngine, MatchesTheHostStepsOnMixedBusClasses) {
     for (Index s = 0; s < S; ++s)
         for (Index i = 0; i < nb; ++i) types(i, s) = (s % 2 ? switched : pr.types)[i];
 
-    AcEngineOutput out;
-    out.vm.resize(nb, S);
-    out.va.resize(nb, S);
-    out.slack.resize(S);
-    out.report = ScenarioReport(S);
     CudaAcEngine engine(pr.net, 0);
-    engine.solve(AcEngineBatch{pr.p, pr.q, pr.vm0, pr.va0, &types}, out);
+    const AcEngineOutput out = solve_with(engine, pr, &types);
 
     for (const int parity : {0, 1}) {
         Problem sub = pr;
@@ -541,12 +525,8 @@ TEST(CudaAcEngine, FastDecoupledMatchesTheHostSteps) {
     bus_classes(pr.types, pvpq, pq);
     const HostResult host = run_host_fd(pr, FdLayout(*pr.net, pvpq, pq));
     const Index S = pr.p.cols();
-    AcEngineOutput out;
-    out.vm.resize(net.n_bus(), S);
-    out.va.resize(net.n_bus(), S);
-    out.slack.resize(S);
-    out.report = ScenarioReport(S);
-    CudaAcEngine(pr.net, 0).solve(AcEngineBatch{pr.p, pr.q, pr.vm0, pr.va0, nullptr}, out);
+    CudaAcEngine cuda_engine(pr.net, 0);
+    const AcEngineOutput out = solve_with(cuda_engine, pr);
     for (Index s = 0; s < S; ++s) {
         EXPECT_EQ(host.status[s] == ac::kConverged, out.report.at(s) == Status::converged)
             << "scenario " << s;
