@@ -25,24 +25,27 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/matpower.hpp"
+#include "shared_dir.hpp"
 
 namespace {
 
 using namespace gridbatch;
 
-const Network& load(const std::string& name) {
+// Parsed once per process; null where the case is not under shared_dir().
+const Network* load(const std::string& name) {
     static std::map<std::string, std::unique_ptr<Network>> cache;
     auto& slot = cache[name];
-    if (!slot)
-        slot = std::make_unique<Network>(
-            read_matpower(std::string(GRIDBATCH_SHARED_DIR) + "/cases/" + name + ".m"));
-    return *slot;
+    const std::string path = shared_dir() + "/cases/" + name + ".m";
+    if (!slot && std::filesystem::exists(path))
+        slot = std::make_unique<Network>(read_matpower(path));
+    return slot.get();
 }
 
 struct Scenarios {
@@ -65,7 +68,9 @@ void run(benchmark::State& state, const std::string& name, AcAlgorithm alg, int 
         setenv("GRIDBATCH_AC_LU", "eigen", 1);
     else
         unsetenv("GRIDBATCH_AC_LU");
-    const Network& net = load(name);
+    const Network* found = load(name);
+    if (!found) return state.SkipWithError((name + " not found under " + shared_dir()).c_str());
+    const Network& net = *found;
     const Index n = state.range(0);
     AcOptions options;
     options.backend = Backend::cpu;

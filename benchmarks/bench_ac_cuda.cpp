@@ -16,19 +16,16 @@
 #include <string>
 
 #include "ac_engine_cuda.hpp"
+#include "device_timer.hpp"
 #include "gridbatch/admittance.hpp"
 #include "gridbatch/backend.hpp"
 #include "gridbatch/matpower.hpp"
+#include "shared_dir.hpp"
 
 namespace {
 
 using namespace gridbatch;
 using namespace gridbatch::detail;
-
-std::string shared_dir() {
-    if (const char* env = std::getenv("GRIDBATCH_SHARED_DIR")) return env;
-    return GRIDBATCH_SHARED_DIR;
-}
 
 // The engine's input for the case: Ybus, MATPOWER's bus types, the case's start voltages with
 // the generator setpoints, and injections with every load scaled per scenario.
@@ -135,22 +132,13 @@ void solve(benchmark::State& state, const std::string& name, AcMethod method) {
     const AcEngineBatch batch{pr.p, pr.q, pr.vm0, pr.va0, nullptr};
     engine.solve(batch, out);  // warm-up
 
-    cudaEvent_t start, stop;
-    cudaEventCreate(&start);
-    cudaEventCreate(&stop);
+    DeviceTimer timer;
     double total_ms = 0;
     for (auto _ : state) {
-        cudaEventRecord(start, engine.stream());
-        engine.solve(batch, out);
-        cudaEventRecord(stop, engine.stream());
-        cudaEventSynchronize(stop);
-        float ms = 0;
-        cudaEventElapsedTime(&ms, start, stop);
+        const float ms = timer.milliseconds(engine.stream(), [&] { engine.solve(batch, out); });
         total_ms += ms;
         state.SetIterationTime(ms / 1e3);
     }
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
 
     const double seconds = total_ms / 1e3 / static_cast<double>(state.iterations());
     const int iterations = out.report.iterations.maxCoeff();

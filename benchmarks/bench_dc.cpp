@@ -15,15 +15,11 @@
 #include "gridbatch/dc_power_flow.hpp"
 #include "gridbatch/matpower.hpp"
 #include "gridbatch/sensitivities.hpp"
+#include "shared_dir.hpp"
 
 namespace {
 
 using namespace gridbatch;
-
-std::string shared_dir() {
-    if (const char* env = std::getenv("GRIDBATCH_SHARED_DIR")) return env;
-    return GRIDBATCH_SHARED_DIR;
-}
 
 Backend bench_backend() {
     const char* env = std::getenv("GRIDBATCH_BENCH_BACKEND");
@@ -39,6 +35,19 @@ const Network* network(const std::string& name) {
     std::unique_ptr<Network> net;
     if (std::filesystem::exists(path)) net = std::make_unique<Network>(read_matpower(path));
     return (cache[name] = std::move(net)).get();
+}
+
+// The case, or null with the row skipped: the backend under test is unavailable (no device: a
+// skipped row, not an aborted program whose JSON holds nothing), or the case is not there.
+const Network* ready(benchmark::State& state, const std::string& name) {
+    const BackendStatus status = backend_status(bench_backend());
+    if (!status.available) {
+        state.SkipWithError(("skipped: " + status.reason).c_str());
+        return nullptr;
+    }
+    const Network* net = network(name);
+    if (!net) state.SkipWithError((name + " not found under " + shared_dir()).c_str());
+    return net;
 }
 
 Matrix scaled_loads(const Network& net, Index scenarios) {
@@ -59,8 +68,8 @@ DcOptions options() {
 
 // Angles and branch flows for S scenarios with the factorisation reused (built outside the loop).
 void batch(benchmark::State& state, const std::string& name) {
-    const Network* net = network(name);
-    if (!net) return state.SkipWithError((name + " not found under " + shared_dir()).c_str());
+    const Network* net = ready(state, name);
+    if (!net) return;
     const Index S = state.range(0);
     DcPowerFlow pf(*net, options());
     const Matrix pd = scaled_loads(*net, S);
@@ -78,8 +87,8 @@ void batch(benchmark::State& state, const std::string& name) {
 }
 
 void factorise(benchmark::State& state, const std::string& name) {
-    const Network* net = network(name);
-    if (!net) return state.SkipWithError((name + " not found under " + shared_dir()).c_str());
+    const Network* net = ready(state, name);
+    if (!net) return;
     for (auto _ : state) {
         DcPowerFlow pf(*net, options());
         benchmark::DoNotOptimize(&pf);
@@ -88,8 +97,8 @@ void factorise(benchmark::State& state, const std::string& name) {
 
 // N-1 screening of every branch outage for S load scalings (LODF blocks + screening).
 void n1(benchmark::State& state, const std::string& name) {
-    const Network* net = network(name);
-    if (!net) return state.SkipWithError((name + " not found under " + shared_dir()).c_str());
+    const Network* net = ready(state, name);
+    if (!net) return;
     const Index S = state.range(0);
     DcPowerFlow pf(*net, options());
     const Matrix pd = scaled_loads(*net, S);
@@ -110,8 +119,8 @@ void n1(benchmark::State& state, const std::string& name) {
 }
 
 void lodf_dense(benchmark::State& state, const std::string& name) {
-    const Network* net = network(name);
-    if (!net) return state.SkipWithError((name + " not found under " + shared_dir()).c_str());
+    const Network* net = ready(state, name);
+    if (!net) return;
     DcPowerFlow pf(*net, options());
     for (auto _ : state) {
         const Lodf l = lodf(pf);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "device_buffer.hpp"
+#include "device_timer.hpp"
 #include "engine/device.hpp"
 #include "engine/dispatch_engine.hpp"
 #include "gridbatch/backend.hpp"
@@ -43,24 +44,6 @@ dispatch::FleetParams fleet_params(bool lossy) {
     return prepare(probe, {fleet}, {GridConnection{}}, options)[0];
 }
 
-struct Timer {
-    cudaEvent_t start, stop;
-    Timer() {
-        cudaEventCreate(&start);
-        cudaEventCreate(&stop);
-    }
-    ~Timer() {
-        cudaEventDestroy(start);
-        cudaEventDestroy(stop);
-    }
-    double seconds() const {
-        cudaEventSynchronize(stop);
-        float ms = 0;
-        cudaEventElapsedTime(&ms, start, stop);
-        return ms / 1e3;
-    }
-};
-
 void training_load(benchmark::State& state) {
     const BackendStatus device = backend_status(Backend::cuda);
     if (!device.available) return state.SkipWithError(("skipped: " + device.reason).c_str());
@@ -69,13 +52,13 @@ void training_load(benchmark::State& state) {
                                                    load_params(TrainingLoadParameters{}));
     DeviceBuffer<dispatch::LoadParams> d_params(params, nullptr);
     DeviceBuffer<double> d_load(static_cast<std::size_t>(S * T));
-    const Timer timer;
+    DeviceTimer timer;
     cuda::launch_training_load(d_params.data(), 7, 0, T, S, 1.0, d_load.data(), nullptr);  // warm
     for (auto _ : state) {
-        cudaEventRecord(timer.start);
-        cuda::launch_training_load(d_params.data(), 7, 0, T, S, 1.0, d_load.data(), nullptr);
-        cudaEventRecord(timer.stop);
-        state.SetIterationTime(timer.seconds());
+        const float ms = timer.milliseconds(nullptr, [&] {
+            cuda::launch_training_load(d_params.data(), 7, 0, T, S, 1.0, d_load.data(), nullptr);
+        });
+        state.SetIterationTime(ms / 1e3);
     }
     const double items = static_cast<double>(S) * static_cast<double>(T);
     state.counters["steps/s"] =
@@ -108,17 +91,16 @@ void dispatch_day(benchmark::State& state, bool lossy) {
     DeviceBuffer<dispatch::DpHalves> d_halves(static_cast<std::size_t>(C));
     DeviceBuffer<dispatch::Outcome> d_outcomes(static_cast<std::size_t>(C));
     DeviceBuffer<int> d_methods(static_cast<std::size_t>(C));
-    const Timer timer;
+    DeviceTimer timer;
     const auto chunk = [&](long long first, long long count) {  // the load untimed, then timed
         cuda::launch_training_load(d_load_params.data(), 7, first, T, count, 1.0, d_load.data(),
                                    nullptr);
-        cudaEventRecord(timer.start);
-        cuda::launch_dispatch(d_load.data(), T, count, 1.0 / 3600, d_fleets.data(), 0,
-                              d_battery.data(), d_soc.data(), d_grid.data(), d_work.data(),
-                              d_prices.data(), d_halves.data(), d_outcomes.data(), d_methods.data(),
-                              nullptr);
-        cudaEventRecord(timer.stop);
-        return timer.seconds();
+        return 1e-3 * timer.milliseconds(nullptr, [&] {
+            cuda::launch_dispatch(d_load.data(), T, count, 1.0 / 3600, d_fleets.data(), 0,
+                                  d_battery.data(), d_soc.data(), d_grid.data(), d_work.data(),
+                                  d_prices.data(), d_halves.data(), d_outcomes.data(),
+                                  d_methods.data(), nullptr);
+        });
     };
     chunk(0, C);  // warm-up
     int optimal = 0;

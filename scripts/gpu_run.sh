@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # One script for a machine with an NVIDIA GPU: builds build/cuda-release (if needed), runs the
-# CUDA tests with GRIDBATCH_REQUIRE_CUDA=1 (a missing device fails instead of skipping),
-# compute-sanitizer memcheck and racecheck over them, and the GPU benchmarks; everything goes to a
-# results file stamped with the date, commit and device, under $OUT when set (the lent GPU
+# CUDA tests with GRIDBATCH_REQUIRE_CUDA=1 (a missing device fails instead of skipping), the GPU
+# benchmarks, then compute-sanitizer memcheck and racecheck over the CUDA tests; everything goes
+# to a results file stamped with the date, commit and device, under $OUT when set (the lent GPU
 # machine's output folder), else benchmarks/.
 #
-#   scripts/gpu_run.sh [all|build|test|sanitize|bench]...     (default: all)
+#   scripts/gpu_run.sh [all|build|test|bench|sanitize]...     (default: all, in that order)
+#
+# Made for a lent machine's few minutes: every stage runs under `timeout`, within one budget
+# (GRIDBATCH_GPU_BUDGET_S, default 540 s: a 600 s command with room to write the results); the
+# benchmarks come before the sanitizers, and by default only the rows the issues' targets need.
+# The tests and benchmarks need the MATPOWER cases: GRIDBATCH_SHARED_DIR, else shared/ inside the
+# checkout (it travels to the lent machine; ../shared does not; git ignores it; copy
+# ../shared/cases and ../shared/refs there before the run), else ../shared. Without them the run
+# stops at once instead of skipping every case-based test.
 #
 # Environment: GRIDBATCH_CUDA_ARCHS (default 90: H100/H200), GRIDBATCH_GPU_BUILD_DIR (default
-# build/cuda-release), GRIDBATCH_BENCH_FILTER (Google Benchmark regex, default: everything).
+# build/cuda-release), GRIDBATCH_BENCH_FILTER (Google Benchmark regex for every benchmark program;
+# default: the target rows; '.' for everything).
 # Debian packages the GPU image lacks (Eigen, GoogleTest, Google Benchmark, SuiteSparse) may be
 # carried in .debs/ (`apt-get download ...` on a machine with a registry); they are unpacked under
 # /tmp/gridbatch-deps, never into /.
@@ -18,6 +27,17 @@ cd "$(dirname "$0")/.." || exit 1
 stages=("$@")
 ((${#stages[@]})) || stages=(all)
 want() { [[ " ${stages[*]} " == *" all "* || " ${stages[*]} " == *" $1 "* ]]; }
+
+budget=${GRIDBATCH_GPU_BUDGET_S:-540}
+if [ -z "${GRIDBATCH_SHARED_DIR:-}" ]; then
+  if [ -d shared/cases ]; then GRIDBATCH_SHARED_DIR=$PWD/shared; else GRIDBATCH_SHARED_DIR=$PWD/../shared; fi
+fi
+export GRIDBATCH_SHARED_DIR
+if [ ! -d "$GRIDBATCH_SHARED_DIR/cases" ] || [ ! -d "$GRIDBATCH_SHARED_DIR/refs" ]; then
+  echo "gpu_run: no MATPOWER cases and refs under $GRIDBATCH_SHARED_DIR; copy ../shared/cases and" \
+    "../shared/refs into shared/ (git ignores it) or set GRIDBATCH_SHARED_DIR" >&2
+  exit 3
+fi
 
 out_dir=${OUT:-benchmarks}
 mkdir -p "$out_dir"
@@ -38,22 +58,31 @@ if [ -d .debs ] && compgen -G ".debs/*.deb" >/dev/null; then
 fi
 export PATH="/usr/local/cuda/bin:$PATH"
 
-# Runs a stage: its output goes to the terminal and, fenced, to the results file.
+# Runs a stage under `timeout` (at most LIMIT seconds, and never past the budget): its output
+# goes to the terminal and, fenced, to the results file.
+#   stage NAME LIMIT COMMAND...
 stage() {
-  local name=$1
-  shift
-  echo "== $name: $*"
+  local name=$1 limit=$2
+  shift 2
+  local left=$((budget - SECONDS))
+  ((limit > left)) && limit=$left
+  if ((limit < 10)); then
+    echo "== $name: skipped, the budget is spent" | tee -a "$results"
+    failed+=("$name (no time)")
+    return 0
+  fi
+  echo "== $name (at most ${limit} s): $*"
   {
     echo
     echo "## $name"
     echo '```'
     echo "\$ $*"
   } >>"$results"
-  "$@" 2>&1 | tee -a "$results"
+  timeout "$limit" "$@" 2>&1 | tee -a "$results"
   local rc=${PIPESTATUS[0]}
   {
     echo '```'
-    echo "exit status: $rc"
+    if ((rc == 124)); then echo "timed out after ${limit} s"; else echo "exit status: $rc"; fi
   } >>"$results"
   ((rc == 0)) || failed+=("$name")
   return 0
@@ -70,50 +99,55 @@ stage() {
 } >"$results"
 
 # gtest names of everything that touches the device or the CUDA engines' logic.
-cuda_tests='/cuda|^Cuda|\.Cuda|^DeviceBuffer|^LuSchedule|NewtonSteps|NewtonLayout|^IpmCore'
-cuda_filter='*/cuda:Cuda*:*.Cuda*:DeviceBuffer*:*NewtonSteps*'
+cuda_tests='/cuda|^Cuda|\.Cuda|^DeviceBuffer|^LuSchedule|NewtonSteps|NewtonLayout|^IpmCore|FastDecoupledSteps'
+# memcheck: the same without the every-case comparisons with MATPOWER (up to 13,659 buses, minutes
+# under the sanitizer); racecheck: the tests of the kernels that share memory between threads.
+memcheck_filter='*/cuda:Cuda*:*.Cuda*:DeviceBuffer*:*NewtonSteps*-*Matpower*:*EveryCase*'
+racecheck_filter='CudaAcEngine.*:*DcPowerFlowTest.BatchColumns*/cuda:*DispatchTest*/cuda:*SensitivityTest.N1*/cuda'
 
 if want build || [ ! -x "$build/tests/gridbatch_tests" ]; then
   generator=()
   command -v ninja >/dev/null && [ ! -f "$build/CMakeCache.txt" ] && generator=(-G Ninja)
-  stage configure cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+  stage configure 120 cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
     -DGRIDBATCH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$archs" -DGRIDBATCH_BUILD_PYTHON=OFF \
     -DGRIDBATCH_BUILD_EXAMPLES=OFF
-  stage build cmake --build "$build" -j"$jobs" --target gridbatch_tests gridbatch_cli \
-    bench_dc_cuda bench_ac_cuda bench_dispatch_cuda bench_dc bench_ac bench_smooth_dispatch
+  stage build 300 cmake --build "$build" -j"$jobs" --target gridbatch_tests gridbatch_cli \
+    bench_dc_cuda bench_ac_cuda bench_dispatch_cuda bench_dc bench_smooth_dispatch
 fi
 
 if want test; then
-  stage cuda-tests env GRIDBATCH_REQUIRE_CUDA=1 ctest --test-dir "$build" -R "$cuda_tests" \
-    -j4 --output-on-failure --no-tests=error
-  stage all-tests env GRIDBATCH_REQUIRE_CUDA=1 ctest --test-dir "$build" -j"$jobs" \
-    --output-on-failure --no-tests=error
+  # The CPU tests are CI's; here only what touches the device.
+  stage cuda-tests 180 env GRIDBATCH_REQUIRE_CUDA=1 ctest --test-dir "$build" -R "$cuda_tests" \
+    -j8 --timeout 100 --output-on-failure --no-tests=error
+fi
+
+if want bench; then
+  device_rows='DeviceCopy|DcResident/case9241pegase/(1000|10000)/|AcNewtonEngine/case(118|9241pegase)/(1000|10000)/|AcFdxbEngine/case9241pegase/1000/|Device/(1|1000|10000)/86400'
+  api_rows='^batch/case9241pegase/10000|^n1/case2383wp/1000/|scenarios:1000/'
+  for b in bench_dc_cuda bench_ac_cuda bench_dispatch_cuda; do
+    stage "$b" 120 "$build/bin/$b" --benchmark_filter="${GRIDBATCH_BENCH_FILTER:-$device_rows}" \
+      --benchmark_out="$out_dir/${b}_$stamp.json" --benchmark_out_format=json
+  done
+  # The public API end to end on the GPU (transfers and post-processing included); the AC
+  # engine's rows are bench_ac_cuda's (bench_ac times the CPU engine only).
+  for b in bench_dc bench_smooth_dispatch; do
+    stage "$b (cuda)" 120 env GRIDBATCH_BENCH_BACKEND=cuda "$build/bin/$b" \
+      --benchmark_filter="${GRIDBATCH_BENCH_FILTER:-$api_rows}" \
+      --benchmark_out="$out_dir/${b}_api_cuda_$stamp.json" --benchmark_out_format=json
+  done
 fi
 
 if want sanitize; then
   if command -v compute-sanitizer >/dev/null; then
-    stage memcheck compute-sanitizer --tool memcheck --error-exitcode 1 \
-      "$build/tests/gridbatch_tests" --gtest_filter="$cuda_filter"
-    stage racecheck compute-sanitizer --tool racecheck --error-exitcode 1 \
-      "$build/tests/gridbatch_tests" --gtest_filter='CudaAcEngine*:*DcPowerFlowTest*/cuda'
+    # GRIDBATCH_REQUIRE_CUDA: a device the sanitizer cannot open fails instead of skipping.
+    stage memcheck 300 env GRIDBATCH_REQUIRE_CUDA=1 compute-sanitizer --tool memcheck \
+      --error-exitcode 1 "$build/tests/gridbatch_tests" --gtest_filter="$memcheck_filter"
+    stage racecheck 300 env GRIDBATCH_REQUIRE_CUDA=1 compute-sanitizer --tool racecheck \
+      --error-exitcode 1 "$build/tests/gridbatch_tests" --gtest_filter="$racecheck_filter"
   else
     echo "compute-sanitizer not found" | tee -a "$results"
     failed+=(sanitize)
   fi
-fi
-
-if want bench; then
-  filter=${GRIDBATCH_BENCH_FILTER:-.}
-  for b in bench_dc_cuda bench_ac_cuda bench_dispatch_cuda; do
-    stage "$b" "$build/bin/$b" --benchmark_filter="$filter" \
-      --benchmark_out="$out_dir/${b}_$stamp.json" --benchmark_out_format=json
-  done
-  # The public API end to end on the GPU (transfers and post-processing included).
-  for b in bench_dc bench_ac bench_smooth_dispatch; do
-    stage "$b (cuda)" env GRIDBATCH_BENCH_BACKEND=cuda "$build/bin/$b" \
-      --benchmark_filter="$filter" --benchmark_out="$out_dir/${b}_cuda_$stamp.json" \
-      --benchmark_out_format=json
-  done
 fi
 
 {
