@@ -1,5 +1,6 @@
 // The CUDA AC engine (batched Newton-Raphson, or fast-decoupled XB) on its own: one solve of S
-// load-scaled scenarios from the case's start, timed with CUDA events on the engine's stream after
+// scenarios from the case's start, those of bench_ac's CPU rows (loads and generation scaled by
+// 0.9 to 1.1), timed with CUDA events on the engine's stream after
 // a warm-up (inputs uploaded and voltages downloaded inside, as the engine always does). Reports
 // power flows per second, time per Newton iteration and the factorisation's memory traffic against
 // the measured device copy bandwidth (run bench_dc_cuda's DeviceCopy). Cases from ../shared/cases;
@@ -107,8 +108,10 @@ Problem make_problem(const Network& net, Index scenarios) {
     pr.p.resize(net.n_bus(), scenarios);
     pr.q.resize(net.n_bus(), scenarios);
     for (Index s = 0; s < scenarios; ++s) {
-        const Real scale = 0.7 + 0.6 * static_cast<Real>(s) / std::max<Index>(1, scenarios);
-        pr.p.col(s) = sbus.real() + (1.0 - scale) * net.buses().pd / net.base_mva();
+        // bench_ac scales Pd, Qd and Pg: P = scale (Pg - Pd), Q = Qg - scale Qd.
+        const Real scale =
+            scenarios > 1 ? 0.9 + 0.2 * static_cast<Real>(s) / static_cast<Real>(scenarios - 1) : 1;
+        pr.p.col(s) = scale * sbus.real();
         pr.q.col(s) = sbus.imag() + (1.0 - scale) * net.buses().qd / net.base_mva();
     }
     return pr;
