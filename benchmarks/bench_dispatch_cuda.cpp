@@ -109,8 +109,11 @@ void dispatch_day(benchmark::State& state, bool lossy) {
         for (long long first = 0; first < S; first += C)
             seconds += chunk(first, std::min(C, S - first));
         state.SetIterationTime(seconds);
+        // The last chunk's outcomes: its first S - first entries (a partial chunk leaves the
+        // previous chunk's behind them).
         const std::vector<dispatch::Outcome> outcomes = d_outcomes.download(nullptr);
-        optimal = static_cast<int>(std::count_if(outcomes.begin(), outcomes.end(),
+        const long long last = S - (S - 1) / C * C;
+        optimal = static_cast<int>(std::count_if(outcomes.begin(), outcomes.begin() + last,
                                                  [](const auto& o) { return o.status == 0; }));
     }
     const double items = static_cast<double>(S) * static_cast<double>(T);
