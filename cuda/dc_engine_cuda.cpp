@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/invalid_input.hpp"
 #include "engine/device.hpp"
 #include "gridbatch/error.hpp"
 
@@ -325,6 +326,18 @@ void CudaDcEngine::screen_outages(const OutageBlock& block, OutageScreenResult& 
             dc::screen_outages(args, stream);
             n_found.download(&count, 1, stream);
             if (count <= found.size()) break;
+            // A low threshold can find more violations than the device holds: a clear error
+            // instead of a failed allocation (the CPU engine keeps them in host memory).
+            const double need = static_cast<double>(count) * sizeof(dc::Violation);
+            const double have = static_cast<double>(device_free_bytes() + found.bytes());
+            if (need > 0.8 * have)
+                throw Error(ErrorKind::invalid_input,
+                            "N-1 screening on the GPU: scenarios " + std::to_string(first) + ".." +
+                                std::to_string(first + c - 1) + " have " + std::to_string(count) +
+                                " violations, " + detail::num(need / 1e9) +
+                                " GB of device memory, of " + detail::num(have / 1e9) +
+                                " GB free; raise the threshold or min_increase_percent, screen "
+                                "fewer scenarios per call, or use Backend::cpu");
             found.resize(static_cast<std::size_t>(count));
         }
         std::vector<dc::Violation> host(static_cast<std::size_t>(count));
