@@ -1,5 +1,6 @@
 #include "core/ac_result_parts.hpp"
 
+#include <type_traits>
 #include <utility>
 
 namespace gridbatch::detail {
