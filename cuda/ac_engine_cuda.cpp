@@ -410,6 +410,8 @@ void CudaAcEngine::solve_chunk(const AcEngineBatch& batch, const std::vector<Ind
     keep_.resize(sc);
     n_active_.resize(1);
     ac::iota(active_.data(), c, stream);
+    // Vm = |V|, Va in (-pi, pi] at every bus before the first step, as the CPU engine starts.
+    ac::normalise_start(vm_.data(), va_.data(), static_cast<long long>(nb) * c, stream);
 
     iterate(c);
 
@@ -505,7 +507,6 @@ void CudaAcEngine::iterate_newton(const DeviceLayout& layout, int c) {
     const ac::JacobianMap map = layout.map();
     const ac::Schedule schedule = layout.schedule();
 
-    ac::newton_start(vm_.data(), va_.data(), static_cast<long long>(net_->n_bus) * c, stream);
     int n_active = c;
     while (n_active > 0) {
         ac::assemble(y, map, active_.data(), n_active, st, stream);

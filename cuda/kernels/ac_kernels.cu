@@ -91,7 +91,7 @@ __global__ void fd_half_step_kernel(LuScheduleView lu, const double* factor, con
     if (t < n_active) fd_half_step(lu, factor, unknown_bus, x, v, st, active[t], counts_iteration);
 }
 
-__global__ void newton_start_kernel(double* vm, double* va, long long n) {
+__global__ void normalise_start_kernel(double* vm, double* va, long long n) {
     for (long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; t < n;
          t += static_cast<long long>(gridDim.x) * blockDim.x)
         normalise_polar(vm + t, va + t);
@@ -204,9 +204,9 @@ void fd_half_step(const LuScheduleView& lu, const double* factor, const int* unk
     GRIDBATCH_CUDA_CHECK_LAUNCH();
 }
 
-void newton_start(double* vm, double* va, long long n, cudaStream_t stream) {
+void normalise_start(double* vm, double* va, long long n, cudaStream_t stream) {
     if (n == 0) return;
-    newton_start_kernel<<<grid_for(n), kThreads, 0, stream>>>(vm, va, n);
+    normalise_start_kernel<<<grid_for(n), kThreads, 0, stream>>>(vm, va, n);
     GRIDBATCH_CUDA_CHECK_LAUNCH();
 }
 

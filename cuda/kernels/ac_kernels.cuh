@@ -42,8 +42,8 @@ void fd_half_step(const LuScheduleView& lu, const double* factor, const int* unk
                   double* v, const int* active, int n_active, const BatchState& state,
                   bool counts_iteration, cudaStream_t stream);
 
-// normalise_polar (newton_steps.hpp) of n entries: Newton's start voltages.
-void newton_start(double* vm, double* va, long long n, cudaStream_t stream);
+// normalise_polar (newton_steps.hpp) of n entries: the start voltages.
+void normalise_start(double* vm, double* va, long long n, cudaStream_t stream);
 
 // (vm, va) := (|V|, angle(V)) of V = vm e^{j va} for n entries: pfsoln's abs/angle of fdpf's V.
 void polar_normalize(double* vm, double* va, long long n, cudaStream_t stream);

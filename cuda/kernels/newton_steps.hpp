@@ -192,8 +192,9 @@ GRIDBATCH_HD_INLINE bool check_scenario(const BatchState& st, long s, double tol
 
 // Vm = |V| and Va = angle(V) as newtonpf keeps them, formed as the CPU engine forms them: a
 // negative magnitude flips the angle by pi, and the angle is wrapped into (-pi, pi]. Every bus at
-// the start (the CPU engine's start does it too: the reference and isolated buses are reported
-// as they start), the pv and pq buses after each step.
+// the start, for Newton and fast-decoupled alike (the CPU engine's start does it too: the
+// reference and isolated buses are reported as they start), the pv and pq buses after each
+// Newton step.
 GRIDBATCH_HD_INLINE void normalise_polar(double* vm, double* va) {
     constexpr double kPi = 3.14159265358979323846;
     if (*vm < 0) {
