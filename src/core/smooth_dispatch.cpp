@@ -9,9 +9,9 @@
 #include <mutex>
 #include <string>
 
-#include "../cpu/parallel.hpp"
 #include "admm_qp.hpp"
 #include "core/invalid_input.hpp"
+#include "cpu/parallel.hpp"
 #include "engine/ipm_engine.hpp"
 #include "fleet_sizing.hpp"
 #include "gridbatch/error.hpp"
