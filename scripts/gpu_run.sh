@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
-# One script for a machine with an NVIDIA GPU: builds build/cuda-release (if needed), runs the
-# CUDA tests with GRIDBATCH_REQUIRE_CUDA=1 (a missing device fails instead of skipping), the GPU
-# benchmarks, then compute-sanitizer memcheck and racecheck over the CUDA tests; everything goes
-# to a results file stamped with the date, commit and device, under $OUT when set (the lent GPU
-# machine's output folder), else benchmarks/.
+# One script for a machine with an NVIDIA GPU: runs the CUDA tests with GRIDBATCH_REQUIRE_CUDA=1
+# (a missing device fails instead of skipping), the GPU benchmarks, then compute-sanitizer
+# memcheck and racecheck over the CUDA tests; everything goes to a results file stamped with the
+# date, commit and device, under $OUT when set (the lent GPU machine's output folder), else
+# benchmarks/.
 #
 #   scripts/gpu_run.sh [all|build|test|bench|sanitize]...     (default: all, in that order)
 #
-# Made for a lent machine's few minutes: every stage runs under `timeout`, within one budget
+# The programs: the build that scripts/gpu_prepare.sh staged on a machine without a GPU
+# (build/gpu-run, carried along: programs, library and the libraries they need), else a build
+# made here in build/cuda-release (also when the stage `build` is named). Made for a lent
+# machine's few minutes: every stage runs under `timeout`, within one budget
 # (GRIDBATCH_GPU_BUDGET_S, default 540 s: a 600 s command with room to write the results); the
 # benchmarks come before the sanitizers, and by default only the rows the issues' targets need.
+# Each test runs in a process of its own (a kernel fault ends its CUDA context, not the run).
 # The tests and benchmarks need the MATPOWER cases: GRIDBATCH_SHARED_DIR, else shared/ inside the
-# checkout (it travels to the lent machine; ../shared does not; git ignores it; copy
-# ../shared/cases and ../shared/refs there before the run), else ../shared. Without them the run
-# stops at once instead of skipping every case-based test.
+# checkout (it travels to the lent machine; ../shared does not; git ignores it; gpu_prepare.sh
+# copies ../shared/cases and ../shared/refs there), else ../shared. Without them the run stops at
+# once instead of skipping every case-based test.
 #
 # Environment: GRIDBATCH_CUDA_ARCHS (default 90: H100/H200), GRIDBATCH_GPU_BUILD_DIR (default
 # build/cuda-release), GRIDBATCH_BENCH_FILTER (Google Benchmark regex for every benchmark program;
 # default: the target rows; '.' for everything).
-# Debian packages the GPU image lacks (Eigen, GoogleTest, Google Benchmark, SuiteSparse) may be
-# carried in .debs/ (`apt-get download ...` on a machine with a registry); they are unpacked under
-# /tmp/gridbatch-deps, never into /.
+# Debian packages a build here needs and the GPU image lacks (Eigen, GoogleTest, Google
+# Benchmark, SuiteSparse) may be carried in .debs/ (`apt-get download ...` on a machine with a
+# registry); they are unpacked under /tmp/gridbatch-deps, never into /.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -43,7 +47,14 @@ out_dir=${OUT:-benchmarks}
 mkdir -p "$out_dir"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 results="$out_dir/gpu_results_$stamp.md"
-build=${GRIDBATCH_GPU_BUILD_DIR:-build/cuda-release}
+staged=build/gpu-run
+if [ -f "$staged/prebuilt-for-gpu" ] && [[ " ${stages[*]} " != *" build "* ]]; then
+  build=$staged
+  export LD_LIBRARY_PATH="$PWD/$staged/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+else
+  build=${GRIDBATCH_GPU_BUILD_DIR:-build/cuda-release}
+fi
+export GRIDBATCH_CLI="$PWD/$build/bin/gridbatch"
 archs=${GRIDBATCH_CUDA_ARCHS:-90}
 jobs=$(nproc)
 failed=()
@@ -57,6 +68,7 @@ if [ -d .debs ] && compgen -G ".debs/*.deb" >/dev/null; then
   export CPATH="$deps/usr/include${CPATH:+:$CPATH}"
 fi
 export PATH="/usr/local/cuda/bin:$PATH"
+export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda/lib64"
 
 # Runs a stage under `timeout` (at most LIMIT seconds, and never past the budget): its output
 # goes to the terminal and, fenced, to the results file.
@@ -95,17 +107,53 @@ stage() {
   echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "- device: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1)"
   echo "- nvcc: $(nvcc --version 2>&1 | tail -1)"
-  echo "- CUDA architectures: $archs; build: $build"
+  if [ "$build" = "$staged" ]; then
+    echo "- build: $build, staged by scripts/gpu_prepare.sh: $(cat "$staged/prebuilt-for-gpu")"
+    missing=$(ldd "$build/tests/gridbatch_tests" "$build"/bin/* | grep 'not found' | sort -u)
+    [ -z "$missing" ] || echo "- libraries not found (run \`scripts/gpu_run.sh build all\`): $missing"
+  else
+    echo "- CUDA architectures: $archs; build: $build"
+  fi
 } >"$results"
 
-# gtest names of everything that touches the device or the CUDA engines' logic.
-cuda_tests='/cuda|^Cuda|\.Cuda|^DeviceBuffer|^LuSchedule|NewtonSteps|NewtonLayout|^IpmCore|FastDecoupledSteps'
+# Runs every test of a GoogleTest filter in a process of its own, 8 at a time, each under a time
+# limit and with a missing device an error; prints the failures' output and a count.
+#   run_each_test BINARY FILTER
+run_each_test() {
+  local bin=$1 filter=$2 dir
+  dir=$(mktemp -d)
+  "$bin" --gtest_list_tests --gtest_filter="$filter" |
+    awk '/^[^ ]/ {suite = $1} /^  / {print suite $1}' >"$dir/names" || return 1
+  local n
+  n=$(wc -l <"$dir/names")
+  ((n > 0)) || { echo "no tests match $filter"; return 1; }
+  seq 1 "$n" | xargs -P 8 -I{} bash -c 'name=$(sed -n "$1p" "$2/names")
+    GRIDBATCH_REQUIRE_CUDA=1 timeout 100 "$3" --gtest_filter="$name" >"$2/$1.log" 2>&1 ||
+      echo "$name" >>"$2/failed"' _ {} "$dir" "$bin"
+  local failed=0
+  if [ -f "$dir/failed" ]; then
+    failed=$(wc -l <"$dir/failed")
+    local shown=0
+    for i in $(seq 1 "$n"); do  # the first ten failures' output, in the listed order
+      ((shown < 10)) && grep -qxF "$(sed -n "${i}p" "$dir/names")" "$dir/failed" &&
+        tail -40 "$dir/$i.log" && shown=$((shown + 1))
+    done
+    echo "failed:"
+    sed 's/^/  /' "$dir/failed"
+  fi
+  echo "$((n - failed)) of $n tests passed"
+  ((failed == 0))
+}
+export -f run_each_test  # for `timeout`, which runs programs, not shell functions
+
+# gtest filter of everything that touches the device or the CUDA engines' logic.
+cuda_tests='*/cuda:Cuda*:*.Cuda*:DeviceBuffer*:LuSchedule*:*NewtonSteps*:*NewtonLayout*:IpmCore*:*FastDecoupledSteps*'
 # memcheck: the same without the every-case comparisons with MATPOWER (up to 13,659 buses, minutes
 # under the sanitizer); racecheck: the tests of the kernels that share memory between threads.
 memcheck_filter='*/cuda:Cuda*:*.Cuda*:DeviceBuffer*:*NewtonSteps*-*Matpower*:*EveryCase*'
 racecheck_filter='CudaAcEngine.*:*DcPowerFlowTest.BatchColumns*/cuda:*DispatchTest*/cuda:*SensitivityTest.N1*/cuda'
 
-if want build || [ ! -x "$build/tests/gridbatch_tests" ]; then
+if [ "$build" != "$staged" ] && { want build || [ ! -x "$build/tests/gridbatch_tests" ]; }; then
   generator=()
   command -v ninja >/dev/null && [ ! -f "$build/CMakeCache.txt" ] && generator=(-G Ninja)
   stage configure 120 cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
@@ -117,8 +165,8 @@ fi
 
 if want test; then
   # The CPU tests are CI's; here only what touches the device.
-  stage cuda-tests 180 env GRIDBATCH_REQUIRE_CUDA=1 ctest --test-dir "$build" -R "$cuda_tests" \
-    -j8 --timeout 100 --output-on-failure --no-tests=error
+  stage cuda-tests 180 bash -c 'run_each_test "$@"' run_each_test "$build/tests/gridbatch_tests" \
+    "$cuda_tests"
 fi
 
 if want bench; then

@@ -16,6 +16,11 @@ std::string shared_dir() {
     return GRIDBATCH_SHARED_DIR;
 }
 
+std::string cli_path() {
+    if (const char* env = std::getenv("GRIDBATCH_CLI")) return env;
+    return GRIDBATCH_CLI;
+}
+
 bool have_shared() { return fs::is_directory(shared_dir() + "/cases"); }
 
 std::string case_path(const std::string& name) { return shared_dir() + "/cases/" + name + ".m"; }

@@ -1,5 +1,7 @@
-// Access to ../shared (MATPOWER cases and reference solutions) for tests. Tests that need it call
-// require_shared() first, which skips visibly when it is absent.
+// Where tests find what lies outside the test binary: ../shared (MATPOWER cases and reference
+// solutions; tests that need it call require_shared() first, which skips visibly when it is
+// absent) and the gridbatch program. Both can be moved by environment variables
+// (GRIDBATCH_SHARED_DIR, GRIDBATCH_CLI), as on a GPU machine that runs a build made elsewhere.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -19,6 +21,8 @@ std::string ref_path(const std::string& name,
                      const std::string& file);  // refs/matpower/<name>/<file>
 // All case names in ../shared/cases, smallest file first.
 std::vector<std::string> all_cases();
+// The gridbatch command-line program: GRIDBATCH_CLI, else the one built with the tests.
+std::string cli_path();
 
 // A CSV with a header row of column names and numeric cells.
 struct Csv {
