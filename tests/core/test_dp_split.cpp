@@ -2,12 +2,15 @@
 // second, joined where their prices agree) against the one pass over the whole horizon: the same
 // optimum on random lossy instances (losses, throughput cost, battery and grid power limits that
 // bind, targets above the load), the one pass's report where limits cannot be met, and the same
-// numbers, bitwise, whether a scenario's halves run on one thread or two.
+// numbers, bitwise, whether a scenario's halves run on one thread or two, and whether a scenario's
+// series are contiguous (the CPU engine) or interleaved with other scenarios' (the CUDA kernel).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "core/dispatch_core.hpp"
@@ -183,6 +186,72 @@ TEST(DispatchSplit, ResultsDoNotDependOnTheThreadCount) {
             EXPECT_EQ(one.objective, many.objective);
         }
     }
+}
+
+// The CUDA kernel runs solve_scenario on interleaved series (step t of scenario s at t * S + s);
+// the CPU engine on contiguous ones. Every path (taut string within and beyond the limits, the
+// halves that meet, the one pass where they do not) gives the same numbers, bitwise, both ways.
+TEST(DispatchSplit, InterleavedScenariosGiveTheContiguousResultsBitwise) {
+    std::mt19937 rng(11);
+    const std::int64_t T = 3001;
+    const double h = 1.0 / 60;
+    std::vector<Instance> in;
+    for (int k = 0; k < 4; ++k) in.push_back(random_instance(rng, T));
+    for (int k = 0; k < 2; ++k) {  // lossless: the taut string first
+        Instance lossless = random_instance(rng, T);
+        lossless.f.eta_c = lossless.f.eta_d = 1;
+        lossless.f.kappa = 0;
+        lossless.f.target = 0;
+        if (k == 1) {  // within the limits
+            lossless.f.p_charge = lossless.f.p_discharge = 1e4;
+            lossless.f.g_max = HUGE_VAL;
+        }
+        in.push_back(lossless);
+    }
+    Instance short_of_energy;  // the halves do not meet: the one pass and its report
+    short_of_energy.load.assign(static_cast<std::size_t>(T), 100.0);
+    for (std::int64_t t = 600; t < T; ++t) short_of_energy.load[static_cast<std::size_t>(t)] = 180;
+    short_of_energy.f = {0.1, 0.9, 0.5, 50, 100, 0.95, 0.95, 1.0, 0.0, 0.0, 0, 0, 100.0};
+    in.push_back(short_of_energy);
+    const auto S = static_cast<std::int64_t>(in.size());
+    const auto at = [S](std::int64_t t, std::int64_t s) {
+        return static_cast<std::size_t>(t * S + s);
+    };
+
+    std::vector<double> load(at(T, 0)), battery(at(T, 0)), soc(at(T + 1, 0)), grid(at(T, 0));
+    for (std::int64_t s = 0; s < S; ++s)
+        for (std::int64_t t = 0; t < T; ++t)
+            load[at(t, s)] = in[s].load[static_cast<std::size_t>(t)];
+    std::set<int> paths;
+    for (const int method : {0, 2}) {
+        for (std::int64_t s = 0; s < S; ++s) {
+            SCOPED_TRACE("scenario " + std::to_string(s) + ", method " + std::to_string(method));
+            Solved one(T), many(T);
+            const int used_one = dp::solve_scenario(
+                in[s].load.data(), 1, T, h, in[s].f, method, one.battery.data(), one.soc.data(),
+                one.grid.data(), one.work.data(), one.prices.data(), one.out);
+            const int used_many = dp::solve_scenario(
+                load.data() + s, S, T, h, in[s].f, method, battery.data() + s, soc.data() + s,
+                grid.data() + s, many.work.data(), many.prices.data(), many.out);
+            EXPECT_EQ(used_one, used_many);
+            paths.insert(10 * used_one + one.out.status);
+            for (std::int64_t t = 0; t < T; ++t) {
+                ASSERT_EQ(one.battery[static_cast<std::size_t>(t)], battery[at(t, s)]) << t;
+                ASSERT_EQ(one.grid[static_cast<std::size_t>(t)], grid[at(t, s)]) << t;
+            }
+            for (std::int64_t t = 0; t <= T; ++t)
+                ASSERT_EQ(one.soc[static_cast<std::size_t>(t)], soc[at(t, s)]) << t;
+            EXPECT_EQ(one.out.status, many.out.status);
+            EXPECT_EQ(one.out.step, many.out.step);
+            EXPECT_EQ(one.out.violation, many.out.violation);
+            EXPECT_EQ(one.out.violation_kind, many.out.violation_kind);
+            EXPECT_EQ(one.out.objective, many.out.objective);
+            EXPECT_EQ(one.out.relaxed_steps, many.out.relaxed_steps);
+        }
+    }
+    // Both solvers ran, and both to an optimum and to an infeasibility report.
+    EXPECT_TRUE(paths.count(10) && paths.count(20) && paths.count(24))
+        << ::testing::PrintToString(paths);
 }
 
 }  // namespace
