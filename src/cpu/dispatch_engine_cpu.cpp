@@ -16,15 +16,15 @@ namespace {
 
 // Workspace left uninitialised: the solvers write before they read, and the dynamic program
 // touches only the few blocks it uses (zero-filling ~6 T breakpoints cost ~5 % of a day-long lossy
-// solve).
+// solve, and the prices' 2 T doubles about as much again).
 struct Workspace {
     std::unique_ptr<dispatch::Breakpoint[]> work;
-    std::vector<double> prices;
+    std::unique_ptr<double[]> prices;
     void reserve(Index T) {
         if (work) return;
         work.reset(
             new dispatch::Breakpoint[static_cast<std::size_t>(dispatch::workspace_items(T))]);
-        prices.resize(static_cast<std::size_t>(dispatch::price_items(T)));
+        prices.reset(new double[static_cast<std::size_t>(dispatch::price_items(T))]);
     }
 };
 
@@ -61,7 +61,7 @@ public:
                     const int used = dispatch::solve_scenario(
                         load.col(s).data(), 1, T, hours_per_step, fleets[s], method,
                         out.battery_mw.col(s).data(), out.soc_mwh.col(s).data(),
-                        out.grid_mw.col(s).data(), w.work.get(), w.prices.data(), o);
+                        out.grid_mw.col(s).data(), w.work.get(), w.prices.get(), o);
                     store_outcome(out, s, used, o);
                 }
             });
@@ -96,13 +96,13 @@ public:
                         store_outcome(out, s,
                                       dispatch::solve_scenario(l, 1, T, hours_per_step, fleets[s],
                                                                method, battery, soc, grid,
-                                                               w.work.get(), w.prices.data(), o),
+                                                               w.work.get(), w.prices.get(), o),
                                       o);
                     continue;
                 }
                 auto& hv = halves[static_cast<std::size_t>(s)];
                 dispatch::dp_half(l, 1, T, hours_per_step, fleets[s], half, w.work.get(),
-                                  w.prices.data(), hv);
+                                  w.prices.get(), hv);
                 if (done[s].fetch_add(1, std::memory_order_acq_rel) == 0) {
                     // The other half runs on another thread, or will: tasks are handed out in
                     // order to at least two threads, and only the first to finish waits.
@@ -113,12 +113,12 @@ public:
                 } else {
                     met[s].store(2, std::memory_order_release);
                     dispatch::dp_one_pass(l, 1, T, hours_per_step, fleets[s], battery, soc, grid,
-                                          w.work.get(), w.prices.data(), o);
+                                          w.work.get(), w.prices.get(), o);
                     store_outcome(out, s, 2, o);
                     continue;
                 }
                 dispatch::dp_finish_half(l, 1, T, hours_per_step, fleets[s], hv, half,
-                                         w.prices.data(), battery, soc, grid);
+                                         w.prices.get(), battery, soc, grid);
                 if (done[s].fetch_add(1, std::memory_order_acq_rel) == 3)
                     store_outcome(out, s, 2, dispatch::dp_joined(hv));
             }
