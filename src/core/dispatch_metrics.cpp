@@ -85,8 +85,10 @@ DispatchMetrics dispatch_metrics(const MatrixView& load, const DispatchResult& r
 IndexVector size_fleet(const MatrixView& load, const BatteryUnit& unit, Real ramp_limit_mw_per_min,
                        Index max_units, const GridConnection& grid,
                        const DispatchOptions& options) {
+    // One column per round and scenario: a dispatch takes milliseconds, and a lone scenario's
+    // already runs on two threads (its dynamic program's halves).
     return detail::smallest_fleet("size_fleet", load, unit, ramp_limit_mw_per_min, max_units,
-                                  options.dt_seconds, {},
+                                  options.dt_seconds, {}, 1,
                                   [&](const Matrix& l, const std::vector<BatteryFleet>& fleets) {
                                       return dispatch(l, fleets, {grid}, options);
                                   });

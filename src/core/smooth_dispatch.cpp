@@ -892,9 +892,11 @@ IndexVector smallest_fleet_for_ramp(const MatrixView& load, const BatteryUnit& u
                                     const IndexVector& first_probe) {
     options.validate();
     KeptQps kept;  // every round has this horizon and these options
+    // A column's interior point runs on one thread: idle threads try counts ahead.
+    const Index columns = detail::cpu::thread_count(options.threads, max_units + 1);
     return detail::smallest_fleet(
         "smallest_fleet_for_ramp", load, unit, ramp_limit_mw_per_min, max_units, options.dt_seconds,
-        first_probe,
+        first_probe, columns,
         [&](const Matrix& l, const std::vector<BatteryFleet>& fleets) -> DispatchResult {
             return dispatch_with(l, fleets, {grid}, options, &kept);
         });
