@@ -7,11 +7,14 @@
 #      and the shared libraries they need from outside glibc, the C++ runtime and CUDA (KLU and
 #      the SuiteSparse parts it uses), so that the GPU image needs none of Debian's packages;
 #   3. copies ../shared/cases and ../shared/refs into shared/ (git ignores it; it travels with
-#      the checkout, ../shared does not).
-# Then one call on the lent machine, carrying the staged build:
-#   run(command="bash scripts/gpu_run.sh", carry=["build/gpu-run"], timeout_s=560)
+#      the checkout, ../shared does not);
+#   4. downloads into .debs/ (git ignores it; 2.6 MB) the Debian packages a build there would
+#      need, for the fallback below.
+# Then one call on the lent machine, carrying the staged build and the packages:
+#   run(command="bash scripts/gpu_run.sh", carry=["build/gpu-run", ".debs"], timeout_s=560)
 # A binary built here (Debian 12, glibc 2.36, CUDA 13.0) runs on a newer glibc with the same
-# CUDA runtime; where it does not, `scripts/gpu_run.sh build all` builds there instead.
+# CUDA runtime; where it does not, `scripts/gpu_run.sh build all` builds there instead, against
+# the carried packages (unpacked under /tmp, never into /).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,7 +47,17 @@ rm -rf shared
 mkdir -p shared
 cp -r ../shared/cases ../shared/refs shared/
 
+# Eigen, GoogleTest, Google Benchmark and KLU with what KLU links, for a build on the GPU machine.
+mkdir -p .debs
+if ! (cd .debs && apt-get download libeigen3-dev libgtest-dev libbenchmark-dev \
+  libbenchmark1debian libsuitesparse-dev libklu1 libamd2 libcolamd2 libbtf1 \
+  libsuitesparseconfig5) >/tmp/gridbatch-debs.log 2>&1; then
+  echo "gpu_prepare: apt-get download failed (/tmp/gridbatch-debs.log); a build on the GPU" \
+    "machine would need its own packages"
+fi
+
 echo "gpu_prepare: $stage ($(cat "$stage/prebuilt-for-gpu")), libraries: $(ls "$stage/lib" | tr '\n' ' ')"
 echo "gpu_prepare: travels $(du -sh --exclude=.git --exclude=build --exclude=out . | cut -f1) of" \
   "checkout and shared/, $(du -sh "$stage" | cut -f1) staged (64 MiB at most in all)"
-echo 'gpu_prepare: now run(command="bash scripts/gpu_run.sh", carry=["build/gpu-run"], timeout_s=560)'
+echo 'gpu_prepare: now run(command="bash scripts/gpu_run.sh", carry=["build/gpu-run", ".debs"],' \
+  'timeout_s=560)'

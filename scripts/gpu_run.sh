@@ -23,8 +23,8 @@
 # build/cuda-release), GRIDBATCH_BENCH_FILTER (Google Benchmark regex for every benchmark program;
 # default: the target rows; '.' for everything).
 # Debian packages a build here needs and the GPU image lacks (Eigen, GoogleTest, Google
-# Benchmark, SuiteSparse) may be carried in .debs/ (`apt-get download ...` on a machine with a
-# registry); they are unpacked under /tmp/gridbatch-deps, never into /.
+# Benchmark, SuiteSparse) may be carried in .debs/ (gpu_prepare.sh downloads them); they are
+# unpacked under /tmp/gridbatch-deps, never into /.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
