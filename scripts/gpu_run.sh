@@ -48,25 +48,36 @@ mkdir -p "$out_dir"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 results="$out_dir/gpu_results_$stamp.md"
 staged=build/gpu-run
+# A staged build is used only if it was built from these sources (gpu_prepare.sh's fingerprint).
+build= stale=
 if [ -f "$staged/prebuilt-for-gpu" ] && [[ " ${stages[*]} " != *" build "* ]]; then
-  build=$staged
-  export LD_LIBRARY_PATH="$PWD/$staged/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-else
-  build=${GRIDBATCH_GPU_BUILD_DIR:-build/cuda-release}
+  if [ "$(bash scripts/gpu_prepare.sh --fingerprint)" = "$(sed -n 2p "$staged/prebuilt-for-gpu")" ]
+  then
+    build=$PWD/$staged
+  else
+    stale="the staged build in $staged is not of these sources; building here instead"
+  fi
 fi
-export GRIDBATCH_CLI="$PWD/$build/bin/gridbatch"
+if [ -z "$build" ]; then
+  build=${GRIDBATCH_GPU_BUILD_DIR:-build/cuda-release}
+  [[ $build = /* ]] || build=$PWD/$build
+  # The Debian packages a build here needs and the image may lack.
+  if [ -d .debs ] && compgen -G ".debs/*.deb" >/dev/null; then
+    deps=/tmp/gridbatch-deps
+    mkdir -p "$deps"
+    for f in .debs/*.deb; do dpkg -x "$f" "$deps"; done
+    export CMAKE_PREFIX_PATH="$deps/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+    export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    export CPATH="$deps/usr/include${CPATH:+:$CPATH}"
+  fi
+else
+  export LD_LIBRARY_PATH="$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+export GRIDBATCH_CLI=${GRIDBATCH_CLI:-$build/bin/gridbatch}
 archs=${GRIDBATCH_CUDA_ARCHS:-90}
 jobs=$(nproc)
 failed=()
 
-if [ -d .debs ] && compgen -G ".debs/*.deb" >/dev/null; then
-  deps=/tmp/gridbatch-deps
-  mkdir -p "$deps"
-  for f in .debs/*.deb; do dpkg -x "$f" "$deps"; done
-  export CMAKE_PREFIX_PATH="$deps/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
-  export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  export CPATH="$deps/usr/include${CPATH:+:$CPATH}"
-fi
 export PATH="/usr/local/cuda/bin:$PATH"
 export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda/lib64"
 
@@ -107,8 +118,9 @@ stage() {
   echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "- device: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1)"
   echo "- nvcc: $(nvcc --version 2>&1 | tail -1)"
-  if [ "$build" = "$staged" ]; then
-    echo "- build: $build, staged by scripts/gpu_prepare.sh: $(cat "$staged/prebuilt-for-gpu")"
+  [ -z "$stale" ] || echo "- $stale"
+  if [ "$build" = "$PWD/$staged" ]; then
+    echo "- build: $staged, staged by scripts/gpu_prepare.sh: $(head -1 "$staged/prebuilt-for-gpu")"
     missing=$(ldd "$build/tests/gridbatch_tests" "$build"/bin/* | grep 'not found' | sort -u)
     [ -z "$missing" ] || echo "- libraries not found (run \`scripts/gpu_run.sh build all\`): $missing"
   else
@@ -120,16 +132,21 @@ stage() {
 # limit and with a missing device an error; prints the failures' output and a count.
 #   run_each_test BINARY FILTER
 run_each_test() {
+  set -o pipefail  # `timeout` runs this in a shell of its own
   local bin=$1 filter=$2 dir
   dir=$(mktemp -d)
   "$bin" --gtest_list_tests --gtest_filter="$filter" |
-    awk '/^[^ ]/ {suite = $1} /^  / {print suite $1}' >"$dir/names" || return 1
+    awk '/^[^ ]/ {suite = $1} /^  / {print suite $1}' >"$dir/names" ||
+    { echo "could not list the tests of $bin"; return 1; }
   local n
   n=$(wc -l <"$dir/names")
   ((n > 0)) || { echo "no tests match $filter"; return 1; }
+  # A test passes when its process says so for exactly one test (a name the filter reads
+  # otherwise would run none and exit 0).
   seq 1 "$n" | xargs -P 8 -I{} bash -c 'name=$(sed -n "$1p" "$2/names")
-    GRIDBATCH_REQUIRE_CUDA=1 timeout 100 "$3" --gtest_filter="$name" >"$2/$1.log" 2>&1 ||
-      echo "$name" >>"$2/failed"' _ {} "$dir" "$bin"
+    GRIDBATCH_REQUIRE_CUDA=1 timeout 100 "$3" --gtest_filter="$name" >"$2/$1.log" 2>&1 &&
+      grep -q "^\[  PASSED  \] 1 test\.$" "$2/$1.log" || echo "$name" >>"$2/failed"' _ {} \
+    "$dir" "$bin"
   local failed=0
   if [ -f "$dir/failed" ]; then
     failed=$(wc -l <"$dir/failed")
@@ -153,7 +170,8 @@ cuda_tests='*/cuda:Cuda*:*.Cuda*:DeviceBuffer*:LuSchedule*:*NewtonSteps*:*Newton
 memcheck_filter='*/cuda:Cuda*:*.Cuda*:DeviceBuffer*:*NewtonSteps*-*Matpower*:*EveryCase*'
 racecheck_filter='CudaAcEngine.*:*DcPowerFlowTest.BatchColumns*/cuda:*DispatchTest*/cuda:*SensitivityTest.N1*/cuda'
 
-if [ "$build" != "$staged" ] && { want build || [ ! -x "$build/tests/gridbatch_tests" ]; }; then
+if [ "$build" != "$PWD/$staged" ] && { want build || [ ! -x "$build/tests/gridbatch_tests" ]; }
+then
   generator=()
   command -v ninja >/dev/null && [ ! -f "$build/CMakeCache.txt" ] && generator=(-G Ninja)
   stage configure 120 cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \

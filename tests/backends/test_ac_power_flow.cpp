@@ -546,7 +546,7 @@ TEST_P(AcPowerFlowTest, DistributedSlackSharesTheImbalance) {
 TEST_P(AcPowerFlowTest, CommandLineWritesTheSolution) {
     GRIDBATCH_REQUIRE_SHARED();
     const std::string dir = ::testing::TempDir() + "gridbatch_pf_ac_" + to_string(backend());
-    const std::string cmd = test::cli_path() + " pf " + test::case_path("case30") +
+    const std::string cmd = test::cli_command() + " pf " + test::case_path("case30") +
                             " --ac --backend " + to_string(backend()) + " --out " + dir +
                             " > /dev/null";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
@@ -563,7 +563,7 @@ TEST_P(AcPowerFlowTest, CommandLineWritesTheSolution) {
         std::ofstream scale(dir + "/scale.csv");
         scale << "scale\n0.9\n1.0\n5.0\n";
     }
-    const std::string batch_cmd = test::cli_path() + " pf " + test::case_path("case30") +
+    const std::string batch_cmd = test::cli_command() + " pf " + test::case_path("case30") +
                                   " --ac --alg fdxb --backend " + to_string(backend()) +
                                   " --load-scale " + dir + "/scale.csv --out " + dir +
                                   "/batch > /dev/null";

@@ -468,7 +468,7 @@ namespace {
 // scenario) for the tests below.
 std::string write_profile(const std::string& dir) {
     const std::string profile = dir + "_load.csv";
-    EXPECT_EQ(std::system((test::cli_path() +
+    EXPECT_EQ(std::system((test::cli_command() +
                            " profile --scenarios 2 --steps 600 --dt 0.5 --seed 7 --out " + profile +
                            " > /dev/null")
                               .c_str()),
@@ -497,7 +497,7 @@ std::vector<std::vector<double>> read_rows(const std::string& path) {
 // variance objective's answer, which must not change it.
 TEST(DispatchCli, SizingEqualsTheLibrary) {
     const std::string dir = ::testing::TempDir() + "gridbatch_sizing_cli";
-    const std::string cli = test::cli_path();
+    const std::string cli = test::cli_command();
     const std::string profile = write_profile(dir);
     const auto rows = read_rows(profile);
     ASSERT_EQ(rows.size(), 600u);
@@ -538,7 +538,7 @@ TEST(DispatchCli, SizingEqualsTheLibrary) {
 // The command line end to end: profile -> CSV -> smooth -> CSVs whose series balance.
 TEST(DispatchCli, ProfileThenSmoothWritesBalancedSeries) {
     const std::string dir = ::testing::TempDir() + "gridbatch_smooth_cli";
-    const std::string cli = test::cli_path();
+    const std::string cli = test::cli_command();
     const std::string profile = write_profile(dir);
     ASSERT_EQ(std::system((cli + " smooth --load " + profile +
                            " --dt 0.5 --fleet 20 --unit megapack-4h --ramp-limit 50 --out " + dir +

@@ -746,7 +746,7 @@ struct CliRun {
 // Runs the built `gridbatch` program under a time limit (a hang fails the test instead of
 // blocking the suite).
 CliRun run_cli(const std::string& args) {
-    const std::string cmd = "timeout 60 " + test::cli_path() + " " + args + " 2>&1";
+    const std::string cmd = "timeout 60 " + test::cli_command() + " " + args + " 2>&1";
     CliRun run;
     FILE* pipe = popen(cmd.c_str(), "r");
     if (!pipe) return run;

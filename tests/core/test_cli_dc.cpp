@@ -32,8 +32,8 @@ protected:
     // Runs the program; returns its exit code, stdout+stderr in `output_`.
     int run(const std::string& args) {
         const fs::path log = dir_ / "log.txt";
-        const std::string command = std::string("\"") + test::cli_path() + "\" " + args + " > \"" +
-                                    log.string() + "\" 2>&1";
+        const std::string command =
+            test::cli_command() + " " + args + " > \"" + log.string() + "\" 2>&1";
         const int status = std::system(command.c_str());
         std::ifstream in(log);
         output_.assign(std::istreambuf_iterator<char>(in), {});

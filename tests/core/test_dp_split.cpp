@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <set>
 #include <string>
@@ -55,14 +56,17 @@ Instance random_instance(std::mt19937& rng, std::int64_t T) {
     return in;
 }
 
-// Series and outcome of one solve, with the workspace it ran in.
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Series and outcome of one solve, with the workspace it ran in: NaN to begin with, as the CPU
+// engine leaves it uninitialised (the solvers write before they read).
 struct Solved {
     explicit Solved(std::int64_t T)
         : battery(static_cast<std::size_t>(T)),
           soc(static_cast<std::size_t>(T + 1)),
           grid(static_cast<std::size_t>(T)),
-          work(static_cast<std::size_t>(dp::workspace_items(T))),
-          prices(static_cast<std::size_t>(dp::price_items(T))) {}
+          work(static_cast<std::size_t>(dp::workspace_items(T)), {kNaN, kNaN}),
+          prices(static_cast<std::size_t>(dp::price_items(T)), kNaN) {}
     std::vector<double> battery, soc, grid;
     dp::Outcome out{0, -1, 0.0, 0, 0.0, 0};
     std::vector<dp::Breakpoint> work;

@@ -4,6 +4,7 @@
 // the smallest count that meets the limit; spare columns take fewer rounds.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -27,23 +28,22 @@ Matrix loads(Index S, const std::vector<bool>& flat) {
 }
 
 // Runs the search with a dispatch that meets the limit for (scenario, units) where
-// meets[s][units]; counts rounds and columns.
+// meets[s][units]; counts rounds, and checks that no round holds more columns than the search
+// may use (one per scenario, or `columns` where those are more).
 struct Table {
     std::vector<std::vector<bool>> meets;  // [scenario][units], units 0..max_units
     BatteryUnit unit = battery_unit("megapack-2h");
     int rounds = 0;
-    Index solved = 0;
 
     IndexVector search(const Matrix& load, Index max_units, Index columns,
                        const IndexVector& probe = {}) {
         rounds = 0;
-        solved = 0;
         // Columns of a round's load are the scenarios' own: found back by their values.
         return detail::smallest_fleet(
             "test", load, unit, kLimit, max_units, 1.0, probe, columns,
             [&](const Matrix& sub, const std::vector<BatteryFleet>& fleets) {
                 ++rounds;
-                solved += sub.cols();
+                EXPECT_LE(sub.cols(), std::max(columns, load.cols()));
                 DispatchResult r;
                 r.report = ScenarioReport(sub.cols());
                 r.grid_mw = Matrix::Zero(sub.rows(), sub.cols());

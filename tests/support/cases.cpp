@@ -16,9 +16,9 @@ std::string shared_dir() {
     return GRIDBATCH_SHARED_DIR;
 }
 
-std::string cli_path() {
-    if (const char* env = std::getenv("GRIDBATCH_CLI")) return env;
-    return GRIDBATCH_CLI;
+std::string cli_command() {
+    const char* env = std::getenv("GRIDBATCH_CLI");
+    return "'" + std::string(env ? env : GRIDBATCH_CLI) + "'";
 }
 
 bool have_shared() { return fs::is_directory(shared_dir() + "/cases"); }

@@ -21,8 +21,9 @@ std::string ref_path(const std::string& name,
                      const std::string& file);  // refs/matpower/<name>/<file>
 // All case names in ../shared/cases, smallest file first.
 std::vector<std::string> all_cases();
-// The gridbatch command-line program: GRIDBATCH_CLI, else the one built with the tests.
-std::string cli_path();
+// The gridbatch command-line program (GRIDBATCH_CLI, else the one built with the tests), quoted
+// for a shell command: on a GPU machine it lies wherever the checkout does.
+std::string cli_command();
 
 // A CSV with a header row of column names and numeric cells.
 struct Csv {
