@@ -9,7 +9,6 @@
 #      GRIDBATCH_FUZZ_DIR (build dir), JOBS (build jobs, default nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 build_dir=${GRIDBATCH_FUZZ_DIR:-build/fuzz}
 seconds=${FUZZ_SECONDS:-60}
 jobs=${JOBS:-$(nproc)}

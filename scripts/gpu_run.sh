@@ -49,7 +49,7 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 results="$out_dir/gpu_results_$stamp.md"
 staged=build/gpu-run
 # A staged build is used only if it was built from these sources (gpu_prepare.sh's fingerprint).
-build= stale=
+build='' stale=''
 if [ -f "$staged/prebuilt-for-gpu" ] && [[ " ${stages[*]} " != *" build "* ]]; then
   if [ "$(bash scripts/gpu_prepare.sh --fingerprint)" = "$(sed -n 2p "$staged/prebuilt-for-gpu")" ]
   then
@@ -147,9 +147,9 @@ run_each_test() {
     GRIDBATCH_REQUIRE_CUDA=1 timeout 100 "$3" --gtest_filter="$name" >"$2/$1.log" 2>&1 &&
       grep -q "^\[  PASSED  \] 1 test\.$" "$2/$1.log" || echo "$name" >>"$2/failed"' _ {} \
     "$dir" "$bin"
-  local failed=0
+  local n_failed=0
   if [ -f "$dir/failed" ]; then
-    failed=$(wc -l <"$dir/failed")
+    n_failed=$(wc -l <"$dir/failed")
     local shown=0
     for i in $(seq 1 "$n"); do  # the first ten failures' output, in the listed order
       ((shown < 10)) && grep -qxF "$(sed -n "${i}p" "$dir/names")" "$dir/failed" &&
@@ -158,8 +158,8 @@ run_each_test() {
     echo "failed:"
     sed 's/^/  /' "$dir/failed"
   fi
-  echo "$((n - failed)) of $n tests passed"
-  ((failed == 0))
+  echo "$((n - n_failed)) of $n tests passed"
+  ((n_failed == 0))
 }
 export -f run_each_test  # for `timeout`, which runs programs, not shell functions
 

@@ -34,4 +34,7 @@ PYTHONPATH="$PWD/$build_dir/python" GRIDBATCH_CLI="$PWD/$build_dir/bin/gridbatch
 
 echo "== clang-format"
 git ls-files '*.hpp' '*.cpp' '*.cu' '*.cuh' | xargs clang-format --dry-run --Werror
+
+echo "== shellcheck"
+git ls-files '*.sh' .ci/run | xargs shellcheck -S warning
 echo "run_tests: all passed"

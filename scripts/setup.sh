@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake libeigen3-dev libsuitesparse-dev libgtest-dev libbenchmark-dev
           pybind11-dev python3-dev python3-numpy python3-matplotlib python3-nbclient
           python3-ipykernel python3-pytest clang clang-format libopenmpi-dev openmpi-bin python3-mpi4py
-          clang-14 libclang-rt-14-dev)  # clang-14 + its runtimes: scripts/fuzz.sh (libFuzzer)
+          clang-14 libclang-rt-14-dev  # clang-14 + its runtimes: scripts/fuzz.sh (libFuzzer)
+          shellcheck)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
