@@ -614,6 +614,33 @@ TEST(SmoothDispatch, SmallestFleetForRampDoesNotDependOnTheFirstProbe) {
     EXPECT_NE(what.find("first_probe has 3 entries; expected 2"), std::string::npos) << what;
 }
 
+// Threads that no open scenario needs try the bisection's next counts: fewer rounds, and the same
+// answers for one scenario or two, with or without a first probe, on 1 to 5 threads.
+TEST(SmoothDispatch, SmallestFleetForRampDoesNotDependOnTheThreadCount) {
+    const Index T = 240;
+    const Matrix load = training_load(T, 2, 9);
+    const BatteryUnit unit = battery_unit("megapack-2h");
+    SmoothDispatchOptions options;
+    options.threads = 1;
+    for (const Index S : {1, 2}) {
+        const Matrix l = load.leftCols(S);
+        for (const bool probe : {false, true}) {
+            const IndexVector first = probe ? IndexVector::Constant(S, 30) : IndexVector();
+            options.threads = 1;
+            const IndexVector one =
+                smallest_fleet_for_ramp(l, unit, 2.0, 64, GridConnection{}, options, first);
+            ASSERT_GT(one.minCoeff(), 1);
+            for (const int threads : {2, 3, 5}) {
+                options.threads = threads;
+                EXPECT_EQ(
+                    smallest_fleet_for_ramp(l, unit, 2.0, 64, GridConnection{}, options, first),
+                    one)
+                    << S << " scenarios, " << threads << " threads, probe " << probe;
+            }
+        }
+    }
+}
+
 // A load that needs no battery for its ramps still needs one for the grid's limits: a flat draw
 // above the import limit that no fleet can carry for the whole horizon (the terminal SoC equals
 // the initial one) has no answer, one within the limit needs no units. Both sizings agree.
