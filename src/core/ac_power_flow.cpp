@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/ac_result_parts.hpp"
+#include "core/fast_decoupled_b.hpp"
 #include "core/memory.hpp"
 #include "cpu/parallel.hpp"
 #include "engine/ac_engine.hpp"
@@ -52,29 +53,6 @@ detail::CsrMatrix negative_susceptance(const ComplexSparseMatrix& y) {
     for (std::size_t p = 0; p < out.re.size(); ++p) out.re[p] = -out.im[p];
     out.im.clear();
     return out;
-}
-
-// B' and B'' as MATPOWER 8's runpf builds them (MP-Core, fdpf_B_matrix_models): B' without bus
-// shunts, line charging and taps (and without resistance for XB); B'' without bus shunts and phase
-// shifts (and without resistance for BX). Legacy makeB keeps the bus shunts in B''; with them the
-// iteration counts of the references (case_ACTIVSg2000, case13659pegase) are not reproduced.
-void make_b(const Network& net, AcAlgorithm alg, detail::PreparedAcNetwork& p) {
-    BusTable bus = net.buses();
-    BranchTable br = net.branches();
-    bus.bs.setZero();
-    br.b.setZero();
-    br.tap.setOnes();
-    if (alg == AcAlgorithm::fast_decoupled_xb) br.r.setZero();
-    const Network bp_net =
-        Network::from_tables(net.base_mva(), bus, net.generators(), br, net.source() + " (B')");
-    p.b_prime = negative_susceptance(make_admittance(bp_net).ybus);
-
-    BranchTable br2 = net.branches();
-    br2.shift.setZero();
-    if (alg == AcAlgorithm::fast_decoupled_bx) br2.r.setZero();
-    const Network bpp_net =
-        Network::from_tables(net.base_mva(), bus, net.generators(), br2, net.source() + " (B'')");
-    p.b_double_prime = negative_susceptance(make_admittance(bpp_net).ybus);
 }
 
 // MATPOWER's bustypes() on one scenario's bus table types and generator states, written back as
@@ -168,7 +146,7 @@ std::shared_ptr<const detail::PreparedAcNetwork> prepare(const Network& net,
 
     const bool fd = options.algorithm != AcAlgorithm::newton;
     p->method = fd ? detail::AcMethod::fast_decoupled : detail::AcMethod::newton;
-    if (fd) make_b(net, options.algorithm, *p);
+    if (fd) detail::make_fast_decoupled_b(net, options.algorithm, *p);
     p->tolerance = options.tolerance;
     p->max_iterations = options.max_iterations > 0 ? options.max_iterations : (fd ? 30 : 10);
     p->threads = options.threads;
@@ -792,4 +770,30 @@ AcPowerFlowResult ac_power_flow(const Network& net, const AcBatch& batch,
     return AcPowerFlow(net, options).solve(batch);
 }
 
+namespace detail {
+
+// B' and B'' as MATPOWER 8's runpf builds them (MP-Core, fdpf_B_matrix_models): B' without bus
+// shunts, line charging and taps (and without resistance for XB); B'' without bus shunts and phase
+// shifts (and without resistance for BX). Legacy makeB keeps the bus shunts in B''; with them the
+// iteration counts of the references (case_ACTIVSg2000, case13659pegase) are not reproduced.
+void make_fast_decoupled_b(const Network& net, AcAlgorithm alg, PreparedAcNetwork& p) {
+    BusTable bus = net.buses();
+    BranchTable br = net.branches();
+    bus.bs.setZero();
+    br.b.setZero();
+    br.tap.setOnes();
+    if (alg == AcAlgorithm::fast_decoupled_xb) br.r.setZero();
+    const Network bp_net =
+        Network::from_tables(net.base_mva(), bus, net.generators(), br, net.source() + " (B')");
+    p.b_prime = negative_susceptance(make_admittance(bp_net).ybus);
+
+    BranchTable br2 = net.branches();
+    br2.shift.setZero();
+    if (alg == AcAlgorithm::fast_decoupled_bx) br2.r.setZero();
+    const Network bpp_net =
+        Network::from_tables(net.base_mva(), bus, net.generators(), br2, net.source() + " (B'')");
+    p.b_double_prime = negative_susceptance(make_admittance(bpp_net).ybus);
+}
+
+}  // namespace detail
 }  // namespace gridbatch
