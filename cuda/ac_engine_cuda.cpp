@@ -237,9 +237,10 @@ struct CudaAcEngine::DeviceLayout {
                 p_row.data(),  q_row.data(),  pos_lambda.data()};
     }
     std::size_t bytes_per_scenario(int n_bus) const {
-        // Factor values, step, five bus vectors (state, specs, staging) and per-scenario flags.
+        // Factor values, step, five bus vectors (state, specs, staging), the norm, the final
+        // mismatch and the slack, and per-scenario flags.
         return sizeof(double) * (static_cast<std::size_t>(host.lu.nnz()) + host.n +
-                                 5 * static_cast<std::size_t>(n_bus) + 2) +
+                                 5 * static_cast<std::size_t>(n_bus) + 3) +
                sizeof(int) * 6;
     }
 
@@ -326,6 +327,7 @@ const CudaAcEngine::DeviceFdLayout& CudaAcEngine::fd_layout_for(
 
 void CudaAcEngine::solve(const AcEngineBatch& batch, AcEngineOutput& out) {
     if (cpu_fallback_) return cpu_fallback_->solve(batch, out);
+    const std::lock_guard<std::mutex> lock(solve_mutex_);
     GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_));
     const Index n_scenarios = batch.p_spec.cols();
     // Scenarios grouped by bus classes (one group unless Q limits changed some), in column order.
@@ -350,10 +352,12 @@ void CudaAcEngine::solve_group(const std::vector<std::int8_t>& bus_type, const A
     const DeviceFdLayout* fd_layout = newton ? nullptr : &fd_layout_for(bus_type);
     const std::size_t per_scenario = newton ? layout->bytes_per_scenario(net_->n_bus)
                                             : fd_layout->bytes_per_scenario(net_->n_bus);
-    const std::size_t free_bytes = device_free_bytes();
     const std::size_t held = stage_.bytes() + vm_.bytes() + va_.bytes() + p_spec_.bytes() +
-                             q_spec_.bytes() + lu_.bytes() + x_.bytes() + xq_.bytes();
-    const std::size_t chunk = std::max<std::size_t>(1, (free_bytes + held) / 10 * 7 / per_scenario);
+                             q_spec_.bytes() + lu_.bytes() + x_.bytes() + xq_.bytes() +
+                             norm_.bytes() + norm_q_.bytes() + max_mismatch_.bytes() +
+                             lambda_.bytes();
+    const std::size_t chunk =
+        std::max<std::size_t>(1, device_chunk_budget(held) / 10 * 7 / per_scenario);
     for (std::size_t first = 0; first < columns.size(); first += chunk) {
         const std::vector<Index> part(columns.begin() + first,
                                       columns.begin() + std::min(columns.size(), first + chunk));

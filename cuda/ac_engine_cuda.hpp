@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "device_buffer.hpp"
@@ -106,6 +107,9 @@ private:
     std::map<std::vector<std::int8_t>, std::unique_ptr<DeviceLayout>> layouts_;
     std::map<std::vector<std::int8_t>, std::unique_ptr<DeviceFdLayout>> fd_layouts_;
 
+    // AcPowerFlow::solve is const: callers on several threads take turns, as on the CPU engine,
+    // since the layouts and the work space below are shared.
+    std::mutex solve_mutex_;
     // Per-chunk work space, reused.
     DeviceBuffer<double> stage_, vm_, va_, p_spec_, q_spec_, lu_, x_, xq_, norm_, norm_q_,
         max_mismatch_, lambda_;

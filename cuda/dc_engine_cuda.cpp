@@ -127,10 +127,11 @@ CudaDcEngine::CudaDcEngine(std::shared_ptr<const DcModel> model, int device)
                                               host_work.data(), host_bytes, info.data()));
     int status = 0;
     info.download(&status, 1, stream);
-    if (status > 0)
-        throw Error(ErrorKind::invalid_input,
-                    "DC matrix B(free, free) is singular: zero pivot at internal bus " +
-                        std::to_string(m.free_bus[status - 1]) + " (cuSOLVER getrf)");
+    // A positive status is the pivot's position after row exchanges, not a bus to name.
+    if (status > 0) throw Error(ErrorKind::invalid_input, kDcZeroPivot);
+    if (status < 0)
+        throw Error(ErrorKind::device,
+                    "cusolverDnXgetrf reported invalid argument " + std::to_string(-status));
     GRIDBATCH_CUDA_LIB_CHECK(cusolverDnXgetrs(
         handles_.cusolver(), params.params, CUBLAS_OP_N, n_free_, n_free_, CUDA_R_64F, lu.data(),
         n_free_, pivots.data(), CUDA_R_64F, b_inverse_.data(), n_free_, info.data()));
@@ -150,12 +151,10 @@ std::size_t CudaDcEngine::bytes_per_scenario() const noexcept {
 
 Index CudaDcEngine::max_chunk() const {
     activate();
-    const std::size_t free_bytes = device_free_bytes();
-    // The chunk buffers already held are given back when a chunk is resized.
     const std::size_t held = pd_.bytes() + pg_.bytes() + p_.bytes() + m_.bytes() + rhs_.bytes() +
                              x_.bytes() + r_.bytes() + va_.bytes() + pf_.bytes() +
                              mismatch_.bytes();
-    const std::size_t usable = (free_bytes + held) / 10 * 7;
+    const std::size_t usable = device_chunk_budget(held) / 10 * 7;
     return std::max<Index>(1, static_cast<Index>(usable / bytes_per_scenario()));
 }
 

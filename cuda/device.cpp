@@ -53,14 +53,15 @@ void check_device_index(int device) {
                         std::to_string(count) + " (devices 0.." + std::to_string(count - 1) + ")");
 }
 
-std::size_t device_free_bytes() {
+// GRIDBATCH_MEMORY_LIMIT caps both, so tests can force the chunked paths on a large GPU.
+std::size_t device_chunk_budget(std::size_t held) {
     if (!device_status().available) return 0;
     std::size_t free_bytes = 0, total = 0;
     GRIDBATCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
-    // GRIDBATCH_MEMORY_LIMIT caps it too, so tests can force the chunked paths on a large GPU.
-    const std::size_t limit = memory_limit_from_env();
-    return limit > 0 && limit < free_bytes ? limit : free_bytes;
+    return chunk_budget(free_bytes, held, memory_limit_from_env());
 }
+
+std::size_t device_free_bytes() { return device_chunk_budget(0); }
 
 long long scenarios_per_chunk(long long scenarios, std::size_t bytes_per_scenario) {
     const std::size_t budget = device_free_bytes() / 10 * 8;

@@ -12,6 +12,7 @@ namespace gridbatch::detail::cuda {
 class LibraryHandles {
 public:
     // Creates the stream and the handles on the current device; throws Error{device} on failure.
+    // They are destroyed on that device too, whichever is current then (cuBLAS asks for it).
     LibraryHandles();
     ~LibraryHandles();
     LibraryHandles(const LibraryHandles&) = delete;
@@ -28,6 +29,7 @@ public:
 private:
     void release() noexcept;
 
+    int device_ = 0;
     cudaStream_t stream_ = nullptr;
     cublasHandle_t cublas_ = nullptr;
     cusolverDnHandle_t cusolver_ = nullptr;

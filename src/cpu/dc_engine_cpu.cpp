@@ -104,10 +104,7 @@ public:
             b.values.data());
         Eigen::SimplicialLDLT<ColSparse, Eigen::Lower, Eigen::AMDOrdering<int>> ldlt;
         ldlt.compute(ColSparse(csr));
-        if (ldlt.info() != Eigen::Success)
-            throw Error(ErrorKind::invalid_input,
-                        "DC matrix B could not be factorised (a zero pivot: check for branches "
-                        "with zero or negative reactance)");
+        if (ldlt.info() != Eigen::Success) throw Error(ErrorKind::invalid_input, kDcZeroPivot);
         const ColSparse& l = ldlt.matrixL().nestedExpression();
         f_.l_ptr.assign(1, 0);
         for (Index j = 0; j < nf_; ++j) {
@@ -122,10 +119,7 @@ public:
         f_.perm.resize(nf_);
         for (Index i = 0; i < nf_; ++i) f_.perm[i] = ldlt.permutationP().indices()[i];
         for (Index d = 0; d < nf_; ++d)
-            if (!std::isfinite(f_.inv_d[d]))
-                throw Error(ErrorKind::invalid_input,
-                            "DC matrix B could not be factorised (a zero pivot: check for "
-                            "branches with zero or negative reactance)");
+            if (!std::isfinite(f_.inv_d[d])) throw Error(ErrorKind::invalid_input, kDcZeroPivot);
     }
 
     Backend backend() const noexcept override { return Backend::cpu; }
@@ -171,13 +165,15 @@ public:
             }
             solve_block(f_, rhs.data(), y.data(), k);
 
-            if (out.mismatch) {  // max |B_red x - rhs| per scenario
+            if (out.mismatch) {  // max |B_red x - rhs| per scenario, NaN once any entry is NaN
                 const DcCsr& b = m.b_reduced;
                 for (Index r = 0; r < nf_; ++r) {
                     row_times_block(b, r, y.data(), k, 0, acc.data());
                     const Real* want = rhs.data() + r * k;
-                    for (Index c = 0; c < k; ++c)
-                        worst[c] = std::max(worst[c], std::abs(acc[c] - want[c]));
+                    for (Index c = 0; c < k; ++c) {
+                        const Real e = std::abs(acc[c] - want[c]);
+                        worst[c] = std::isnan(worst[c]) || e <= worst[c] ? worst[c] : e;
+                    }
                 }
                 for (Index c = 0; c < k; ++c) out.mismatch[begin + c] = worst[c];
             }

@@ -21,6 +21,8 @@ void check_device_index(int) {
 
 std::size_t device_free_bytes() { return 0; }
 
+std::size_t device_chunk_budget(std::size_t) { return 0; }
+
 long long scenarios_per_chunk(long long scenarios, std::size_t) {
     return scenarios > 1 ? scenarios : 1;
 }

@@ -119,6 +119,13 @@ struct OutageScreenResult {
     IndexVector worst_outage, worst_branch;  // S; -1 where nothing was seen
 };
 
+// What both engines throw (Error{invalid_input}) when B_red has a zero pivot, which the core's
+// checks cannot rule out: branches whose reactances cancel (a negative one, series compensation)
+// leave a bus connected in the graph but not in B.
+inline constexpr const char* kDcZeroPivot =
+    "DC matrix B could not be factorised (a zero pivot: check for branches with zero or negative "
+    "reactance)";
+
 class DcEngine {
 public:
     virtual ~DcEngine() = default;

@@ -303,6 +303,27 @@ TEST_P(DcPowerFlowTest, ReferenceFallsBackToFirstPvBus) {
     EXPECT_EQ(r.pg(0, 0), 50);                // the unit that is off keeps its case value
 }
 
+// Two lines 1-2 whose reactances cancel (+0.1 and -0.1, a series capacitor): bus 2 is connected
+// in the graph, so no island check catches it, but its row of B is zero. Both engines refuse with
+// the same message instead of returning angles from a zero pivot.
+TEST_P(DcPowerFlowTest, ReactancesThatCancelAreAZeroPivot) {
+    std::string text = test::three_bus_case_text();
+    const std::string line23 = "  2 3 0.01 0.1 0.02 100 100 100 0 0 1 -360 360;";
+    ASSERT_NE(text.find(line23), std::string::npos);
+    text.replace(text.find(line23), line23.size(),
+                 "  1 2 0.01 -0.1 0.02 100 100 100 0 0 1 -360 360;");
+    const Network net = parse_matpower(text, "cancel.m");
+    try {
+        DcPowerFlow pf(net, options());
+        FAIL() << "expected an Error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
+        EXPECT_NE(std::string(e.what()).find("could not be factorised (a zero pivot"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
 TEST_P(DcPowerFlowTest, NonFiniteInjectionNamesScenarioAndBus) {
     GRIDBATCH_REQUIRE_SHARED();
     const Network net = read_matpower(test::case_path("case14"));

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "cuda/require_device.hpp"
+#include "engine/device.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/builtin_network.hpp"
@@ -98,6 +99,28 @@ TEST(MemoryLimit, LargeBatchesAreRefusedSmallOnesRun) {
     const Matrix many = load.replicate(1, 40);
     expect_refused([&] { dispatch(many, {fleet}, {GridConnection{}}, dpo); },
                    {"dispatch of 80 scenarios x 3600 steps needs"});
+}
+
+// The CUDA engines size each chunk from chunk_budget(free, held, limit) * 0.7, where `held` is
+// what their chunk buffers hold from the call before. Called again and again on one engine, as
+// the Q-limit rounds and N-1 blocks do, the chunk must stay within the limit; before, the limit
+// capped only the free part and the held buffers came on top (up to 2.3x the limit).
+TEST(MemoryLimit, RepeatedChunksStayWithinTheLimit) {
+    using detail::cuda::chunk_budget;
+    const std::size_t per_scenario = 1000, limit = 2'000'000;
+    for (const std::size_t free_bytes : {std::size_t{500'000}, std::size_t{80'000'000'000}}) {
+        std::size_t held = 0;
+        for (int call = 0; call < 20; ++call) {
+            const std::size_t chunk = chunk_budget(free_bytes, held, limit) / 10 * 7 / per_scenario;
+            EXPECT_LE(chunk * per_scenario, limit / 10 * 7) << "call " << call;
+            EXPECT_GE(chunk, 1u);
+            held = chunk * per_scenario;  // the buffers a chunk of that size leaves behind
+        }
+    }
+    // Without a limit the held buffers count: they are given back when the chunk is resized.
+    EXPECT_EQ(chunk_budget(1'000, 500, 0), 1'500u);
+    EXPECT_EQ(chunk_budget(1'000, 500, 1'200), 1'200u);
+    EXPECT_EQ(chunk_budget(1'000, 500, 9'000), 1'500u);
 }
 
 // Under a 2 MB limit the CUDA DC engine holds ~230 scenarios of the built-in network at once, the
