@@ -14,8 +14,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: gridbatch pf CASE --dc|--ac [--alg nr|fdxb|fdbx] [--enforce-q-lims] "
-    "[--start from_case|flat|from_dc|previous_step] [--load-scale FILE] "
-    "[--backend cpu|cuda|auto] [--threads N] --out DIR";
+    "[--start from_case|flat|from_dc|previous_step] [--max-iterations N] [--tolerance PU] "
+    "[--load-scale FILE] [--backend cpu|cuda|auto] [--threads N] --out DIR";
 
 int run_dc_pf(const PfRequest& req) {
     const Network& net = req.network;
@@ -62,8 +62,9 @@ int run_dc_pf(const PfRequest& req) {
 }  // namespace
 
 int cmd_pf(const Args& args) {
-    const Options opt(args, {"dc", "ac", "enforce-q-lims"},
-                      {"load-scale", "backend", "threads", "out", "alg", "start"});
+    const Options opt(
+        args, {"dc", "ac", "enforce-q-lims"},
+        {"load-scale", "backend", "threads", "out", "alg", "start", "max-iterations", "tolerance"});
     if (opt.positional().size() != 1) throw Error(ErrorKind::invalid_input, kUsage);
     if (opt.flag("dc") == opt.flag("ac"))
         throw Error(ErrorKind::invalid_input,
@@ -74,11 +75,12 @@ int cmd_pf(const Args& args) {
     if (opt.has("load-scale")) req.factors = read_csv_column(opt.get("load-scale", ""), "scale");
     const std::unique_ptr<Communicator> comm = launcher_communicator();
     req.comm = comm.get();
-    if (opt.flag("ac"))
-        return run_ac_pf(req, opt.get("alg", "nr"), opt.get("start", "from_case"),
-                         opt.flag("enforce-q-lims"));
-    if (opt.has("alg") || opt.has("start") || opt.flag("enforce-q-lims"))
-        throw Error(ErrorKind::invalid_input, "pf: --alg, --start and --enforce-q-lims need --ac");
+    if (opt.flag("ac")) return run_ac_pf(req, opt);
+    if (opt.has("alg") || opt.has("start") || opt.flag("enforce-q-lims") ||
+        opt.has("max-iterations") || opt.has("tolerance"))
+        throw Error(ErrorKind::invalid_input,
+                    "pf: --alg, --start, --enforce-q-lims, --max-iterations and --tolerance need "
+                    "--ac");
     return run_dc_pf(req);
 }
 

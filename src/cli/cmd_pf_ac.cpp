@@ -1,12 +1,16 @@
 // `gridbatch pf CASE --ac [--alg nr|fdxb|fdbx] [--enforce-q-lims]
-// [--start from_case|flat|from_dc|previous_step] [--load-scale FILE] [--backend cpu|cuda|auto]
-// [--threads N] --out DIR`, reached through cmd_pf(). previous_step: the load-scale rows are the
-// steps of a time series, each warm from the one before.
+// [--start from_case|flat|from_dc|previous_step] [--max-iterations N] [--tolerance PU]
+// [--load-scale FILE] [--backend cpu|cuda|auto] [--threads N] --out DIR`, reached through
+// cmd_pf(). previous_step: the load-scale rows are the steps of a time series, each warm from the
+// one before. A single case that does not converge still writes its last iterate, says so on
+// stderr and exits 3, so that a script cannot take it for a solution; in a batch, summary.csv
+// flags each scenario and the exit status is 0.
 #include <chrono>
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "cli/csv.hpp"
+#include "cli/options.hpp"
 #include "cli/pf.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/error.hpp"
@@ -34,16 +38,26 @@ StartMode parse_start(const std::string& text) {
 
 }  // namespace
 
-int run_ac_pf(const PfRequest& req, const std::string& algorithm, const std::string& start,
-              bool enforce_q_limits) {
+int run_ac_pf(const PfRequest& req, const Options& opt) {
     const Network& net = req.network;
+    const std::string algorithm = opt.get("alg", "nr");
     AcOptions options;
     options.backend = req.backend;
     options.threads = req.threads;
     options.device = req.device();
     options.algorithm = parse_algorithm(algorithm);
-    options.start = parse_start(start);
-    options.enforce_q_limits = enforce_q_limits;
+    options.start = parse_start(opt.get("start", "from_case"));
+    options.enforce_q_limits = opt.flag("enforce-q-lims");
+    const long max_iterations = opt.integer("max-iterations", 0);
+    if (opt.has("max-iterations") && (max_iterations < 1 || max_iterations > 1000))
+        throw Error(ErrorKind::invalid_input,
+                    "pf --ac: --max-iterations must be between 1 and 1000 (got " +
+                        opt.get("max-iterations", "") + ")");
+    options.max_iterations = static_cast<int>(max_iterations);
+    options.tolerance = opt.number("tolerance", options.tolerance);
+    if (!(options.tolerance > 0))
+        throw Error(ErrorKind::invalid_input,
+                    "pf --ac: --tolerance must be > 0 p.u. (got " + opt.get("tolerance", "") + ")");
     const AcPowerFlow pf(net, options);
     if (req.writes()) make_output_dir(req.out_dir);
     const std::string what = std::string("ac power flow (") + algorithm + ") of " + net.source();
@@ -53,11 +67,15 @@ int run_ac_pf(const PfRequest& req, const std::string& algorithm, const std::str
         ScenarioSolution sol{r.vm.col(0), r.va.col(0), r.pf.col(0), r.qf.col(0),
                              r.pt.col(0), r.qt.col(0), r.pg.col(0), r.qg.col(0)};
         write_solution_csv(req.out_dir, net, sol);
-        std::cout << what << " on " << to_string(r.backend) << ": " << to_string(r.report.at(0))
-                  << " in " << r.report.iterations[0] << " iterations (max mismatch "
+        const Status status = r.report.at(0);
+        std::cout << what << " on " << to_string(r.backend) << ": " << to_string(status) << " in "
+                  << r.report.iterations[0] << " iterations (max mismatch "
                   << r.report.max_mismatch[0] << " p.u.); wrote bus.csv, branch.csv, gen.csv to "
                   << req.out_dir << "\n";
-        return 0;
+        if (status == Status::converged) return 0;
+        std::cerr << "gridbatch pf: warning: the power flow did not converge (" << to_string(status)
+                  << "); the files hold the last iterate, not a solution\n";
+        return 3;
     }
     const Matrix pd = scale_columns(net.buses().pd, req.factors);
     const Matrix qd = scale_columns(net.buses().qd, req.factors);

@@ -28,9 +28,9 @@ int cmd_info(const Args& args);
 int cmd_study(const Args& args);
 int cmd_pf(const Args& args);
 struct PfRequest;
-// `pf --ac` (cmd_pf_ac.cpp), called by cmd_pf(); `algorithm` is nr, fdxb or fdbx.
-int run_ac_pf(const PfRequest& req, const std::string& algorithm, const std::string& start,
-              bool enforce_q_limits);
+class Options;
+// `pf --ac` (cmd_pf_ac.cpp), called by cmd_pf() with its parsed options.
+int run_ac_pf(const PfRequest& req, const Options& opt);
 int cmd_n1(const Args& args);
 int cmd_profile(const Args& args);
 int cmd_smooth(const Args& args);

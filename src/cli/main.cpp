@@ -1,5 +1,6 @@
 // `gridbatch COMMAND ...`: the command-line front end. Errors print one line and exit 1; usage
-// errors exit 2.
+// errors exit 2; `pf` of a single case that does not converge exits 3 (its files hold the last
+// iterate).
 #include <cstring>
 #include <iomanip>
 #include <iostream>

@@ -808,6 +808,13 @@ TEST(BadInputCli, PowerFlowAndN1Arguments) {
     EXPECT_CLI("pf builtin --dc --start flat" + out, 1, "need --ac");
     EXPECT_CLI("pf builtin --ac --start warm" + out, 1,
                "--start must be from_case, flat, from_dc or previous_step (got 'warm')");
+    EXPECT_CLI("pf builtin --dc --tolerance 1e-6" + out, 1, "need --ac");
+    EXPECT_CLI("pf builtin --ac --max-iterations 0" + out, 1,
+               "--max-iterations must be between 1 and 1000 (got 0)");
+    EXPECT_CLI("pf builtin --ac --max-iterations ten" + out, 1, "option --max-iterations");
+    EXPECT_CLI("pf builtin --ac --tolerance -1e-8" + out, 1,
+               "--tolerance must be > 0 p.u. (got -1e-8)");
+    EXPECT_CLI("pf builtin --ac --tolerance inf" + out, 1, "option --tolerance");
     EXPECT_CLI("n1 builtin --threshold ten" + out, 1,
                "option --threshold: 'ten' is not a finite number");
     EXPECT_CLI("n1 builtin --threshold nan" + out, 1,
