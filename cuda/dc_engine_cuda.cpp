@@ -105,6 +105,16 @@ CudaDcEngine::CudaDcEngine(std::shared_ptr<const DcModel> model, int device)
     if (n_free_ == 0) return;
     // Dense LU of B_red, then B_red⁻¹ = getrs(LU, I). The LU work space is freed on return.
     const std::size_t n = static_cast<std::size_t>(n_free_);
+    // Both live at once: refused up front, with the sizes, instead of failing in an allocation
+    // (a 70,000-bus interconnection would need 78 GB).
+    const double need = 2.0 * sizeof(double) * static_cast<double>(n) * static_cast<double>(n);
+    const double have = static_cast<double>(device_free_bytes());
+    if (need > 0.9 * have)
+        throw Error(ErrorKind::invalid_input,
+                    "the CUDA DC engine inverts B_red (" + std::to_string(n) + " x " +
+                        std::to_string(n) + "): that needs " + detail::num(need / 1e9) +
+                        " GB of device memory while inverting, and " + detail::num(have / 1e9) +
+                        " GB are free; use Backend::cpu for a network of this size");
     DeviceBuffer<double> lu(n * n);
     lu.fill_zero(stream);
     dc::scatter_csr(view(b_row_ptr_, b_col_, b_val_, n_free_), lu.data(), n_free_, stream);

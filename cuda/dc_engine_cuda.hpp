@@ -7,7 +7,8 @@
 // with no sequential dependency, whereas sparse triangular solves with many right-hand sides
 // proceed level by level and leave most of the GPU idle on meshed grids. The price is memory:
 // n_free² doubles, 0.68 GB for case9241pegase (1.5 GB for case13659pegase, twice that while
-// inverting), and 2 n_free² flops per scenario; batches are chunked to the free device memory.
+// inverting), and 2 n_free² flops per scenario; batches are chunked to the free device memory,
+// and a network whose inverse does not fit is refused with the sizes (the CPU engine solves it).
 // Multiplying by a computed inverse loses accuracy with the condition number (large on real
 // grids), so every solve takes one step of iterative refinement with the exact sparse B_red
 // (r = b - B x, x += B⁻¹ r): a second DGEMM buys an error like a backward-stable solve's.
