@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -103,18 +104,58 @@ CudaDcEngine::CudaDcEngine(std::shared_ptr<const DcModel> model, int device)
     island_bus_.upload(members, stream);
 
     if (n_free_ == 0) return;
+    // The dense inverse and the LU it is computed from live at once.
+    const double dense_bytes =
+        2.0 * sizeof(double) * static_cast<double>(n_free_) * static_cast<double>(n_free_);
+    const double have = static_cast<double>(device_free_bytes());
+    const char* forced = std::getenv("GRIDBATCH_DC_SOLVE");
+    const std::string mode = forced ? forced : "auto";
+    if (mode != "auto" && mode != "dense" && mode != "sparse")
+        throw Error(ErrorKind::invalid_input,
+                    "GRIDBATCH_DC_SOLVE must be auto, dense or sparse (got '" + mode + "')");
+    sparse_ = mode == "sparse" || (mode == "auto" && dense_bytes > 0.9 * have);
+    if (sparse_) {
+        factor_sparse();
+        return;
+    }
+    if (dense_bytes > 0.9 * have)
+        throw Error(ErrorKind::invalid_input,
+                    "GRIDBATCH_DC_SOLVE=dense: inverting B_red (" + std::to_string(n_free_) +
+                        " x " + std::to_string(n_free_) + ") needs " +
+                        detail::num(dense_bytes / 1e9) + " GB of device memory, and " +
+                        detail::num(have / 1e9) +
+                        " GB are free; leave the choice to the engine "
+                        "(auto: the sparse solve) or use Backend::cpu");
+    invert_dense();
+}
+
+ScheduledLu factor_on_schedule(const DcCsr& b) {
+    ScheduledLu f{LuSchedule(b.rows, b.row_ptr, b.col_index), {}};
+    f.values.assign(static_cast<std::size_t>(f.schedule.nnz()), 0.0);
+    for (int i = 0; i < b.rows; ++i)
+        for (int p = b.row_ptr[i]; p < b.row_ptr[i + 1]; ++p)
+            f.values[static_cast<std::size_t>(f.schedule.position(i, b.col_index[p]))] +=
+                b.values[p];
+    if (!lu_factor_strided(f.schedule.host_view(), f.values.data(), 1))
+        throw Error(ErrorKind::invalid_input, kDcZeroPivot);
+    return f;
+}
+
+void CudaDcEngine::factor_sparse() {
+    const ScheduledLu f = factor_on_schedule(model_->b_reduced);
+    const cudaStream_t stream = handles_.stream();
+    lu_row_ptr_.upload(f.schedule.row_ptr(), stream);
+    lu_col_.upload(f.schedule.col(), stream);
+    lu_diag_.upload(f.schedule.diag(), stream);
+    row_of_.upload(f.schedule.inverse_perm(), stream);
+    lu_values_.upload(f.values, stream);
+    handles_.synchronize();  // before the host vectors go
+}
+
+void CudaDcEngine::invert_dense() {
+    const cudaStream_t stream = handles_.stream();
     // Dense LU of B_red, then B_red⁻¹ = getrs(LU, I). The LU work space is freed on return.
     const std::size_t n = static_cast<std::size_t>(n_free_);
-    // Both live at once: refused up front, with the sizes, instead of failing in an allocation
-    // (a 70,000-bus interconnection would need 78 GB).
-    const double need = 2.0 * sizeof(double) * static_cast<double>(n) * static_cast<double>(n);
-    const double have = static_cast<double>(device_free_bytes());
-    if (need > 0.9 * have)
-        throw Error(ErrorKind::invalid_input,
-                    "the CUDA DC engine inverts B_red (" + std::to_string(n) + " x " +
-                        std::to_string(n) + "): that needs " + detail::num(need / 1e9) +
-                        " GB of device memory while inverting, and " + detail::num(have / 1e9) +
-                        " GB are free; use Backend::cpu for a network of this size");
     DeviceBuffer<double> lu(n * n);
     lu.fill_zero(stream);
     dc::scatter_csr(view(b_row_ptr_, b_col_, b_val_, n_free_), lu.data(), n_free_, stream);
@@ -154,8 +195,10 @@ CudaDcEngine::CudaDcEngine(std::shared_ptr<const DcModel> model, int device)
 void CudaDcEngine::activate() const { GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_)); }
 
 std::size_t CudaDcEngine::bytes_per_scenario() const noexcept {
-    // pd, p, va (n_bus); rhs, x, r (n_free); pf (n_branch); pg; island sums; mismatch.
-    return sizeof(double) * (3 * static_cast<std::size_t>(n_bus_) + 3 * n_free_ + n_branch_ +
+    // pd, p, va (n_bus); rhs, x, r and for the sparse solve xt (n_free); pf (n_branch); pg;
+    // island sums; mismatch.
+    return sizeof(double) * (3 * static_cast<std::size_t>(n_bus_) +
+                             (sparse_ ? 4 : 3) * static_cast<std::size_t>(n_free_) + n_branch_ +
                              n_gen_ + n_island_ + 1);
 }
 
@@ -163,7 +206,7 @@ Index CudaDcEngine::max_chunk() const {
     activate();
     const std::size_t held = pd_.bytes() + pg_.bytes() + p_.bytes() + m_.bytes() + rhs_.bytes() +
                              x_.bytes() + r_.bytes() + va_.bytes() + pf_.bytes() +
-                             mismatch_.bytes();
+                             mismatch_.bytes() + xt_.bytes();
     const std::size_t usable = device_chunk_budget(held) / 10 * 7;
     return std::max<Index>(1, static_cast<Index>(usable / bytes_per_scenario()));
 }
@@ -176,11 +219,31 @@ void CudaDcEngine::gemm_inverse(const double* rhs, double* x, Index count, doubl
                                          n_free_, rhs, n_free_, &beta, x, n_free_));
 }
 
+void CudaDcEngine::solve_sparse(const double* b, double* x, Index count, double beta) {
+    if (n_free_ == 0 || count == 0) return;
+    const cudaStream_t stream = handles_.stream();
+    xt_.resize(static_cast<std::size_t>(count) * n_free_);
+    LuScheduleView factor;
+    factor.n = n_free_;
+    factor.row_ptr = lu_row_ptr_.data();
+    factor.col = lu_col_.data();
+    factor.diag = lu_diag_.data();
+    dc::to_scenario_rows(n_free_, count, row_of_.data(), b, xt_.data(), stream);
+    dc::lu_solve_shared(factor, lu_values_.data(), count, xt_.data(), stream);
+    dc::from_scenario_rows(n_free_, count, row_of_.data(), xt_.data(), beta, x, stream);
+}
+
 void CudaDcEngine::solve_refined(const double* rhs, double* x, double* r, Index count) {
-    gemm_inverse(rhs, x, count, 0.0);
+    if (sparse_)
+        solve_sparse(rhs, x, count, 0.0);
+    else
+        gemm_inverse(rhs, x, count, 0.0);
     dc::residual(view(b_row_ptr_, b_col_, b_val_, n_free_), static_cast<int>(count), x, rhs, r,
                  handles_.stream());
-    gemm_inverse(r, x, count, 1.0);
+    if (sparse_)
+        solve_sparse(r, x, count, 1.0);
+    else
+        gemm_inverse(r, x, count, 1.0);
 }
 
 void CudaDcEngine::upload(const DcBatchIn& in, Index first, Index count) {

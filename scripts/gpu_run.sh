@@ -188,7 +188,7 @@ if want test; then
 fi
 
 if want bench; then
-  device_rows='DeviceCopy|DcResident/case9241pegase/(1000|10000)/|AcNewtonEngine/case(118|9241pegase)/(1000|10000)/|AcFdxbEngine/case9241pegase/1000/|Device/(1|1000|10000)/86400'
+  device_rows='DeviceCopy|DcResident(Sparse)?/case9241pegase/(1000|10000)/|AcNewtonEngine/case(118|9241pegase)/(1000|10000)/|AcFdxbEngine/case9241pegase/1000/|Device/(1|1000|10000)/86400'
   api_rows='^batch/case9241pegase/10000|^n1/case2383wp/1000/|scenarios:1000/'
   for b in bench_dc_cuda bench_ac_cuda bench_dispatch_cuda; do
     stage "$b" 120 "$build/bin/$b" --benchmark_filter="${GRIDBATCH_BENCH_FILTER:-$device_rows}" \
