@@ -66,9 +66,13 @@ void batch(benchmark::State& state, const std::string& name, bool sparse) {
     const Network net = read_matpower(path);
     DcOptions options;
     options.backend = Backend::cuda;
+    // The sparse rows force the sparse solve; the others keep whatever the caller set.
+    const char* caller = std::getenv("GRIDBATCH_DC_SOLVE");
+    const std::string before = caller ? caller : "";
     if (sparse) setenv("GRIDBATCH_DC_SOLVE", "sparse", 1);
     DcPowerFlow pf(net, options);
-    unsetenv("GRIDBATCH_DC_SOLVE");
+    if (sparse && caller) setenv("GRIDBATCH_DC_SOLVE", before.c_str(), 1);
+    if (sparse && !caller) unsetenv("GRIDBATCH_DC_SOLVE");
     auto* engine = dynamic_cast<CudaDcEngine*>(&detail::DcAccess::engine(pf));
     if (engine == nullptr) return state.SkipWithError("the DC engine is not the CUDA engine");
     state.SetLabel(engine->sparse() ? "sparse solve" : "dense inverse");

@@ -109,7 +109,7 @@ CudaDcEngine::CudaDcEngine(std::shared_ptr<const DcModel> model, int device)
         2.0 * sizeof(double) * static_cast<double>(n_free_) * static_cast<double>(n_free_);
     const double have = static_cast<double>(device_free_bytes());
     const char* forced = std::getenv("GRIDBATCH_DC_SOLVE");
-    const std::string mode = forced ? forced : "auto";
+    const std::string mode = forced && *forced ? forced : "auto";
     if (mode != "auto" && mode != "dense" && mode != "sparse")
         throw Error(ErrorKind::invalid_input,
                     "GRIDBATCH_DC_SOLVE must be auto, dense or sparse (got '" + mode + "')");

@@ -166,9 +166,11 @@ export -f run_each_test  # for `timeout`, which runs programs, not shell functio
 # gtest filter of everything that touches the device or the CUDA engines' logic.
 cuda_tests='*/cuda:Cuda*:*.Cuda*:DeviceBuffer*:LuSchedule*:*NewtonSteps*:*NewtonLayout*:IpmCore*:*FastDecoupledSteps*'
 # memcheck: the same without the every-case comparisons with MATPOWER (up to 13,659 buses, minutes
-# under the sanitizer); racecheck: the tests of the kernels that share memory between threads.
-memcheck_filter='*/cuda:Cuda*:*.Cuda*:DeviceBuffer*:*NewtonSteps*-*Matpower*:*EveryCase*'
-racecheck_filter='CudaAcEngine.*:*DcPowerFlowTest.BatchColumns*/cuda:*DispatchTest*/cuda:*SensitivityTest.N1*/cuda'
+# under the sanitizer) and the sparse DC steps over two million scenarios (their kernels run in
+# SparseSolveWhereTheInverseDoesNotFit); racecheck: the tests of the kernels that share memory
+# between threads.
+memcheck_filter='*/cuda:Cuda*:*.Cuda*:DeviceBuffer*:*NewtonSteps*-*Matpower*:*EveryCase*:CudaDcEngine.SparseSolveSteps*'
+racecheck_filter='CudaAcEngine.*:CudaDcEngine.SparseSolveWhere*:*DcPowerFlowTest.BatchColumns*/cuda:*DispatchTest*/cuda:*SensitivityTest.N1*/cuda'
 
 if [ "$build" != "$PWD/$staged" ] && { want build || [ ! -x "$build/tests/gridbatch_tests" ]; }
 then

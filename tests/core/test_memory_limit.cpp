@@ -3,7 +3,6 @@
 // same limit caps the device memory the CUDA engines chunk by, so their chunked paths run here.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <string>
 #include <tuple>
 
@@ -16,28 +15,10 @@
 #include "gridbatch/error.hpp"
 #include "gridbatch/load_profiles.hpp"
 #include "gridbatch/sensitivities.hpp"
+#include "support/scoped_env.hpp"
 
 namespace gridbatch {
 namespace {
-
-// Sets GRIDBATCH_MEMORY_LIMIT for one test and restores the environment after it.
-class MemoryLimit {
-public:
-    explicit MemoryLimit(const char* value) {
-        if (const char* old = std::getenv(kName)) old_ = old;
-        setenv(kName, value, 1);
-    }
-    ~MemoryLimit() {
-        if (old_.empty())
-            unsetenv(kName);
-        else
-            setenv(kName, old_.c_str(), 1);
-    }
-
-private:
-    static constexpr const char* kName = "GRIDBATCH_MEMORY_LIMIT";
-    std::string old_;
-};
 
 // Runs f, which must throw an Error whose message contains every one of `parts`.
 template <typename F>
@@ -70,7 +51,8 @@ Real max_abs_diff(const Matrix& a, const Matrix& b) {
 
 TEST(MemoryLimit, LargeBatchesAreRefusedSmallOnesRun) {
     const Network net = builtin_network();
-    const MemoryLimit limit("2M");  // about 600 DC or 300 AC scenarios of the built-in network
+    const test::ScopedEnv limit("GRIDBATCH_MEMORY_LIMIT",
+                                "2M");  // about 600 DC or 300 AC scenarios of the built-in network
     DcOptions dco;
     dco.backend = Backend::cpu;
     DcPowerFlow dc(net, dco);
@@ -129,7 +111,7 @@ TEST(MemoryLimit, RepeatedChunksStayWithinTheLimit) {
 TEST(MemoryLimit, CudaEnginesInChunksAgreeWithTheCpu) {
     GRIDBATCH_REQUIRE_DEVICE();
     const Network net = builtin_network();
-    const MemoryLimit limit("2M");
+    const test::ScopedEnv limit("GRIDBATCH_MEMORY_LIMIT", "2M");
     const Index S_dc = 500, S_ac = 150;
     DcOptions cpu_dc, cuda_dc;
     cpu_dc.backend = Backend::cpu;
@@ -174,7 +156,7 @@ TEST(MemoryLimit, CudaEnginesInChunksAgreeWithTheCpu) {
 
 TEST(MemoryLimit, ABadLimitIsNamed) {
     const Network net = builtin_network();
-    const MemoryLimit limit("lots");
+    const test::ScopedEnv limit("GRIDBATCH_MEMORY_LIMIT", "lots");
     DcOptions dco;
     dco.backend = Backend::cpu;
     DcPowerFlow dc(net, dco);

@@ -1,12 +1,12 @@
 // The CUDA DC engine's sparse solve (one LU of B_red on the shared schedule, factorised on the
-// host; each scenario one thread's substitutions on rows stored scenario-fastest), run on the
-// host with the very per-thread code the kernel runs, against the CPU engine's solve; and the
-// engine itself on a device, where the dense inverse does not fit.
+// host; each scenario one thread's substitutions on rows stored scenario-fastest): on the host
+// with the very per-thread code the kernel runs, and on a device step by step, against the CPU
+// engine's solve; and the engine itself on a device, where the dense inverse does not fit.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/dc_access.hpp"
@@ -15,7 +15,9 @@
 #include "gridbatch/dc_power_flow.hpp"
 #include "gridbatch/error.hpp"
 #include "gridbatch/matpower.hpp"
+#include "gridbatch/sensitivities.hpp"
 #include "support/cases.hpp"
+#include "support/scoped_env.hpp"
 
 namespace gridbatch::detail::cuda {
 namespace {
@@ -56,8 +58,63 @@ TEST_P(DcSparseSolve, HostStepsMatchTheCpuEngine) {
 INSTANTIATE_TEST_SUITE_P(Cases, DcSparseSolve,
                          ::testing::Values("case118", "case2383wp", "case9241pegase"));
 
+// The three device steps of one sparse solve, unrefined (refinement would hide an error in the
+// first solve), against the CPU engine's solve: case2383wp with an odd count, and case9 with
+// more scenarios than one grid holds tiles in y (65,535 x 32), so the tile loop strides.
+TEST(CudaDcEngine, SparseSolveStepsMatchTheCpuEngine) {
+    GRIDBATCH_REQUIRE_DEVICE();
+    GRIDBATCH_REQUIRE_SHARED();
+    for (const auto& [case_name, S] : {std::pair<std::string, long>{"case2383wp", 37},
+                                       std::pair<std::string, long>{"case9", 65535L * 32 + 37}}) {
+        SCOPED_TRACE(case_name);
+        const Network net = read_matpower(test::case_path(case_name));
+        DcOptions options;
+        options.backend = Backend::cpu;
+        DcPowerFlow pf(net, options);
+        const DcModel& model = DcAccess::model(pf);
+        const int n = static_cast<int>(model.n_free());
+        Matrix rhs(n, S);
+        std::mt19937 rng(7);
+        std::uniform_real_distribution<double> u(-1.0, 1.0);
+        for (long s = 0; s < S; ++s)
+            for (int i = 0; i < n; ++i) rhs(i, s) = u(rng);
+        Matrix expected = rhs;
+        DcAccess::engine(pf).solve_reduced(expected.data(), n, S);
+
+        const ScheduledLu f = factor_on_schedule(model.b_reduced);
+        const cudaStream_t stream = nullptr;
+        DeviceBuffer<int> row_ptr, col, diag, row_of;
+        row_ptr.upload(f.schedule.row_ptr(), stream);
+        col.upload(f.schedule.col(), stream);
+        diag.upload(f.schedule.diag(), stream);
+        row_of.upload(f.schedule.inverse_perm(), stream);
+        DeviceBuffer<double> lu, b, xt(static_cast<std::size_t>(n) * S),
+            x(static_cast<std::size_t>(n) * S);
+        lu.upload(f.values, stream);
+        b.resize(static_cast<std::size_t>(n) * S);
+        b.upload(rhs.data(), static_cast<std::size_t>(n) * S, stream);
+        LuScheduleView factor;
+        factor.n = n;
+        factor.row_ptr = row_ptr.data();
+        factor.col = col.data();
+        factor.diag = diag.data();
+        dc::to_scenario_rows(n, S, row_of.data(), b.data(), xt.data(), stream);
+        dc::lu_solve_shared(factor, lu.data(), S, xt.data(), stream);
+        dc::from_scenario_rows(n, S, row_of.data(), xt.data(), 0.0, x.data(), stream);
+        Matrix got(n, S);
+        x.download(got.data(), static_cast<std::size_t>(n) * S, stream);
+        EXPECT_LT((got - expected).cwiseAbs().maxCoeff(), 1e-9 * expected.cwiseAbs().maxCoeff());
+        // beta = 1 adds the solve to what x holds: twice the solution.
+        dc::from_scenario_rows(n, S, row_of.data(), xt.data(), 1.0, x.data(), stream);
+        x.download(got.data(), static_cast<std::size_t>(n) * S, stream);
+        EXPECT_LT((got - 2 * expected).cwiseAbs().maxCoeff(),
+                  2e-9 * expected.cwiseAbs().maxCoeff());
+    }
+}
+
 // Under a 50 MB limit case2383wp's inverse (2 x 2382^2 doubles while inverting, 91 MB) does not
-// fit: the engine takes the sparse solve and agrees with the CPU; forced dense, it is refused.
+// fit: the engine takes the sparse solve and agrees with the CPU, power flow and PTDF; forced
+// dense, it is refused.
 TEST(CudaDcEngine, SparseSolveWhereTheInverseDoesNotFit) {
     GRIDBATCH_REQUIRE_DEVICE();
     GRIDBATCH_REQUIRE_SHARED();
@@ -67,23 +124,29 @@ TEST(CudaDcEngine, SparseSolveWhereTheInverseDoesNotFit) {
     DcOptions cpu, gpu;
     cpu.backend = Backend::cpu;
     gpu.backend = Backend::cuda;
-    const DcPowerFlowResult a = DcPowerFlow(net, cpu).solve(pd);
-    setenv("GRIDBATCH_MEMORY_LIMIT", "50M", 1);
+    DcPowerFlow on_cpu(net, cpu);
+    const DcPowerFlowResult a = on_cpu.solve(pd);
+    const test::ScopedEnv limit("GRIDBATCH_MEMORY_LIMIT", "50M");
+    const test::ScopedEnv automatic("GRIDBATCH_DC_SOLVE", nullptr);
     DcPowerFlow sparse(net, gpu);
-    EXPECT_TRUE(dynamic_cast<CudaDcEngine&>(DcAccess::engine(sparse)).sparse());
+    const auto* engine = dynamic_cast<CudaDcEngine*>(&DcAccess::engine(sparse));
+    ASSERT_NE(engine, nullptr);
+    EXPECT_TRUE(engine->sparse());
     const DcPowerFlowResult b = sparse.solve(pd);
-    setenv("GRIDBATCH_DC_SOLVE", "dense", 1);
-    try {
-        DcPowerFlow dense(net, gpu);
-        ADD_FAILURE() << "expected an Error";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("GB of device memory"), std::string::npos) << e.what();
-    }
-    unsetenv("GRIDBATCH_DC_SOLVE");
-    unsetenv("GRIDBATCH_MEMORY_LIMIT");
     EXPECT_TRUE(b.report.all_converged());
     EXPECT_LT((a.va - b.va).cwiseAbs().maxCoeff(), 1e-9 * (1 + a.va.cwiseAbs().maxCoeff()));
     EXPECT_LT((a.pf - b.pf).cwiseAbs().maxCoeff(), 1e-9 * (1 + a.pf.cwiseAbs().maxCoeff()));
+    const Matrix ptdf_cpu = ptdf(on_cpu), ptdf_gpu = ptdf(sparse);
+    EXPECT_LT((ptdf_cpu - ptdf_gpu).cwiseAbs().maxCoeff(), 1e-9);
+    const test::ScopedEnv dense("GRIDBATCH_DC_SOLVE", "dense");
+    try {
+        DcPowerFlow refused(net, gpu);
+        ADD_FAILURE() << "expected an Error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("GRIDBATCH_DC_SOLVE=dense: inverting B_red"),
+                  std::string::npos)
+            << e.what();
+    }
 }
 
 }  // namespace
