@@ -22,17 +22,20 @@
 namespace gridbatch::detail::cuda {
 namespace {
 
-class DcSparseSolve : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(DcSparseSolve, HostStepsMatchTheCpuEngine) {
-    GRIDBATCH_REQUIRE_SHARED();
-    const Network net = read_matpower(test::case_path(GetParam()));
+// S random right-hand sides for a case's B_red, the CPU engine's solutions of them, and the
+// sparse path's factor.
+struct Reference {
+    int n = 0;
+    Matrix rhs, expected;
+    ScheduledLu factor;
+};
+Reference reference(const std::string& name, long S) {
+    const Network net = read_matpower(test::case_path(name));
     DcOptions options;
     options.backend = Backend::cpu;
     DcPowerFlow pf(net, options);
     const DcModel& model = DcAccess::model(pf);
     const int n = static_cast<int>(model.n_free());
-    const long S = 37;  // not a multiple of a warp
     Matrix rhs(n, S);
     std::mt19937 rng(5);
     std::uniform_real_distribution<double> u(-1.0, 1.0);
@@ -40,8 +43,19 @@ TEST_P(DcSparseSolve, HostStepsMatchTheCpuEngine) {
         for (int i = 0; i < n; ++i) rhs(i, s) = u(rng);
     Matrix expected = rhs;
     DcAccess::engine(pf).solve_reduced(expected.data(), n, S);
+    return {n, std::move(rhs), std::move(expected), factor_on_schedule(model.b_reduced)};
+}
 
-    const ScheduledLu f = factor_on_schedule(model.b_reduced);
+class DcSparseSolve : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DcSparseSolve, HostStepsMatchTheCpuEngine) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const long S = 37;  // not a multiple of a warp
+    const Reference ref = reference(GetParam(), S);
+    const int n = ref.n;
+    const Matrix& rhs = ref.rhs;
+    const Matrix& expected = ref.expected;
+    const ScheduledLu& f = ref.factor;
     const std::vector<int>& row_of = f.schedule.inverse_perm();
     std::vector<double> xt(static_cast<std::size_t>(n) * S);
     for (long s = 0; s < S; ++s)  // to_scenario_rows
@@ -67,21 +81,10 @@ TEST(CudaDcEngine, SparseSolveStepsMatchTheCpuEngine) {
     for (const auto& [case_name, S] : {std::pair<std::string, long>{"case2383wp", 37},
                                        std::pair<std::string, long>{"case9", 65535L * 32 + 37}}) {
         SCOPED_TRACE(case_name);
-        const Network net = read_matpower(test::case_path(case_name));
-        DcOptions options;
-        options.backend = Backend::cpu;
-        DcPowerFlow pf(net, options);
-        const DcModel& model = DcAccess::model(pf);
-        const int n = static_cast<int>(model.n_free());
-        Matrix rhs(n, S);
-        std::mt19937 rng(7);
-        std::uniform_real_distribution<double> u(-1.0, 1.0);
-        for (long s = 0; s < S; ++s)
-            for (int i = 0; i < n; ++i) rhs(i, s) = u(rng);
-        Matrix expected = rhs;
-        DcAccess::engine(pf).solve_reduced(expected.data(), n, S);
-
-        const ScheduledLu f = factor_on_schedule(model.b_reduced);
+        const Reference ref = reference(case_name, S);
+        const int n = ref.n;
+        const Matrix& expected = ref.expected;
+        const ScheduledLu& f = ref.factor;
         const cudaStream_t stream = nullptr;
         DeviceBuffer<int> row_ptr, col, diag, row_of;
         row_ptr.upload(f.schedule.row_ptr(), stream);
@@ -92,7 +95,7 @@ TEST(CudaDcEngine, SparseSolveStepsMatchTheCpuEngine) {
             x(static_cast<std::size_t>(n) * S);
         lu.upload(f.values, stream);
         b.resize(static_cast<std::size_t>(n) * S);
-        b.upload(rhs.data(), static_cast<std::size_t>(n) * S, stream);
+        b.upload(ref.rhs.data(), static_cast<std::size_t>(n) * S, stream);
         LuScheduleView factor;
         factor.n = n;
         factor.row_ptr = row_ptr.data();
