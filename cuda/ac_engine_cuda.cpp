@@ -5,6 +5,7 @@
 
 #include "engine/device.hpp"
 #include "gridbatch/error.hpp"
+#include "kernels/transpose.cuh"
 
 namespace gridbatch::detail::cuda {
 
@@ -394,7 +395,7 @@ void CudaAcEngine::solve_chunk(const AcEngineBatch& batch, const std::vector<Ind
             stage_.upload(packed.data(), per_bus, stream);
         }
         dst.resize(per_bus);
-        ac::transpose(stage_.data(), nb, c, dst.data(), stream);
+        transpose(stage_.data(), nb, c, nullptr, nullptr, 0.0, dst.data(), stream);
     };
     load(batch.vm0, vm_);
     load(batch.va0, va_);
@@ -421,7 +422,7 @@ void CudaAcEngine::solve_chunk(const AcEngineBatch& batch, const std::vector<Ind
 
     // Outputs transposed back to bus-fastest columns.
     const auto store = [&](const DeviceBuffer<double>& src, Matrix& dst) {
-        ac::transpose(src.data(), c, nb, stage_.data(), stream);
+        transpose(src.data(), c, nb, nullptr, nullptr, 0.0, stage_.data(), stream);
         if (start >= 0) {
             stage_.download(dst.data() + start * dst.rows(), per_bus, stream);
         } else {

@@ -9,6 +9,7 @@
 #include "core/invalid_input.hpp"
 #include "engine/device.hpp"
 #include "gridbatch/error.hpp"
+#include "kernels/transpose.cuh"
 
 namespace gridbatch::detail::cuda {
 
@@ -228,9 +229,10 @@ void CudaDcEngine::solve_sparse(const double* b, double* x, Index count, double 
     factor.row_ptr = lu_row_ptr_.data();
     factor.col = lu_col_.data();
     factor.diag = lu_diag_.data();
-    dc::to_scenario_rows(n_free_, count, row_of_.data(), b, xt_.data(), stream);
+    // Into scenario-fastest rows in the factor's order (unknown i to row row_of[i]) and back.
+    transpose(b, n_free_, count, nullptr, row_of_.data(), 0.0, xt_.data(), stream);
     dc::lu_solve_shared(factor, lu_values_.data(), count, xt_.data(), stream);
-    dc::from_scenario_rows(n_free_, count, row_of_.data(), xt_.data(), beta, x, stream);
+    transpose(xt_.data(), count, n_free_, row_of_.data(), nullptr, beta, x, stream);
 }
 
 void CudaDcEngine::solve_refined(const double* rhs, double* x, double* r, Index count) {

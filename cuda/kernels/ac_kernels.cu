@@ -108,28 +108,6 @@ __global__ void polar_normalize_kernel(double* vm, double* va, long long n) {
     }
 }
 
-constexpr int kTile = 32;
-
-// Row tiles are grid-strided: grid.y stops at 65,535 tiles, and the outputs' rows are a chunk's
-// scenarios, of which a small case fits millions on the device.
-__global__ void transpose_kernel(const double* in, int rows, int cols, double* out) {
-    __shared__ double tile[kTile][kTile + 1];
-    const long c0 = static_cast<long>(blockIdx.x) * kTile;
-    for (long r0 = static_cast<long>(blockIdx.y) * kTile; r0 < rows;
-         r0 += static_cast<long>(gridDim.y) * kTile) {
-        for (int dy = threadIdx.y; dy < kTile; dy += blockDim.y) {
-            const long r = r0 + threadIdx.x, c = c0 + dy;
-            if (r < rows && c < cols) tile[dy][threadIdx.x] = in[r + c * rows];
-        }
-        __syncthreads();
-        for (int dy = threadIdx.y; dy < kTile; dy += blockDim.y) {
-            const long c = c0 + threadIdx.x, r = r0 + dy;
-            if (r < rows && c < cols) out[c + r * cols] = tile[threadIdx.x][dy];
-        }
-        __syncthreads();  // before the next row tile overwrites this one
-    }
-}
-
 __global__ void iota_kernel(int* a, int n) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
         a[i] = i;
@@ -213,13 +191,6 @@ void normalise_start(double* vm, double* va, long long n, cudaStream_t stream) {
 void polar_normalize(double* vm, double* va, long long n, cudaStream_t stream) {
     if (n == 0) return;
     polar_normalize_kernel<<<grid_for(n), kThreads, 0, stream>>>(vm, va, n);
-    GRIDBATCH_CUDA_CHECK_LAUNCH();
-}
-
-void transpose(const double* in, int rows, int cols, double* out, cudaStream_t stream) {
-    if (rows == 0 || cols == 0) return;
-    const dim3 grid((cols + kTile - 1) / kTile, std::min((rows + kTile - 1) / kTile, 65535));
-    transpose_kernel<<<grid, dim3(kTile, 8), 0, stream>>>(in, rows, cols, out);
     GRIDBATCH_CUDA_CHECK_LAUNCH();
 }
 

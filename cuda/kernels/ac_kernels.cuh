@@ -48,9 +48,6 @@ void normalise_start(double* vm, double* va, long long n, cudaStream_t stream);
 // (vm, va) := (|V|, angle(V)) of V = vm e^{j va} for n entries: pfsoln's abs/angle of fdpf's V.
 void polar_normalize(double* vm, double* va, long long n, cudaStream_t stream);
 
-// out (cols x rows, column-major) = transpose of in (rows x cols, column-major).
-void transpose(const double* in, int rows, int cols, double* out, cudaStream_t stream);
-
 // a[i] = i for i < n.
 void iota(int* a, int n, cudaStream_t stream);
 

@@ -236,57 +236,6 @@ __global__ void reduce_worst_kernel(ScreenArgs a, double* best, int* best_outage
     best_branch[s] = b;
 }
 
-// 32 x 32 tiles through shared memory so that both sides are read and written coalesced; the
-// scenario tiles are grid-strided (a grid has at most 65,535 blocks in y).
-constexpr int kTile = 32, kTileRows = 8;
-
-__global__ void to_scenario_rows_kernel(int n, long count, const int* row_of, const double* x,
-                                        double* xt) {
-    __shared__ double tile[kTile][kTile + 1];
-    const int i0 = static_cast<int>(blockIdx.x) * kTile;
-    const long tiles = (count + kTile - 1) / kTile;
-    for (long ts = blockIdx.y; ts < tiles; ts += gridDim.y) {
-        const long s0 = ts * kTile;
-        for (int dy = threadIdx.y; dy < kTile; dy += kTileRows) {
-            const int i = i0 + static_cast<int>(threadIdx.x);
-            const long s = s0 + dy;
-            if (i < n && s < count) tile[dy][threadIdx.x] = x[i + s * n];
-        }
-        __syncthreads();
-        for (int dy = threadIdx.y; dy < kTile; dy += kTileRows) {
-            const int i = i0 + dy;
-            const long s = s0 + threadIdx.x;
-            if (i < n && s < count) xt[row_of[i] * count + s] = tile[threadIdx.x][dy];
-        }
-        __syncthreads();  // before the next tile overwrites what this one read
-    }
-}
-
-__global__ void from_scenario_rows_kernel(int n, long count, const int* row_of, const double* xt,
-                                          double beta, double* x) {
-    __shared__ double tile[kTile][kTile + 1];
-    const int i0 = static_cast<int>(blockIdx.x) * kTile;
-    const long tiles = (count + kTile - 1) / kTile;
-    for (long ts = blockIdx.y; ts < tiles; ts += gridDim.y) {
-        const long s0 = ts * kTile;
-        for (int dy = threadIdx.y; dy < kTile; dy += kTileRows) {
-            const int i = i0 + dy;
-            const long s = s0 + threadIdx.x;
-            if (i < n && s < count) tile[dy][threadIdx.x] = xt[row_of[i] * count + s];
-        }
-        __syncthreads();
-        for (int dy = threadIdx.y; dy < kTile; dy += kTileRows) {
-            const int i = i0 + static_cast<int>(threadIdx.x);
-            const long s = s0 + dy;
-            if (i < n && s < count) {
-                const double v = tile[threadIdx.x][dy];
-                x[i + s * n] = beta == 0 ? v : beta * x[i + s * n] + v;
-            }
-        }
-        __syncthreads();
-    }
-}
-
 // Few threads per block: one thread solves a whole scenario, so spread them over the SMs.
 constexpr int kSolveThreads = 64;
 
@@ -388,25 +337,6 @@ void reduce_worst(const ScreenArgs& args, double* best, int* best_outage, int* b
     if (args.n_scenarios == 0) return;
     reduce_worst_kernel<<<(args.n_scenarios + kThreads - 1) / kThreads, kThreads, 0, stream>>>(
         args, best, best_outage, best_branch);
-    GRIDBATCH_CUDA_CHECK_LAUNCH();
-}
-
-void to_scenario_rows(int n, long count, const int* row_of, const double* x, double* xt,
-                      cudaStream_t stream) {
-    if (n == 0 || count == 0) return;
-    const dim3 grid((n + kTile - 1) / kTile,
-                    static_cast<unsigned>(std::min<long>((count + kTile - 1) / kTile, 65535)));
-    to_scenario_rows_kernel<<<grid, dim3(kTile, kTileRows), 0, stream>>>(n, count, row_of, x, xt);
-    GRIDBATCH_CUDA_CHECK_LAUNCH();
-}
-
-void from_scenario_rows(int n, long count, const int* row_of, const double* xt, double beta,
-                        double* x, cudaStream_t stream) {
-    if (n == 0 || count == 0) return;
-    const dim3 grid((n + kTile - 1) / kTile,
-                    static_cast<unsigned>(std::min<long>((count + kTile - 1) / kTile, 65535)));
-    from_scenario_rows_kernel<<<grid, dim3(kTile, kTileRows), 0, stream>>>(n, count, row_of, xt,
-                                                                           beta, x);
     GRIDBATCH_CUDA_CHECK_LAUNCH();
 }
 

@@ -51,16 +51,10 @@ void residual(CsrView b, int count, const double* x, const double* rhs, double* 
 void residual_max(CsrView b, int count, const double* x, const double* rhs, double* out,
                   cudaStream_t stream);
 
-// The sparse solve (see dc_engine_cuda.hpp): between the engine's column-major arrays (x(i, s) at
-// i + s n) and the scenario-fastest rows a per-scenario triangular solve reads coalesced
-// (xt(k, s) at k count + s), row i going to row row_of[i] (the factor's permuted order).
-void to_scenario_rows(int n, long count, const int* row_of, const double* x, double* xt,
-                      cudaStream_t stream);
-// x(i, s) = beta x(i, s) + xt(row_of[i], s); beta = 0 does not read x.
-void from_scenario_rows(int n, long count, const int* row_of, const double* xt, double beta,
-                        double* x, cudaStream_t stream);
-// Every scenario's column of xt solved in place with one LU shared by all (values at lu[p]), one
-// thread per scenario: the host-tested lu_solve_strided with the scenario's stride.
+// The sparse solve (see dc_engine_cuda.hpp): every scenario's column of xt (scenario-fastest rows,
+// xt(k, s) at k count + s, in the factor's order) solved in place with one LU shared by all
+// (values at lu[p]), one thread per scenario: the host-tested lu_solve_strided with the
+// scenario's stride.
 void lu_solve_shared(const LuScheduleView& factor, const double* lu, long count, double* xt,
                      cudaStream_t stream);
 

@@ -16,6 +16,7 @@
 #include "gridbatch/error.hpp"
 #include "gridbatch/matpower.hpp"
 #include "gridbatch/sensitivities.hpp"
+#include "kernels/transpose.cuh"
 #include "support/cases.hpp"
 #include "support/scoped_env.hpp"
 
@@ -58,12 +59,12 @@ TEST_P(DcSparseSolve, HostStepsMatchTheCpuEngine) {
     const ScheduledLu& f = ref.factor;
     const std::vector<int>& row_of = f.schedule.inverse_perm();
     std::vector<double> xt(static_cast<std::size_t>(n) * S);
-    for (long s = 0; s < S; ++s)  // to_scenario_rows
+    for (long s = 0; s < S; ++s)  // transpose into the factor's rows
         for (int i = 0; i < n; ++i) xt[static_cast<std::size_t>(row_of[i]) * S + s] = rhs(i, s);
     for (long s = 0; s < S; ++s)  // lu_solve_shared: thread s
         lu_solve_strided(f.schedule.host_view(), f.values.data(), xt.data() + s, 1, S);
     Matrix x(n, S);
-    for (long s = 0; s < S; ++s)  // from_scenario_rows, beta = 0
+    for (long s = 0; s < S; ++s)  // transpose back, beta = 0
         for (int i = 0; i < n; ++i) x(i, s) = xt[static_cast<std::size_t>(row_of[i]) * S + s];
     // Unrefined here (the engine refines once); B_red's condition allows 1e-9 of the largest.
     EXPECT_LT((x - expected).cwiseAbs().maxCoeff(), 1e-9 * expected.cwiseAbs().maxCoeff());
@@ -101,14 +102,14 @@ TEST(CudaDcEngine, SparseSolveStepsMatchTheCpuEngine) {
         factor.row_ptr = row_ptr.data();
         factor.col = col.data();
         factor.diag = diag.data();
-        dc::to_scenario_rows(n, S, row_of.data(), b.data(), xt.data(), stream);
+        transpose(b.data(), n, S, nullptr, row_of.data(), 0.0, xt.data(), stream);
         dc::lu_solve_shared(factor, lu.data(), S, xt.data(), stream);
-        dc::from_scenario_rows(n, S, row_of.data(), xt.data(), 0.0, x.data(), stream);
+        transpose(xt.data(), S, n, row_of.data(), nullptr, 0.0, x.data(), stream);
         Matrix got(n, S);
         x.download(got.data(), static_cast<std::size_t>(n) * S, stream);
         EXPECT_LT((got - expected).cwiseAbs().maxCoeff(), 1e-9 * expected.cwiseAbs().maxCoeff());
         // beta = 1 adds the solve to what x holds: twice the solution.
-        dc::from_scenario_rows(n, S, row_of.data(), xt.data(), 1.0, x.data(), stream);
+        transpose(xt.data(), S, n, row_of.data(), nullptr, 1.0, x.data(), stream);
         x.download(got.data(), static_cast<std::size_t>(n) * S, stream);
         EXPECT_LT((got - 2 * expected).cwiseAbs().maxCoeff(),
                   2e-9 * expected.cwiseAbs().maxCoeff());
