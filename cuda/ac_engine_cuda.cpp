@@ -276,8 +276,8 @@ CudaAcEngine::CudaAcEngine(std::shared_ptr<const PreparedAcNetwork> network, int
         return;
     }
     GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_));
-    handles_ = std::make_unique<LibraryHandles>();
-    const cudaStream_t stream = handles_->stream();
+    stream_.emplace();
+    const cudaStream_t stream = stream_->get();
     y_row_ptr_.upload(net_->ybus.row_ptr, stream);
     y_col_.upload(net_->ybus.col, stream);
     y_re_.upload(net_->ybus.re, stream);
@@ -295,7 +295,11 @@ CudaAcEngine::CudaAcEngine(std::shared_ptr<const PreparedAcNetwork> network, int
 
 CudaAcEngine::~CudaAcEngine() = default;
 
-const LuSchedule& CudaAcEngine::default_schedule() { return layout_for(default_types_).host.lu; }
+const LuSchedule& CudaAcEngine::default_schedule() {
+    const std::lock_guard<std::mutex> lock(solve_mutex_);
+    GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_));
+    return layout_for(default_types_).host.lu;
+}
 
 const CudaAcEngine::DeviceLayout& CudaAcEngine::layout_for(
     const std::vector<std::int8_t>& bus_type) {
@@ -304,8 +308,7 @@ const CudaAcEngine::DeviceLayout& CudaAcEngine::layout_for(
         // Q-limit enforcement may produce a new class set per scenario and round; keep a few.
         if (layouts_.size() >= 64) layouts_.clear();
         it = layouts_
-                 .emplace(bus_type,
-                          std::make_unique<DeviceLayout>(*net_, bus_type, handles_->stream()))
+                 .emplace(bus_type, std::make_unique<DeviceLayout>(*net_, bus_type, stream_->get()))
                  .first;
     }
     return *it->second;
@@ -320,7 +323,7 @@ const CudaAcEngine::DeviceFdLayout& CudaAcEngine::fd_layout_for(
         bus_classes(bus_type, pvpq, pq);
         it = fd_layouts_
                  .emplace(bus_type,
-                          std::make_unique<DeviceFdLayout>(*net_, pvpq, pq, handles_->stream()))
+                          std::make_unique<DeviceFdLayout>(*net_, pvpq, pq, stream_->get()))
                  .first;
     }
     return *it->second;
@@ -372,7 +375,7 @@ void CudaAcEngine::solve_group(const std::vector<std::int8_t>& bus_type, const A
 template <class Iterate>
 void CudaAcEngine::solve_chunk(const AcEngineBatch& batch, const std::vector<Index>& columns,
                                AcEngineOutput& out, Iterate&& iterate) {
-    const cudaStream_t stream = handles_->stream();
+    const cudaStream_t stream = stream_->get();
     const int nb = net_->n_bus;
     const int c = static_cast<int>(columns.size());
     const std::size_t per_bus = static_cast<std::size_t>(nb) * c;
@@ -502,7 +505,7 @@ ac::BatchState CudaAcEngine::batch_state(int count) {
 }
 
 void CudaAcEngine::iterate_newton(const DeviceLayout& layout, int c) {
-    const cudaStream_t stream = handles_->stream();
+    const cudaStream_t stream = stream_->get();
     lu_.resize(static_cast<std::size_t>(layout.host.lu.nnz()) * c);
     x_.resize(static_cast<std::size_t>(layout.host.n) * c);
     norm_.resize(static_cast<std::size_t>(c));
@@ -527,7 +530,7 @@ void CudaAcEngine::iterate_newton(const DeviceLayout& layout, int c) {
 }
 
 void CudaAcEngine::iterate_fd(const DeviceFdLayout& layout, int c) {
-    const cudaStream_t stream = handles_->stream();
+    const cudaStream_t stream = stream_->get();
     const std::size_t sc = static_cast<std::size_t>(c);
     x_.resize(static_cast<std::size_t>(layout.host.b_prime.lu.n()) * sc);
     xq_.resize(static_cast<std::size_t>(layout.host.b_double_prime.lu.n()) * sc);

@@ -15,13 +15,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "device_buffer.hpp"
 #include "engine/ac_engine.hpp"
 #include "kernels/ac_kernels.cuh"
-#include "library_handles.hpp"
 #include "lu_schedule.hpp"
+#include "stream.hpp"
 
 namespace gridbatch::detail::cuda {
 
@@ -72,7 +73,7 @@ public:
     ~CudaAcEngine() override;
     void solve(const AcEngineBatch& batch, AcEngineOutput& out) override;
     // The stream the engine's work runs on (for timing with events); null for the CPU fallback.
-    cudaStream_t stream() const noexcept { return handles_ ? handles_->stream() : nullptr; }
+    cudaStream_t stream() const noexcept { return stream_ ? stream_->get() : nullptr; }
     // The LU of the prepared bus classes' Jacobian (size, fill, per-scenario work).
     const LuSchedule& default_schedule();
 
@@ -100,7 +101,7 @@ private:
     std::shared_ptr<const PreparedAcNetwork> net_;
     int device_;
     std::unique_ptr<AcEngine> cpu_fallback_, cpu_engine_;
-    std::unique_ptr<LibraryHandles> handles_;
+    std::optional<Stream> stream_;  // none for the CPU fallback
     DeviceBuffer<int> y_row_ptr_, y_col_;
     DeviceBuffer<double> y_re_, y_im_, participation_;
     std::vector<std::int8_t> default_types_;

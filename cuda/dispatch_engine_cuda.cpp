@@ -9,17 +9,14 @@
 #include "engine/device.hpp"
 #include "engine/dispatch_engine.hpp"
 #include "kernels/dispatch_kernels.cuh"
+#include "stream.hpp"
 
 namespace gridbatch::detail::cuda {
 namespace {
 
 class DispatchEngineCuda final : public DispatchEngine {
 public:
-    explicit DispatchEngineCuda(int device) : device_(device) {
-        activate();
-        GRIDBATCH_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    }
-    ~DispatchEngineCuda() override { cudaStreamDestroy(stream_); }
+    explicit DispatchEngineCuda(int device) : device_(device), stream_(device) {}
     DispatchEngineCuda(const DispatchEngineCuda&) = delete;
     DispatchEngineCuda& operator=(const DispatchEngineCuda&) = delete;
 
@@ -37,9 +34,10 @@ public:
         for (Index first = 0; first < S; first += chunk) {
             const Index C = std::min(chunk, S - first);
             const Matrix in = load.middleCols(first, C).transpose();  // C x T: scenario-fastest
-            DeviceBuffer<double> d_load(in.data(), static_cast<std::size_t>(in.size()), stream_);
-            DeviceBuffer<dispatch::FleetParams> d_fleets(fleets.data() + first,
-                                                         static_cast<std::size_t>(C), stream_);
+            DeviceBuffer<double> d_load(in.data(), static_cast<std::size_t>(in.size()),
+                                        stream_.get());
+            DeviceBuffer<dispatch::FleetParams> d_fleets(
+                fleets.data() + first, static_cast<std::size_t>(C), stream_.get());
             DeviceBuffer<double> d_battery(static_cast<std::size_t>(T * C));
             DeviceBuffer<double> d_grid(static_cast<std::size_t>(T * C));
             DeviceBuffer<double> d_soc(static_cast<std::size_t>((T + 1) * C));
@@ -52,19 +50,19 @@ public:
             launch_dispatch(d_load.data(), T, C, hours_per_step, d_fleets.data(), method,
                             d_battery.data(), d_soc.data(), d_grid.data(), d_work.data(),
                             d_prices.data(), d_halves.data(), d_outcomes.data(), d_methods.data(),
-                            stream_);
+                            stream_.get());
             Matrix buf(C, T);
-            d_battery.download(buf.data(), static_cast<std::size_t>(buf.size()), stream_);
+            d_battery.download(buf.data(), static_cast<std::size_t>(buf.size()), stream_.get());
             out.battery_mw.middleCols(first, C) = buf.transpose();
-            d_grid.download(buf.data(), static_cast<std::size_t>(buf.size()), stream_);
+            d_grid.download(buf.data(), static_cast<std::size_t>(buf.size()), stream_.get());
             out.grid_mw.middleCols(first, C) = buf.transpose();
             Matrix soc(C, T + 1);
-            d_soc.download(soc.data(), static_cast<std::size_t>(soc.size()), stream_);
+            d_soc.download(soc.data(), static_cast<std::size_t>(soc.size()), stream_.get());
             out.soc_mwh.middleCols(first, C) = soc.transpose();
             std::vector<dispatch::Outcome> outcomes(static_cast<std::size_t>(C));
             std::vector<int> methods(static_cast<std::size_t>(C));
-            d_outcomes.download(outcomes.data(), outcomes.size(), stream_);
-            d_methods.download(methods.data(), methods.size(), stream_);
+            d_outcomes.download(outcomes.data(), outcomes.size(), stream_.get());
+            d_methods.download(methods.data(), methods.size(), stream_.get());
             for (Index c = 0; c < C; ++c) store_outcome(out, first + c, methods[c], outcomes[c]);
         }
     }
@@ -78,12 +76,12 @@ public:
         for (Index first = 0; first < S; first += chunk) {
             const Index C = std::min(chunk, S - first);
             DeviceBuffer<dispatch::LoadParams> d_params(params.data() + first,
-                                                        static_cast<std::size_t>(C), stream_);
+                                                        static_cast<std::size_t>(C), stream_.get());
             DeviceBuffer<double> d_out(static_cast<std::size_t>(T * C));
             launch_training_load(d_params.data(), seed, first, T, C, dt_seconds, d_out.data(),
-                                 stream_);
+                                 stream_.get());
             Matrix buf(C, T);
-            d_out.download(buf.data(), static_cast<std::size_t>(buf.size()), stream_);
+            d_out.download(buf.data(), static_cast<std::size_t>(buf.size()), stream_.get());
             out.middleCols(first, C) = buf.transpose();
         }
     }
@@ -94,7 +92,7 @@ private:
     void activate() const { GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_)); }
 
     int device_;
-    cudaStream_t stream_ = nullptr;
+    Stream stream_;
 };
 
 }  // namespace

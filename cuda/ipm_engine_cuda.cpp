@@ -9,6 +9,7 @@
 #include "engine/device.hpp"
 #include "engine/ipm_engine.hpp"
 #include "kernels/ipm_kernels.cuh"
+#include "stream.hpp"
 
 namespace gridbatch::detail::cuda {
 namespace {
@@ -62,11 +63,7 @@ private:
 
 class IpmEngineCuda final : public IpmEngine {
 public:
-    explicit IpmEngineCuda(int device) : device_(device) {
-        activate();
-        GRIDBATCH_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    }
-    ~IpmEngineCuda() override { cudaStreamDestroy(stream_); }
+    explicit IpmEngineCuda(int device) : device_(device), stream_(device) {}
     IpmEngineCuda(const IpmEngineCuda&) = delete;
     IpmEngineCuda& operator=(const IpmEngineCuda&) = delete;
 
@@ -87,24 +84,24 @@ public:
         activate();
         const ipm::Structure& st = qp.structure();
         const Index C = q.cols();
-        const DeviceStructure d_st(st, stream_);
+        const DeviceStructure d_st(st, stream_.get());
         // Transposed: C x n column-major is n x C scenario-fastest.
         const Matrix qt = q.transpose(), lt = l.transpose(), ut = u.transpose();
-        DeviceBuffer<double> d_q(qt.data(), static_cast<std::size_t>(qt.size()), stream_);
-        DeviceBuffer<double> d_l(lt.data(), static_cast<std::size_t>(lt.size()), stream_);
-        DeviceBuffer<double> d_u(ut.data(), static_cast<std::size_t>(ut.size()), stream_);
+        DeviceBuffer<double> d_q(qt.data(), static_cast<std::size_t>(qt.size()), stream_.get());
+        DeviceBuffer<double> d_l(lt.data(), static_cast<std::size_t>(lt.size()), stream_.get());
+        DeviceBuffer<double> d_u(ut.data(), static_cast<std::size_t>(ut.size()), stream_.get());
         const long long doubles =
             ipm::Workspace<long long>::doubles(st, qp.settings().max_iterations);
         DeviceBuffer<double> d_work(static_cast<std::size_t>(doubles * C));
         DeviceBuffer<std::uint8_t> d_flags(static_cast<std::size_t>(st.n * C));
         DeviceBuffer<ipm::Outcome> d_out(static_cast<std::size_t>(C));
         launch_ipm(d_st.device(), qp.settings(), d_q.data(), d_l.data(), d_u.data(), C,
-                   d_work.data(), d_flags.data(), d_out.data(), stream_);
+                   d_work.data(), d_flags.data(), d_out.data(), stream_.get());
         Matrix xt(C, st.n);  // x is the workspace's first vector
-        d_work.download(xt.data(), static_cast<std::size_t>(xt.size()), stream_);
+        d_work.download(xt.data(), static_cast<std::size_t>(xt.size()), stream_.get());
         x = xt.transpose();
         std::vector<ipm::Outcome> out(static_cast<std::size_t>(C));
-        d_out.download(out.data(), out.size(), stream_);
+        d_out.download(out.data(), out.size(), stream_.get());
         outcomes.clear();
         for (const ipm::Outcome& o : out) outcomes.push_back(to_qp_outcome(o));
     }
@@ -115,7 +112,7 @@ private:
     void activate() const { GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_)); }
 
     int device_;
-    cudaStream_t stream_ = nullptr;
+    Stream stream_;
 };
 
 }  // namespace

@@ -8,14 +8,10 @@ namespace gridbatch::detail::cuda {
 
 LibraryHandles::LibraryHandles() {
     try {
-        GRIDBATCH_CUDA_CHECK(cudaGetDevice(&device_));
-        GRIDBATCH_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
         GRIDBATCH_CUDA_LIB_CHECK(cublasCreate(&cublas_));
-        GRIDBATCH_CUDA_LIB_CHECK(cublasSetStream(cublas_, stream_));
+        GRIDBATCH_CUDA_LIB_CHECK(cublasSetStream(cublas_, stream_.get()));
         GRIDBATCH_CUDA_LIB_CHECK(cusolverDnCreate(&cusolver_));
-        GRIDBATCH_CUDA_LIB_CHECK(cusolverDnSetStream(cusolver_, stream_));
-        GRIDBATCH_CUDA_LIB_CHECK(cusparseCreate(&cusparse_));
-        GRIDBATCH_CUDA_LIB_CHECK(cusparseSetStream(cusparse_, stream_));
+        GRIDBATCH_CUDA_LIB_CHECK(cusolverDnSetStream(cusolver_, stream_.get()));
     } catch (...) {
         release();
         throw;
@@ -25,42 +21,28 @@ LibraryHandles::LibraryHandles() {
 LibraryHandles::~LibraryHandles() { release(); }
 
 LibraryHandles::LibraryHandles(LibraryHandles&& other) noexcept
-    : device_(other.device_),
-      stream_(std::exchange(other.stream_, nullptr)),
+    : stream_(std::move(other.stream_)),
       cublas_(std::exchange(other.cublas_, nullptr)),
-      cusolver_(std::exchange(other.cusolver_, nullptr)),
-      cusparse_(std::exchange(other.cusparse_, nullptr)) {}
+      cusolver_(std::exchange(other.cusolver_, nullptr)) {}
 
 LibraryHandles& LibraryHandles::operator=(LibraryHandles&& other) noexcept {
     if (this != &other) {
         release();
-        device_ = other.device_;
-        stream_ = std::exchange(other.stream_, nullptr);
+        stream_ = std::move(other.stream_);
         cublas_ = std::exchange(other.cublas_, nullptr);
         cusolver_ = std::exchange(other.cusolver_, nullptr);
-        cusparse_ = std::exchange(other.cusparse_, nullptr);
     }
     return *this;
 }
 
-void LibraryHandles::synchronize() const { GRIDBATCH_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
-
 void LibraryHandles::release() noexcept {
-    // Destroy failures only happen with a dead context; nothing useful can be done in a destructor.
-    if (stream_ == nullptr && cublas_ == nullptr && cusolver_ == nullptr && cusparse_ == nullptr)
-        return;
-    int current = device_;
-    (void)cudaGetDevice(&current);
-    if (current != device_) (void)cudaSetDevice(device_);
-    if (cusparse_ != nullptr) (void)cusparseDestroy(cusparse_);
+    // Handles go before their stream (the member, destroyed after this body).
+    if (cublas_ == nullptr && cusolver_ == nullptr) return;
+    const DeviceScope scope(stream_.device());
     if (cusolver_ != nullptr) (void)cusolverDnDestroy(cusolver_);
     if (cublas_ != nullptr) (void)cublasDestroy(cublas_);
-    if (stream_ != nullptr) (void)cudaStreamDestroy(stream_);
-    if (current != device_) (void)cudaSetDevice(current);
-    cusparse_ = nullptr;
     cusolver_ = nullptr;
     cublas_ = nullptr;
-    stream_ = nullptr;
 }
 
 }  // namespace gridbatch::detail::cuda

@@ -1,11 +1,12 @@
-// One CUDA stream with the cuBLAS, cuSOLVER and cuSPARSE handles bound to it, owned together
-// (RAII, move-only): each engine holds one, so engines never serialise on each other's streams.
+// One CUDA stream with the cuBLAS and cuSOLVER handles bound to it, owned together (RAII,
+// move-only): the DC engine's dense path holds one, so engines never serialise on each other's
+// streams.
 #pragma once
 
 #include <cublas_v2.h>
-#include <cuda_runtime.h>
 #include <cusolverDn.h>
-#include <cusparse.h>
+
+#include "stream.hpp"
 
 namespace gridbatch::detail::cuda {
 
@@ -20,20 +21,17 @@ public:
     LibraryHandles(LibraryHandles&& other) noexcept;
     LibraryHandles& operator=(LibraryHandles&& other) noexcept;
 
-    cudaStream_t stream() const noexcept { return stream_; }
+    cudaStream_t stream() const noexcept { return stream_.get(); }
     cublasHandle_t cublas() const noexcept { return cublas_; }
     cusolverDnHandle_t cusolver() const noexcept { return cusolver_; }
-    cusparseHandle_t cusparse() const noexcept { return cusparse_; }
-    void synchronize() const;
+    void synchronize() const { stream_.synchronize(); }
 
 private:
     void release() noexcept;
 
-    int device_ = 0;
-    cudaStream_t stream_ = nullptr;
+    Stream stream_;
     cublasHandle_t cublas_ = nullptr;
     cusolverDnHandle_t cusolver_ = nullptr;
-    cusparseHandle_t cusparse_ = nullptr;
 };
 
 }  // namespace gridbatch::detail::cuda

@@ -1,4 +1,4 @@
-// DeviceBuffer, LibraryHandles and the mapping of CUDA failures to gridbatch::Error.
+// DeviceBuffer, Stream, LibraryHandles and the mapping of CUDA failures to gridbatch::Error.
 #include <gtest/gtest.h>
 
 #include <numeric>
@@ -8,6 +8,7 @@
 #include "cuda/require_device.hpp"
 #include "device_buffer.hpp"
 #include "library_handles.hpp"
+#include "stream.hpp"
 
 namespace gridbatch::detail::cuda {
 namespace {
@@ -66,6 +67,36 @@ TEST(DeviceBuffer, RoundTripWithOffsetsAndMoves) {
     EXPECT_EQ(b.download(handles.stream()), std::vector<double>(host.size(), 0.0));
     b.resize(10);
     EXPECT_EQ(b.size(), 10u);
+}
+
+TEST(LibraryHandles, MovedHandlesKeepWorkingAndTheSourceIsEmpty) {
+    GRIDBATCH_REQUIRE_DEVICE();
+    LibraryHandles a;
+    const cudaStream_t stream = a.stream();
+    LibraryHandles b(std::move(a));
+    EXPECT_EQ(a.stream(), nullptr);  // NOLINT(bugprone-use-after-move): moved-from state
+    EXPECT_EQ(a.cublas(), nullptr);  // NOLINT(bugprone-use-after-move)
+    EXPECT_EQ(b.stream(), stream);
+    // C = A B on the moved handles' stream: they were bound to it, and still are.
+    const std::vector<double> ab{1, 2, 3, 4};
+    DeviceBuffer<double> d_a(ab, b.stream()), d_c(4);
+    const double one = 1, zero = 0;
+    ASSERT_EQ(cublasDgemm(b.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, d_a.data(), 2,
+                          d_a.data(), 2, &zero, d_c.data(), 2),
+              CUBLAS_STATUS_SUCCESS);
+    EXPECT_EQ(d_c.download(b.stream()), (std::vector<double>{7, 10, 15, 22}));
+
+    LibraryHandles c;
+    c = std::move(b);  // c's own handles and stream are released first
+    EXPECT_EQ(c.stream(), stream);
+    EXPECT_EQ(b.cusolver(), nullptr);  // NOLINT(bugprone-use-after-move)
+    c.synchronize();
+
+    Stream on_device(0);
+    Stream moved = std::move(on_device);
+    EXPECT_EQ(on_device.get(), nullptr);  // NOLINT(bugprone-use-after-move)
+    EXPECT_EQ(moved.device(), 0);
+    moved.synchronize();
 }
 
 }  // namespace
