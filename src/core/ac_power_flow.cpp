@@ -13,6 +13,7 @@
 #include "core/ac_result_parts.hpp"
 #include "core/fast_decoupled_b.hpp"
 #include "core/memory.hpp"
+#include "core/unit_phasor.hpp"
 #include "cpu/parallel.hpp"
 #include "engine/ac_engine.hpp"
 #include "gridbatch/admittance.hpp"
@@ -608,7 +609,7 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
                             res.slack_mw[s] * options_.slack_participation[g] / on_total;
             }
             ComplexVector v(nb);
-            for (Index i = 0; i < nb; ++i) v[i] = std::polar(vm(i, s), va(i, s));
+            for (Index i = 0; i < nb; ++i) v[i] = vm(i, s) * detail::unit_phasor(va(i, s));
             pfsoln(net, p, v, s, st, distributed);
             if (!options_.enforce_q_limits || out.report.at(j) != Status::converged) return;
 
@@ -737,7 +738,7 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
     detail::cpu::parallel_for(ns, options_.threads, 16, [&](int, Index begin, Index end) {
         ComplexVector v(nb);
         for (Index s = begin; s < end; ++s) {
-            for (Index i = 0; i < nb; ++i) v[i] = std::polar(res.vm(i, s), va(i, s));
+            for (Index i = 0; i < nb; ++i) v[i] = res.vm(i, s) * detail::unit_phasor(va(i, s));
             Complex loss = 0;
             for (Index k = 0; k < nl; ++k) {
                 Complex i_f = 0, i_t = 0;

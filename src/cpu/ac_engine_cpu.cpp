@@ -10,6 +10,7 @@
 #include <mutex>
 #include <tuple>
 
+#include "core/unit_phasor.hpp"
 #include "cpu/ac_linear_solver.hpp"
 #include "cpu/parallel.hpp"
 #include "engine/ac_engine.hpp"
@@ -291,7 +292,7 @@ private:
             va = std::remainder(va, 2 * kPi);
             if (va <= -kPi) va = kPi;
         }
-        ws.unit[i] = Complex(std::cos(va), std::sin(va));
+        ws.unit[i] = unit_phasor(va);
         ws.v[i] = vm * ws.unit[i];
     }
 
@@ -465,11 +466,10 @@ private:
         if (!lus.b_ok) return finish(s, ws, Status::singular, 0, norm_of(n), 0, out);
         // V = Vm e^{j Va} as fdpf forms it (no normalisation); a Q step leaves the angles, so
         // e^{j Va} is reused there.
-        for (int i = 0; i < net_->n_bus; ++i)
-            ws.unit[i] = Complex(std::cos(ws.va[i]), std::sin(ws.va[i]));
+        for (int i = 0; i < net_->n_bus; ++i) ws.unit[i] = unit_phasor(ws.va[i]);
         auto refresh_angles = [&] {
             for (int i : l.pvpq) {
-                ws.unit[i] = Complex(std::cos(ws.va[i]), std::sin(ws.va[i]));
+                ws.unit[i] = unit_phasor(ws.va[i]);
                 ws.v[i] = ws.vm[i] * ws.unit[i];
             }
         };
