@@ -194,6 +194,7 @@ TEST_P(SensitivityTest, N1ScreeningMatchesBruteForce) {
         }
     }
     EXPECT_EQ(got, expected);
+    EXPECT_EQ(res.violations.size(), expected.size());  // no violation twice
     EXPECT_TRUE(std::is_sorted(res.violations.begin(), res.violations.end(),
                                [](const N1Violation& a, const N1Violation& b) {
                                    return std::tie(a.scenario, a.outage, a.branch) <
