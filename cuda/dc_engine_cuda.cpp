@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -104,16 +105,17 @@ CudaDcEngine::CudaDcEngine(std::shared_ptr<const DcModel> model, int device)
     island_ptr_.upload(ptr, stream);
     island_bus_.upload(members, stream);
 
-    if (n_free_ == 0) return;
-    // The dense inverse and the LU it is computed from live at once.
-    const double dense_bytes =
-        2.0 * sizeof(double) * static_cast<double>(n_free_) * static_cast<double>(n_free_);
-    const double have = static_cast<double>(device_free_bytes());
+    // Checked on every network, also where there is nothing to solve.
     const char* forced = std::getenv("GRIDBATCH_DC_SOLVE");
     const std::string mode = forced && *forced ? forced : "auto";
     if (mode != "auto" && mode != "dense" && mode != "sparse")
         throw Error(ErrorKind::invalid_input,
                     "GRIDBATCH_DC_SOLVE must be auto, dense or sparse (got '" + mode + "')");
+    if (n_free_ == 0) return;
+    // The dense inverse and the LU it is computed from live at once.
+    const double dense_bytes =
+        2.0 * sizeof(double) * static_cast<double>(n_free_) * static_cast<double>(n_free_);
+    const double have = static_cast<double>(device_free_bytes());
     sparse_ = mode == "sparse" || (mode == "auto" && dense_bytes > 0.9 * have);
     if (sparse_) {
         factor_sparse();
@@ -209,7 +211,9 @@ Index CudaDcEngine::max_chunk() const {
                              x_.bytes() + r_.bytes() + va_.bytes() + pf_.bytes() +
                              mismatch_.bytes() + xt_.bytes();
     const std::size_t usable = device_chunk_budget(held) / 10 * 7;
-    return std::max<Index>(1, static_cast<Index>(usable / bytes_per_scenario()));
+    // The kernels count scenarios in int.
+    return std::clamp<Index>(static_cast<Index>(usable / bytes_per_scenario()), 1,
+                             std::numeric_limits<int>::max());
 }
 
 void CudaDcEngine::gemm_inverse(const double* rhs, double* x, Index count, double beta) {

@@ -75,7 +75,9 @@ INSTANTIATE_TEST_SUITE_P(Cases, DcSparseSolve,
 
 // The three device steps of one sparse solve, unrefined (refinement would hide an error in the
 // first solve), against the CPU engine's solve: case2383wp with an odd count, and case9 with
-// more scenarios than one grid holds tiles in y (65,535 x 32), so the tile loop strides.
+// more scenarios than one grid holds tiles in y (65,535 x 32), so the back transpose's tile loop
+// strides (the forward one puts scenarios in x; its y stride needs 2 million free buses and is
+// checked by a one-off host emulation of the kernel's blocks when it was written, 65cb17d).
 TEST(CudaDcEngine, SparseSolveStepsMatchTheCpuEngine) {
     GRIDBATCH_REQUIRE_DEVICE();
     GRIDBATCH_REQUIRE_SHARED();
@@ -148,6 +150,15 @@ TEST(CudaDcEngine, SparseSolveWhereTheInverseDoesNotFit) {
         ADD_FAILURE() << "expected an Error";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("GRIDBATCH_DC_SOLVE=dense: inverting B_red"),
+                  std::string::npos)
+            << e.what();
+    }
+    const test::ScopedEnv unknown("GRIDBATCH_DC_SOLVE", "cholesky");
+    try {
+        DcPowerFlow refused(net, gpu);
+        ADD_FAILURE() << "expected an Error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("must be auto, dense or sparse (got 'cholesky')"),
                   std::string::npos)
             << e.what();
     }
