@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Turns Google Benchmark JSON files into a Markdown report with a throughput plot.
 
-usage: report.py RESULTS_DIR OUT.md
+usage: report.py RESULTS_DIR [RESULTS_DIR ...] OUT.md
+
+With several result directories (full runs of the suite at different times), each row is the
+run with the lowest time: a shared VM's speed swings for minutes at a time, so the best of runs
+minutes apart is the closest to the machine's undisturbed speed.
 
 Each benchmark's name is `<Solver>/<case>/<batch>` by convention (bench_*.cpp); every counter is
 shown, and scenario rates (`scenarios_per_s`, `scenarios/s`, `pf/s`) are plotted against the
@@ -38,6 +42,26 @@ def git_commit():
         return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True).strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def load_runs(results_dirs):
+    """Rows of every run, each (program, solver) group in the first run's order, each row the
+    run with the lowest real time; the contexts of the first run."""
+    groups, contexts = load(results_dirs[0])
+    for d in results_dirs[1:]:
+        more, _ = load(d)
+        for key, rows in more.items():
+            have = groups.setdefault(key, [])
+            at = {b["name"]: i for i, b in enumerate(have)}
+            for b in rows:
+                i = at.get(b["name"])
+                if i is None:
+                    at[b["name"]] = len(have)
+                    have.append(b)
+                elif b.get("time_unit") == have[i].get("time_unit") and \
+                        b.get("real_time", 0.0) < have[i].get("real_time", 0.0):
+                    have[i] = b
+    return groups, contexts
 
 
 def load(results_dir):
@@ -186,8 +210,8 @@ def main():
     if len(sys.argv) < 3:
         print(__doc__)
         return 2
-    results_dir, out = sys.argv[1], sys.argv[2]
-    groups, contexts = load(results_dir)
+    results_dirs, out = sys.argv[1:-1], sys.argv[-1]
+    groups, contexts = load_runs(results_dirs)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = ["# gridbatch benchmark results", "",
              f"- date: {now}", f"- commit: {git_commit()}", f"- CPU: {cpu_model()} "
@@ -196,8 +220,14 @@ def main():
         dev = ctx.get("gridbatch_device")
         if dev:
             lines.append(f"- device ({fn}): {dev}")
+    runs = len(results_dirs)
+    best = (f" The suite ran {runs} times, minutes apart, and each row is the lowest of its "
+            f"{runs} medians: this VM's speed swings by a third or more for minutes at a time, "
+            "longer than a row's repetitions, so one run catches some rows in a slow phase."
+            if runs > 1 else "")
     lines += ["", "Times are wall-clock per batch: the median of 3 repetitions, each at least 0.5 s "
-              "of runs (rows with a fixed iteration count: the median of 3 runs). On a shared "
+              "of runs (rows with a fixed iteration count: the median of 3 runs)." + best +
+              " On a shared "
               "virtual machine they vary from run to run: up to about 30 % was seen on the 2-core "
               "VM behind the CPU rows, and up to 3x on rows whose results take hundreds of MB "
               "(there each first touch of a fresh 4 KiB page costs several us, a page fault through "
