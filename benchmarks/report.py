@@ -105,50 +105,68 @@ def batch_of(name):
     return None
 
 
+# Plot titles of the benchmark families (the part of a name before `_` and `/`).
+FAMILY_TITLES = {"AcNewton": "AC Newton", "AcFdxb": "AC fast-decoupled (XB)",
+                 "AcNewtonEngine": "AC Newton, device-resident",
+                 "AcFdxbEngine": "AC fast-decoupled, device-resident", "batch": "DC power flow",
+                 "DcResident": "DC power flow, device-resident (dense)",
+                 "DcResidentSparse": "DC power flow, device-resident (sparse)",
+                 "n1": "N-1 screening (DC, all outages)"}
+
+
 def plot(groups, path):
+    """One panel per solver family and program (CPU and GPU apart); a colour per case, the same in
+    every panel, and a line style per variant (one core, all cores, ...)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    fig, ax = plt.subplots(figsize=(8, 5))
-    drawn = 0
+    panels = {}
     for (prog, solver), rows in sorted(groups.items()):
+        family, _, variant = solver.partition("_")
         series = {}
         for b in rows:
             batch = batch_of(b["name"])
             rate = next((b[k] for k in RATE_KEYS if k in b), None)
             if batch is None or rate is None:
                 continue
-            key = "/".join(p for p in b["name"].split("/")[:-1] if not p.isdigit())
-            series.setdefault(key, []).append((batch, rate))
-        for key, pts in series.items():
-            if len(pts) < 2:
-                continue
-            pts.sort()
-            ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker="o", label=key)
-            drawn += 1
-    if not drawn:
-        plt.close(fig)
+            case = next((p for p in b["name"].split("/") if p.startswith("case")), "")
+            series.setdefault((case, variant), []).append((batch, rate))
+        lines = [(key, sorted(pts)) for key, pts in series.items() if len(pts) >= 2]
+        if lines:
+            panels.setdefault(f"{FAMILY_TITLES.get(family, family)} ({prog})", []).extend(lines)
+    if not panels:
         return False
-    ax.set_xlabel("scenarios per batch")
-    ax.set_ylabel("scenarios per second")
-    ax.set_title("gridbatch throughput against batch size")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    cases = sorted({case for lines in panels.values() for (case, _), _ in lines})
+    colour = {case: f"C{i % 10}" for i, case in enumerate(cases)}
+    styles = ["-", "--", ":", "-."]
+    n = len(panels)
+    cols = 2 if n > 1 else 1
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 3.4 * rows), squeeze=False)
+    for ax, (title, lines) in zip(axes.flat, sorted(panels.items())):
+        variants = sorted({variant for (_, variant), _ in lines})
+        for (case, variant), pts in lines:
+            label = " ".join(x for x in (case, variant) if x) or title
+            ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker="o", color=colour[case],
+                      linestyle=styles[variants.index(variant) % len(styles)], label=label)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("scenarios per batch", fontsize=8)
+        ax.set_ylabel("scenarios per second", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.suptitle("gridbatch throughput against batch size")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
 
 
-# Every performance target named in the solver issues: (issue, what, target, benchmark name or
-# None, how to read the measurement). A name matches the row of that name or a row whose name
-# goes on after it with "/"; H100 targets read only files of GPU runs (named *cuda*, as
-# scripts/gpu_run.sh names them: the CPU and CUDA runs of bench_dc have the same row names), the
-# others only files of CPU runs. GPU rows stay "not measured" until a GPU run's JSON is in the
-# results directory.
 def _ms(b):
     t = b.get("real_time", 0.0)
     return t * {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
