@@ -16,6 +16,7 @@
 #include "support/backend_test.hpp"
 #include "support/cases.hpp"
 #include "support/dispatch_checks.hpp"
+#include "support/expect_error.hpp"
 
 namespace gridbatch {
 namespace {
@@ -316,17 +317,7 @@ GRIDBATCH_INSTANTIATE_FOR_ALL_BACKENDS(DispatchTest);
 
 // ---- backend-independent parts -------------------------------------------------------------
 
-void expect_error(const std::function<void()>& f, const std::vector<std::string>& words) {
-    try {
-        f();
-        ADD_FAILURE() << "no error";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
-        for (const auto& w : words)
-            EXPECT_NE(std::string(e.what()).find(w), std::string::npos)
-                << "'" << w << "' not in: " << e.what();
-    }
-}
+using test::expect_error;
 
 TEST(DispatchInput, ErrorsNameParameterAndScenario) {
     Matrix load = Matrix::Constant(10, 3, 50.0);

@@ -8,6 +8,7 @@
 #include "gridbatch/error.hpp"
 #include "gridbatch/load_profiles.hpp"
 #include "support/backend_test.hpp"
+#include "support/expect_error.hpp"
 
 namespace gridbatch {
 namespace {
@@ -128,16 +129,7 @@ GRIDBATCH_INSTANTIATE_FOR_ALL_BACKENDS(LoadProfileTest);
 TEST(LoadProfileInput, ErrorsNameFieldJobAndScenario) {
     std::vector<TrainingLoadParameters> ps(3);
     ps[2].jobs[1].compute_share = 1.5;
-    try {
-        training_load(ps, 3);
-        FAIL() << "no error";
-    } catch (const Error& e) {
-        const std::string w = e.what();
-        EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
-        EXPECT_NE(w.find("compute_share"), std::string::npos) << w;
-        EXPECT_NE(w.find("job 1"), std::string::npos) << w;
-        EXPECT_NE(w.find("scenario 2"), std::string::npos) << w;
-    }
+    test::expect_error([&] { training_load(ps, 3); }, {"compute_share", "job 1", "scenario 2"});
     ps[2].jobs[1].compute_share = 0.5;
     ps[0].pue = 0.9;
     EXPECT_THROW(training_load(ps, 3), Error);

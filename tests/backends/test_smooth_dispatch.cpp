@@ -13,6 +13,7 @@
 #include "gridbatch/smooth_dispatch.hpp"
 #include "support/backend_test.hpp"
 #include "support/dispatch_checks.hpp"
+#include "support/expect_error.hpp"
 
 namespace gridbatch {
 namespace {
@@ -40,17 +41,7 @@ BatteryFleet lossy_fleet(Real units) {
     return f;
 }
 
-// The message of the invalid_input Error that `call` throws, or "no error".
-template <typename Call>
-std::string invalid_input_message(Call&& call) {
-    try {
-        call();
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
-        return e.what();
-    }
-    return "no error";
-}
+using test::error_of;
 
 Real max_step_ramp(const Eigen::Ref<const Vector>& g) {
     Real r = 0;
@@ -467,7 +458,7 @@ TEST(SmoothDispatch, BackupGenerationCoversTheImportLimit) {
     EXPECT_GE(u.sum() / 3600, need - 1e-9);
 
     const std::string refused =
-        invalid_input_message([&] { dispatch(load, {fleet}, {grid}, DispatchOptions{}); });
+        error_of([&] { dispatch(load, {fleet}, {grid}, DispatchOptions{}); });
     EXPECT_NE(refused.find("backup_mw"), std::string::npos) << refused;
     EXPECT_NE(refused.find("smooth_dispatch"), std::string::npos) << refused;
 }
@@ -521,7 +512,7 @@ TEST(SmoothDispatch, BatteryRampLimitHolds) {
     EXPECT_GT(worst, 4 - 1e-3);  // it binds: the square wave asks for jumps of tens of MW
     test::expect_physical(load, ipm, f, GridConnection{}, 1.0, 0, {1e-6});
     const std::string refused =
-        invalid_input_message([&] { dispatch(load, {f}, {GridConnection{}}, DispatchOptions{}); });
+        error_of([&] { dispatch(load, {f}, {GridConnection{}}, DispatchOptions{}); });
     EXPECT_NE(refused.find("ramp_limit_mw_per_s"), std::string::npos) << refused;
 }
 
@@ -529,7 +520,7 @@ TEST(SmoothDispatch, BadInputsNameArgumentAndScenario) {
     Matrix load = training_load(20, 3, 2);
     const BatteryFleet f = lossy_fleet(2);
     const auto message = [&](const SmoothDispatchOptions& o) {
-        return invalid_input_message([&] { smooth_dispatch(load, {f}, {GridConnection{}}, o); });
+        return error_of([&] { smooth_dispatch(load, {f}, {GridConnection{}}, o); });
     };
     load(7, 2) = std::nan("");
     const std::string nan = message({});
@@ -553,7 +544,7 @@ TEST(SmoothDispatch, BadInputsNameArgumentAndScenario) {
     // Fleet errors name the scenario.
     BatteryFleet broken = f;
     broken.charge_efficiency = 1.5;
-    const std::string what = invalid_input_message([&] {
+    const std::string what = error_of([&] {
         smooth_dispatch(load, {f, f, broken}, {GridConnection{}}, {});
     });
     EXPECT_NE(what.find("scenario 2"), std::string::npos) << what;
@@ -607,7 +598,7 @@ TEST(SmoothDispatch, SmallestFleetForRampDoesNotDependOnTheFirstProbe) {
                                     IndexVector::Constant(2, probe));
         EXPECT_EQ(guessed, plain);
     }
-    const std::string what = invalid_input_message([&] {
+    const std::string what = error_of([&] {
         smallest_fleet_for_ramp(load, unit, limit, max_units, GridConnection{}, options,
                                 IndexVector::Constant(3, 4));
     });

@@ -3,6 +3,7 @@
 #include "engine/device.hpp"
 #include "gridbatch/backend.hpp"
 #include "gridbatch/error.hpp"
+#include "support/expect_error.hpp"
 
 namespace gridbatch {
 namespace {
@@ -22,18 +23,10 @@ TEST(BackendSelection, UnavailableCudaThrowsWithReason) {
     const BackendStatus status = backend_status(Backend::cuda);
     if (status.available) GTEST_SKIP() << "a CUDA device is present";
     EXPECT_FALSE(status.reason.empty());
-    try {
-        resolve_backend(Backend::cuda);
-        FAIL();
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::backend_unavailable);
-        const std::string msg = e.what();
-        EXPECT_NE(msg.find("Backend::cuda requested, but"), std::string::npos) << msg;
-        if (detail::cuda::built())
-            EXPECT_NE(msg.find("no usable CUDA device"), std::string::npos) << msg;
-        else
-            EXPECT_NE(msg.find("no CUDA backend"), std::string::npos) << msg;
-    }
+    test::expect_error([] { resolve_backend(Backend::cuda); },
+                       {"Backend::cuda requested, but",
+                        detail::cuda::built() ? "no usable CUDA device" : "no CUDA backend"},
+                       ErrorKind::backend_unavailable);
 }
 
 TEST(BackendSelection, ParsesNames) {

@@ -22,6 +22,7 @@
 #include "gridbatch/matpower.hpp"
 #include "gridbatch/sensitivities.hpp"
 #include "support/cases.hpp"
+#include "support/expect_error.hpp"
 
 namespace gridbatch {
 namespace {
@@ -29,17 +30,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// The message of the Error `f` throws; fails the test when it throws nothing or another kind.
-std::string error_of(const std::function<void()>& f, ErrorKind kind = ErrorKind::invalid_input) {
-    try {
-        f();
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), kind) << e.what();
-        return e.what();
-    }
-    ADD_FAILURE() << "no error";
-    return "";
-}
+using test::error_of;
 
 std::string parse_error(const std::string& text) {
     return error_of([&] { parse_matpower(text, "bad.m"); });

@@ -6,19 +6,14 @@
 #include "gridbatch/error.hpp"
 #include "gridbatch/matpower.hpp"
 #include "support/cases.hpp"
+#include "support/expect_error.hpp"
 
 namespace gridbatch {
 namespace {
 
 std::string message_of(const std::string& text) {
-    try {
-        parse_matpower(text, "bad.m");
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
-        return e.what();
-    }
-    ADD_FAILURE() << "no error for:\n" << text;
-    return "";
+    SCOPED_TRACE("for:\n" + text);
+    return test::error_of([&] { parse_matpower(text, "bad.m"); });
 }
 
 std::string replace(std::string s, const std::string& from, const std::string& to) {
@@ -110,13 +105,8 @@ TEST(MatpowerReader, EmptyAndTruncatedInput) {
 }
 
 TEST(MatpowerReader, MissingFileIsIoError) {
-    try {
-        read_matpower("/nonexistent/case.m");
-        FAIL();
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::io);
-        EXPECT_NE(std::string(e.what()).find("/nonexistent/case.m"), std::string::npos);
-    }
+    test::expect_error([] { read_matpower("/nonexistent/case.m"); }, {"/nonexistent/case.m"},
+                       ErrorKind::io);
 }
 
 TEST(MatpowerReader, ReadsEverySharedCase) {

@@ -15,23 +15,11 @@
 #include "gridbatch/error.hpp"
 #include "gridbatch/load_profiles.hpp"
 #include "gridbatch/sensitivities.hpp"
+#include "support/expect_error.hpp"
 #include "support/scoped_env.hpp"
 
 namespace gridbatch {
 namespace {
-
-// Runs f, which must throw an Error whose message contains every one of `parts`.
-template <typename F>
-void expect_refused(F&& f, std::initializer_list<const char*> parts) {
-    try {
-        f();
-        ADD_FAILURE() << "no error";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
-        for (const char* part : parts)
-            EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-    }
-}
 
 Matrix scaled(const Vector& column, Index scenarios) { return column.replicate(1, scenarios); }
 
@@ -56,31 +44,32 @@ TEST(MemoryLimit, LargeBatchesAreRefusedSmallOnesRun) {
     DcOptions dco;
     dco.backend = Backend::cpu;
     DcPowerFlow dc(net, dco);
-    expect_refused([&] { dc.solve(scaled(net.buses().pd, 5000)); },
-                   {"DC power flow of 5000 scenarios needs", "GRIDBATCH_MEMORY_LIMIT"});
+    test::expect_error([&] { dc.solve(scaled(net.buses().pd, 5000)); },
+                       {"DC power flow of 5000 scenarios needs", "GRIDBATCH_MEMORY_LIMIT"});
     EXPECT_EQ(dc.solve(scaled(net.buses().pd, 20)).report.n_converged(), 20);
 
     AcOptions aco;
     aco.backend = Backend::cpu;
     const AcPowerFlow ac(net, aco);
-    expect_refused([&] { ac.solve(scaled(net.buses().pd, 5000), scaled(net.buses().qd, 5000)); },
-                   {"AC power flow of 5000 scenarios needs", "0.002 GB is the limit"});
+    test::expect_error(
+        [&] { ac.solve(scaled(net.buses().pd, 5000), scaled(net.buses().qd, 5000)); },
+        {"AC power flow of 5000 scenarios needs", "0.002 GB is the limit"});
     EXPECT_EQ(ac.solve(scaled(net.buses().pd, 10), scaled(net.buses().qd, 10)).report.n_converged(),
               10);
 
     LoadProfileOptions lpo;
     lpo.steps = 3600;
     lpo.backend = Backend::cpu;
-    expect_refused([&] { training_load({TrainingLoadParameters{}}, 100, lpo); },
-                   {"training_load of 100 scenarios x 3600 steps needs"});
+    test::expect_error([&] { training_load({TrainingLoadParameters{}}, 100, lpo); },
+                       {"training_load of 100 scenarios x 3600 steps needs"});
     const Matrix load = training_load({TrainingLoadParameters{}}, 2, lpo);
     DispatchOptions dpo;
     dpo.backend = Backend::cpu;
     const BatteryFleet fleet = BatteryFleet::from_units(battery_unit("megapack-2h"), 50);
     EXPECT_EQ(dispatch(load, {fleet}, {GridConnection{}}, dpo).report.n_converged(), 2);
     const Matrix many = load.replicate(1, 40);
-    expect_refused([&] { dispatch(many, {fleet}, {GridConnection{}}, dpo); },
-                   {"dispatch of 80 scenarios x 3600 steps needs"});
+    test::expect_error([&] { dispatch(many, {fleet}, {GridConnection{}}, dpo); },
+                       {"dispatch of 80 scenarios x 3600 steps needs"});
 }
 
 // The CUDA engines size each chunk from chunk_budget(free, held, limit) * 0.7, where `held` is
@@ -160,8 +149,8 @@ TEST(MemoryLimit, ABadLimitIsNamed) {
     DcOptions dco;
     dco.backend = Backend::cpu;
     DcPowerFlow dc(net, dco);
-    expect_refused([&] { dc.solve(scaled(net.buses().pd, 2)); },
-                   {"GRIDBATCH_MEMORY_LIMIT='lots' is not a size"});
+    test::expect_error([&] { dc.solve(scaled(net.buses().pd, 2)); },
+                       {"GRIDBATCH_MEMORY_LIMIT='lots' is not a size"});
 }
 
 }  // namespace

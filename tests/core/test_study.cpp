@@ -15,6 +15,7 @@
 #include "gridbatch/sensitivities.hpp"
 #include "gridbatch/smooth_dispatch.hpp"
 #include "gridbatch/study.hpp"
+#include "support/expect_error.hpp"
 
 namespace gridbatch {
 namespace {
@@ -212,13 +213,8 @@ TEST(Study, SizingDoesNotDependOnTheThreadCount) {
     EXPECT_EQ(one.ramp_aware_smallest_fleet, three.ramp_aware_smallest_fleet);
 }
 
-std::string error_of(StudyOptions o, const Network& net) {
-    try {
-        run_study(net, o);
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "no error";
+std::string error_of(const StudyOptions& o, const Network& net) {
+    return test::error_of([&] { run_study(net, o); });
 }
 
 TEST(Study, BadOptionsNameTheOption) {

@@ -9,30 +9,19 @@
 #include "device_buffer.hpp"
 #include "library_handles.hpp"
 #include "stream.hpp"
+#include "support/expect_error.hpp"
 
 namespace gridbatch::detail::cuda {
 namespace {
 
 TEST(CudaErrors, FailedCallThrowsDeviceErrorNamingCallErrorAndPlace) {
-    try {
-        GRIDBATCH_CUDA_CHECK(cudaErrorInvalidValue);
-        FAIL() << "no exception";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::device);
-        const std::string what = e.what();
-        EXPECT_NE(what.find("cudaErrorInvalidValue"), std::string::npos) << what;
-        EXPECT_NE(what.find("test_device_buffer.cpp:"), std::string::npos) << what;
-    }
+    test::expect_error([] { GRIDBATCH_CUDA_CHECK(cudaErrorInvalidValue); },
+                       {"cudaErrorInvalidValue", "test_device_buffer.cpp:"}, ErrorKind::device);
 }
 
 TEST(CudaErrors, LibraryStatusIsReported) {
-    try {
-        GRIDBATCH_CUDA_LIB_CHECK(CUBLAS_STATUS_NOT_INITIALIZED);
-        FAIL() << "no exception";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), ErrorKind::device);
-        EXPECT_NE(std::string(e.what()).find("CUBLAS_STATUS_NOT_INITIALIZED"), std::string::npos);
-    }
+    test::expect_error([] { GRIDBATCH_CUDA_LIB_CHECK(CUBLAS_STATUS_NOT_INITIALIZED); },
+                       {"CUBLAS_STATUS_NOT_INITIALIZED"}, ErrorKind::device);
 }
 
 TEST(DeviceBuffer, CopyOutsideTheBufferIsAnErrorBeforeAnyDeviceCall) {
