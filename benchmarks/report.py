@@ -167,6 +167,12 @@ def plot(groups, path):
     return True
 
 
+# Every performance target named in the solver issues: (issue, what, target, benchmark name or
+# None, how to read the measurement). A name matches the row of that name or a row whose name
+# goes on after it with "/"; H100 targets read only files of GPU runs (named *cuda*, as
+# scripts/gpu_run.sh names them: the CPU and CUDA runs of bench_dc have the same row names), the
+# others only files of CPU runs. GPU rows stay "not measured" until a GPU run's JSON is in the
+# results directory.
 def _ms(b):
     t = b.get("real_time", 0.0)
     return t * {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
