@@ -16,13 +16,13 @@ namespace {
 
 class DispatchEngineCuda final : public DispatchEngine {
 public:
-    explicit DispatchEngineCuda(int device) : device_(device), stream_(device) {}
+    explicit DispatchEngineCuda(int device) : stream_(device) {}
     DispatchEngineCuda(const DispatchEngineCuda&) = delete;
     DispatchEngineCuda& operator=(const DispatchEngineCuda&) = delete;
 
     void solve(const MatrixView& load, const std::vector<dispatch::FleetParams>& fleets,
                double hours_per_step, int method, DispatchResult& out) override {
-        activate();
+        stream_.activate();
         const Index T = load.rows(), S = load.cols();
         const std::size_t per_scenario =
             sizeof(double) * (4 * static_cast<std::size_t>(T) + 1 +
@@ -69,7 +69,7 @@ public:
 
     void training_load(const std::vector<dispatch::LoadParams>& params, std::uint64_t seed,
                        double dt_seconds, Matrix& out) override {
-        activate();
+        stream_.activate();
         const Index T = out.rows(), S = out.cols();
         const Index chunk = scenarios_per_chunk(
             S, sizeof(double) * static_cast<std::size_t>(T) + sizeof(params[0]));
@@ -87,11 +87,6 @@ public:
     }
 
 private:
-    // The engine's device for the calling thread: another engine or thread may have made another
-    // device current since.
-    void activate() const { GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_)); }
-
-    int device_;
     Stream stream_;
 };
 

@@ -63,13 +63,13 @@ private:
 
 class IpmEngineCuda final : public IpmEngine {
 public:
-    explicit IpmEngineCuda(int device) : device_(device), stream_(device) {}
+    explicit IpmEngineCuda(int device) : stream_(device) {}
     IpmEngineCuda(const IpmEngineCuda&) = delete;
     IpmEngineCuda& operator=(const IpmEngineCuda&) = delete;
 
     // The Structure is small beside the scenarios' state.
     Index chunk_size(const BoundedQp& qp, Index scenarios) override {
-        activate();
+        stream_.activate();
         const ipm::Structure& st = qp.structure();
         const std::size_t per_scenario =
             sizeof(double) * static_cast<std::size_t>(ipm::Workspace<long long>::doubles(
@@ -81,7 +81,7 @@ public:
 
     void solve(const BoundedQp& qp, const Matrix& q, const Matrix& l, const Matrix& u, Matrix& x,
                std::vector<QpOutcome>& outcomes) override {
-        activate();
+        stream_.activate();
         const ipm::Structure& st = qp.structure();
         const Index C = q.cols();
         const DeviceStructure d_st(st, stream_.get());
@@ -107,11 +107,6 @@ public:
     }
 
 private:
-    // The engine's device for the calling thread: another engine or thread may have made another
-    // device current since.
-    void activate() const { GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_)); }
-
-    int device_;
     Stream stream_;
 };
 

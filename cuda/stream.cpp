@@ -30,6 +30,8 @@ Stream& Stream::operator=(Stream&& other) noexcept {
     return *this;
 }
 
+void Stream::activate() const { GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_)); }
+
 void Stream::synchronize() const { GRIDBATCH_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
 void Stream::release() noexcept {

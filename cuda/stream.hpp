@@ -20,6 +20,9 @@ public:
 
     cudaStream_t get() const noexcept { return stream_; }
     int device() const noexcept { return device_; }
+    // Makes the stream's device current for the calling thread: another engine or thread may
+    // have made another device current since. Throws Error{device}.
+    void activate() const;
     void synchronize() const;
 
 private:
