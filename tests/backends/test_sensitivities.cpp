@@ -150,8 +150,10 @@ TEST_P(SensitivityTest, IslandingOutagesAreExactlyTheBridges) {
 TEST_P(SensitivityTest, N1ScreeningMatchesBruteForce) {
     GRIDBATCH_REQUIRE_SHARED();
     const Network net = read_matpower(test::case_path("case30"));
-    Matrix pd(net.n_bus(), 3);
-    for (Index s = 0; s < 3; ++s) pd.col(s) = net.buses().pd * (0.9 + 0.15 * s);
+    // More scenarios than the CPU engine screens together (8), and not a multiple of that.
+    const Index S = 11;
+    Matrix pd(net.n_bus(), S);
+    for (Index s = 0; s < S; ++s) pd.col(s) = net.buses().pd * (0.9 + 0.03 * s);
     const Real threshold = 60;
     DcPowerFlow pf(net, options());
     N1Options o;
@@ -162,7 +164,7 @@ TEST_P(SensitivityTest, N1ScreeningMatchesBruteForce) {
     const std::vector<bool> islanding = islanding_branches(net);
     std::set<std::tuple<Index, Index, Index>> expected;
     std::vector<Index> expected_islanding;
-    Vector worst = Vector::Zero(3);
+    Vector worst = Vector::Zero(S);
     std::map<std::tuple<Index, Index, Index>, Real> loading;
     for (Index k = 0; k < net.n_branch(); ++k) {
         if (islanding[k]) {
@@ -170,7 +172,7 @@ TEST_P(SensitivityTest, N1ScreeningMatchesBruteForce) {
             continue;
         }
         const DcPowerFlowResult after = DcPowerFlow(without_branch(net, k), options()).solve(pd);
-        for (Index s = 0; s < 3; ++s)
+        for (Index s = 0; s < S; ++s)
             for (Index l = 0; l < net.n_branch(); ++l) {
                 const Real rate = net.branches().rate_a[l];
                 if (rate == 0 || l == k) continue;
@@ -200,7 +202,7 @@ TEST_P(SensitivityTest, N1ScreeningMatchesBruteForce) {
                                    return std::tie(a.scenario, a.outage, a.branch) <
                                           std::tie(b.scenario, b.outage, b.branch);
                                }));
-    for (Index s = 0; s < 3; ++s) {
+    for (Index s = 0; s < S; ++s) {
         EXPECT_NEAR(res.worst_loading_percent[s], worst[s], 1e-8);
         ASSERT_GE(res.worst_outage[s], 0);
         const DcPowerFlowResult at_worst =
@@ -235,7 +237,7 @@ TEST_P(SensitivityTest, N1ScreeningMatchesBruteForce) {
         EXPECT_EQ(kept, want);
         EXPECT_LT(want.size(), expected.size());  // the filter removes some here
         EXPECT_FALSE(want.empty());
-        for (Index sc = 0; sc < 3; ++sc)
+        for (Index sc = 0; sc < S; ++sc)
             EXPECT_EQ(r.worst_loading_percent[sc], res.worst_loading_percent[sc]);
     }
     N1Options bad = o;
@@ -248,11 +250,26 @@ TEST_P(SensitivityTest, N1ScreeningMatchesBruteForce) {
     quiet.threshold_percent = 1e6;
     const N1Result none = n1_screen(pf, pd, quiet);
     EXPECT_TRUE(none.violations.empty());
-    for (Index s = 0; s < 3; ++s) {
+    for (Index s = 0; s < S; ++s) {
         EXPECT_NEAR(none.worst_loading_percent[s], worst[s], 1e-8);
         EXPECT_EQ(none.worst_outage[s], res.worst_outage[s]);
         EXPECT_EQ(none.worst_branch[s], res.worst_branch[s]);
     }
+
+    // On one CPU thread (every scenario in one call of the screening) the same list and worst.
+    DcOptions one_thread = options();
+    one_thread.threads = 1;
+    DcPowerFlow single(net, one_thread);
+    const N1Result serial = n1_screen(single, pd, o);
+    ASSERT_EQ(serial.violations.size(), res.violations.size());
+    for (std::size_t v = 0; v < res.violations.size(); ++v) {
+        const N1Violation &a = serial.violations[v], &b = res.violations[v];
+        EXPECT_EQ(std::tie(a.scenario, a.outage, a.branch),
+                  std::tie(b.scenario, b.outage, b.branch));
+        EXPECT_NEAR(a.loading_percent, b.loading_percent, 1e-9);
+    }
+    EXPECT_EQ(serial.worst_outage, res.worst_outage);
+    EXPECT_EQ(serial.worst_branch, res.worst_branch);
 
     // A chosen list of outages screens only those.
     N1Options some = o;
