@@ -1,3 +1,6 @@
+#include <cooperative_groups.h>
+#include <cooperative_groups/reduce.h>
+
 #include <algorithm>
 #include <cub/block/block_reduce.cuh>
 
@@ -7,6 +10,8 @@
 namespace gridbatch::detail::cuda::dc {
 
 namespace {
+
+namespace cg = cooperative_groups;
 
 constexpr double kRadToDeg = 57.29577951308232087680;  // 180 / pi
 
@@ -112,7 +117,17 @@ __global__ void residual_max_kernel(CsrView b, int count, const double* x, const
         double sum = -rhs[row + s * b.rows];
         for (int q = b.row_ptr[row]; q < b.row_ptr[row + 1]; ++q)
             sum += b.val[q] * x[b.col[q] + s * b.rows];
-        atomic_max_nonnegative(out + s, fabs(sum));
+        // Consecutive threads are rows of one scenario: the lanes that share a scenario take
+        // their maximum first, so a warp makes one atomic per scenario instead of 32 queued on
+        // one address. The maximum is over bit patterns, as atomic_max_nonnegative's, so a NaN
+        // survives it.
+        const cg::coalesced_group same =
+            cg::labeled_partition(cg::coalesced_threads(), static_cast<unsigned>(s));
+        const unsigned long long bits =
+            cg::reduce(same, static_cast<unsigned long long>(__double_as_longlong(fabs(sum))),
+                       cg::greater<unsigned long long>());
+        if (same.thread_rank() == 0)
+            atomic_max_nonnegative(out + s, __longlong_as_double(static_cast<long long>(bits)));
     }
 }
 
@@ -174,7 +189,13 @@ __global__ void __launch_bounds__(kScreenThreads) screen_kernel(ScreenArgs a) {
                 best_branch[u] = l;
             }
             if (loading > a.threshold && loading > fabs(base) * inv_rating + a.min_increase) {
-                const unsigned long long slot = atomicAdd(a.n_violations, 1ULL);
+                // The violating lanes of a warp take consecutive slots with one atomic (a heavy
+                // screening finds tens of millions, each an atomic on one counter).
+                const cg::coalesced_group found = cg::coalesced_threads();
+                unsigned long long first = 0;
+                if (found.thread_rank() == 0)
+                    first = atomicAdd(a.n_violations, found.num_threads());
+                const unsigned long long slot = found.shfl(first, 0) + found.thread_rank();
                 if (slot < a.capacity)
                     a.violations[slot] = Violation{static_cast<int>(s), j, l, loading};
             }

@@ -232,7 +232,7 @@ N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& optio
                                 Index(all_worst[i + 2]));
         }
     }
-    return detail::finish_n1(plan, std::move(base), std::move(merged));
+    return detail::finish_n1(plan, std::move(base), std::move(merged), pf.options().threads);
 }
 
 namespace {

@@ -34,7 +34,9 @@ void screen_block(DcPowerFlow& pf, const N1Plan& plan, std::size_t b, const DcPo
 // branch) — the rule the engines apply within one worker.
 void merge_worst(OutageScreenResult& screen, Index s, Real worst, Index outage, Index branch);
 
-// The result: violations sorted by scenario, outage, branch; loadings in percent.
-N1Result finish_n1(const N1Plan& plan, DcPowerFlowResult base, OutageScreenResult screen);
+// The result: violations sorted by scenario, outage, branch; loadings in percent. `threads`: CPU
+// threads for the sorting (0: every core).
+N1Result finish_n1(const N1Plan& plan, DcPowerFlowResult base, OutageScreenResult screen,
+                   int threads);
 
 }  // namespace gridbatch::detail

@@ -11,6 +11,7 @@
 #include "core/invalid_input.hpp"
 #include "core/memory.hpp"
 #include "core/n1_screen.hpp"
+#include "cpu/parallel.hpp"
 #include "gridbatch/error.hpp"
 
 namespace gridbatch {
@@ -361,7 +362,8 @@ void merge_worst(OutageScreenResult& screen, Index s, Real worst, Index outage, 
     }
 }
 
-N1Result finish_n1(const N1Plan& plan, DcPowerFlowResult base, OutageScreenResult screen) {
+N1Result finish_n1(const N1Plan& plan, DcPowerFlowResult base, OutageScreenResult screen,
+                   int threads) {
     N1Result res;
     for (const auto& block : plan.blocks)
         res.screened.insert(res.screened.end(), block.begin(), block.end());
@@ -389,11 +391,15 @@ N1Result finish_n1(const N1Plan& plan, DcPowerFlowResult base, OutageScreenResul
     const auto by_outage = [](const N1Violation& a, const N1Violation& b) {
         return std::tie(a.outage, a.branch) < std::tie(b.outage, b.branch);
     };
-    for (std::size_t s = 0; s < static_cast<std::size_t>(S); ++s) {
-        const auto first = res.violations.begin() + static_cast<std::ptrdiff_t>(start[s]),
-                   last = res.violations.begin() + static_cast<std::ptrdiff_t>(start[s + 1]);
-        if (!std::is_sorted(first, last, by_outage)) std::sort(first, last, by_outage);
-    }
+    // The GPU engine's violations come in no order (tens of thousands per scenario in a heavy
+    // screening): the scenarios are sorted on every core.
+    cpu::parallel_for(S, threads, 1, [&](int, Index begin, Index end) {
+        for (auto s = static_cast<std::size_t>(begin); s < static_cast<std::size_t>(end); ++s) {
+            const auto first = res.violations.begin() + static_cast<std::ptrdiff_t>(start[s]),
+                       last = res.violations.begin() + static_cast<std::ptrdiff_t>(start[s + 1]);
+            if (!std::is_sorted(first, last, by_outage)) std::sort(first, last, by_outage);
+        }
+    });
     res.worst_loading_percent = screen.worst * 100;
     res.worst_outage = std::move(screen.worst_outage);
     res.worst_branch = std::move(screen.worst_branch);
@@ -410,7 +416,7 @@ N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& optio
     Matrix factors;
     for (std::size_t b = 0; b < plan.blocks.size(); ++b)
         detail::screen_block(pf, plan, b, base, factors, screen);
-    return detail::finish_n1(plan, std::move(base), std::move(screen));
+    return detail::finish_n1(plan, std::move(base), std::move(screen), pf.options().threads);
 }
 
 }  // namespace gridbatch

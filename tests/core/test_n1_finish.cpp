@@ -19,7 +19,7 @@ std::vector<N1Violation> finish(Index scenarios, Pieces pieces) {
     detail::OutageScreenResult screen = detail::empty_screen(scenarios);
     screen.violations = std::move(pieces);
     DcPowerFlowResult base;
-    return detail::finish_n1(detail::N1Plan{}, std::move(base), std::move(screen)).violations;
+    return detail::finish_n1(detail::N1Plan{}, std::move(base), std::move(screen), 0).violations;
 }
 
 // Cuts `all` into pieces of random sizes, empty ones included.
