@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -418,13 +419,16 @@ void CudaDcEngine::screen_outages(const OutageBlock& block, OutageScreenResult& 
                                 "fewer scenarios per call, or use Backend::cpu");
             found.resize(static_cast<std::size_t>(count));
         }
-        std::vector<dc::Violation> host(static_cast<std::size_t>(count));
-        found.download(host.data(), host.size(), stream);
+        // Not value-initialised: a heavy screening brings back GBs, each byte written once.
+        const std::unique_ptr<dc::Violation[]> host(new dc::Violation[count]);
+        found.download(host.get(), count, stream);
         std::vector<OutageViolation>& piece = result.violations.emplace_back();
-        piece.reserve(host.size());
-        for (const dc::Violation& v : host)
+        piece.reserve(count);
+        for (unsigned long long i = 0; i < count; ++i) {
+            const dc::Violation& v = host[i];
             piece.push_back(
                 {first + v.scenario, block.outage[v.outage_column], v.branch, v.loading});
+        }
 
         dc::reduce_worst(args, best.data(), best_outage.data(), best_branch.data(), stream);
         const std::vector<double> b = best.download(stream);
