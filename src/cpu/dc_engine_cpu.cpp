@@ -259,7 +259,7 @@ public:
             Matrix limits;
         };
         std::vector<Workspace> workspaces(static_cast<std::size_t>(threads));
-        parallel_for(S, threads, kChunk, [&](int worker, Index first, Index last) {
+        parallel_for(S, threads, kChunk, [&](int worker, Index begin, Index end) {
             auto& [post, base_worst, limits] = workspaces[static_cast<std::size_t>(worker)];
             post.resize(nl);
             base_worst.resize(kChunk);
@@ -272,53 +272,48 @@ public:
                 }
                 pieces.back().push_back(v);
             };
-            // One chunk, or all scenarios where the call runs on one thread.
-            for (Index begin = first; begin < last; begin += kChunk) {
-                const Index end = std::min(last, begin + kChunk);
+            for (Index s = begin; s < end; ++s) {
+                const auto loading = flow.col(s).cwiseAbs().cwiseProduct(inv_rating);
+                // Branch l is reported where its loading exceeds both the threshold and its
+                // base-case loading + min_increase, i.e. exceeds the larger of the two.
+                limits.col(s - begin) = (loading.array() + block.min_increase).max(block.threshold);
+                base_worst[s - begin] = loading.maxCoeff();
+            }
+            for (Index j = 0; j < block.n_outage; ++j) {
+                const Index k = block.outage[j];
                 for (Index s = begin; s < end; ++s) {
-                    const auto loading = flow.col(s).cwiseAbs().cwiseProduct(inv_rating);
-                    // Branch l is reported where its loading exceeds both the threshold and its
-                    // base-case loading + min_increase, i.e. exceeds the larger of the two.
-                    limits.col(s - begin) =
-                        (loading.array() + block.min_increase).max(block.threshold);
-                    base_worst[s - begin] = loading.maxCoeff();
-                }
-                for (Index j = 0; j < block.n_outage; ++j) {
-                    const Index k = block.outage[j];
-                    for (Index s = begin; s < end; ++s) {
-                        const auto f = flow.col(s);
-                        const auto limit = limits.col(s - begin);
-                        const Real bound =
-                            (base_worst[s - begin] + gain[j] * std::abs(f[k])) * (1 + 1e-12);
-                        if (bound <= block.threshold && bound <= result.worst[s]) continue;
-                        // In runs of kRun branches, each computed, kept in L1 and reduced by a
-                        // fully unrolled tree (one reduction over all branches was a chain of
-                        // dependent maxima, a third of the time). A run whose maximum is above the
-                        // threshold is scanned for violations: a few dozen of thousands of
-                        // branches.
-                        const Real fk = f[k];
-                        Real worst = 0;  // loadings are >= 0
-                        const auto run = [&](auto l0, auto n) {
-                            auto p = post.segment(l0, n);
-                            p = (f.segment(l0, n) + lodf.col(j).segment(l0, n) * fk)
-                                    .cwiseAbs()
-                                    .cwiseProduct(inv_rating.segment(l0, n));
-                            const Real m = p.maxCoeff();
-                            worst = std::max(worst, m);
-                            if (m > block.threshold)
-                                for (Index l = l0; l < l0 + n; ++l)
-                                    if (post[l] > limit[l]) keep({s, k, l, post[l]});
-                        };
-                        constexpr Index kRun = 16;
-                        Index l0 = 0;
-                        for (; l0 + kRun <= nl; l0 += kRun) run(l0, Eigen::fix<kRun>);
-                        if (l0 < nl) run(l0, nl - l0);
-                        if (worst > result.worst[s]) {
-                            result.worst[s] = worst;
-                            result.worst_outage[s] = k;
-                            result.worst_branch[s] =
-                                std::find(post.data(), post.data() + nl, worst) - post.data();
-                        }
+                    const auto f = flow.col(s);
+                    const auto limit = limits.col(s - begin);
+                    const Real bound =
+                        (base_worst[s - begin] + gain[j] * std::abs(f[k])) * (1 + 1e-12);
+                    if (bound <= block.threshold && bound <= result.worst[s]) continue;
+                    // In runs of kRun branches, each computed, kept in L1 and reduced by a
+                    // fully unrolled tree (one reduction over all branches was a chain of
+                    // dependent maxima, a third of the time). A run whose maximum is above the
+                    // threshold is scanned for violations: a few dozen of thousands of
+                    // branches.
+                    const Real fk = f[k];
+                    Real worst = 0;  // loadings are >= 0
+                    const auto run = [&](auto l0, auto n) {
+                        auto p = post.segment(l0, n);
+                        p = (f.segment(l0, n) + lodf.col(j).segment(l0, n) * fk)
+                                .cwiseAbs()
+                                .cwiseProduct(inv_rating.segment(l0, n));
+                        const Real m = p.maxCoeff();
+                        worst = std::max(worst, m);
+                        if (m > block.threshold)
+                            for (Index l = l0; l < l0 + n; ++l)
+                                if (post[l] > limit[l]) keep({s, k, l, post[l]});
+                    };
+                    constexpr Index kRun = 16;
+                    Index l0 = 0;
+                    for (; l0 + kRun <= nl; l0 += kRun) run(l0, Eigen::fix<kRun>);
+                    if (l0 < nl) run(l0, nl - l0);
+                    if (worst > result.worst[s]) {
+                        result.worst[s] = worst;
+                        result.worst_outage[s] = k;
+                        result.worst_branch[s] =
+                            std::find(post.data(), post.data() + nl, worst) - post.data();
                     }
                 }
             }

@@ -50,15 +50,19 @@ private:
     int count_;
 };
 
-// Calls body(worker, begin, end) on chunks of [0, count) handed out dynamically (per-scenario
-// cost differs, e.g. non-converging scenarios), `worker` in [0, threads) so each thread can keep
-// its own workspace; worker 0 is the caller. Every worker runs on its own thread from the start.
-// The first exception is rethrown after all threads finish.
+// Calls body(worker, begin, end) on chunks of [0, count) of at most `chunk` items, handed out
+// dynamically (per-scenario cost differs, e.g. non-converging scenarios), `worker` in
+// [0, threads) so each thread can keep its own workspace; worker 0 is the caller. Every worker
+// runs on its own thread from the start. One thread takes the same chunks in order: a body may
+// size its work by the chunk (the DC engine solves a chunk's scenarios interleaved). The first
+// exception is rethrown after all threads finish.
 template <typename Body>
 void parallel_for(Index count, int threads, Index chunk, Body&& body) {
-    threads = thread_count(threads, (count + chunk - 1) / std::max<Index>(chunk, 1));
+    chunk = std::max<Index>(chunk, 1);
+    threads = thread_count(threads, (count + chunk - 1) / chunk);
     if (threads <= 1) {
-        if (count > 0) body(0, Index{0}, count);
+        for (Index begin = 0; begin < count; begin += chunk)
+            body(0, begin, std::min(count, begin + chunk));
         return;
     }
     std::atomic<Index> next{0};

@@ -35,7 +35,7 @@ bool all_run_at_once(int threads) {
     return together.load();
 }
 
-TEST(ParallelFor, EveryChunkOnceAndWorkersInRange) {
+TEST(ParallelFor, EveryChunkOnceOfAtMostChunkItemsAndWorkersInRange) {
     for (int threads : {1, 2, 3, 5})
         for (Index chunk : {1, 3, 7})
             for (Index count : {0, 1, 2, 10, 50}) {
@@ -44,7 +44,10 @@ TEST(ParallelFor, EveryChunkOnceAndWorkersInRange) {
                 std::vector<std::atomic<int>> seen(static_cast<std::size_t>(count));
                 std::atomic<int> bad_worker{0};
                 parallel_for(count, threads, chunk, [&](int worker, Index begin, Index end) {
-                    if (worker < 0 || worker >= threads || begin >= end) ++bad_worker;
+                    // At most `chunk` items per call, also on one thread (bodies size their
+                    // work by it).
+                    if (worker < 0 || worker >= threads || begin >= end || end - begin > chunk)
+                        ++bad_worker;
                     for (Index i = begin; i < end; ++i) ++seen[static_cast<std::size_t>(i)];
                 });
                 EXPECT_EQ(bad_worker.load(), 0);
