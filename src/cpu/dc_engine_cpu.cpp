@@ -260,7 +260,10 @@ public:
         };
         std::vector<Workspace> workspaces(static_cast<std::size_t>(threads));
         parallel_for(S, threads, kChunk, [&](int worker, Index begin, Index end) {
-            auto& [post, base_worst, limits] = workspaces[static_cast<std::size_t>(worker)];
+            // References, not a structured binding: lambdas may not capture those before C++20.
+            Workspace& ws = workspaces[static_cast<std::size_t>(worker)];
+            Vector &post = ws.post, &base_worst = ws.base_worst;
+            Matrix& limits = ws.limits;
             post.resize(nl);
             base_worst.resize(kChunk);
             limits.resize(nl, kChunk);
