@@ -255,8 +255,9 @@ public:
         // while the chunk's flows stay in L2; each scenario still meets the outages in order.
         constexpr Index kChunk = 8;
         struct Workspace {
-            Vector post, base_worst;  // per scenario of the chunk: its largest base-case loading
-            Matrix limits;
+            Vector post;        // one scenario's post-outage loadings
+            Vector base_worst;  // per scenario of the chunk: its largest base-case loading
+            Matrix limits;      // per scenario of the chunk: each branch's reporting limit
         };
         std::vector<Workspace> workspaces(static_cast<std::size_t>(threads));
         parallel_for(S, threads, kChunk, [&](int worker, Index begin, Index end) {

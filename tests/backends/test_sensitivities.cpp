@@ -256,7 +256,7 @@ TEST_P(SensitivityTest, N1ScreeningMatchesBruteForce) {
         EXPECT_EQ(none.worst_branch[s], res.worst_branch[s]);
     }
 
-    // On one CPU thread (every scenario in one call of the screening) the same list and worst.
+    // On one CPU thread (the caller screens the chunks in turn) the same list and worst.
     DcOptions one_thread = options();
     one_thread.threads = 1;
     DcPowerFlow single(net, one_thread);
