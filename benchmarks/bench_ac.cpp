@@ -4,23 +4,29 @@
 //
 // Names: <Solver>/<case>/<batch>; `_1core` solvers run on one thread, the reference point for
 // LightSim2Grid's published one-core time-series figures (about 38 us per power flow for case118,
-// 8.8 ms for case9241pegase, KLU). `AcNewtonSparseLU_1core` is the same Newton solve with Eigen's
-// SparseLU instead of KLU (GRIDBATCH_AC_LU=eigen).
+// 8.8 ms for case9241pegase, KLU). Newton factorises its Jacobian in 2x2 blocks per bus
+// (cpu/block_lu.hpp); `AcNewtonKLU_1core` is the same solve with KLU (GRIDBATCH_AC_LU=klu), the
+// default until 2026-12-07, and `AcNewtonSparseLU_1core` with Eigen's SparseLU
+// (GRIDBATCH_AC_LU=eigen).
 //
-// Measured 2026-11-23 on the 2-core development VM (2.6 GHz, shared with other builds, load
-// average ~8, so wall times ran ~2.5-3x the process CPU time; one-core cost below is CPU time per
-// power flow, batch of 100, Release, KLU 1.3.8, run-to-run noise about 10%):
+// Measured 2026-12-07 on the 2-core Intel Xeon VM, time series (AcNewtonTimeSeries_1core, 2.28
+// iterations per power flow), case9241pegase: 8.9-9.0 ms per power flow with KLU, 5.3-6.0 ms with
+// the block LU (KLU's refactorisation was 53 % of the time).
+//
+// Earlier, with KLU: measured 2026-11-23 on the 2-core development VM (2.6 GHz, shared with other
+// builds, load average ~8, so wall times ran ~2.5-3x the process CPU time; one-core cost below is
+// CPU time per power flow, batch of 100, Release, KLU 1.3.8, run-to-run noise about 10%):
 //   Newton:  case118 38 us (3 iterations), case2383wp 2.8-3.0 ms (6), case9241pegase 17-20 ms (6)
 //   FDXB:    case118 49 us (8.8),           case2383wp 2.0 ms (18), case9241pegase 12-13 ms (16.5)
 //   Newton with Eigen's SparseLU: case118 150 us, case2383wp 22-27 ms, case9241pegase 140-155 ms.
 //   Newton, time series (StartMode::previous_step): case118 28 us (2.1 iterations),
 //            case2383wp 1.2 ms (2.3), case9241pegase 8.5 ms (2.3).
 // So KLU (refactorised with fixed pivots, see ac_linear_solver.hpp) is 4x (case118) to 8x (the
-// large cases) faster than SparseLU on power-flow Jacobians, and it is the default wherever it is
-// found. Against LightSim2Grid's one-core time-series figures (38 us, 8.8 ms on a laptop core)
-// the warm-started time series is on par (28 us, 8.5 ms) on this slower, contended core; a cold
-// start from the case costs 38 us and 17-20 ms. No quiet machine was available for this run, so
-// the all-core rows show no scaling here.
+// large cases) faster than SparseLU on power-flow Jacobians, and it was Newton's default wherever
+// it was found until the block LU. Against LightSim2Grid's one-core time-series figures (38 us, 8.8
+// ms on a laptop core) the warm-started time series is on par (28 us, 8.5 ms) on this slower,
+// contended core; a cold start from the case costs 38 us and 17-20 ms. No quiet machine was
+// available for this run, so the all-core rows show no scaling here.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -62,10 +68,11 @@ Scenarios scenarios(const Network& net, Index n) {
     return s;
 }
 
+// lu: the Jacobian's LU (GRIDBATCH_AC_LU), nullptr for the default.
 void run(benchmark::State& state, const std::string& name, AcAlgorithm alg, int threads,
-         bool eigen_lu, StartMode start) {
-    if (eigen_lu)
-        setenv("GRIDBATCH_AC_LU", "eigen", 1);
+         const char* lu, StartMode start) {
+    if (lu)
+        setenv("GRIDBATCH_AC_LU", lu, 1);
     else
         unsetenv("GRIDBATCH_AC_LU");
     const Network* found = load(name);
@@ -116,32 +123,32 @@ void register_all() {
         const char* name;
         AcAlgorithm alg;
         int threads;
-        bool eigen_lu;
+        const char* lu;
         StartMode start = StartMode::from_case;
     };
     const Solver solvers[] = {
-        {"AcNewton_1core", AcAlgorithm::newton, 1, false},
-        {"AcFdxb_1core", AcAlgorithm::fast_decoupled_xb, 1, false},
-        {"AcNewton_allcores", AcAlgorithm::newton, 0, false},
-        {"AcFdxb_allcores", AcAlgorithm::fast_decoupled_xb, 0, false},
-        {"AcNewtonSparseLU_1core", AcAlgorithm::newton, 1, true},
+        {"AcNewton_1core", AcAlgorithm::newton, 1, nullptr},
+        {"AcFdxb_1core", AcAlgorithm::fast_decoupled_xb, 1, nullptr},
+        {"AcNewton_allcores", AcAlgorithm::newton, 0, nullptr},
+        {"AcFdxb_allcores", AcAlgorithm::fast_decoupled_xb, 0, nullptr},
+        {"AcNewtonKLU_1core", AcAlgorithm::newton, 1, "klu"},
+        {"AcNewtonSparseLU_1core", AcAlgorithm::newton, 1, "eigen"},
         // Each step warm-started from the one before, like LightSim2Grid's time series.
-        {"AcNewtonTimeSeries_1core", AcAlgorithm::newton, 1, false, StartMode::previous_step},
+        {"AcNewtonTimeSeries_1core", AcAlgorithm::newton, 1, nullptr, StartMode::previous_step},
+        {"AcNewtonTimeSeriesKLU_1core", AcAlgorithm::newton, 1, "klu", StartMode::previous_step},
     };
     for (const Solver& s : solvers)
         for (const Case& c : cases)
             for (Index b : c.batches) {
-                // SparseLU only for the comparison with KLU, not at every size.
-                if ((s.eigen_lu || s.start == StartMode::previous_step) && b != 100) continue;
+                // Other LUs only for the comparison, not at every size.
+                if ((s.lu || s.start == StartMode::previous_step) && b != 100) continue;
                 // The 1,000-scenario runs of the big cases take long on one core; the
                 // all-core runs give their throughput.
                 if (s.threads == 1 && b >= 1000 && std::string(c.name) != "case118") continue;
                 const std::string name = c.name;
-                benchmark::RegisterBenchmark((std::string(s.name) + "/" + name).c_str(),
-                                             [=](benchmark::State& st) {
-                                                 run(st, name, s.alg, s.threads, s.eigen_lu,
-                                                     s.start);
-                                             })
+                benchmark::RegisterBenchmark(
+                    (std::string(s.name) + "/" + name).c_str(),
+                    [=](benchmark::State& st) { run(st, name, s.alg, s.threads, s.lu, s.start); })
                     ->Arg(b)
                     ->Unit(benchmark::kMillisecond)
                     ->UseRealTime();

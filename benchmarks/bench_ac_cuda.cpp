@@ -151,7 +151,7 @@ void solve(benchmark::State& state, const std::string& name, AcMethod method) {
     state.counters["solver_iterations"] = iterations;
     state.counters["converged"] = static_cast<double>(out.report.n_converged());
     if (method == AcMethod::newton) {
-        const cuda::LuSchedule& lu = engine.default_schedule();
+        const LuSchedule& lu = engine.default_schedule();
         // Per scenario and iteration the factorisation reads a source and reads and writes a
         // target per multiply-add, and touches every factor entry at least once.
         const double lu_bytes =

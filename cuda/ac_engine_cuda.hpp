@@ -21,7 +21,7 @@
 #include "device_buffer.hpp"
 #include "engine/ac_engine.hpp"
 #include "kernels/ac_kernels.cuh"
-#include "lu_schedule.hpp"
+#include "core/lu_schedule.hpp"
 #include "stream.hpp"
 
 namespace gridbatch::detail::cuda {

@@ -24,7 +24,7 @@
 #include "engine/dc_engine.hpp"
 #include "kernels/dc_kernels.cuh"
 #include "library_handles.hpp"
-#include "lu_schedule.hpp"
+#include "core/lu_schedule.hpp"
 
 namespace gridbatch::detail::cuda {
 

@@ -7,26 +7,9 @@
 #pragma once
 
 #include "core/host_device.hpp"
+#include "core/lu_schedule.hpp"
 
 namespace gridbatch::detail::cuda {
-
-// The symbolic factorisation of a permuted matrix P A Pᵀ: rows of L (strict lower, unit
-// diagonal) and U (upper with diagonal) stored together in CSR with sorted columns.
-struct LuScheduleView {
-    int n = 0;
-    const int* row_ptr = nullptr;  // n + 1
-    const int* col = nullptr;      // nnz
-    const int* diag = nullptr;     // n: position of (i, i)
-    // Up-looking elimination: row i uses steps [row_step[i], row_step[i + 1]), one per column
-    // k < i of its L part, in ascending k. Step t divides lu[step_pos[t]] by the pivot of row
-    // step_row[t] (= k) and subtracts that multiple of U(k, k+1:) from row i, the targets being
-    // dst[step_dst[t] + m] for the m-th entry after the diagonal of row k.
-    const int* row_step = nullptr;  // n + 1
-    const int* step_pos = nullptr;
-    const int* step_row = nullptr;
-    const int* step_dst = nullptr;
-    const int* dst = nullptr;
-};
 
 // Factorises in place; returns false (and stops) at a zero or non-finite pivot.
 GRIDBATCH_HD_INLINE bool lu_factor_strided(const LuScheduleView& s, double* lu, long stride) {

@@ -1,19 +1,25 @@
 // CPU AC engine: MATPOWER's newtonpf (polar, power mismatch) and fdpf, one scenario per thread at
 // a time. The Jacobian pattern of a set of bus classes, the map from Ybus entries to Jacobian
 // entries and the symbolic LU are built once and shared by all workers; each worker keeps its own
-// numeric LU (refactorised per iteration) and vectors.
+// numeric LU (refactorised per iteration) and vectors. Newton's Jacobian is factorised in 2x2
+// blocks per bus (block_lu.hpp) where SuiteSparse's AMD is built in and the slack is not
+// distributed, with KLU's partial pivoting as the fallback of a scenario whose block pivots fail.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <mutex>
+#include <string>
 #include <tuple>
 
 #include "core/unit_phasor.hpp"
 #include "cpu/ac_linear_solver.hpp"
+#ifdef GRIDBATCH_HAVE_AMD
+#include "cpu/block_lu.hpp"
+#endif
 #include "cpu/parallel.hpp"
 #include "engine/ac_engine.hpp"
+#include "gridbatch/error.hpp"
 #include "gridbatch/network.hpp"
 
 namespace gridbatch::detail::cpu {
@@ -89,12 +95,18 @@ struct Layout {
     std::shared_ptr<const LuSymbolic> jacobian;
     std::vector<int> pos_pa, pos_pm, pos_qa, pos_qm;
     std::vector<std::pair<int, Real>> lambda_entries;  // (value index, -participation)
+#ifdef GRIDBATCH_HAVE_AMD
+    // Newton in 2x2 blocks, where used: per Ybus entry its block in the factor (-1 where either
+    // bus has no P equation), per bus its block row in the factor's order (-1 likewise).
+    std::shared_ptr<const BlockLuPattern> blocks;
+    std::vector<int> block_pos, block_row;
+#endif
     // Fast-decoupled: B'(pvpq, pvpq) and B''(pq, pq).
     SubMatrix b_prime, b_double_prime;
 };
 
 std::shared_ptr<const Layout> make_layout(const PreparedAcNetwork& net, const TypeKey& types,
-                                          LuKind kind) {
+                                          LuKind kind, bool blocks) {
     auto l = std::make_shared<Layout>();
     const int nb = net.n_bus;
     for (int i = 0; i < nb; ++i) {
@@ -178,30 +190,64 @@ std::shared_ptr<const Layout> make_layout(const PreparedAcNetwork& net, const Ty
         l->lambda_entries.emplace_back(slot_pos[static_cast<std::size_t>(n_slots) + j],
                                        lambda_slots[j].second);
     l->jacobian = std::make_shared<LuSymbolic>(std::move(pattern), kind);
+#ifdef GRIDBATCH_HAVE_AMD
+    if (blocks && !distributed) {  // the lambda unknown has no bus, so no block
+        std::vector<int> local(sz, -1), row_ptr{0}, col;
+        for (std::size_t j = 0; j < l->pvpq.size(); ++j)
+            local[static_cast<std::size_t>(l->pvpq[j])] = static_cast<int>(j);
+        for (int i : l->pvpq) {
+            for (int q = y.row_ptr[static_cast<std::size_t>(i)];
+                 q < y.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
+                const int c = local[static_cast<std::size_t>(y.col[static_cast<std::size_t>(q)])];
+                if (c >= 0) col.push_back(c);
+            }
+            row_ptr.push_back(static_cast<int>(col.size()));
+        }
+        auto b = std::make_shared<BlockLuPattern>(static_cast<int>(l->pvpq.size()), row_ptr, col);
+        l->block_pos.assign(nnz, -1);
+        l->block_row.assign(sz, -1);
+        for (int i = 0; i < nb; ++i) {
+            const int r = local[static_cast<std::size_t>(i)];
+            if (r < 0) continue;
+            l->block_row[static_cast<std::size_t>(i)] = b->permuted(r);
+            for (int q = y.row_ptr[static_cast<std::size_t>(i)];
+                 q < y.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
+                const int c = local[static_cast<std::size_t>(y.col[static_cast<std::size_t>(q)])];
+                if (c >= 0) l->block_pos[static_cast<std::size_t>(q)] = b->position(r, c);
+            }
+        }
+        l->blocks = std::move(b);
+    }
+#else
+    (void)blocks;
+#endif
     return l;
 }
 
 // One worker's numeric factorisations for one layout.
 struct WorkerLus {
     std::unique_ptr<SparseLu> jacobian, b_prime, b_double_prime;
+#ifdef GRIDBATCH_HAVE_AMD
+    std::unique_ptr<BlockLu> block;
+#endif
     bool b_ok = false;
 };
 
 struct Workspace {
     std::map<const Layout*, WorkerLus> lus;
     ComplexVector v, unit, ibus;  // V, V / |V|, Ybus V
-    Vector vm, va, f, values;
+    Vector vm, va, f, values, x;  // x: the block solve's right-hand side
 };
 
 class CpuAcEngine final : public AcEngine {
 public:
-    CpuAcEngine(std::shared_ptr<const PreparedAcNetwork> net, LuKind kind)
-        : net_(std::move(net)), kind_(kind) {
+    CpuAcEngine(std::shared_ptr<const PreparedAcNetwork> net, LuKind kind, bool blocks)
+        : net_(std::move(net)), kind_(kind), blocks_(blocks) {
         TypeKey key(static_cast<std::size_t>(net_->n_bus), static_cast<std::int8_t>(4));
         for (int i : net_->ref) key[static_cast<std::size_t>(i)] = kRef;
         for (int i : net_->pv) key[static_cast<std::size_t>(i)] = kPV;
         for (int i : net_->pq) key[static_cast<std::size_t>(i)] = kPQ;
-        default_layout_ = make_layout(*net_, key, kind_);
+        default_layout_ = make_layout(*net_, key, kind_, blocks_);
         layouts_[key] = default_layout_;
     }
 
@@ -261,7 +307,7 @@ private:
             const auto it = layouts_.find(key);
             if (it != layouts_.end()) return {it->second, true};
         }
-        auto layout = make_layout(*net_, key, kind_);
+        auto layout = make_layout(*net_, key, kind_, blocks_);
         std::lock_guard<std::mutex> lock(layout_mutex_);
         if (layouts_.size() >= kMaxCachedLayouts) return {std::move(layout), false};
         return {layouts_.emplace(std::move(key), std::move(layout)).first->second, true};
@@ -340,26 +386,32 @@ private:
         return norm;
     }
 
-    // J values for the current V (MATPOWER's dSbus_dV, polar).
+    // dS_i/dVa_k and dS_i/dVm_k for Ybus entry q = (i, k) at the current V (MATPOWER's dSbus_dV,
+    // polar).
+    static void power_derivatives(const CsrMatrix& y, int i, std::size_t q, const Workspace& ws,
+                                  Complex& d_va, Complex& d_vm) {
+        const int k = y.col[q];
+        const Complex yik(y.re[q], y.im[q]);
+        const Complex vi = ws.v[i], vk = ws.v[k], vk_unit = ws.unit[k];
+        d_va = Complex(0, -1) * vi * std::conj(yik * vk);
+        d_vm = vi * std::conj(yik * vk_unit);
+        if (k == i) {
+            d_va = Complex(0, 1) * vi * std::conj(ws.ibus[i] - yik * vi);
+            d_vm += std::conj(ws.ibus[i]) * vk_unit;
+        }
+    }
+
+    // J values for the current V, in the scalar pattern's order.
     void newton_jacobian(const Layout& l, Workspace& ws) const {
         const CsrMatrix& y = net_->ybus;
         ws.values.setZero(l.jacobian->pattern().nnz());
         for (int i = 0; i < net_->n_bus; ++i) {
             const auto ii = static_cast<std::size_t>(i);
             if (l.row_p[ii] < 0 && l.row_q[ii] < 0) continue;
-            const Complex vi = ws.v[i];
             for (int q = y.row_ptr[ii]; q < y.row_ptr[ii + 1]; ++q) {
                 const auto qq = static_cast<std::size_t>(q);
-                const int k = y.col[qq];
-                const Complex yik(y.re[qq], y.im[qq]);
-                const Complex vk = ws.v[k];
-                const Complex vk_unit = ws.unit[k];
-                Complex d_va = Complex(0, -1) * vi * std::conj(yik * vk);
-                Complex d_vm = vi * std::conj(yik * vk_unit);
-                if (k == i) {
-                    d_va = Complex(0, 1) * vi * std::conj(ws.ibus[i] - yik * vi);
-                    d_vm += std::conj(ws.ibus[i]) * vk_unit;
-                }
+                Complex d_va, d_vm;
+                power_derivatives(y, i, qq, ws, d_va, d_vm);
                 if (l.pos_pa[qq] >= 0) ws.values[l.pos_pa[qq]] = d_va.real();
                 if (l.pos_pm[qq] >= 0) ws.values[l.pos_pm[qq]] = d_vm.real();
                 if (l.pos_qa[qq] >= 0) ws.values[l.pos_qa[qq]] = d_va.imag();
@@ -368,6 +420,48 @@ private:
         }
         for (const auto& [pos, value] : l.lambda_entries) ws.values[pos] = value;
     }
+
+#ifdef GRIDBATCH_HAVE_AMD
+    // J for the current V into the block LU's blocks. A PV bus has no Q equation and no Vm
+    // unknown: its block row and column hold an identity unknown instead (1 on its own diagonal
+    // block's Q/Vm entry, 0 elsewhere), which the solve leaves at 0.
+    void newton_jacobian_blocks(const Layout& l, Workspace& ws, Block2* blocks) const {
+        const CsrMatrix& y = net_->ybus;
+        for (int i : l.pvpq) {
+            const auto ii = static_cast<std::size_t>(i);
+            const bool q_row = l.row_q[ii] >= 0;
+            for (int q = y.row_ptr[ii]; q < y.row_ptr[ii + 1]; ++q) {
+                const auto qq = static_cast<std::size_t>(q);
+                const int pos = l.block_pos[qq];
+                if (pos < 0) continue;
+                const int k = y.col[qq];
+                const bool m_col = l.col_m[static_cast<std::size_t>(k)] >= 0;
+                Complex d_va, d_vm;
+                power_derivatives(y, i, qq, ws, d_va, d_vm);
+                blocks[pos] = {d_va.real(), m_col ? d_vm.real() : 0.0, q_row ? d_va.imag() : 0.0,
+                               q_row && m_col ? d_vm.imag() : (!q_row && k == i ? 1.0 : 0.0)};
+            }
+        }
+    }
+
+    // ws.f := J^-1 ws.f with the block factorisation (ws.f in the layout's equation order).
+    static void block_solve(const Layout& l, BlockLu& lu, Workspace& ws) {
+        ws.x.resize(2 * static_cast<Index>(l.pvpq.size()));
+        for (int i : l.pvpq) {
+            const auto ii = static_cast<std::size_t>(i);
+            const int r = l.block_row[ii];
+            ws.x[2 * r] = ws.f[l.row_p[ii]];
+            ws.x[2 * r + 1] = l.row_q[ii] >= 0 ? ws.f[l.row_q[ii]] : 0.0;
+        }
+        lu.solve(ws.x.data());
+        for (int i : l.pvpq) {
+            const auto ii = static_cast<std::size_t>(i);
+            const int r = l.block_row[ii];
+            ws.f[l.col_a[ii]] = ws.x[2 * r];
+            if (l.col_m[ii] >= 0) ws.f[l.col_m[ii]] = ws.x[2 * r + 1];
+        }
+    }
+#endif
 
     void finish(Index s, Workspace& ws, Status status, int iterations, Real norm, Real lambda,
                 AcEngineOutput& out) const {
@@ -385,11 +479,22 @@ private:
 
     void newton(const AcEngineBatch& batch, Index s, const std::vector<Real>& pivot_reference,
                 const Layout& l, WorkerLus& lus, Workspace& ws, AcEngineOutput& out) const {
-        if (!lus.jacobian) {
-            lus.jacobian = std::make_unique<SparseLu>(l.jacobian);
-            lus.jacobian->set_pivot_reference(pivot_reference);
-        }
-        lus.jacobian->begin_scenario();
+        // The scalar LU: all of a scenario's Jacobians without blocks, and the rest of them after
+        // a block factorisation fails.
+        const auto scalar_lu = [&]() -> SparseLu& {
+            if (!lus.jacobian) {
+                lus.jacobian = std::make_unique<SparseLu>(l.jacobian);
+                lus.jacobian->set_pivot_reference(pivot_reference);
+            }
+            return *lus.jacobian;
+        };
+        if (lus.jacobian) lus.jacobian->begin_scenario();
+#ifdef GRIDBATCH_HAVE_AMD
+        bool blocks = l.blocks != nullptr;
+        if (blocks && !lus.block) lus.block = std::make_unique<BlockLu>(l.blocks);
+#else
+        constexpr bool blocks = false;
+#endif
         start(batch, s, ws);
         Real lambda = 0;
         Real norm = newton_mismatch(batch, s, l, lambda, ws);
@@ -398,11 +503,22 @@ private:
         while (!(norm < tol) && it < net_->max_iterations) {
             if (diverging(norm)) return finish(s, ws, Status::diverged, it, norm, lambda, out);
             ++it;
-            newton_jacobian(l, ws);
-            if (!lus.jacobian->factor(ws.values.data()))
-                return finish(s, ws, Status::singular, it, norm, lambda, out);
+#ifdef GRIDBATCH_HAVE_AMD
+            if (blocks) {
+                newton_jacobian_blocks(l, ws, lus.block->blocks());
+                blocks = lus.block->factor();
+            }
+#endif
+            if (!blocks) {
+                newton_jacobian(l, ws);
+                if (!scalar_lu().factor(ws.values.data()))
+                    return finish(s, ws, Status::singular, it, norm, lambda, out);
+            }
             ws.f = -ws.f;
-            lus.jacobian->solve(ws.f.data());
+#ifdef GRIDBATCH_HAVE_AMD
+            if (blocks) block_solve(l, *lus.block, ws);
+#endif
+            if (!blocks) lus.jacobian->solve(ws.f.data());
             for (int i : l.pvpq) ws.va[i] += ws.f[l.col_a[static_cast<std::size_t>(i)]];
             for (int i : l.pq) ws.vm[i] += ws.f[l.col_m[static_cast<std::size_t>(i)]];
             if (l.col_lambda >= 0) lambda += ws.f[l.col_lambda];
@@ -496,7 +612,8 @@ private:
     }
 
     std::shared_ptr<const PreparedAcNetwork> net_;
-    LuKind kind_;
+    LuKind kind_;  // the scalar LU's
+    bool blocks_;  // Newton in 2x2 blocks where the layout allows
     std::shared_ptr<const Layout> default_layout_;
     std::map<TypeKey, std::shared_ptr<const Layout>> layouts_;
     std::mutex layout_mutex_, solve_mutex_;
@@ -507,12 +624,31 @@ private:
 
 }  // namespace
 
-// GRIDBATCH_AC_LU=eigen picks Eigen's SparseLU even where KLU is built in (for benchmarks).
+// GRIDBATCH_AC_LU picks the Newton Jacobian's LU for benchmarks and tests: `block` (the default
+// where AMD is built in), `klu` (scalar, partial pivoting; the default otherwise where KLU is) or
+// `eigen` (Eigen's SparseLU). Fast-decoupled's B matrices take KLU unless `eigen`.
 std::unique_ptr<AcEngine> make_ac_engine(std::shared_ptr<const PreparedAcNetwork> network) {
     LuKind kind = default_lu_kind();
-    if (const char* env = std::getenv("GRIDBATCH_AC_LU"); env && !std::strcmp(env, "eigen"))
-        kind = LuKind::eigen;
-    return std::make_unique<CpuAcEngine>(std::move(network), kind);
+#ifdef GRIDBATCH_HAVE_AMD
+    bool blocks = true;
+#else
+    bool blocks = false;
+#endif
+    if (const char* env = std::getenv("GRIDBATCH_AC_LU"); env && *env) {
+        const std::string name = env;
+        if (name == "eigen") {
+            kind = LuKind::eigen;
+            blocks = false;
+        } else if (name == "klu" && kind == LuKind::klu) {
+            blocks = false;
+        } else if (name != "block" || !blocks) {
+            throw Error(ErrorKind::invalid_input,
+                        "GRIDBATCH_AC_LU='" + name + "': this build offers eigen" +
+                            std::string(kind == LuKind::klu ? ", klu" : "") +
+                            (blocks ? ", block" : ""));
+        }
+    }
+    return std::make_unique<CpuAcEngine>(std::move(network), kind, blocks);
 }
 
 }  // namespace gridbatch::detail::cpu

@@ -1,4 +1,5 @@
-// Sparse LU for the AC engine's square systems (Jacobian, B', B''), in CSC form: the symbolic
+// Scalar sparse LU for the AC engine's square systems (fast-decoupled's B' and B''; Newton's
+// Jacobian where the block LU of block_lu.hpp is not used or fails), in CSC form: the symbolic
 // analysis (fill-reducing ordering) is done once per pattern and shared, the numeric
 // factorisation once per matrix value set. KLU (SuiteSparse) when it was found at configure time,
 // Eigen's SparseLU otherwise or when asked for.

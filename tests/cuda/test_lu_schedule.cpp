@@ -5,9 +5,10 @@
 #include <random>
 #include <vector>
 
+#include "core/lu_schedule.hpp"
 #include "gridbatch/admittance.hpp"
 #include "gridbatch/matpower.hpp"
-#include "lu_schedule.hpp"
+#include "kernels/batched_lu.hpp"
 #include "support/cases.hpp"
 
 namespace gridbatch::detail::cuda {

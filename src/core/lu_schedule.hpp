@@ -1,16 +1,34 @@
-// Host side of the batched sparse LU: one fill-reducing ordering (AMD) and one symbolic
-// factorisation per matrix pattern, shared by every scenario of every batch. Pivoting is static
-// (the ordering only): power-flow Jacobians and B matrices have strong diagonals, and a zero or
+// The symbolic side of a sparse LU with static pivoting: one fill-reducing ordering (AMD) and one
+// symbolic factorisation per matrix pattern, shared by every scenario of every batch. Pivoting is
+// the ordering only: power-flow Jacobians and B matrices have strong diagonals, and a zero or
 // non-finite pivot is reported per scenario as a singular system rather than silently worked
-// around.
+// around. The CUDA engines factorise on it scalar by scalar (cuda/kernels/batched_lu.hpp), the
+// CPU engine's Newton Jacobian in 2x2 blocks per bus (cpu/block_lu.hpp).
 #pragma once
 
 #include <vector>
 
-#include "kernels/batched_lu.hpp"
+namespace gridbatch::detail {
 
-namespace gridbatch::detail::cuda {
+// The symbolic factorisation of a permuted matrix P A Pᵀ: rows of L (strict lower, unit
+// diagonal) and U (upper with diagonal) stored together in CSR with sorted columns.
+struct LuScheduleView {
+    int n = 0;
+    const int* row_ptr = nullptr;  // n + 1
+    const int* col = nullptr;      // nnz
+    const int* diag = nullptr;     // n: position of (i, i)
+    // Up-looking elimination: row i uses steps [row_step[i], row_step[i + 1]), one per column
+    // k < i of its L part, in ascending k. Step t divides lu[step_pos[t]] by the pivot of row
+    // step_row[t] (= k) and subtracts that multiple of U(k, k+1:) from row i, the targets being
+    // dst[step_dst[t] + m] for the m-th entry after the diagonal of row k.
+    const int* row_step = nullptr;  // n + 1
+    const int* step_pos = nullptr;
+    const int* step_row = nullptr;
+    const int* step_dst = nullptr;
+    const int* dst = nullptr;
+};
 
+// One pattern's ordering and symbolic factorisation, and the schedule of its elimination.
 class LuSchedule {
 public:
     // `row_ptr`/`col`: CSR pattern of an n x n matrix A (duplicates allowed, any column order).
@@ -54,4 +72,4 @@ private:
     std::vector<int> fill_;
 };
 
-}  // namespace gridbatch::detail::cuda
+}  // namespace gridbatch::detail

@@ -1,4 +1,4 @@
-#include "lu_schedule.hpp"
+#include "core/lu_schedule.hpp"
 
 #include <amd.h>
 
@@ -8,7 +8,7 @@
 
 #include "gridbatch/error.hpp"
 
-namespace gridbatch::detail::cuda {
+namespace gridbatch::detail {
 
 namespace {
 
@@ -161,4 +161,4 @@ LuScheduleView LuSchedule::host_view() const {
     return v;
 }
 
-}  // namespace gridbatch::detail::cuda
+}  // namespace gridbatch::detail
