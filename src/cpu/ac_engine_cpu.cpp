@@ -387,14 +387,15 @@ private:
     }
 
     // dS_i/dVa_k and dS_i/dVm_k for Ybus entry q = (i, k) at the current V (MATPOWER's dSbus_dV,
-    // polar).
+    // polar). Off the diagonal dS_i/dVa_k = -j V_i conj(Y_ik V_k) = -j Vm_k dS_i/dVm_k: two
+    // complex products, not four (the Jacobian was a tenth of a time series' time).
     static void power_derivatives(const CsrMatrix& y, int i, std::size_t q, const Workspace& ws,
                                   Complex& d_va, Complex& d_vm) {
         const int k = y.col[q];
         const Complex yik(y.re[q], y.im[q]);
-        const Complex vi = ws.v[i], vk = ws.v[k], vk_unit = ws.unit[k];
-        d_va = Complex(0, -1) * vi * std::conj(yik * vk);
+        const Complex vi = ws.v[i], vk_unit = ws.unit[k];
         d_vm = vi * std::conj(yik * vk_unit);
+        d_va = Complex(d_vm.imag(), -d_vm.real()) * ws.vm[k];
         if (k == i) {
             d_va = Complex(0, 1) * vi * std::conj(ws.ibus[i] - yik * vi);
             d_vm += std::conj(ws.ibus[i]) * vk_unit;
