@@ -2,8 +2,8 @@
 // pattern. Per iteration: one kernel assembles mismatch and Jacobian values of all active
 // scenarios (values scenario-fastest), one kernel decides convergence, one compacts the active
 // list (its length is the only value the host reads back), and one kernel factorises on the
-// shared symbolic schedule (AMD ordering, static pivots; see lu_schedule.hpp), solves and updates
-// the voltages, one thread per scenario, every elimination step coalesced across the warp.
+// shared symbolic schedule (AMD ordering, static pivots; see core/lu_schedule.hpp), solves and
+// updates the voltages, one thread per scenario, every elimination step coalesced across the warp.
 //
 // Fast-decoupled (XB and BX) runs on the same machinery: B' and B'' are factorised once per set of
 // bus classes on the host (the same schedule code) and shared by every scenario, each thread
@@ -18,10 +18,10 @@
 #include <optional>
 #include <vector>
 
+#include "core/lu_schedule.hpp"
 #include "device_buffer.hpp"
 #include "engine/ac_engine.hpp"
 #include "kernels/ac_kernels.cuh"
-#include "core/lu_schedule.hpp"
 #include "stream.hpp"
 
 namespace gridbatch::detail::cuda {
