@@ -20,11 +20,11 @@
 #include <memory>
 #include <vector>
 
+#include "core/lu_schedule.hpp"
 #include "device_buffer.hpp"
 #include "engine/dc_engine.hpp"
 #include "kernels/dc_kernels.cuh"
 #include "library_handles.hpp"
-#include "core/lu_schedule.hpp"
 
 namespace gridbatch::detail::cuda {
 
