@@ -236,9 +236,21 @@ def main():
         return 2
     results_dirs, out = sys.argv[1:-1], sys.argv[-1]
     groups, contexts = load_runs(results_dirs)
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    # When the runs were made (Google Benchmark's context), else when the report is written.
+    dates = sorted(ctx["date"][:16].replace("T", " ") for _, ctx in contexts if ctx.get("date"))
+    if not dates:
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    elif dates[0] == dates[-1]:
+        now = f"{dates[0]} UTC"
+    else:
+        same_day = dates[0][:10] == dates[-1][:10]
+        now = f"{dates[0]} to {dates[-1][11:] if same_day else dates[-1]} UTC"
+    # The commits measured, as the result files record them (run.sh); older files without it
+    # are taken to be of the checkout the report is written in.
+    measured = sorted({ctx.get("gridbatch_commit", "") for _, ctx in contexts} - {""})
+    commit = ", ".join(measured) if measured else f"{git_commit()} (the checkout at report time)"
     lines = ["# gridbatch benchmark results", "",
-             f"- date: {now}", f"- commit: {git_commit()}", f"- CPU: {cpu_model()} "
+             f"- date: {now}", f"- commit: {commit}", f"- CPU: {cpu_model()} "
              f"({os.cpu_count()} cores)"]
     for fn, ctx in contexts:
         dev = ctx.get("gridbatch_device")
@@ -264,12 +276,25 @@ def main():
     png = os.path.splitext(out)[0] + "_throughput.png"
     if plot(groups, png):
         lines += [f"![throughput]({os.path.basename(png)})", ""]
-    for (prog, solver), rows in sorted(groups.items()):
+    for (prog, solver), all_rows in sorted(groups.items()):
+        rows = [b for b in all_rows if not b.get("error_occurred")]
+        lines += [f"## {solver} ({prog})", ""]
+        # A skipped row (no device, case not found) has no time: list it once with the reason
+        # instead of a 0 ms row per repetition.
+        skipped = {}
+        for b in all_rows:
+            if b.get("error_occurred"):
+                reason = b.get("error_message", "skipped").removeprefix("skipped: ")
+                skipped.setdefault(reason, []).append(b["name"])
+        for reason, names in skipped.items():
+            names = list(dict.fromkeys(names))
+            lines += [f"Not run ({reason}): " + ", ".join(f"`{n}`" for n in names) + ".", ""]
+        if not rows:
+            continue
         counters = []
         for b in rows:
             counters += [k for k in b if k not in STANDARD and k not in counters]
-        lines += [f"## {solver} ({prog})", "",
-                  "| benchmark | time per batch | " + " | ".join(counters) + " |",
+        lines += ["| benchmark | time per batch | " + " | ".join(counters) + " |",
                   "|---|---:|" + "---:|" * len(counters)]
         for b in rows:
             t = b.get("real_time", 0.0)

@@ -27,6 +27,9 @@ if ((${#benches[@]} == 0)); then
   echo "no benchmark programs in $build_dir/bin" >&2
   exit 1
 fi
+# The commit measured, recorded in every result file (the report may be written later, elsewhere).
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ "$commit" = unknown ] || git diff --quiet HEAD 2>/dev/null || commit="$commit+uncommitted"
 mkdir -p "$out"
 rm -rf "$out"/run[0-9]*
 dirs=()
@@ -38,6 +41,7 @@ for ((r = 1; r <= runs; r++)); do
     name=$(basename "$b")
     echo "== $name ($profile, run $r of $runs)"
     "$b" "${args[@]}" ${BENCH_FILTER:+--benchmark_filter="$BENCH_FILTER"} \
+         --benchmark_context=gridbatch_commit="$commit" \
          --benchmark_out="$dir/$name.json" --benchmark_out_format=json
   done
   if [ "$profile" = full ]; then
@@ -45,7 +49,8 @@ for ((r = 1; r <= runs; r++)); do
     start=$(date +%s%N)
     "$build_dir/bin/gridbatch" study --out "$dir/study" --no-plots > "$dir/study.log" 2>&1
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
-    printf '{"context": {}, "benchmarks": [{"name": "study/default", "run_type": "iteration", "real_time": %s, "time_unit": "ms"}]}\n' "$ms" > "$dir/study.json"
+    printf '{"context": {"gridbatch_commit": "%s"}, "benchmarks": [{"name": "study/default", "run_type": "iteration", "real_time": %s, "time_unit": "ms"}]}\n' \
+      "$commit" "$ms" > "$dir/study.json"
   fi
 done
 if [ "$profile" = full ]; then

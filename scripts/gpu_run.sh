@@ -46,6 +46,7 @@ fi
 out_dir=${OUT:-benchmarks}
 mkdir -p "$out_dir"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 results="$out_dir/gpu_results_$stamp.md"
 staged=build/gpu-run
 # A staged build is used only if it was built from these sources (gpu_prepare.sh's fingerprint).
@@ -115,7 +116,7 @@ stage() {
   echo "# gridbatch GPU run"
   echo
   echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-  echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "- commit: $commit"
   echo "- device: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1)"
   echo "- nvcc: $(nvcc --version 2>&1 | tail -1)"
   [ -z "$stale" ] || echo "- $stale"
@@ -194,6 +195,7 @@ if want bench; then
   api_rows='^batch/case9241pegase/10000|^n1/case2383wp/1000/|scenarios:1000/'
   for b in bench_dc_cuda bench_ac_cuda bench_dispatch_cuda; do
     stage "$b" 120 "$build/bin/$b" --benchmark_filter="${GRIDBATCH_BENCH_FILTER:-$device_rows}" \
+      --benchmark_context=gridbatch_commit="$commit" \
       --benchmark_out="$out_dir/${b}_$stamp.json" --benchmark_out_format=json
   done
   # The public API end to end on the GPU (transfers and post-processing included); the AC
@@ -201,6 +203,7 @@ if want bench; then
   for b in bench_dc bench_smooth_dispatch; do
     stage "$b (cuda)" 120 env GRIDBATCH_BENCH_BACKEND=cuda "$build/bin/$b" \
       --benchmark_filter="${GRIDBATCH_BENCH_FILTER:-$api_rows}" \
+      --benchmark_context=gridbatch_commit="$commit" \
       --benchmark_out="$out_dir/${b}_api_cuda_$stamp.json" --benchmark_out_format=json
   done
 fi
