@@ -2,8 +2,9 @@
 // a time. The Jacobian pattern of a set of bus classes, the map from Ybus entries to Jacobian
 // entries and the symbolic LU are built once and shared by all workers; each worker keeps its own
 // numeric LU (refactorised per iteration) and vectors. Newton's Jacobian is factorised in 2x2
-// blocks per bus (block_lu.hpp) where SuiteSparse's AMD is built in and the slack is not
-// distributed, with KLU's partial pivoting as the fallback of a scenario whose block pivots fail.
+// blocks per bus (block_lu.hpp) where SuiteSparse's AMD is built in, with KLU's partial pivoting
+// as the fallback of a scenario whose block pivots fail. A distributed slack's unknown has no
+// bus: it is a rank-one correction of a block matrix (Sherman-Morrison, make_layout).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -100,6 +101,10 @@ struct Layout {
     // bus has no P equation), per bus its block row in the factor's order (-1 likewise).
     std::shared_ptr<const BlockLuPattern> blocks;
     std::vector<int> block_pos, block_row;
+    // Distributed slack: the block row of the reference bus, whose Va entry holds lambda, and the
+    // correction u of the lambda column, (entry, value) in the block vector (make_layout).
+    int lambda_block = -1;
+    std::vector<std::pair<int, Real>> lambda_correction;
 #endif
     // Fast-decoupled: B'(pvpq, pvpq) and B''(pq, pq).
     SubMatrix b_prime, b_double_prime;
@@ -191,11 +196,20 @@ std::shared_ptr<const Layout> make_layout(const PreparedAcNetwork& net, const Ty
                                        lambda_slots[j].second);
     l->jacobian = std::make_shared<LuSymbolic>(std::move(pattern), kind);
 #ifdef GRIDBATCH_HAVE_AMD
-    if (blocks && !distributed) {  // the lambda unknown has no bus, so no block
+    // A distributed slack in blocks: the reference bus joins the block matrix A with its P row,
+    // an identity in place of its Q row, and its block column empty but for its diagonal block,
+    // whose Va entry (1 in A) stands for lambda. The Jacobian is M = A + u e^T, e the unit vector
+    // of that entry and u = (lambda's column) - e, so M^-1 b = y - z (e^T y) / (1 + e^T z) with
+    // y = A^-1 b and z = A^-1 u: one factorisation, two solves. A is regular where the Jacobian
+    // of the single slack is (its reference column is empty off the diagonal), and 1 + e^T z is
+    // det M / det A. One reference bus only (more share one P row): those go to KLU.
+    std::vector<int> block_buses = l->pvpq;
+    if (distributed) block_buses.insert(block_buses.end(), l->ref.begin(), l->ref.end());
+    if (blocks && (!distributed || l->ref.size() == 1)) {
         std::vector<int> local(sz, -1), row_ptr{0}, col;
-        for (std::size_t j = 0; j < l->pvpq.size(); ++j)
-            local[static_cast<std::size_t>(l->pvpq[j])] = static_cast<int>(j);
-        for (int i : l->pvpq) {
+        for (std::size_t j = 0; j < block_buses.size(); ++j)
+            local[static_cast<std::size_t>(block_buses[j])] = static_cast<int>(j);
+        for (int i : block_buses) {
             for (int q = y.row_ptr[static_cast<std::size_t>(i)];
                  q < y.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
                 const int c = local[static_cast<std::size_t>(y.col[static_cast<std::size_t>(q)])];
@@ -203,7 +217,8 @@ std::shared_ptr<const Layout> make_layout(const PreparedAcNetwork& net, const Ty
             }
             row_ptr.push_back(static_cast<int>(col.size()));
         }
-        auto b = std::make_shared<BlockLuPattern>(static_cast<int>(l->pvpq.size()), row_ptr, col);
+        auto b =
+            std::make_shared<BlockLuPattern>(static_cast<int>(block_buses.size()), row_ptr, col);
         l->block_pos.assign(nnz, -1);
         l->block_row.assign(sz, -1);
         for (int i = 0; i < nb; ++i) {
@@ -214,6 +229,17 @@ std::shared_ptr<const Layout> make_layout(const PreparedAcNetwork& net, const Ty
                  q < y.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
                 const int c = local[static_cast<std::size_t>(y.col[static_cast<std::size_t>(q)])];
                 if (c >= 0) l->block_pos[static_cast<std::size_t>(q)] = b->position(r, c);
+            }
+        }
+        if (distributed) {
+            const int ref = l->ref.front();
+            l->lambda_block = l->block_row[static_cast<std::size_t>(ref)];
+            for (int i : block_buses) {
+                const Real a = net.slack_participation[static_cast<std::size_t>(i)];
+                const Real u = (i == ref ? -1.0 : 0.0) - a;
+                if (u != 0)
+                    l->lambda_correction.emplace_back(2 * l->block_row[static_cast<std::size_t>(i)],
+                                                      u);
             }
         }
         l->blocks = std::move(b);
@@ -237,6 +263,7 @@ struct Workspace {
     std::map<const Layout*, WorkerLus> lus;
     ComplexVector v, unit, ibus;  // V, V / |V|, Ybus V
     Vector vm, va, f, values, x;  // x: the block solve's right-hand side
+    Vector z;                     // distributed slack in blocks: A^-1 u, and u's share of lambda
 };
 
 class CpuAcEngine final : public AcEngine {
@@ -425,18 +452,26 @@ private:
 #ifdef GRIDBATCH_HAVE_AMD
     // J for the current V into the block LU's blocks. A PV bus has no Q equation and no Vm
     // unknown: its block row and column hold an identity unknown instead (1 on its own diagonal
-    // block's Q/Vm entry, 0 elsewhere), which the solve leaves at 0.
+    // block's Q/Vm entry, 0 elsewhere), which the solve leaves at 0. The reference bus of a
+    // distributed slack has neither Va nor Vm unknown: its block column is empty but for the 1
+    // standing for lambda (make_layout) and the identity unknown.
     void newton_jacobian_blocks(const Layout& l, Workspace& ws, Block2* blocks) const {
         const CsrMatrix& y = net_->ybus;
-        for (int i : l.pvpq) {
+        for (int i = 0; i < net_->n_bus; ++i) {
             const auto ii = static_cast<std::size_t>(i);
+            if (l.block_row[ii] < 0) continue;
             const bool q_row = l.row_q[ii] >= 0;
             for (int q = y.row_ptr[ii]; q < y.row_ptr[ii + 1]; ++q) {
                 const auto qq = static_cast<std::size_t>(q);
                 const int pos = l.block_pos[qq];
                 if (pos < 0) continue;
                 const int k = y.col[qq];
+                const bool a_col = l.col_a[static_cast<std::size_t>(k)] >= 0;
                 const bool m_col = l.col_m[static_cast<std::size_t>(k)] >= 0;
+                if (!a_col) {  // the distributed slack's reference bus
+                    blocks[pos] = k == i ? Block2{1.0, 0.0, 0.0, 1.0} : Block2{0.0, 0.0, 0.0, 0.0};
+                    continue;
+                }
                 Complex d_va, d_vm;
                 power_derivatives(y, i, qq, ws, d_va, d_vm);
                 blocks[pos] = {d_va.real(), m_col ? d_vm.real() : 0.0, q_row ? d_va.imag() : 0.0,
@@ -445,22 +480,40 @@ private:
         }
     }
 
+    // Distributed slack, after A's factorisation: z = A^-1 u. False where 1 + e^T z (det M over
+    // det A) is too small against 1 + |e^T z| to divide by: the caller goes on with KLU.
+    static bool prepare_lambda(const Layout& l, BlockLu& lu, Workspace& ws) {
+        if (l.lambda_block < 0) return true;
+        ws.z.setZero(2 * static_cast<Index>(lu.pattern().n()));
+        for (const auto& [at, u] : l.lambda_correction) ws.z[at] = u;
+        lu.solve(ws.z.data());
+        const Real ez = ws.z[2 * l.lambda_block];
+        return std::abs(1.0 + ez) > 1e-12 * (1.0 + std::abs(ez));
+    }
+
     // ws.f := J^-1 ws.f with the block factorisation (ws.f in the layout's equation order).
     static void block_solve(const Layout& l, BlockLu& lu, Workspace& ws) {
-        ws.x.resize(2 * static_cast<Index>(l.pvpq.size()));
+        ws.x.resize(2 * static_cast<Index>(lu.pattern().n()));
         for (int i : l.pvpq) {
             const auto ii = static_cast<std::size_t>(i);
             const int r = l.block_row[ii];
             ws.x[2 * r] = ws.f[l.row_p[ii]];
             ws.x[2 * r + 1] = l.row_q[ii] >= 0 ? ws.f[l.row_q[ii]] : 0.0;
         }
+        const int lb = l.lambda_block;
+        if (lb >= 0) {
+            ws.x[2 * lb] = ws.f[l.row_p[static_cast<std::size_t>(l.ref.front())]];
+            ws.x[2 * lb + 1] = 0.0;
+        }
         lu.solve(ws.x.data());
+        if (lb >= 0) ws.x -= ws.z * (ws.x[2 * lb] / (1.0 + ws.z[2 * lb]));
         for (int i : l.pvpq) {
             const auto ii = static_cast<std::size_t>(i);
             const int r = l.block_row[ii];
             ws.f[l.col_a[ii]] = ws.x[2 * r];
             if (l.col_m[ii] >= 0) ws.f[l.col_m[ii]] = ws.x[2 * r + 1];
         }
+        if (lb >= 0) ws.f[l.col_lambda] = ws.x[2 * lb];
     }
 #endif
 
@@ -507,7 +560,7 @@ private:
 #ifdef GRIDBATCH_HAVE_AMD
             if (blocks) {
                 newton_jacobian_blocks(l, ws, lus.block->blocks());
-                blocks = lus.block->factor();
+                blocks = lus.block->factor() && prepare_lambda(l, *lus.block, ws);
             }
 #endif
             if (!blocks) {
