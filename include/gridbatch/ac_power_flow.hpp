@@ -11,6 +11,7 @@
 #include "gridbatch/backend.hpp"
 #include "gridbatch/network.hpp"
 #include "gridbatch/result.hpp"
+#include "gridbatch/slack.hpp"
 #include "gridbatch/types.hpp"
 
 namespace gridbatch {
@@ -56,9 +57,12 @@ struct AcOptions {
     // MATPOWER's pf.enforce_q_lims = 1: after a converged solve, every generator outside its
     // reactive limits is fixed at the limit and its bus becomes PQ; repeat until none is.
     bool enforce_q_limits = false;
-    // Distributed slack: one factor per generator (row of the gen table; active generators only,
-    // any positive scale). Empty: the reference bus takes the whole imbalance. Newton only.
-    Vector slack_participation;
+    // As DcOptions: `single`, the reference bus takes the whole imbalance; `distributed`, the
+    // active generators share it in proportion to `participation`, one factor >= 0 per generator
+    // (row of the gen table, any positive scale; empty = Pmax of each active generator, negative
+    // Pmax counting as 0). Distributed: Newton only, one REF bus, not with enforce_q_limits.
+    SlackMode slack = SlackMode::single;
+    Vector participation;
 
     // Throws Error naming the option ("AcOptions.tolerance must be > 0 (got -1)").
     void validate(const Network& net) const;

@@ -11,6 +11,7 @@
 #include "gridbatch/backend.hpp"
 #include "gridbatch/network.hpp"
 #include "gridbatch/result.hpp"
+#include "gridbatch/slack.hpp"
 #include "gridbatch/types.hpp"
 
 namespace gridbatch {
@@ -21,15 +22,6 @@ class DcEngine;
 struct DcAccess;
 struct DcSlackData;
 }  // namespace detail
-
-enum class SlackMode : std::uint8_t {
-    // MATPOWER's: the first active generator at each reference bus takes its island's balance.
-    single,
-    // Each island's balance is shared by its generators in proportion to participation factors;
-    // reference buses only fix the angle.
-    distributed,
-};
-const char* to_string(SlackMode mode) noexcept;
 
 struct DcOptions {
     Backend backend = Backend::automatic;

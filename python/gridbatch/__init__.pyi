@@ -299,8 +299,8 @@ class AcPowerFlow:
     def __init__(self, network: Network, *, backend: BackendLike = "auto", threads: int = 0,
                  algorithm: Union[AcAlgorithm, str] = "newton", tolerance: float = 1e-8,
                  max_iterations: int = 0, start: Union[StartMode, str] = "from_case",
-                 enforce_q_limits: bool = False,
-                 slack_participation: Optional[ArrayLike] = None) -> None: ...
+                 enforce_q_limits: bool = False, slack: Union[SlackMode, str] = "single",
+                 participation: Optional[ArrayLike] = None) -> None: ...
     def solve(self, pd: Optional[ArrayLike] = None, qd: Optional[ArrayLike] = None, *,
               pg: Optional[ArrayLike] = None, vg: Optional[ArrayLike] = None,
               vm0: Optional[ArrayLike] = None, va0: Optional[ArrayLike] = None,
@@ -317,7 +317,8 @@ def ac_power_flow(network: Network, pd: Optional[ArrayLike] = None,
                   threads: int = 0, algorithm: Union[AcAlgorithm, str] = "newton",
                   tolerance: float = 1e-8, max_iterations: int = 0,
                   start: Union[StartMode, str] = "from_case", enforce_q_limits: bool = False,
-                  slack_participation: Optional[ArrayLike] = None) -> AcPowerFlowResult: ...
+                  slack: Union[SlackMode, str] = "single",
+                  participation: Optional[ArrayLike] = None) -> AcPowerFlowResult: ...
 
 # --- battery dispatch and synthetic load ----------------------------------------------------
 class BatteryUnit:

@@ -23,8 +23,8 @@ constexpr Index kFirstChunk = 64;
 
 AcOptions ac_options(const Network& net, const py::object& backend, int threads,
                      const py::object& algorithm, Real tolerance, int max_iterations,
-                     const py::object& start, bool enforce_q_limits,
-                     const py::object& slack_participation) {
+                     const py::object& start, bool enforce_q_limits, const py::object& slack,
+                     const py::object& participation) {
     AcOptions o;
     o.backend = to_backend(backend);
     o.threads = threads;
@@ -44,9 +44,10 @@ AcOptions ac_options(const Network& net, const py::object& backend, int threads,
                                    {"warm", StartMode::warm},
                                    {"previous_step", StartMode::previous_step}});
     o.enforce_q_limits = enforce_q_limits;
-    if (!slack_participation.is_none())
-        o.slack_participation =
-            to_vector(slack_participation, "slack_participation", net.n_gen(), "generator");
+    o.slack = enum_arg<SlackMode>(
+        slack, "slack", {{"single", SlackMode::single}, {"distributed", SlackMode::distributed}});
+    if (!participation.is_none())
+        o.participation = to_vector(participation, "participation", net.n_gen(), "generator");
     return o;
 }
 
@@ -145,8 +146,9 @@ constexpr const char* kOptionsDoc =
     "'from_case' (MATPOWER's), 'flat', 'from_dc', 'warm' (needs vm0, va0) or 'previous_step' "
     "(scenarios are the steps of a time series, each warm from the one before, in blocks of 16 "
     "steps). enforce_q_limits: "
-    "MATPOWER's pf.enforce_q_lims. slack_participation: (n_gen,) factors for a distributed "
-    "slack (Newton only).";
+    "MATPOWER's pf.enforce_q_lims. slack: 'single' (the reference bus takes the imbalance) or "
+    "'distributed' (Newton only; generators share it by participation). participation: (n_gen,) "
+    "factors for the distributed slack (default: Pmax of active units), as DcPowerFlow's.";
 
 constexpr const char* kSolveDoc =
     "Solves a batch; every argument is scenario-major and optional (default: the case's "
@@ -223,19 +225,19 @@ void bind_ac_power_flow(py::module_& m) {
                          "scenarios. Non-convergence is a per-scenario status, not an error.")
         .def(py::init([](const Network& net, const py::object& backend, int threads,
                          const py::object& algorithm, Real tolerance, int max_iterations,
-                         const py::object& start, bool enforce_q_limits,
-                         const py::object& slack_participation) {
+                         const py::object& start, bool enforce_q_limits, const py::object& slack,
+                         const py::object& participation) {
                  AcOptions o =
                      ac_options(net, backend, threads, algorithm, tolerance, max_iterations, start,
-                                enforce_q_limits, slack_participation);
+                                enforce_q_limits, slack, participation);
                  py::gil_scoped_release nogil;
                  return std::make_unique<AcSolver>(net, std::move(o));
              }),
              py::arg("network"), py::kw_only(), py::arg("backend") = "auto", py::arg("threads") = 0,
              py::arg("algorithm") = "newton", py::arg("tolerance") = 1e-8,
              py::arg("max_iterations") = 0, py::arg("start") = "from_case",
-             py::arg("enforce_q_limits") = false, py::arg("slack_participation") = py::none(),
-             kOptionsDoc)
+             py::arg("enforce_q_limits") = false, py::arg("slack") = "single",
+             py::arg("participation") = py::none(), kOptionsDoc)
         .def("solve", &solve_ac, py::arg("pd") = py::none(), py::arg("qd") = py::none(),
              py::kw_only(), py::arg("pg") = py::none(), py::arg("vg") = py::none(),
              py::arg("vm0") = py::none(), py::arg("va0") = py::none(), py::arg("chunk") = 0,
@@ -258,9 +260,9 @@ void bind_ac_power_flow(py::module_& m) {
            const py::object& vg, const py::object& vm0, const py::object& va0,
            const py::object& backend, int threads, const py::object& algorithm, Real tolerance,
            int max_iterations, const py::object& start, bool enforce_q_limits,
-           const py::object& slack_participation) {
+           const py::object& slack, const py::object& participation) {
             AcOptions o = ac_options(net, backend, threads, algorithm, tolerance, max_iterations,
-                                     start, enforce_q_limits, slack_participation);
+                                     start, enforce_q_limits, slack, participation);
             std::unique_ptr<AcSolver> solver;
             {
                 py::gil_scoped_release nogil;
@@ -273,7 +275,7 @@ void bind_ac_power_flow(py::module_& m) {
         py::arg("va0") = py::none(), py::arg("backend") = "auto", py::arg("threads") = 0,
         py::arg("algorithm") = "newton", py::arg("tolerance") = 1e-8, py::arg("max_iterations") = 0,
         py::arg("start") = "from_case", py::arg("enforce_q_limits") = false,
-        py::arg("slack_participation") = py::none(),
+        py::arg("slack") = "single", py::arg("participation") = py::none(),
         "One-shot AC power flow: AcPowerFlow(network, **options).solve(pd, qd, ...).");
 }
 

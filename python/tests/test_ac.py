@@ -95,6 +95,26 @@ def test_non_convergence_is_a_status_not_an_error(builtin):
     assert r.status_of(1) in (gb.Status.max_iterations, gb.Status.diverged, gb.Status.singular)
 
 
+def test_distributed_slack_shares_the_imbalance_by_participation(builtin):
+    """slack='distributed' (as DcPowerFlow's): every active generator picks up the same fraction
+    of its factor (default Pmax); the same factors given explicitly give the same bits."""
+    pd, qd = batch(builtin, [0.9, 1.1])
+    r = gb.ac_power_flow(builtin, pd, qd, backend="cpu", slack="distributed")
+    assert r.all_converged and np.all(r.slack_mw != 0)
+    on = builtin.gen.in_service > 0
+    pmax = np.maximum(builtin.gen.pmax, 0)
+    share = (r.pg[:, on] - builtin.gen.pg[on]) / pmax[on]
+    np.testing.assert_allclose(share, share[:, :1] * np.ones_like(share), atol=1e-9)
+    np.testing.assert_allclose(share[:, 0] * pmax[on].sum(), r.slack_mw, rtol=1e-9)
+    same = gb.AcPowerFlow(builtin, backend="cpu", slack="distributed",
+                          participation=2 * builtin.gen.pmax).solve(pd, qd)
+    np.testing.assert_allclose(same.vm, r.vm, atol=1e-12)
+    with pytest.raises(gb.InputError, match=r"AcOptions.participation is given but"):
+        gb.AcPowerFlow(builtin, participation=builtin.gen.pmax)
+    with pytest.raises(gb.InputError, match=r"slack must be one of 'single', 'distributed'"):
+        gb.AcPowerFlow(builtin, slack="shared")
+
+
 def test_bad_arguments(builtin):
     with pytest.raises(gb.InputError, match=r"AcOptions.tolerance must be > 0"):
         gb.AcPowerFlow(builtin, tolerance=-1)

@@ -1,5 +1,5 @@
-// `gridbatch pf CASE --dc [--load-scale FILE] [--backend cpu|cuda|auto] [--threads N] --out DIR`;
-// `--ac` goes to run_ac_pf() in cmd_pf_ac.cpp.
+// `gridbatch pf CASE --dc [--slack single|distributed] [--participation FILE] [--load-scale FILE]
+// [--backend cpu|cuda|auto] [--threads N] --out DIR`; `--ac` goes to run_ac_pf() in cmd_pf_ac.cpp.
 #include <chrono>
 #include <iostream>
 
@@ -15,7 +15,31 @@ namespace {
 constexpr const char* kUsage =
     "usage: gridbatch pf CASE --dc|--ac [--alg nr|fdxb|fdbx] [--enforce-q-lims] "
     "[--start from_case|flat|from_dc|previous_step] [--max-iterations N] [--tolerance PU] "
-    "[--load-scale FILE] [--backend cpu|cuda|auto] [--threads N] --out DIR";
+    "[--slack single|distributed] [--participation FILE] [--load-scale FILE] "
+    "[--backend cpu|cuda|auto] [--threads N] --out DIR";
+
+// --slack (default: distributed where --participation is given, else single) and
+// --participation FILE: a CSV with the header `participation` and one factor per generator, in
+// the case's gen-table order (default factors: Pmax).
+void parse_slack(const Options& opt, PfRequest& req) {
+    const std::string slack = opt.get("slack", opt.has("participation") ? "distributed" : "single");
+    if (slack == "single")
+        req.slack = SlackMode::single;
+    else if (slack == "distributed")
+        req.slack = SlackMode::distributed;
+    else
+        throw Error(ErrorKind::invalid_input,
+                    "pf: --slack must be single or distributed (got '" + slack + "')");
+    if (!opt.has("participation")) return;
+    const std::string path = opt.get("participation", "");
+    req.participation = read_csv_column(path, "participation");
+    if (req.participation.size() != req.network.n_gen())
+        throw Error(ErrorKind::invalid_input,
+                    "pf: --participation " + path + " has " +
+                        std::to_string(req.participation.size()) + " rows; " +
+                        req.network.source() + " has " + std::to_string(req.network.n_gen()) +
+                        " generators (one factor per generator, in the gen table's order)");
+}
 
 int run_dc_pf(const PfRequest& req) {
     const Network& net = req.network;
@@ -23,6 +47,8 @@ int run_dc_pf(const PfRequest& req) {
     options.backend = req.backend;
     options.threads = req.threads;
     options.device = req.device();
+    options.slack = req.slack;
+    options.participation = req.participation;
     DcPowerFlow pf(net, options);
     if (req.writes()) make_output_dir(req.out_dir);
     if (req.factors.size() == 0) {
@@ -62,17 +88,20 @@ int run_dc_pf(const PfRequest& req) {
 }  // namespace
 
 int cmd_pf(const Args& args) {
-    const Options opt(
-        args, {"dc", "ac", "enforce-q-lims"},
-        {"load-scale", "backend", "threads", "out", "alg", "start", "max-iterations", "tolerance"});
+    const Options opt(args, {"dc", "ac", "enforce-q-lims"},
+                      {"load-scale", "backend", "threads", "out", "alg", "start", "max-iterations",
+                       "tolerance", "slack", "participation"});
     if (opt.positional().size() != 1) throw Error(ErrorKind::invalid_input, kUsage);
     if (opt.flag("dc") == opt.flag("ac"))
         throw Error(ErrorKind::invalid_input,
                     std::string("choose one of --dc and --ac; ") + kUsage);
-    PfRequest req{load_case(opt.positional()[0]), opt.require("out"),
-                  parse_backend(opt.get("backend", "auto")),
-                  static_cast<int>(opt.integer("threads", 0)), Vector()};
+    PfRequest req;
+    req.network = load_case(opt.positional()[0]);
+    req.out_dir = opt.require("out");
+    req.backend = parse_backend(opt.get("backend", "auto"));
+    req.threads = static_cast<int>(opt.integer("threads", 0));
     if (opt.has("load-scale")) req.factors = read_csv_column(opt.get("load-scale", ""), "scale");
+    parse_slack(opt, req);
     const std::unique_ptr<Communicator> comm = launcher_communicator();
     req.comm = comm.get();
     if (opt.flag("ac")) return run_ac_pf(req, opt);

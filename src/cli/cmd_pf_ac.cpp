@@ -1,6 +1,7 @@
 // `gridbatch pf CASE --ac [--alg nr|fdxb|fdbx] [--enforce-q-lims]
 // [--start from_case|flat|from_dc|previous_step] [--max-iterations N] [--tolerance PU]
-// [--load-scale FILE] [--backend cpu|cuda|auto] [--threads N] --out DIR`, reached through
+// [--slack single|distributed] [--participation FILE] [--load-scale FILE] [--backend cpu|cuda|auto]
+// [--threads N] --out DIR`, reached through
 // cmd_pf(). previous_step: the load-scale rows are the steps of a time series, each warm from the
 // one before. A single case that does not converge still writes its last iterate, says so on
 // stderr and exits 3, so that a script cannot take it for a solution; in a batch, summary.csv
@@ -48,6 +49,8 @@ int run_ac_pf(const PfRequest& req, const Options& opt) {
     options.algorithm = parse_algorithm(algorithm);
     options.start = parse_start(opt.get("start", "from_case"));
     options.enforce_q_limits = opt.flag("enforce-q-lims");
+    options.slack = req.slack;
+    options.participation = req.participation;
     const long max_iterations = opt.integer("max-iterations", 0);
     if (opt.has("max-iterations") && (max_iterations < 1 || max_iterations > 1000))
         throw Error(ErrorKind::invalid_input,

@@ -7,6 +7,7 @@
 #include "gridbatch/backend.hpp"
 #include "gridbatch/distributed.hpp"
 #include "gridbatch/network.hpp"
+#include "gridbatch/slack.hpp"
 
 namespace gridbatch::cli {
 
@@ -18,6 +19,9 @@ struct PfRequest {
     // From --load-scale FILE: scenario k multiplies every bus's Pd and Qd by factors[k]. Empty:
     // the case itself, written as bus.csv, branch.csv and gen.csv.
     Vector factors;
+    // --slack and --participation FILE (one factor per generator; empty: Pmax).
+    SlackMode slack = SlackMode::single;
+    Vector participation;
     // Under mpirun: the scenarios of a --load-scale batch are sharded over the ranks and rank 0
     // writes the files. nullptr: one process.
     Communicator* comm = nullptr;

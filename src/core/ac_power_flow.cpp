@@ -12,7 +12,9 @@
 
 #include "core/ac_result_parts.hpp"
 #include "core/fast_decoupled_b.hpp"
+#include "core/invalid_input.hpp"
 #include "core/memory.hpp"
+#include "core/slack.hpp"
 #include "core/unit_phasor.hpp"
 #include "cpu/parallel.hpp"
 #include "engine/ac_engine.hpp"
@@ -152,15 +154,16 @@ std::shared_ptr<const detail::PreparedAcNetwork> prepare(const Network& net,
     p->max_iterations = options.max_iterations > 0 ? options.max_iterations : (fd ? 30 : 10);
     p->threads = options.threads;
 
-    if (options.slack_participation.size() > 0) {
+    if (options.slack == SlackMode::distributed) {
+        const Vector factor = detail::participation_factors(net, options.participation);
         p->slack_participation.assign(static_cast<std::size_t>(p->n_bus), 0.0);
         Real total = 0;
         for (Index g = 0; g < net.n_gen(); ++g)
-            if (gen_on[g]) total += options.slack_participation[g];
+            if (gen_on[g]) total += factor[g];
         for (Index g = 0; g < net.n_gen(); ++g)
             if (gen_on[g])
                 p->slack_participation[static_cast<std::size_t>(net.gen_bus()[g])] +=
-                    options.slack_participation[g] / total;
+                    factor[g] / total;
     }
     return p;
 }
@@ -393,29 +396,40 @@ void AcOptions::validate(const Network& net) const {
              std::to_string(max_iterations) + ")");
     if (threads < 0)
         fail("AcOptions.threads must be >= 0 (0 = all cores; got " + std::to_string(threads) + ")");
-    if (slack_participation.size() == 0) return;
+    if (slack != SlackMode::distributed) {
+        if (participation.size() > 0)
+            fail(
+                "AcOptions.participation is given but AcOptions.slack is single; set it to "
+                "distributed to share the slack");
+        return;
+    }
     if (algorithm != AcAlgorithm::newton)
-        fail("AcOptions.slack_participation (distributed slack) needs AcAlgorithm::newton");
-    if (slack_participation.size() != net.n_gen())
-        fail("AcOptions.slack_participation has " + std::to_string(slack_participation.size()) +
+        fail("AcOptions.slack = distributed needs AcAlgorithm::newton");
+    if (participation.size() > 0 && participation.size() != net.n_gen())
+        fail("AcOptions.participation has " + std::to_string(participation.size()) +
              " entries; expected one per generator (" + std::to_string(net.n_gen()) + ")");
+    const Vector factor = detail::participation_factors(net, participation);
     Real total = 0;
     for (Index g = 0; g < net.n_gen(); ++g) {
-        const Real a = slack_participation[g];
+        const Real a = factor[g];
         if (!std::isfinite(a) || a < 0)
-            fail("AcOptions.slack_participation[generator " + std::to_string(g + 1) +
-                 "] must be finite and >= 0");
+            fail("AcOptions.participation[generator " + std::to_string(g + 1) + " at bus " +
+                 std::to_string(net.generators().bus[g]) + "] must be finite and >= 0 (got " +
+                 detail::num(a) + ")");
         if (net.gen_active(g)) total += a;
     }
-    if (!(total > 0)) fail("AcOptions.slack_participation gives no active generator a share");
+    if (!(total > 0))
+        fail(std::string("AcOptions: distributed slack: the participation factors") +
+             (participation.size() ? "" : " (default: Pmax)") +
+             " of the in-service generators sum to 0");
     Index n_ref = 0;
     for (Index i = 0; i < net.n_bus(); ++i)
         if (net.buses().type[i] == kRef) ++n_ref;
     if (n_ref > 1)
-        fail("AcOptions.slack_participation (distributed slack) needs a single REF bus; " +
-             net.source() + " has " + std::to_string(n_ref));
+        fail("AcOptions.slack = distributed needs a single REF bus; " + net.source() + " has " +
+             std::to_string(n_ref));
     if (enforce_q_limits)
-        fail("AcOptions.slack_participation cannot be combined with enforce_q_limits");
+        fail("AcOptions.slack = distributed cannot be combined with enforce_q_limits");
 }
 
 AcPowerFlow::AcPowerFlow(const Network& net, AcOptions options)
@@ -490,6 +504,8 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
     const Network& net = net_;
     const Index nb = net.n_bus(), ng = net.n_gen(), nl = net.n_branch(), ns = batch.size();
     const bool distributed = !p.slack_participation.empty();
+    const Vector factor =
+        distributed ? detail::participation_factors(net, options_.participation) : Vector();
     // Results (vm, va, pg, qg, four branch flows) and the batch state (loads, generator
     // schedules, bus types) are held for every scenario at once.
     detail::require_host_memory(
@@ -602,11 +618,9 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
                 res.slack_mw[s] = out.slack[j] * p.base_mva;
                 Real on_total = 0;
                 for (Index g = 0; g < ng; ++g)
-                    if (st.gen_on(g, s)) on_total += options_.slack_participation[g];
+                    if (st.gen_on(g, s)) on_total += factor[g];
                 for (Index g = 0; g < ng; ++g)
-                    if (st.gen_on(g, s))
-                        st.gen_pg(g, s) +=
-                            res.slack_mw[s] * options_.slack_participation[g] / on_total;
+                    if (st.gen_on(g, s)) st.gen_pg(g, s) += res.slack_mw[s] * factor[g] / on_total;
             }
             ComplexVector v(nb);
             for (Index i = 0; i < nb; ++i) v[i] = vm(i, s) * detail::unit_phasor(va(i, s));

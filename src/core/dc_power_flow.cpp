@@ -10,6 +10,7 @@
 #include "core/dc_access.hpp"
 #include "core/invalid_input.hpp"
 #include "core/memory.hpp"
+#include "core/slack.hpp"
 #include "engine/dc_engine.hpp"
 #include "gridbatch/admittance.hpp"
 #include "gridbatch/error.hpp"
@@ -201,9 +202,7 @@ Built build(const Network& net, const DcOptions& options) {
     m->participation = Vector::Zero(nb);
     sl->gen_share = Vector::Zero(ng);
     if (m->distributed) {
-        const Vector factor = options.participation.size()
-                                  ? options.participation
-                                  : Vector(net.generators().pmax.cwiseMax(0.0));
+        const Vector factor = participation_factors(net, options.participation);
         Vector total = Vector::Zero(m->n_island);
         for (Index g = 0; g < ng; ++g)
             if (sl->gen_island[g] >= 0) total[sl->gen_island[g]] += factor[g];
@@ -243,15 +242,15 @@ void check_finite(const MatrixView& x, const char* what, const char* element, co
 }  // namespace
 }  // namespace detail
 
-const char* to_string(SlackMode mode) noexcept {
-    return mode == SlackMode::single ? "single" : "distributed";
-}
-
 void DcOptions::validate(const Network& net) const {
     if (threads < 0)
         throw Error(ErrorKind::invalid_input,
                     "DcOptions.threads must be >= 0 (got " + std::to_string(threads) + ")");
     if (participation.size() == 0) return;
+    if (slack != SlackMode::distributed)
+        throw Error(ErrorKind::invalid_input,
+                    "DcOptions.participation is given but DcOptions.slack is single; set it to "
+                    "distributed to share the slack");
     if (participation.size() != net.n_gen())
         throw Error(ErrorKind::invalid_input, "DcOptions.participation has " +
                                                   std::to_string(participation.size()) +

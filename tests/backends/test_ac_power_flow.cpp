@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -508,15 +509,16 @@ TEST_P(AcPowerFlowTest, DistributedSlackSharesTheImbalance) {
     const Network net = read_matpower(test::case_path("case118"));
     const AcPowerFlowResult single = AcPowerFlow(net, options()).solve();
     AcOptions o = options();
-    o.slack_participation = Vector::Zero(net.n_gen());
+    o.slack = SlackMode::distributed;
+    o.participation = Vector::Zero(net.n_gen());
     for (Index g = 0; g < net.n_gen(); ++g)
-        if (net.gen_bus()[g] == net.reference_bus()) o.slack_participation[g] = 1;
+        if (net.gen_bus()[g] == net.reference_bus()) o.participation[g] = 1;
     const AcPowerFlowResult same = AcPowerFlow(net, o).solve();
     ASSERT_EQ(same.report.at(0), Status::converged);
     EXPECT_LT((same.vm - single.vm).cwiseAbs().maxCoeff(), 1e-8);
     EXPECT_LT((same.pg - single.pg).cwiseAbs().maxCoeff(), 1e-5);
 
-    o.slack_participation = net.generators().pmax;
+    o.participation = Vector();  // the default factors: Pmax
     const AcPowerFlowResult dist = AcPowerFlow(net, o).solve();
     ASSERT_EQ(dist.report.at(0), Status::converged);
     Real share = std::nan("");
@@ -531,6 +533,27 @@ TEST_P(AcPowerFlowTest, DistributedSlackSharesTheImbalance) {
                 dist.loss_mw[0] + (net.buses().gs.array() * dist.vm.col(0).array().square()).sum(),
                 1e-6);
     EXPECT_LT(independent_mismatch(net, dist, 0), 1e-7);
+
+    // The command line: --slack distributed (default factors Pmax), and the same factors given
+    // in a file (--participation alone implies the distributed slack).
+    const std::string dir = ::testing::TempDir() + "gridbatch_pf_slack_" + to_string(backend());
+    std::filesystem::create_directories(dir);
+    {
+        std::ofstream f(dir + "/participation.csv");
+        f << "participation\n";
+        for (Index g = 0; g < net.n_gen(); ++g) f << 3 * net.generators().pmax[g] << "\n";
+    }
+    for (const std::string& slack :
+         {std::string(" --slack distributed"), " --participation " + dir + "/participation.csv"}) {
+        const std::string cmd = test::cli_command() + " pf " + test::case_path("case118") +
+                                " --ac" + slack + " --backend " + to_string(backend()) + " --out " +
+                                dir + " > /dev/null";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+        const auto pg = test::read_csv(dir + "/gen.csv").column("pg_mw");
+        ASSERT_EQ(static_cast<Index>(pg.size()), net.n_gen());
+        for (Index g = 0; g < net.n_gen(); ++g)
+            EXPECT_NEAR(pg[static_cast<std::size_t>(g)], dist.pg(g, 0), 1e-6) << slack;
+    }
 }
 
 // `gridbatch pf CASE --ac` writes MATPOWER's solution (bus.csv) and, with --load-scale, one

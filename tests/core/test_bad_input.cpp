@@ -375,6 +375,9 @@ TEST(BadInputDc, Options) {
     o.threads = -1;
     EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }), "DcOptions.threads must be >= 0");
     o = cpu_dc();
+    o.participation = Vector::Ones(2);
+    EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }),
+                   "DcOptions.participation is given but DcOptions.slack is single");
     o.slack = SlackMode::distributed;
     o.participation = Vector::Ones(3);
     EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }),
@@ -489,10 +492,21 @@ TEST(BadInputAc, Options) {
     o.max_iterations = -3;
     EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }), "AcOptions.max_iterations");
     o = cpu_ac();
-    o.slack_participation = Vector::Zero(2);
-    EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }), "gives no active generator a share");
-    o.slack_participation = Vector::Ones(5);
+    o.participation = Vector::Ones(2);
+    EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }),
+                   "AcOptions.participation is given but AcOptions.slack is single");
+    o.slack = SlackMode::distributed;
+    o.participation = Vector::Zero(2);
+    EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }),
+                   "the participation factors of the in-service generators sum to 0");
+    o.participation = Vector::Ones(5);
     EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }), "expected one per generator (2)");
+    o.participation = Vector::Ones(2);
+    o.participation[1] = kNaN;
+    EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }), "AcOptions.participation[generator 2");
+    o.participation = Vector();
+    o.algorithm = AcAlgorithm::fast_decoupled_xb;
+    EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }), "needs AcAlgorithm::newton");
 }
 
 // A load no network can carry is a per-scenario status, never an exception or a "converged".
@@ -833,6 +847,20 @@ TEST(BadInputCli, PowerFlowAndN1Arguments) {
     EXPECT_CLI("pf builtin --dc --load-scale " + f + out, 1, f + ": the file is empty");
     f = csv("header.csv", "scale\n");
     EXPECT_CLI("pf builtin --dc --load-scale " + f + out, 1, f + ": no values under 'scale'");
+    EXPECT_CLI("pf builtin --ac --slack shared" + out, 1,
+               "--slack must be single or distributed (got 'shared')");
+    f = csv("participation3.csv", "participation\n1\n2\n3\n");
+    EXPECT_CLI("pf builtin --dc --participation " + f + out, 1,
+               f + " has 3 rows; builtin has 10 generators");
+    f = csv("participation_nan.csv", "participation\n1\nnan\n");
+    EXPECT_CLI("pf builtin --ac --participation " + f + out, 1, f + ":3: 'nan' is not a finite");
+    f = csv("participation_zero.csv", "participation\n0\n0\n0\n0\n0\n0\n0\n0\n0\n0\n");
+    EXPECT_CLI("pf builtin --ac --participation " + f + out, 1,
+               "participation factors of the in-service generators sum to 0");
+    EXPECT_CLI("pf builtin --ac --slack single --participation " + f + out, 1,
+               "AcOptions.participation is given but AcOptions.slack is single");
+    EXPECT_CLI("pf builtin --ac --alg fdxb --slack distributed" + out, 1,
+               "needs AcAlgorithm::newton");
 }
 
 TEST(BadInputCli, SmoothArguments) {

@@ -169,7 +169,7 @@ TEST(BlockLuNewton, AgreesWithKluIterationForIteration) {
             AcOptions o;
             o.backend = Backend::cpu;
             o.enforce_q_limits = qlim;
-            if (distributed) o.slack_participation = net.generators().pmax;
+            if (distributed) o.slack = SlackMode::distributed;  // by Pmax
             const std::string what =
                 name + (qlim ? ", Q limits" : "") + (distributed ? ", distributed slack" : "");
             const AcPowerFlowResult blocks = AcPowerFlow(net, o).solve(batch);
