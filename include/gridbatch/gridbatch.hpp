@@ -14,6 +14,7 @@
 #include "gridbatch/network.hpp"
 #include "gridbatch/result.hpp"
 #include "gridbatch/sensitivities.hpp"
+#include "gridbatch/slack.hpp"
 #include "gridbatch/smooth_dispatch.hpp"
 #include "gridbatch/study.hpp"
 #include "gridbatch/types.hpp"
