@@ -7,7 +7,8 @@
 // 8.8 ms for case9241pegase, KLU). Newton factorises its Jacobian in 2x2 blocks per bus
 // (cpu/block_lu.hpp); `AcNewtonKLU_1core` is the same solve with KLU (GRIDBATCH_AC_LU=klu), the
 // default until 2026-12-07, and `AcNewtonSparseLU_1core` with Eigen's SparseLU
-// (GRIDBATCH_AC_LU=eigen).
+// (GRIDBATCH_AC_LU=eigen). `AcNewtonDistributed_1core` shares the slack by Pmax (the block LU with
+// a rank-one correction for the slack's unknown), `AcNewtonDistributedKLU_1core` the same with KLU.
 //
 // Measured 2026-12-07 on the 2-core Intel Xeon VM, time series (AcNewtonTimeSeries_1core, 2.28
 // iterations per power flow), case9241pegase: 8.9-9.0 ms per power flow with KLU, 5.3-6.0 ms with
@@ -70,7 +71,7 @@ Scenarios scenarios(const Network& net, Index n) {
 
 // lu: the Jacobian's LU (GRIDBATCH_AC_LU), nullptr for the default.
 void run(benchmark::State& state, const std::string& name, AcAlgorithm alg, int threads,
-         const char* lu, StartMode start) {
+         const char* lu, StartMode start, SlackMode slack) {
     if (lu)
         setenv("GRIDBATCH_AC_LU", lu, 1);
     else
@@ -84,6 +85,7 @@ void run(benchmark::State& state, const std::string& name, AcAlgorithm alg, int 
     options.algorithm = alg;
     options.threads = threads;
     options.start = start;
+    options.slack = slack;
     const AcPowerFlow pf(net, options);
     const Scenarios sc = scenarios(net, n);
     AcBatch batch(sc.pd, sc.qd);
@@ -125,6 +127,7 @@ void register_all() {
         int threads;
         const char* lu;
         StartMode start = StartMode::from_case;
+        SlackMode slack = SlackMode::single;
     };
     const Solver solvers[] = {
         {"AcNewton_1core", AcAlgorithm::newton, 1, nullptr},
@@ -136,19 +139,28 @@ void register_all() {
         // Each step warm-started from the one before, like LightSim2Grid's time series.
         {"AcNewtonTimeSeries_1core", AcAlgorithm::newton, 1, nullptr, StartMode::previous_step},
         {"AcNewtonTimeSeriesKLU_1core", AcAlgorithm::newton, 1, "klu", StartMode::previous_step},
+        {"AcNewtonDistributed_1core", AcAlgorithm::newton, 1, nullptr, StartMode::from_case,
+         SlackMode::distributed},
+        {"AcNewtonDistributedKLU_1core", AcAlgorithm::newton, 1, "klu", StartMode::from_case,
+         SlackMode::distributed},
     };
     for (const Solver& s : solvers)
         for (const Case& c : cases)
             for (Index b : c.batches) {
                 // Other LUs only for the comparison, not at every size.
-                if ((s.lu || s.start == StartMode::previous_step) && b != 100) continue;
+                if ((s.lu || s.start == StartMode::previous_step ||
+                     s.slack == SlackMode::distributed) &&
+                    b != 100)
+                    continue;
                 // The 1,000-scenario runs of the big cases take long on one core; the
                 // all-core runs give their throughput.
                 if (s.threads == 1 && b >= 1000 && std::string(c.name) != "case118") continue;
                 const std::string name = c.name;
-                benchmark::RegisterBenchmark(
-                    (std::string(s.name) + "/" + name).c_str(),
-                    [=](benchmark::State& st) { run(st, name, s.alg, s.threads, s.lu, s.start); })
+                benchmark::RegisterBenchmark((std::string(s.name) + "/" + name).c_str(),
+                                             [=](benchmark::State& st) {
+                                                 run(st, name, s.alg, s.threads, s.lu, s.start,
+                                                     s.slack);
+                                             })
                     ->Arg(b)
                     ->Unit(benchmark::kMillisecond)
                     ->UseRealTime();
