@@ -202,7 +202,8 @@ std::shared_ptr<const Layout> make_layout(const PreparedAcNetwork& net, const Ty
     // of that entry and u = (lambda's column) - e, so M^-1 b = y - z (e^T y) / (1 + e^T z) with
     // y = A^-1 b and z = A^-1 u: one factorisation, two solves. A is regular where the Jacobian
     // of the single slack is (its reference column is empty off the diagonal), and 1 + e^T z is
-    // det M / det A. One reference bus only (more share one P row): those go to KLU.
+    // det M / det A. AcOptions allows a distributed slack with one REF bus only; a layout with
+    // another count (several would share one P row) stays on KLU.
     std::vector<int> block_buses = l->pvpq;
     if (distributed) block_buses.insert(block_buses.end(), l->ref.begin(), l->ref.end());
     if (blocks && (!distributed || l->ref.size() == 1)) {
