@@ -10,6 +10,16 @@ import pytest
 import gridbatch as gb
 
 
+@pytest.fixture(autouse=True)
+def sigint_raises_keyboard_interrupt():
+    """Python's own Ctrl-C handler for each test: a process started in the background by a
+    non-interactive shell inherits SIGINT ignored, and Python then installs no handler, so
+    KeyboardInterrupt would never come whatever the library does."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
 def test_keyboard_interrupt_stops_a_chunked_ac_solve(builtin):
     pf = gb.AcPowerFlow(builtin, backend="cpu", threads=1)

@@ -30,7 +30,7 @@ bool BlockLu::factor() {
     for (const int p : pattern_->fill()) lu_[static_cast<std::size_t>(p)] = {0, 0, 0, 0};
     const LuScheduleView& s = pattern_->view();
     Block2* lu = lu_.data();
-    double least = HUGE_VAL, largest = 0;
+    double least2 = HUGE_VAL, largest2 = 0;  // squares of the condition estimate's terms
     for (int i = 0; i < s.n; ++i) {
         // Row i of L and U, up-looking: L(i, k) = A(i, k) U(k, k)^-1, then row i of A minus
         // L(i, k) times row k of U, for each k < i in the pattern in turn.
@@ -54,13 +54,17 @@ bool BlockLu::factor() {
         }
         const Block2 p = lu[s.diag[i]];
         const double det = p.a * p.d - p.b * p.c;
-        const double norm = std::sqrt(p.a * p.a + p.b * p.b + p.c * p.c + p.d * p.d);
-        if (!(det != 0) || !std::isfinite(det) || !std::isfinite(norm)) return false;
-        inverse_[static_cast<std::size_t>(i)] = {p.d / det, -p.b / det, -p.c / det, p.a / det};
-        least = std::fmin(least, std::fabs(det) / norm);
-        largest = std::fmax(largest, norm);
+        const double norm2 = p.a * p.a + p.b * p.b + p.c * p.c + p.d * p.d;
+        if (!(det != 0) || !std::isfinite(det) || !std::isfinite(norm2)) return false;
+        const double r = 1.0 / det;
+        inverse_[static_cast<std::size_t>(i)] = {p.d * r, -p.b * r, -p.c * r, p.a * r};
+        // Squared, without sqrt; finite here, so plain comparisons (std::fmin's NaN rules made
+        // it a library call).
+        const double ratio2 = det / norm2 * det;
+        least2 = ratio2 < least2 ? ratio2 : least2;
+        largest2 = norm2 > largest2 ? norm2 : largest2;
     }
-    return s.n == 0 || least > 1e-12 * largest;
+    return s.n == 0 || least2 > 1e-24 * largest2;
 }
 
 void BlockLu::solve(double* x) const {
