@@ -46,10 +46,12 @@ def git_commit():
 
 def load_runs(results_dirs):
     """Rows of every run, each (program, solver) group in the first run's order, each row the
-    run with the lowest real time; the contexts of the first run."""
+    run with the lowest real time; the contexts of the first run; the dates of every run."""
     groups, contexts = load(results_dirs[0])
+    dates = [ctx["date"] for _, ctx in contexts if ctx.get("date")]
     for d in results_dirs[1:]:
-        more, _ = load(d)
+        more, more_contexts = load(d)
+        dates += [ctx["date"] for _, ctx in more_contexts if ctx.get("date")]
         for key, rows in more.items():
             have = groups.setdefault(key, [])
             at = {b["name"]: i for i, b in enumerate(have)}
@@ -61,7 +63,7 @@ def load_runs(results_dirs):
                 elif b.get("time_unit") == have[i].get("time_unit") and \
                         b.get("real_time", 0.0) < have[i].get("real_time", 0.0):
                     have[i] = b
-    return groups, contexts
+    return groups, contexts, dates
 
 
 def load(results_dir):
@@ -235,9 +237,9 @@ def main():
         print(__doc__)
         return 2
     results_dirs, out = sys.argv[1:-1], sys.argv[-1]
-    groups, contexts = load_runs(results_dirs)
+    groups, contexts, run_dates = load_runs(results_dirs)
     # When the runs were made (Google Benchmark's context), else when the report is written.
-    dates = sorted(ctx["date"][:16].replace("T", " ") for _, ctx in contexts if ctx.get("date"))
+    dates = sorted(d[:16].replace("T", " ") for d in run_dates)
     if not dates:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     elif dates[0] == dates[-1]:
