@@ -221,7 +221,7 @@ class DcPowerFlowResult(_Report):
     va: F64  # (S, n_bus) degrees
     pf: F64  # (S, n_branch) MW
     pg: F64  # (S, n_gen) MW
-    slack: F64  # (S,) MW
+    slack_mw: F64  # (S,) MW
 
 class DcPowerFlow:
     def __init__(self, network: Network, *, backend: BackendLike = "auto", threads: int = 0,

@@ -95,9 +95,9 @@ void bind_power_flow(py::module_& m) {
             },
             "(S, n_gen) generator outputs, MW: schedule plus slack share.")
         .def_property_readonly(
-            "slack",
+            "slack_mw",
             [](const py::object& self) {
-                const auto& v = self.cast<const DcPowerFlowResult&>().slack;
+                const auto& v = self.cast<const DcPowerFlowResult&>().slack_mw;
                 return vector_view(v.data(), v.size(), self);
             },
             "(S,) total balancing generation added to the schedule, MW.")

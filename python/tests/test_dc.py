@@ -50,7 +50,7 @@ def test_every_input_layout_gives_the_same_bits(builtin):
         np.testing.assert_array_equal(r.pf, ref.pf)
     one_shot = gb.dc_power_flow(builtin, pd, backend="cpu")
     np.testing.assert_array_equal(one_shot.va, ref.va)
-    np.testing.assert_array_equal(one_shot.slack, ref.slack)
+    np.testing.assert_array_equal(one_shot.slack_mw, ref.slack_mw)
 
 
 def test_generator_schedules_and_distributed_slack(builtin):
@@ -61,7 +61,7 @@ def test_generator_schedules_and_distributed_slack(builtin):
     # Lossless DC: generation meets load plus shunt conductance in every scenario.
     demand = pd.sum(axis=1) + builtin.bus.gs.sum()
     np.testing.assert_allclose(r.pg[:, on].sum(axis=1), demand, rtol=1e-12)
-    np.testing.assert_allclose(r.slack, demand - pg[:, on].sum(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(r.slack_mw, demand - pg[:, on].sum(axis=1), rtol=1e-12)
     # pg given without pd: the case's loads.
     case = gb.DcPowerFlow(builtin, backend="cpu").solve(pg=pg)
     np.testing.assert_array_equal(case.pf[0], gb.DcPowerFlow(builtin, backend="cpu").solve(

@@ -37,7 +37,7 @@ def test_results_are_views_of_the_result_object(builtin):
     assert va.base is r and va.flags.c_contiguous and va.shape == (3, builtin.n_bus)
     assert address(va) == address(r.va)  # every access is the same buffer
     assert np.shares_memory(r.pf, r.pf) and address(r.pf) == address(r.pf)
-    assert r.status.base is r and r.slack.base is r
+    assert r.status.base is r and r.slack_mw.base is r
     expected = va.copy()
     del r, pf
     gc.collect()

@@ -342,13 +342,13 @@ DcPowerFlowResult DcPowerFlow::run(const MatrixView& pd, const MatrixView* pg) {
             res.pg(g, s) = m.gen_bus[g] < 0 ? net.generators().pg[g]
                            : pg             ? (*pg)(g, s)
                                             : m.pg_case[g];
-    res.slack = Vector::Zero(S);
+    res.slack_mw = Vector::Zero(S);
     for (Index s = 0; s < S; ++s) {
         if (m.distributed) {
             for (Index g = 0; g < ng; ++g)
                 if (sl.gen_island[g] >= 0)
                     res.pg(g, s) += sl.gen_share[g] * island_slack(sl.gen_island[g], s);
-            res.slack[s] = island_slack.col(s).sum();
+            res.slack_mw[s] = island_slack.col(s).sum();
             continue;
         }
         for (std::size_t k = 0; k < sl.ref_bus.size(); ++k) {
@@ -359,7 +359,7 @@ DcPowerFlowResult DcPowerFlow::run(const MatrixView& pd, const MatrixView* pg) {
             for (const auto& [j, v] : sl.ref_row[k]) bva += v * res.va(j, s) * detail::kDegToRad;
             const Real extra = (bva - p) * m.base_mva;
             res.pg(sl.ref_gen[k], s) += extra;
-            res.slack[s] += extra;
+            res.slack_mw[s] += extra;
         }
     }
 

@@ -121,7 +121,7 @@ DcPowerFlowResult solve_sharded(DcPowerFlow& pf, const MatrixView& pd, Communica
     out.va = Matrix::Zero(net.n_bus(), S);
     out.pf = Matrix::Zero(net.n_branch(), S);
     out.pg = Matrix::Zero(net.n_gen(), S);
-    out.slack = Vector::Zero(S);
+    out.slack_mw = Vector::Zero(S);
     Matrix report = report_matrix(ScenarioReport(S));
     out.backend = pf.backend();
     const ColumnRanges mine = run_chunks(comm, S, chunk, [&](Index first, Index count) {
@@ -134,11 +134,11 @@ DcPowerFlowResult solve_sharded(DcPowerFlow& pf, const MatrixView& pd, Communica
         out.va.middleCols(first, count) = r.va;
         out.pf.middleCols(first, count) = r.pf;
         out.pg.middleCols(first, count) = r.pg;
-        out.slack.segment(first, count) = r.slack;
+        out.slack_mw.segment(first, count) = r.slack_mw;
         report.middleCols(first, count) = report_matrix(r.report);
     });
     for (Matrix* m : {&out.va, &out.pf, &out.pg, &report}) comm.gather_columns(*m, mine);
-    gather_vector(comm, out.slack, mine);
+    gather_vector(comm, out.slack_mw, mine);
     set_report(out.report, report);
     return out;
 }

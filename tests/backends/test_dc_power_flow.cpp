@@ -117,7 +117,7 @@ TEST_P(DcPowerFlowTest, BatchColumnsEqualSingleSolves) {
         EXPECT_LE((batch.va.col(s) - one.va.col(0)).cwiseAbs().maxCoeff(), 1e-10) << s;
         EXPECT_LE((batch.pf.col(s) - one.pf.col(0)).cwiseAbs().maxCoeff(), 1e-10) << s;
         EXPECT_LE((batch.pg.col(s) - one.pg.col(0)).cwiseAbs().maxCoeff(), 1e-10) << s;
-        EXPECT_NEAR(batch.slack[s], one.slack[0], 1e-10);
+        EXPECT_NEAR(batch.slack_mw[s], one.slack_mw[0], 1e-10);
     }
     expect_bus_balance(net, pd, batch, 1e-7);
     // The slack covers the load change: total generation = total load + shunt losses.
@@ -190,9 +190,9 @@ TEST_P(DcPowerFlowTest, DistributedSlackSharesBalanceByPmax) {
                     continue;
                 }
                 added += r.pg(g, s) - gen.pg[g];
-                EXPECT_NEAR(r.pg(g, s) - gen.pg[g], r.slack[s] * gen.pmax[g] / pmax_total, 1e-7);
+                EXPECT_NEAR(r.pg(g, s) - gen.pg[g], r.slack_mw[s] * gen.pmax[g] / pmax_total, 1e-7);
             }
-            EXPECT_NEAR(added, r.slack[s], 1e-6);
+            EXPECT_NEAR(added, r.slack_mw[s], 1e-6);
             EXPECT_NEAR(r.pg.col(s).sum(), pd.col(s).sum() + net.buses().gs.sum(), 1e-6);
         }
     }
@@ -209,7 +209,7 @@ TEST_P(DcPowerFlowTest, DistributedSlackWithOwnFactors) {
     expect_bus_balance(net, pd, r, 1e-8);
     EXPECT_EQ(r.pg(0, 0), net.generators().pg[0]);
     EXPECT_EQ(r.pg(1, 0), net.generators().pg[1]);
-    EXPECT_NEAR(r.pg(2, 0) - net.generators().pg[2], r.slack[0], 1e-9);
+    EXPECT_NEAR(r.pg(2, 0) - net.generators().pg[2], r.slack_mw[0], 1e-9);
 
     o.participation = Vector::Zero(net.n_gen());
     test::expect_error([&] { DcPowerFlow bad(net, o); }, {"sum to 0"});
@@ -266,7 +266,7 @@ TEST_P(DcPowerFlowTest, SeveralIslandsEachWithReference) {
     EXPECT_NEAR(r.pg(2, 0), 30, 1e-9);   // island {4, 5}: 30 MW of load
     // Loads 90 + 30 MW against schedules 95 + 30 MW: the first island's reference unit gives 5 MW.
     EXPECT_NEAR(r.pg(0, 0), 45, 1e-9);
-    EXPECT_NEAR(r.slack[0], -5, 1e-9);
+    EXPECT_NEAR(r.slack_mw[0], -5, 1e-9);
 
     const DcPowerFlowResult d = DcPowerFlow(net, options(SlackMode::distributed)).solve(pd);
     expect_bus_balance(net, pd, d, 1e-9);
