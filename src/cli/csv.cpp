@@ -195,6 +195,17 @@ void write_branch_matrix_csv(const std::string& path, const Network& net, const 
     out.close();
 }
 
+void write_gen_matrix_csv(const std::string& path, const Network& net, const Matrix& values) {
+    CsvWriter out(path);
+    scenario_header(out, {"bus_id"}, values.cols());
+    for (Index g = 0; g < values.rows(); ++g) {
+        out.cell(net.generators().bus[g]);
+        for (Index s = 0; s < values.cols(); ++s) out.cell(values(g, s));
+        out.end_row();
+    }
+    out.close();
+}
+
 void write_summary_csv(const std::string& path, const ScenarioReport& report) {
     CsvWriter out(path);
     out.row({"scenario", "converged", "iterations", "max_mismatch"});

@@ -63,6 +63,8 @@ void write_solution_csv(const std::string& dir, const Network& net, const Scenar
 // A scenario matrix, one row per bus (header bus_id,s0,s1,...) or per branch (from,to,s0,...).
 void write_bus_matrix_csv(const std::string& path, const Network& net, const Matrix& values);
 void write_branch_matrix_csv(const std::string& path, const Network& net, const Matrix& values);
+// One row per generator (gen-table order), `bus_id` its bus.
+void write_gen_matrix_csv(const std::string& path, const Network& net, const Matrix& values);
 
 // scenario,converged,iterations,max_mismatch (converged: 1 or 0).
 void write_summary_csv(const std::string& path, const ScenarioReport& report);

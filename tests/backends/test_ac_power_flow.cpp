@@ -554,6 +554,27 @@ TEST_P(AcPowerFlowTest, DistributedSlackSharesTheImbalance) {
         for (Index g = 0; g < net.n_gen(); ++g)
             EXPECT_NEAR(pg[static_cast<std::size_t>(g)], dist.pg(g, 0), 1e-6) << slack;
     }
+    // A batch writes each scenario's generation (pg_mw.csv): the library's shares again.
+    {
+        std::ofstream f(dir + "/scale.csv");
+        f << "scale\n0.95\n1.05\n";
+    }
+    const std::string batch_cmd = test::cli_command() + " pf " + test::case_path("case118") +
+                                  " --ac --slack distributed --load-scale " + dir +
+                                  "/scale.csv --backend " + to_string(backend()) + " --out " + dir +
+                                  "/batch > /dev/null";
+    ASSERT_EQ(std::system(batch_cmd.c_str()), 0) << batch_cmd;
+    const test::Csv pg_batch = test::read_csv(dir + "/batch/pg_mw.csv");
+    const Eigen::RowVector2d factors(0.95, 1.05);
+    const Matrix pd = net.buses().pd * factors, qd = net.buses().qd * factors;
+    const AcPowerFlowResult scaled = AcPowerFlow(net, o).solve(pd, qd);
+    ASSERT_EQ(static_cast<Index>(pg_batch.rows.size()), net.n_gen());
+    for (Index s = 0; s < 2; ++s) {
+        const auto col = pg_batch.column("s" + std::to_string(s));
+        for (Index g = 0; g < net.n_gen(); ++g)
+            EXPECT_NEAR(col[static_cast<std::size_t>(g)], scaled.pg(g, s), 1e-6)
+                << "scenario " << s;
+    }
 }
 
 // `gridbatch pf CASE --ac` writes MATPOWER's solution (bus.csv) and, with --load-scale, one

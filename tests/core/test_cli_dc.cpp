@@ -86,7 +86,9 @@ TEST_F(CliDcTest, LoadScaleWritesScenarioMatrices) {
     const test::Csv va = test::read_csv(path("out/va_deg.csv"));
     const test::Csv pf = test::read_csv(path("out/pf_mw.csv"));
     const test::Csv summary = test::read_csv(path("out/summary.csv"));
+    const test::Csv pg = test::read_csv(path("out/pg_mw.csv"));
     EXPECT_EQ(va.header, (std::vector<std::string>{"bus_id", "s0", "s1", "s2"}));
+    EXPECT_EQ(pg.header, (std::vector<std::string>{"bus_id", "s0", "s1", "s2"}));
     EXPECT_EQ(pf.header, (std::vector<std::string>{"from", "to", "s0", "s1", "s2"}));
     EXPECT_EQ(summary.header,
               (std::vector<std::string>{"scenario", "converged", "iterations", "max_mismatch"}));
@@ -101,6 +103,10 @@ TEST_F(CliDcTest, LoadScaleWritesScenarioMatrices) {
     for (std::size_t i = 0; i < va1.size(); ++i) EXPECT_NEAR(va1[i], va_ref[i], 1e-8);
     ASSERT_EQ(pf1.size(), pf_ref.size());
     for (std::size_t i = 0; i < pf1.size(); ++i) EXPECT_NEAR(pf1[i], pf_ref[i], 1e-8);
+    const auto pg_ref = test::read_csv(test::ref_path("case57", "dc_gen.csv")).column("pg_mw");
+    const auto pg1 = pg.column("s1");
+    ASSERT_EQ(pg1.size(), pg_ref.size());
+    for (std::size_t g = 0; g < pg1.size(); ++g) EXPECT_NEAR(pg1[g], pg_ref[g], 1e-6);
 
     // Other scenarios: the library with the scaled loads.
     const Network net = read_matpower(test::case_path("case57"));
