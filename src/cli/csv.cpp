@@ -171,39 +171,31 @@ void scenario_header(CsvWriter& out, std::vector<std::string> ids, Index scenari
     out.row(ids);
 }
 
+// One row per element: its ids (one column each), then one value per scenario.
+void write_rows(const std::string& path, const std::vector<std::string>& id_names,
+                const std::vector<const IndexVector*>& ids, const Matrix& values) {
+    CsvWriter out(path);
+    scenario_header(out, id_names, values.cols());
+    for (Index r = 0; r < values.rows(); ++r) {
+        for (const IndexVector* id : ids) out.cell((*id)[r]);
+        for (Index s = 0; s < values.cols(); ++s) out.cell(values(r, s));
+        out.end_row();
+    }
+    out.close();
+}
+
 }  // namespace
 
 void write_bus_matrix_csv(const std::string& path, const Network& net, const Matrix& values) {
-    CsvWriter out(path);
-    scenario_header(out, {"bus_id"}, values.cols());
-    for (Index i = 0; i < values.rows(); ++i) {
-        out.cell(net.buses().id[i]);
-        for (Index s = 0; s < values.cols(); ++s) out.cell(values(i, s));
-        out.end_row();
-    }
-    out.close();
+    write_rows(path, {"bus_id"}, {&net.buses().id}, values);
 }
 
 void write_branch_matrix_csv(const std::string& path, const Network& net, const Matrix& values) {
-    CsvWriter out(path);
-    scenario_header(out, {"from", "to"}, values.cols());
-    for (Index k = 0; k < values.rows(); ++k) {
-        out.cell(net.branches().from[k]).cell(net.branches().to[k]);
-        for (Index s = 0; s < values.cols(); ++s) out.cell(values(k, s));
-        out.end_row();
-    }
-    out.close();
+    write_rows(path, {"from", "to"}, {&net.branches().from, &net.branches().to}, values);
 }
 
 void write_gen_matrix_csv(const std::string& path, const Network& net, const Matrix& values) {
-    CsvWriter out(path);
-    scenario_header(out, {"bus_id"}, values.cols());
-    for (Index g = 0; g < values.rows(); ++g) {
-        out.cell(net.generators().bus[g]);
-        for (Index s = 0; s < values.cols(); ++s) out.cell(values(g, s));
-        out.end_row();
-    }
-    out.close();
+    write_rows(path, {"bus_id"}, {&net.generators().bus}, values);
 }
 
 void write_summary_csv(const std::string& path, const ScenarioReport& report) {
