@@ -264,7 +264,7 @@ struct Workspace {
     std::map<const Layout*, WorkerLus> lus;
     ComplexVector v, unit, ibus;  // V, V / |V|, Ybus V
     Vector vm, va, f, values, x;  // x: the block solve's right-hand side
-    Vector z;                     // distributed slack in blocks: A^-1 u, and u's share of lambda
+    Vector z;                     // distributed slack in blocks: A^-1 u (prepare_lambda)
 };
 
 class CpuAcEngine final : public AcEngine {
