@@ -1,4 +1,7 @@
 // `gridbatch profile [generator options] --out FILE`: synthetic AI-training load as CSV.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -7,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/csv.hpp"
 #include "cli/dispatch_cli.hpp"
+#include "core/invalid_input.hpp"
 #include "gridbatch/error.hpp"
 
 namespace gridbatch::cli {
@@ -93,53 +97,94 @@ void write_series_csv(const std::string& path, const Eigen::Ref<const Matrix>& s
         std::fprintf(f, ",scenario_%ld", static_cast<long>(s));
     std::fprintf(f, "\n");
     for (Index t = 0; t < series.rows(); ++t) {
-        std::fprintf(f, "%.6g", static_cast<double>(t) * dt_seconds);
+        std::fprintf(f, "%.10g", static_cast<double>(t) * dt_seconds);
         for (Index s = 0; s < series.cols(); ++s) std::fprintf(f, ",%.10g", series(t, s));
         std::fprintf(f, "\n");
     }
     if (std::fclose(f) != 0) throw Error(ErrorKind::io, "error writing " + path);
 }
 
-Matrix read_series_csv(const std::string& path) {
+LoadSeries read_series_csv(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw Error(ErrorKind::io, "cannot read " + path);
-    std::string line;
-    if (!std::getline(in, line)) throw Error(ErrorKind::invalid_input, path + ": empty file");
-    const bool has_time = line.rfind("time", 0) == 0;
+    std::string line = read_header_line(in, path);
+    // A header of numbers is a file without one: its first row of loads would be lost.
+    const auto header = split_csv_line(line);
+    if (std::all_of(header.begin(), header.end(), [](const std::string& cell) {
+            Real v = 0;
+            return parse_finite(cell, v);
+        }))
+        throw Error(ErrorKind::invalid_input,
+                    path + ":1: '" + line +
+                        "' is not a header: the first row names the columns (e.g. "
+                        "time_s,scenario_0), the loads follow one row per step");
+    // A first column named time... (any case: time_s as `profile` writes it, Time, timestamp)
+    // holds time stamps, not a scenario's load; time_s gives the step in seconds.
+    std::string first = header.front();
+    std::transform(first.begin(), first.end(), first.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const bool has_time = first.rfind("time", 0) == 0, seconds = first == "time_s";
     std::vector<std::vector<double>> rows;
+    std::vector<Real> times;
+    std::vector<Index> time_line;
     Index width = -1, line_no = 1;
     while (std::getline(in, line)) {
         ++line_no;
-        if (line.empty()) continue;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        const auto cells = split_csv_line(line);
+        const std::string where = path + ":" + std::to_string(line_no) + ": ";
         std::vector<double> row;
-        std::stringstream cells(line);
-        std::string cell;
-        bool first = true;
-        while (std::getline(cells, cell, ',')) {
-            if (first && has_time) {
-                first = false;
+        for (std::size_t c = 0; c < cells.size(); ++c) {
+            Real v = 0;
+            const bool number = parse_finite(cells[c], v);
+            if (c == 0 && has_time) {
+                if (seconds && !number)
+                    throw Error(ErrorKind::invalid_input,
+                                where + "'" + cells[c] + "' is not a time in seconds (time_s)");
+                if (seconds) {
+                    times.push_back(v);
+                    time_line.push_back(line_no);
+                }
                 continue;
             }
-            first = false;
-            Real v = 0;
-            if (!parse_finite(cell, v))
-                throw Error(ErrorKind::invalid_input, path + ":" + std::to_string(line_no) + ": '" +
-                                                          cell + "' is not a finite number");
+            if (!number)
+                throw Error(ErrorKind::invalid_input,
+                            where + "'" + cells[c] + "' is not a finite number");
             row.push_back(v);
         }
         if (width < 0) width = static_cast<Index>(row.size());
         if (static_cast<Index>(row.size()) != width)
-            throw Error(ErrorKind::invalid_input, path + ":" + std::to_string(line_no) + ": " +
-                                                      std::to_string(row.size()) +
+            throw Error(ErrorKind::invalid_input, where + std::to_string(row.size()) +
                                                       " values, expected " + std::to_string(width));
         rows.push_back(std::move(row));
     }
     if (rows.empty() || width <= 0)
         throw Error(ErrorKind::invalid_input, path + ": no load values below the header");
-    Matrix m(static_cast<Index>(rows.size()), width);
-    for (Index t = 0; t < m.rows(); ++t)
-        for (Index s = 0; s < m.cols(); ++s) m(t, s) = rows[t][s];
-    return m;
+    LoadSeries out;
+    out.load.resize(static_cast<Index>(rows.size()), width);
+    for (Index t = 0; t < out.load.rows(); ++t)
+        for (Index s = 0; s < out.load.cols(); ++s) out.load(t, s) = rows[t][s];
+    // The step of an evenly spaced time_s column: a load at 0.1 s read as 1 s steps would be
+    // dispatched with ten times its energy.
+    if (times.size() >= 2) {
+        const auto n = static_cast<Real>(times.size() - 1);
+        const Real dt = (times.back() - times.front()) / n;
+        if (!(dt > 0))
+            throw Error(ErrorKind::invalid_input, path + ": the time_s column does not increase (" +
+                                                      detail::num(times.front()) + " to " +
+                                                      detail::num(times.back()) + ")");
+        for (std::size_t k = 0; k < times.size(); ++k) {
+            const Real expected = times.front() + static_cast<Real>(k) * dt;
+            if (std::abs(times[k] - expected) > 1e-3 * dt)
+                throw Error(ErrorKind::invalid_input,
+                            path + ":" + std::to_string(time_line[k]) + ": time_s " +
+                                detail::num(times[k]) + " is off the even step of " +
+                                detail::num(dt) + " s (expected " + detail::num(expected) +
+                                "): the rows must be one step apart");
+        }
+        out.dt_seconds = dt;
+    }
+    return out;
 }
 
 int cmd_profile(const Args& args) {

@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "cli/csv.hpp"
 #include "cli/dispatch_cli.hpp"
+#include "core/invalid_input.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/error.hpp"
 #include "gridbatch/smooth_dispatch.hpp"
@@ -63,6 +64,11 @@ int cmd_smooth(const Args& args) {
         std::cout
             << "usage: gridbatch smooth --load FILE|--synthetic [generator options] --fleet N\n"
                "         --unit megapack-2h|megapack-4h [--ramp-limit MW_PER_MIN] --out DIR\n"
+               "  --load FILE                 CSV with a header row, one row per step, one\n"
+               "                              column of MW per scenario; a first column named\n"
+               "                              time... is not a load; time_s (seconds, as\n"
+               "                              `profile` writes it) gives the step, else --dt S\n"
+               "                              (default 1 s)\n"
                "  --terminal equal|at-least-initial|free   --method auto|taut-string|dp\n"
                "  --target mean|min|zero      draw the objective pulls towards (default mean)\n"
                "  --objective variance|ramps  squared deviation from the target (default; exact)\n"
@@ -97,7 +103,16 @@ int cmd_smooth(const Args& args) {
         load = training_load({generator_parameters(opt)}, opt.integer("scenarios", 1), o);
         dt = o.dt_seconds;
     } else {
-        load = read_series_csv(opt.get("load", ""));
+        const std::string path = opt.get("load", "");
+        LoadSeries series = read_series_csv(path);
+        load = std::move(series.load);
+        if (series.dt_seconds > 0) {
+            if (opt.has("dt") && std::abs(dt - series.dt_seconds) > 1e-6 * series.dt_seconds)
+                throw Error(ErrorKind::invalid_input,
+                            "--dt " + opt.get("dt", "") + " s, but the time_s column of " + path +
+                                " steps by " + detail::num(series.dt_seconds) + " s");
+            dt = series.dt_seconds;
+        }
     }
     const BatteryUnit unit = battery_unit(opt.get("unit", "megapack-2h"));
     const Real units = opt.number("fleet", 0);

@@ -11,9 +11,7 @@
 #include "gridbatch/error.hpp"
 
 namespace gridbatch::cli {
-namespace {
-
-std::vector<std::string> split(const std::string& line) {
+std::vector<std::string> split_csv_line(const std::string& line) {
     std::vector<std::string> cells;
     std::stringstream in(line);
     for (std::string cell; std::getline(in, cell, ',');) {
@@ -23,8 +21,6 @@ std::vector<std::string> split(const std::string& line) {
     }
     return cells;
 }
-
-}  // namespace
 
 void make_output_dir(const std::string& dir) {
     std::error_code ec;
@@ -45,13 +41,21 @@ bool parse_finite(const std::string& text, Real& value) {
     return end == text.c_str() + last + 1 && errno != ERANGE && std::isfinite(value);
 }
 
-Vector read_csv_column(const std::string& path, const std::string& name) {
-    std::ifstream in(path);
-    if (!in) throw Error(ErrorKind::io, "cannot open '" + path + "'");
+std::string read_header_line(std::istream& in, const std::string& path) {
     std::string line;
     if (!std::getline(in, line))
         throw Error(ErrorKind::invalid_input, path + ": the file is empty");
-    const auto header = split(line);
+    // The byte order mark that Excel's "CSV UTF-8" and Windows editors put first: not part of
+    // the first column's name.
+    if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+    return line;
+}
+
+Vector read_csv_column(const std::string& path, const std::string& name) {
+    std::ifstream in(path);
+    if (!in) throw Error(ErrorKind::io, "cannot open '" + path + "'");
+    std::string line = read_header_line(in, path);
+    const auto header = split_csv_line(line);
     std::size_t column = header.size();
     for (std::size_t c = 0; c < header.size(); ++c)
         if (header[c] == name) column = c;
@@ -61,7 +65,7 @@ Vector read_csv_column(const std::string& path, const std::string& name) {
     std::vector<Real> values;
     for (int number = 2; std::getline(in, line); ++number) {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        const auto cells = split(line);
+        const auto cells = split_csv_line(line);
         const std::string where = path + ":" + std::to_string(number) + ": ";
         if (column >= cells.size())
             throw Error(ErrorKind::invalid_input, where + "has " + std::to_string(cells.size()) +

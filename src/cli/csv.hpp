@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdio>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,13 @@ namespace gridbatch::cli {
 
 // Creates `dir` and its parents; throws Error{io} naming it.
 void make_output_dir(const std::string& dir);
+
+// The first line of a CSV file, without a UTF-8 byte order mark; throws Error{invalid_input}
+// naming the file when it is empty.
+std::string read_header_line(std::istream& in, const std::string& path);
+
+// The cells of one CSV line, blanks and a trailing CR trimmed.
+std::vector<std::string> split_csv_line(const std::string& line);
 
 // The values of column `name` of a CSV file with a header row, e.g. `--load-scale FILE` with
 // header `scale`. Errors (missing file or column, a cell that is not a finite number) name the

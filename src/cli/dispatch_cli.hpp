@@ -20,8 +20,16 @@ LoadProfileOptions generator_options(const Options& opt);
 // Writes `series` (rows = time steps) with a time_s column of step * dt.
 void write_series_csv(const std::string& path, const Eigen::Ref<const Matrix>& series,
                       double dt_seconds);
-// Reads a CSV written by write_series_csv (or any numeric CSV with a header row); a leading
-// time_s / time column is dropped.
-Matrix read_series_csv(const std::string& path);
+// A load series read from CSV: one row per step, one column per scenario (MW), and the step the
+// file's time_s column gives (0 where it has none, or a single row).
+struct LoadSeries {
+    Matrix load;
+    Real dt_seconds = 0;
+};
+// Reads a CSV written by write_series_csv, or any numeric CSV with a header row: one row per
+// step, one column of MW per scenario; a first column whose name starts with "time" (any case)
+// is not a load (time_s: seconds, evenly spaced). A header of numbers (a file without one) is an
+// error naming line 1.
+LoadSeries read_series_csv(const std::string& path);
 
 }  // namespace gridbatch::cli

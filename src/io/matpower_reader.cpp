@@ -5,6 +5,7 @@
 // and line.
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -28,7 +29,9 @@ struct NumericMatrix {
 
 class Scanner {
 public:
-    Scanner(const std::string& text, const std::string& name) : s_(text), name_(name) {}
+    // A UTF-8 byte order mark (Windows editors write one) is not part of the case.
+    Scanner(const std::string& text, const std::string& name)
+        : s_(text), name_(name), pos_(text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0) {}
 
     [[noreturn]] void fail(const std::string& what, int line = -1) const {
         throw Error(ErrorKind::invalid_input,
@@ -36,6 +39,15 @@ public:
     }
 
     bool at_end() const { return pos_ >= s_.size(); }
+    // The next character for a message: 'c' where printable, else its byte value (a byte of a
+    // multi-byte character printed alone is not readable).
+    std::string describe_next() const {
+        const auto c = static_cast<unsigned char>(peek());
+        if (c >= 0x20 && c < 0x7f) return std::string("character '") + static_cast<char>(c) + "'";
+        char text[16];
+        std::snprintf(text, sizeof text, "byte 0x%02X", c);
+        return text;
+    }
     char peek() const { return at_end() ? '\0' : s_[pos_]; }
     int line() const { return line_; }
 
@@ -205,7 +217,7 @@ ParsedCase scan(const std::string& text, const std::string& name) {
         if (sc.at_end()) break;
         const int line = sc.line();
         const std::string id = sc.identifier();
-        if (id.empty()) sc.fail(std::string("unexpected character '") + sc.peek() + "'");
+        if (id.empty()) sc.fail("unexpected " + sc.describe_next());
         if (id == "function" || id.rfind("mpc.", 0) != 0) {
             sc.skip_statement();  // the function header and statements that are not case data
             continue;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -903,6 +904,60 @@ TEST(BadInputCli, SmoothArguments) {
                "option --steps must be >= 1");
     EXPECT_CLI("profile --hours -1 --out " + (dir / "p.csv").string(), 1,
                "option --hours must give at least one step of --dt");
+}
+
+// Load files as spreadsheets save them, and files that would be misread: a byte order mark and
+// CRLF ends (Excel's "CSV UTF-8") and a capitalised time column read as the plain file (with the
+// mark the time column was read as a scenario's load); an evenly spaced time_s column gives the
+// step; a file without a header, uneven times and a --dt the times contradict are errors.
+TEST(BadInputCli, SmoothLoadFiles) {
+    const std::filesystem::path dir =
+        std::filesystem::path(testing::TempDir()) / "gridbatch_bad_input_load_files";
+    std::filesystem::create_directories(dir);
+    const auto write = [&](const std::string& name, const std::string& text) {
+        const std::string path = (dir / name).string();
+        std::ofstream(path, std::ios::binary) << text;
+        return path;
+    };
+    const auto metrics = [&](const std::string& args, const std::string& out) {
+        const CliRun r = run_cli("smooth --fleet 1 --out " + (dir / out).string() + " " + args);
+        EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.output;
+        std::ifstream in(dir / out / "metrics.csv");
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    const std::string plain = metrics(
+        "--load " + write("plain.csv", "time_s,scenario_0\n0,100\n1,120\n2,90\n3,130\n"), "p");
+    ASSERT_NE(plain.find("\n0,optimal"), std::string::npos) << plain;
+    EXPECT_EQ(plain.find("\n1,"), std::string::npos) << plain;  // one scenario
+    const std::string excel = write(
+        "excel.csv", "\xEF\xBB\xBFtime_s,scenario_0\r\n0,100\r\n1,120\r\n2,90\r\n3,130\r\n\r\n");
+    EXPECT_EQ(metrics("--load " + excel, "e"), plain);
+    EXPECT_EQ(
+        metrics("--load " + write("capital.csv", "Time_s,a\n0,100\n1,120\n2,90\n3,130\n"), "c"),
+        plain);
+    // Half-second steps: the same as the plain file with --dt 0.5, not with the default 1 s.
+    const std::string half = write("half.csv", "time_s,a\n0,100\n0.5,120\n1,90\n1.5,130\n");
+    const std::string plain_half =
+        metrics("--dt 0.5 --load " + write("p2.csv", "x\n100\n120\n90\n130\n"), "p2");
+    EXPECT_NE(plain_half, plain);
+    EXPECT_EQ(metrics("--load " + half, "h"), plain_half);
+    EXPECT_EQ(metrics("--dt 0.5 --load " + half, "h2"), plain_half);
+    const std::string out = " --fleet 1 --out " + (dir / "bad").string();
+    EXPECT_CLI("smooth --dt 1 --load " + half + out, 1,
+               "--dt 1 s, but the time_s column of " + half + " steps by 0.5 s");
+    const std::string headless = write("headless.csv", "100\n120\n90\n");
+    EXPECT_CLI("smooth --load " + headless + out, 1, headless + ":1: '100' is not a header");
+    const std::string uneven = write("uneven.csv", "time_s,a\n0,1\n1,2\n3,3\n");
+    EXPECT_CLI("smooth --load " + uneven + out, 1, uneven + ":3: time_s 1 is off the even step");
+    const std::string stamps = write("stamps.csv", "time_s,a\n0,1\nnoon,2\n");
+    EXPECT_CLI("smooth --load " + stamps + out, 1,
+               stamps + ":3: 'noon' is not a time in seconds (time_s)");
+    const std::string backwards = write("backwards.csv", "time_s,a\n5,1\n4,2\n");
+    EXPECT_CLI("smooth --load " + backwards + out, 1, "the time_s column does not increase");
+    // --load-scale as Excel saves it.
+    const std::string scale = write("scale.csv", "\xEF\xBB\xBFscale\r\n1\r\n1.1\r\n");
+    EXPECT_CLI("pf builtin --dc --load-scale " + scale + " --out " + (dir / "pf").string(), 0,
+               "2 scenarios");
 }
 
 }  // namespace

@@ -48,6 +48,27 @@ TEST(MatpowerReader, AcceptsContinuationsCommentsCommasInfAndExponents) {
     EXPECT_LT(net.generators().qmin[0], 0);
 }
 
+// As a Windows editor saves it: a UTF-8 byte order mark first and CRLF line ends.
+TEST(MatpowerReader, AcceptsByteOrderMarkAndCrlf) {
+    std::string text;
+    for (const char c : test::three_bus_case_text())
+        text += c == '\n' ? std::string("\r\n") : std::string(1, c);
+    const Network net = parse_matpower("\xEF\xBB\xBF" + text, "windows.m");
+    const Network plain = parse_matpower(test::three_bus_case_text(), "three.m");
+    EXPECT_EQ(net.n_bus(), plain.n_bus());
+    EXPECT_EQ(net.n_branch(), plain.n_branch());
+    EXPECT_EQ(net.buses().pd, plain.buses().pd);
+    EXPECT_EQ(net.branches().x, plain.branches().x);
+}
+
+// A byte that is not printable is named by its value (printed alone it is not readable).
+TEST(MatpowerReader, UnprintableByteNamedByValue) {
+    const std::string msg = message_of("function mpc = bad\n\x01\n");
+    EXPECT_NE(msg.find("bad.m:2: unexpected byte 0x01"), std::string::npos) << msg;
+    const std::string bom_inside = message_of("function mpc = bad\n\xEF\xBB\xBFmpc.x = 1;\n");
+    EXPECT_NE(bom_inside.find("bad.m:2: unexpected byte 0xEF"), std::string::npos) << bom_inside;
+}
+
 TEST(MatpowerReader, MissingBusTable) {
     const std::string text = replace(test::three_bus_case_text(), "mpc.bus = [", "mpc.buses = [");
     EXPECT_NE(message_of(text).find("bad.m: missing mpc.bus"), std::string::npos);
