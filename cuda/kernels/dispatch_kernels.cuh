@@ -1,5 +1,5 @@
 // Battery dispatch and synthetic load on the device, running the algorithms of
-// core/dispatch_core.hpp (the same code as the CPU engine): dispatch with two threads per scenario
+// core/dispatch/ (the same code as the CPU engine): dispatch with two threads per scenario
 // (one per half of the dynamic program), the load generator with one. Series are scenario-fastest
 // (element (t, s) at t * S + s) so a warp's loads and stores of one time step are coalesced; each
 // scenario's workspace is its own contiguous slice.
@@ -7,7 +7,8 @@
 
 #include <cuda_runtime.h>
 
-#include "core/dispatch_core.hpp"
+#include "core/dispatch/solve_scenario.hpp"
+#include "core/dispatch/training_load.hpp"
 
 namespace gridbatch::detail::cuda {
 

@@ -1,5 +1,5 @@
 // Battery dispatch front end: presets, validation at the boundary, conversion to the plain
-// per-scenario parameters of core/dispatch_core.hpp, backend choice.
+// per-scenario parameters of core/dispatch/fleet_model.hpp, backend choice.
 #include "gridbatch/battery_dispatch.hpp"
 
 #include <cmath>

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/dispatch_core.hpp"
+#include "core/dispatch/counter_rng.hpp"
 #include "core/invalid_input.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/error.hpp"

@@ -1,4 +1,4 @@
-// GRIDBATCH_HD marks the algorithms written once for both backends (core/dispatch_core.hpp,
+// GRIDBATCH_HD marks the algorithms written once for both backends (core/dispatch/,
 // core/ipm_core.hpp): host and device functions under nvcc, plain functions elsewhere.
 // GRIDBATCH_HD_INLINE also forces inlining on the device (the AC engine's per-entry helpers in
 // cuda/kernels/batched_lu.hpp and newton_steps.hpp).

@@ -1,5 +1,5 @@
 // The interior point of ipm_qp.hpp, one scenario's solve, written once for both backends (as
-// dispatch_core.hpp is): plain structs, raw pointers, no allocation, `__host__ __device__` under
+// core/dispatch/ is): plain structs, raw pointers, no allocation, `__host__ __device__` under
 // nvcc. BoundedQp (ipm_qp.hpp) builds the Structure, shared by every scenario of one QP kind, on
 // the host. The CPU runs solve() with Step = One (a scenario's vectors contiguous); a kernel runs
 // it with the stride S, one thread per scenario, element i of scenario s at i * S + s: every thread

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/dispatch/solve_scenario.hpp"
 #include "core/memory.hpp"
 #include "cpu/parallel.hpp"
 #include "engine/dispatch_engine.hpp"

@@ -1,5 +1,5 @@
 // The battery-dispatch seam: declared once, implemented by the CPU engine (src/cpu/) and the CUDA
-// engine (cuda/). Both run the algorithms of core/dispatch_core.hpp, a scenario on one thread or
+// engine (cuda/). Both run the algorithms of core/dispatch/, a scenario on one thread or
 // its dynamic program's two halves on two; inputs arrive validated and converted to plain
 // per-scenario parameters.
 #pragma once
@@ -8,7 +8,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/dispatch_core.hpp"
+#include "core/dispatch/fleet_model.hpp"
+#include "core/dispatch/training_load.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/load_profiles.hpp"
 

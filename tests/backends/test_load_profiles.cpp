@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "core/dispatch_core.hpp"
+#include "core/dispatch/training_load.hpp"
 #include "gridbatch/error.hpp"
 #include "gridbatch/load_profiles.hpp"
 #include "support/backend_test.hpp"

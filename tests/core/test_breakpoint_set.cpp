@@ -11,7 +11,7 @@
 #include <set>
 #include <vector>
 
-#include "core/dispatch_core.hpp"
+#include "core/dispatch/soc_dynamic_program.hpp"
 
 namespace gridbatch {
 namespace {

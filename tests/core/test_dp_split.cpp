@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "core/dispatch_core.hpp"
+#include "core/dispatch/solve_scenario.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 
 namespace gridbatch {

@@ -1,12 +1,12 @@
 // The synthetic training load in the CUDA kernel's layout: the generator written once for both
-// backends (core/dispatch_core.hpp) run on interleaved series (step t of scenario s at t * S + s)
-// gives, bitwise, the series the CPU engine writes one scenario per column. Runs on the host; the
-// kernel itself needs a GPU.
+// backends (core/dispatch/training_load.hpp) run on interleaved series (step t of scenario s at t *
+// S + s) gives, bitwise, the series the CPU engine writes one scenario per column. Runs on the
+// host; the kernel itself needs a GPU.
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "core/dispatch_core.hpp"
+#include "core/dispatch/training_load.hpp"
 #include "engine/dispatch_engine.hpp"
 #include "gridbatch/load_profiles.hpp"
 
