@@ -334,17 +334,26 @@ void CudaAcEngine::solve(const AcEngineBatch& batch, AcEngineOutput& out) {
     const std::lock_guard<std::mutex> lock(solve_mutex_);
     GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_));
     const Index n_scenarios = batch.p_spec.cols();
-    // Scenarios grouped by bus classes (one group unless Q limits changed some), in column order.
-    std::map<std::vector<std::int8_t>, std::vector<Index>> groups;
+    // Scenarios grouped by bus classes (one group unless Q limits changed some), in column order,
+    // and apart where they have a branch outage: the device layouts hold one Ybus, so those run
+    // on the CPU engine.
+    std::map<std::pair<bool, std::vector<std::int8_t>>, std::vector<Index>> groups;
     for (Index s = 0; s < n_scenarios; ++s) {
+        const bool cut = batch.outage != nullptr && batch.outage[s] >= 0;
         if (batch.bus_type == nullptr) {
-            groups[default_types_].push_back(s);
+            groups[{cut, default_types_}].push_back(s);
         } else {
             const auto col = batch.bus_type->col(s);
-            groups[std::vector<std::int8_t>(col.data(), col.data() + col.size())].push_back(s);
+            groups[{cut, std::vector<std::int8_t>(col.data(), col.data() + col.size())}].push_back(
+                s);
         }
     }
-    for (const auto& [types, columns] : groups) solve_group(types, batch, columns, out);
+    for (const auto& [key, columns] : groups) {
+        if (key.first)
+            solve_on_cpu(key.second, batch, columns, out);
+        else
+            solve_group(key.second, batch, columns, out);
+    }
 }
 
 void CudaAcEngine::solve_group(const std::vector<std::int8_t>& bus_type, const AcEngineBatch& batch,
@@ -466,12 +475,16 @@ void CudaAcEngine::solve_on_cpu(const std::vector<std::int8_t>& bus_type,
             .replicate(1, static_cast<Index>(columns.size()));
     const Matrix p = pick(batch.p_spec), q = pick(batch.q_spec), vm0 = pick(batch.vm0),
                  va0 = pick(batch.va0);
+    std::vector<int> outage;
+    if (batch.outage)
+        for (const Index s : columns) outage.push_back(batch.outage[s]);
     AcEngineOutput part;
     part.vm.resize(net_->n_bus, static_cast<Index>(columns.size()));
     part.va.resize(net_->n_bus, static_cast<Index>(columns.size()));
     part.slack.resize(static_cast<Index>(columns.size()));
     part.report = ScenarioReport(static_cast<Index>(columns.size()));
-    cpu_engine_->solve(AcEngineBatch{p, q, vm0, va0, &types}, part);
+    cpu_engine_->solve(
+        AcEngineBatch{p, q, vm0, va0, &types, batch.outage ? outage.data() : nullptr}, part);
     for (std::size_t k = 0; k < columns.size(); ++k) {
         const auto s = columns[k];
         const auto t = static_cast<Index>(k);

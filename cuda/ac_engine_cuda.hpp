@@ -94,7 +94,8 @@ private:
     bool distributed() const { return !net_->slack_participation.empty(); }
     // A distributed slack needs exactly one reference bus on the GPU (its P balance is one
     // equation); other bus-class sets of a batch (Q limits can move the reference) go here, with
-    // the group's bus classes (the batch has none where they are the case's).
+    // the group's bus classes (the batch has none where they are the case's), and so do the
+    // scenarios with a branch outage (the device layouts hold the network's Ybus only).
     void solve_on_cpu(const std::vector<std::int8_t>& bus_type, const AcEngineBatch& batch,
                       const std::vector<Index>& columns, AcEngineOutput& out);
 

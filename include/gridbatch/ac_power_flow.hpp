@@ -79,6 +79,11 @@ struct AcBatch {
     std::optional<MatrixView> vg;       // n_gen x S, voltage setpoints, p.u.
     std::optional<MatrixView> vm0;      // n_bus x S, p.u. (StartMode::warm)
     std::optional<MatrixView> va0_deg;  // n_bus x S, degrees (StartMode::warm)
+    // AC contingencies: S entries, the branch (row of the branch table, from 0) out of service in
+    // each scenario, or -1 for none (Newton). A scenario whose outage leaves buses without a
+    // reference bus (a radial branch, a bridge between islands) is not solved: Status::islanded,
+    // its results NaN. The outaged branch's flows are 0.
+    std::optional<Eigen::Ref<const IndexVector>> outage;
     Index size() const { return pd.cols(); }
 };
 

@@ -55,6 +55,7 @@ class Status(enum.IntEnum):
     singular = 3
     infeasible = 4
     not_solved = 5
+    islanded = 6
 
 class _Report:
     @property
@@ -304,7 +305,7 @@ class AcPowerFlow:
     def solve(self, pd: Optional[ArrayLike] = None, qd: Optional[ArrayLike] = None, *,
               pg: Optional[ArrayLike] = None, vg: Optional[ArrayLike] = None,
               vm0: Optional[ArrayLike] = None, va0: Optional[ArrayLike] = None,
-              chunk: int = 0) -> AcPowerFlowResult: ...
+              outage: Optional[ArrayLike] = None, chunk: int = 0) -> AcPowerFlowResult: ...
     @property
     def backend(self) -> Backend: ...
     @property
@@ -313,8 +314,8 @@ class AcPowerFlow:
 def ac_power_flow(network: Network, pd: Optional[ArrayLike] = None,
                   qd: Optional[ArrayLike] = None, *, pg: Optional[ArrayLike] = None,
                   vg: Optional[ArrayLike] = None, vm0: Optional[ArrayLike] = None,
-                  va0: Optional[ArrayLike] = None, backend: BackendLike = "auto",
-                  threads: int = 0, algorithm: Union[AcAlgorithm, str] = "newton",
+                  va0: Optional[ArrayLike] = None, outage: Optional[ArrayLike] = None,
+                  backend: BackendLike = "auto", threads: int = 0, algorithm: Union[AcAlgorithm, str] = "newton",
                   tolerance: float = 1e-8, max_iterations: int = 0,
                   start: Union[StartMode, str] = "from_case", enforce_q_limits: bool = False,
                   slack: Union[SlackMode, str] = "single",

@@ -61,19 +61,27 @@ py::array_t<Real> case_columns(const Vector& column, Index scenarios) {
     return out;
 }
 
-// Whether the batch is one the chunks may split: every array has S columns and finite values.
-// Anything else goes to C++ in one call, so its error names the scenario by its global index.
-bool splittable(const AcBatch& b) {
+// Whether the batch is one the chunks may split: every array has S columns and finite values,
+// every outage is an in-service branch. Anything else goes to C++ in one call, so its error
+// names the scenario by its global index.
+bool splittable(const Network& net, const AcBatch& b) {
     const Index s = b.size();
     bool ok = b.qd.cols() == s && b.pd.allFinite() && b.qd.allFinite();
     for (const auto* m : {&b.pg, &b.vg, &b.vm0, &b.va0_deg})
         if (*m) ok = ok && (*m)->cols() == s && (*m)->allFinite();
+    if (b.outage) {
+        ok = ok && b.outage->size() == s;
+        for (Index j = 0; ok && j < b.outage->size(); ++j) {
+            const Index k = (*b.outage)[j];
+            ok = k == -1 || (k >= 0 && k < net.n_branch() && net.branch_active(k));
+        }
+    }
     return ok;
 }
 
 AcPowerFlowResult solve_chunked(const AcPowerFlow& pf, const AcBatch& batch, Index chunk) {
     const Index total = batch.size();
-    if (total <= kFirstChunk || !splittable(batch) || (chunk > 0 && chunk >= total)) {
+    if (total <= kFirstChunk || !splittable(pf.network(), batch) || (chunk > 0 && chunk >= total)) {
         py::gil_scoped_release nogil;
         return pf.solve(batch);
     }
@@ -105,7 +113,7 @@ AcPowerFlowResult solve_chunked(const AcPowerFlow& pf, const AcBatch& batch, Ind
 
 AcPowerFlowResult solve_ac(AcSolver& solver, const py::object& pd, const py::object& qd,
                            const py::object& pg, const py::object& vg, const py::object& vm0,
-                           const py::object& va0, Index chunk) {
+                           const py::object& va0, const py::object& outage, Index chunk) {
     const Network& net = solver.pf.network();
     const Index nb = net.n_bus(), ng = net.n_gen();
     std::optional<ScenarioInput> pd_in = optional_input(pd, "pd", nb, "bus");
@@ -114,10 +122,20 @@ AcPowerFlowResult solve_ac(AcSolver& solver, const py::object& pd, const py::obj
     auto vg_in = optional_input(vg, "vg", ng, "generator");
     auto vm0_in = optional_input(vm0, "vm0", nb, "bus");
     auto va0_in = optional_input(va0, "va0", nb, "bus");
+    std::optional<IndexVector> outage_in;
+    if (!outage.is_none()) {
+        const py::array shape = py::array::ensure(outage);
+        if (!shape || shape.ndim() != 1)
+            throw Error(ErrorKind::invalid_input,
+                        "outage must be a 1-D array of branch indices (one per scenario, -1 for "
+                        "none)");
+        outage_in.emplace(integer_column<IndexVector>(outage, "outage"));
+    }
     Index scenarios = 0;  // from the first array given; 0 = the case alone
     for (const std::optional<ScenarioInput>* in :
          {&pd_in, &qd_in, &pg_in, &vg_in, &vm0_in, &va0_in})
         if (*in && !scenarios) scenarios = (*in)->scenarios();
+    if (outage_in && !scenarios) scenarios = outage_in->size();
     if (!scenarios) {
         py::gil_scoped_release nogil;
         const std::lock_guard<std::mutex> lock(solver.mutex);
@@ -130,6 +148,7 @@ AcPowerFlowResult solve_ac(AcSolver& solver, const py::object& pd, const py::obj
     if (vg_in) batch.vg.emplace(vg_in->view());
     if (vm0_in) batch.vm0.emplace(vm0_in->view());
     if (va0_in) batch.va0_deg.emplace(va0_in->view());
+    if (outage_in) batch.outage.emplace(*outage_in);
     // Taken without the GIL: the thread holding it may need the GIL to finish.
     std::unique_lock<std::mutex> lock(solver.mutex, std::defer_lock);
     {
@@ -154,7 +173,11 @@ constexpr const char* kSolveDoc =
     "Solves a batch; every argument is scenario-major and optional (default: the case's "
     "values in every scenario; all None: the case itself, one scenario). pd, qd: (S, n_bus) "
     "MW, MVAr. pg: (S, n_gen) MW. vg: (S, n_gen) voltage setpoints p.u. vm0, va0: (S, n_bus) "
-    "warm start (p.u., degrees). C-contiguous float64 arrays are read in place; anything else "
+    "warm start (p.u., degrees). outage: (S,) integers, the branch (row of the branch table, "
+    "from 0) out of service in each scenario, -1 for none (AC contingencies, Newton); alone, "
+    "it gives S scenarios at the case's loads; a scenario whose outage leaves buses without a "
+    "reference bus has status islanded and NaN results. C-contiguous float64 arrays are read in "
+    "place; anything else "
     "is converted once. The GIL is released; large batches run in chunks of about 0.25 s "
     "(chunk: scenarios per chunk, rounded up to a multiple of 16; 0 = adaptive) so Ctrl-C "
     "interrupts within one chunk.";
@@ -240,8 +263,8 @@ void bind_ac_power_flow(py::module_& m) {
              py::arg("participation") = py::none(), kOptionsDoc)
         .def("solve", &solve_ac, py::arg("pd") = py::none(), py::arg("qd") = py::none(),
              py::kw_only(), py::arg("pg") = py::none(), py::arg("vg") = py::none(),
-             py::arg("vm0") = py::none(), py::arg("va0") = py::none(), py::arg("chunk") = 0,
-             kSolveDoc)
+             py::arg("vm0") = py::none(), py::arg("va0") = py::none(),
+             py::arg("outage") = py::none(), py::arg("chunk") = 0, kSolveDoc)
         .def_property_readonly(
             "backend", [](const AcSolver& s) { return s.pf.backend(); },
             "The backend this solver runs on (cpu or cuda).")
@@ -258,9 +281,9 @@ void bind_ac_power_flow(py::module_& m) {
         "ac_power_flow",
         [](const Network& net, const py::object& pd, const py::object& qd, const py::object& pg,
            const py::object& vg, const py::object& vm0, const py::object& va0,
-           const py::object& backend, int threads, const py::object& algorithm, Real tolerance,
-           int max_iterations, const py::object& start, bool enforce_q_limits,
-           const py::object& slack, const py::object& participation) {
+           const py::object& outage, const py::object& backend, int threads,
+           const py::object& algorithm, Real tolerance, int max_iterations, const py::object& start,
+           bool enforce_q_limits, const py::object& slack, const py::object& participation) {
             AcOptions o = ac_options(net, backend, threads, algorithm, tolerance, max_iterations,
                                      start, enforce_q_limits, slack, participation);
             std::unique_ptr<AcSolver> solver;
@@ -268,14 +291,15 @@ void bind_ac_power_flow(py::module_& m) {
                 py::gil_scoped_release nogil;
                 solver = std::make_unique<AcSolver>(net, std::move(o));
             }
-            return solve_ac(*solver, pd, qd, pg, vg, vm0, va0, 0);
+            return solve_ac(*solver, pd, qd, pg, vg, vm0, va0, outage, 0);
         },
         py::arg("network"), py::arg("pd") = py::none(), py::arg("qd") = py::none(), py::kw_only(),
         py::arg("pg") = py::none(), py::arg("vg") = py::none(), py::arg("vm0") = py::none(),
-        py::arg("va0") = py::none(), py::arg("backend") = "auto", py::arg("threads") = 0,
-        py::arg("algorithm") = "newton", py::arg("tolerance") = 1e-8, py::arg("max_iterations") = 0,
-        py::arg("start") = "from_case", py::arg("enforce_q_limits") = false,
-        py::arg("slack") = "single", py::arg("participation") = py::none(),
+        py::arg("va0") = py::none(), py::arg("outage") = py::none(), py::arg("backend") = "auto",
+        py::arg("threads") = 0, py::arg("algorithm") = "newton", py::arg("tolerance") = 1e-8,
+        py::arg("max_iterations") = 0, py::arg("start") = "from_case",
+        py::arg("enforce_q_limits") = false, py::arg("slack") = "single",
+        py::arg("participation") = py::none(),
         "One-shot AC power flow: AcPowerFlow(network, **options).solve(pd, qd, ...).");
 }
 

@@ -78,7 +78,10 @@ void bind_status(py::module_& m) {
         .value("diverged", Status::diverged, "The iterate blew up.")
         .value("singular", Status::singular, "A linear system could not be factorised.")
         .value("infeasible", Status::infeasible, "Dispatch: the limits cannot be met.")
-        .value("not_solved", Status::not_solved, "Not attempted.");
+        .value("not_solved", Status::not_solved, "Not attempted.")
+        .value("islanded", Status::islanded,
+               "AC: the scenario's branch outage leaves buses without a reference bus (not "
+               "solved; its results are NaN).");
 }
 
 }  // namespace

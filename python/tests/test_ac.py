@@ -150,3 +150,32 @@ def test_equals_the_cli_on_a_batch(cli, shared, tmp_path, start):
                                atol=1e-11)
     np.testing.assert_allclose(r.qf, read_matrix_csv(out / "qf_mvar.csv", 2), rtol=1e-14,
                                atol=1e-11)
+
+
+def test_branch_outages_as_scenarios(shared, backend):
+    """outage= alone: one scenario per entry at the case's loads (AC N-1). Chunks give the bits
+    of one call; -1 is the plain case; a radial branch islands a bus (status islanded, NaN); the
+    outaged branch carries nothing; bad entries name their global index, chunked or not."""
+    net = gb.read_matpower(shared / "cases" / "case118.m")
+    pf = gb.AcPowerFlow(net, backend=backend)
+    outages = np.concatenate([[-1], np.arange(net.n_branch)])
+    one = pf.solve(outage=outages, chunk=len(outages))
+    assert one.vm.shape == (net.n_branch + 1, net.n_bus)
+    for name in ("vm", "va", "pg", "qg", "pf", "qt", "status", "iterations"):
+        np.testing.assert_array_equal(getattr(pf.solve(outage=outages, chunk=16), name),
+                                      getattr(one, name), err_msg=name)
+    np.testing.assert_array_equal(one.vm[0], pf.solve().vm[0])
+    islanded = one.status == gb.Status.islanded.value
+    assert 0 < islanded.sum() < 20 and np.isnan(one.vm[islanded]).all()
+    solved = np.flatnonzero(~islanded)[1:]
+    assert (one.status[solved] == gb.Status.converged.value).all()
+    assert (one.pf[solved, outages[solved]] == 0).all()
+    assert not np.allclose(one.vm[solved[0]], one.vm[0])
+    with pytest.raises(gb.InputError, match=r"AcBatch.outage\[100\] = 500: the network has 186"):
+        pf.solve(outage=np.where(np.arange(150) == 100, 500, -1))
+    with pytest.raises(gb.InputError, match=r"outage\[1\] must be a whole number, got 2.5"):
+        pf.solve(outage=[1, 2.5])
+    with pytest.raises(gb.InputError, match="outage must be a 1-D array"):
+        pf.solve(outage=[[1, 2]])
+    with pytest.raises(gb.InputError, match="needs AcAlgorithm::newton"):
+        gb.ac_power_flow(net, outage=[3], algorithm="fdxb", backend=backend)

@@ -1,7 +1,8 @@
 // `gridbatch n1 CASE [--load-scale FILE] [--threshold 100] [--min-increase POINTS]
 // [--backend cpu|cuda|auto] [--threads N] --out DIR`: DC N-1 screening of every in-service branch
-// outage (--min-increase: report only loadings the outage raises by more than POINTS). Branches are
-// named by their 0-based row in mpc.branch (parallel branches share from/to) and their ends.
+// outage (--min-increase: report only loadings the outage raises by more than POINTS); with --ac,
+// AC contingency analysis (cmd_n1_ac.cpp). Branches are named by their 0-based row in mpc.branch
+// (parallel branches share from/to) and their ends.
 #include <cmath>
 #include <iostream>
 
@@ -24,14 +25,20 @@ void branch_cells(CsvWriter& out, const Network& net, Index k) {
 }  // namespace
 
 int cmd_n1(const Args& args) {
-    const Options opt(args, {},
+    const Options opt(args, {"ac", "enforce-q-lims"},
                       {"load-scale", "threshold", "min-increase", "backend", "threads", "out"});
     if (opt.positional().size() != 1)
         throw Error(ErrorKind::invalid_input,
-                    "usage: gridbatch n1 CASE [--load-scale FILE] [--threshold PERCENT] "
-                    "[--min-increase PERCENT_POINTS] [--backend cpu|cuda|auto] [--threads N] "
-                    "--out DIR");
+                    "usage: gridbatch n1 CASE [--ac [--enforce-q-lims]] [--load-scale FILE] "
+                    "[--threshold PERCENT] [--min-increase PERCENT_POINTS] "
+                    "[--backend cpu|cuda|auto] [--threads N] --out DIR");
     const Network net = load_case(opt.positional()[0]);
+    if (opt.flag("ac"))
+        return run_ac_n1(opt, net,
+                         opt.has("load-scale") ? read_csv_column(opt.get("load-scale", ""), "scale")
+                                               : Vector::Ones(1));
+    if (opt.flag("enforce-q-lims"))
+        throw Error(ErrorKind::invalid_input, "option --enforce-q-lims needs --ac");
     const std::string dir = opt.require("out");
     DcOptions options;
     options.backend = parse_backend(opt.get("backend", "auto"));

@@ -32,6 +32,8 @@ class Options;
 // `pf --ac` (cmd_pf_ac.cpp), called by cmd_pf() with its parsed options.
 int run_ac_pf(const PfRequest& req, const Options& opt);
 int cmd_n1(const Args& args);
+// `n1 --ac` (cmd_n1_ac.cpp), called by cmd_n1() with its parsed options and load factors.
+int run_ac_n1(const Options& opt, const Network& net, const Vector& factors);
 int cmd_profile(const Args& args);
 int cmd_smooth(const Args& args);
 

@@ -120,6 +120,78 @@ void check_islands(const Network& net, const std::vector<int>& ref) {
     throw Error(ErrorKind::invalid_input, msg.str());
 }
 
+// Per branch, 1 where taking it out leaves buses without a reference bus: a bridge of the graph of
+// active branches (Tarjan's low links, iterative; a parallel branch is never a bridge) with no
+// reference bus on one side, counting only buses inside the power flow (not isolated).
+std::vector<char> islanding_branches(const Network& net, const std::vector<int>& ref) {
+    const auto nb = static_cast<std::size_t>(net.n_bus()),
+               nl = static_cast<std::size_t>(net.n_branch());
+    std::vector<int> head(nb + 1, 0), next_bus(2 * nl), via(2 * nl);
+    for (std::size_t k = 0; k < nl; ++k)
+        if (net.branch_active(static_cast<Index>(k))) {
+            ++head[static_cast<std::size_t>(net.branch_from()[static_cast<Index>(k)]) + 1];
+            ++head[static_cast<std::size_t>(net.branch_to()[static_cast<Index>(k)]) + 1];
+        }
+    for (std::size_t i = 0; i < nb; ++i) head[i + 1] += head[i];
+    std::vector<int> fill(head.begin(), head.end() - 1);
+    for (std::size_t k = 0; k < nl; ++k) {
+        if (!net.branch_active(static_cast<Index>(k))) continue;
+        const auto f = static_cast<std::size_t>(net.branch_from()[static_cast<Index>(k)]),
+                   t = static_cast<std::size_t>(net.branch_to()[static_cast<Index>(k)]);
+        next_bus[static_cast<std::size_t>(fill[f])] = static_cast<int>(t);
+        via[static_cast<std::size_t>(fill[f]++)] = static_cast<int>(k);
+        next_bus[static_cast<std::size_t>(fill[t])] = static_cast<int>(f);
+        via[static_cast<std::size_t>(fill[t]++)] = static_cast<int>(k);
+    }
+    std::vector<int> order(nb, -1), low(nb), parent_branch(nb, -1), cursor(nb);
+    std::vector<int> refs(nb, 0), buses(nb, 0);  // in the DFS subtree
+    for (int r : ref) refs[static_cast<std::size_t>(r)] = 1;
+    for (std::size_t i = 0; i < nb; ++i)
+        buses[i] = net.buses().type[static_cast<Index>(i)] == kIsolated ? 0 : 1;
+    std::vector<char> out(nl, 0);
+    std::vector<std::pair<int, int>> bridges;  // (branch, bus below it) of the current tree
+    int counter = 0;
+    for (std::size_t root = 0; root < nb; ++root) {
+        if (order[root] >= 0) continue;
+        bridges.clear();
+        std::vector<int> stack{static_cast<int>(root)};
+        order[root] = low[root] = counter++;
+        cursor[root] = head[root];
+        while (!stack.empty()) {
+            const auto u = static_cast<std::size_t>(stack.back());
+            if (cursor[u] < head[u + 1]) {
+                const auto e = static_cast<std::size_t>(cursor[u]++);
+                const auto w = static_cast<std::size_t>(next_bus[e]);
+                if (via[e] == parent_branch[u]) continue;
+                if (order[w] < 0) {
+                    order[w] = low[w] = counter++;
+                    parent_branch[w] = via[e];
+                    cursor[w] = head[w];
+                    stack.push_back(static_cast<int>(w));
+                } else {
+                    low[u] = std::min(low[u], order[w]);
+                }
+                continue;
+            }
+            stack.pop_back();
+            if (stack.empty()) break;
+            const auto p = static_cast<std::size_t>(stack.back());
+            low[p] = std::min(low[p], low[u]);
+            refs[p] += refs[u];
+            buses[p] += buses[u];
+            if (low[u] > order[p]) bridges.emplace_back(parent_branch[u], static_cast<int>(u));
+        }
+        const int total_refs = refs[root], total_buses = buses[root];
+        for (const auto& [k, below] : bridges) {
+            const auto b = static_cast<std::size_t>(below);
+            const bool below_orphan = refs[b] == 0 && buses[b] > 0;
+            const bool above_orphan = refs[b] == total_refs && total_buses - buses[b] > 0;
+            if (below_orphan || above_orphan) out[static_cast<std::size_t>(k)] = 1;
+        }
+    }
+    return out;
+}
+
 std::shared_ptr<const detail::PreparedAcNetwork> prepare(const Network& net,
                                                          const AcOptions& options) {
     auto p = std::make_shared<detail::PreparedAcNetwork>();
@@ -131,6 +203,8 @@ std::shared_ptr<const detail::PreparedAcNetwork> prepare(const Network& net,
     p->ybus = to_csr(y.ybus);
     p->yf = to_csr(y.yf);
     p->yt = to_csr(y.yt);
+    p->branch_from.assign(net.branch_from().data(), net.branch_from().data() + net.n_branch());
+    p->branch_to.assign(net.branch_to().data(), net.branch_to().data() + net.n_branch());
 
     FlagVector gen_on(net.n_gen());
     for (Index g = 0; g < net.n_gen(); ++g) gen_on[g] = net.gen_active(g) ? 1 : 0;
@@ -206,6 +280,31 @@ void validate_batch(const Network& net, const AcOptions& options, const AcBatch&
     if (b.vg) {
         check_shape("vg", *b.vg, net.n_gen(), s, "generators");
         check_finite("vg", *b.vg, gen_rows, "generator");
+    }
+    if (b.outage) {
+        if (b.outage->size() != s)
+            throw Error(ErrorKind::invalid_input,
+                        "AcBatch.outage has " + std::to_string(b.outage->size()) +
+                            " entries; expected one per scenario (" + std::to_string(s) + ")");
+        if (options.algorithm != AcAlgorithm::newton && (b.outage->array() >= 0).any())
+            throw Error(ErrorKind::invalid_input,
+                        "AcBatch.outage (branch outages) needs AcAlgorithm::newton");
+        for (Index j = 0; j < s; ++j) {
+            const Index k = (*b.outage)[j];
+            std::ostringstream msg;
+            msg << "AcBatch.outage[" << j << "] = " << k << ": ";
+            if (k < -1 || k >= net.n_branch())
+                throw Error(ErrorKind::invalid_input,
+                            msg.str() + "the network has " + std::to_string(net.n_branch()) +
+                                " branches (0.." + std::to_string(net.n_branch() - 1) +
+                                ", or -1 for none)");
+            if (k >= 0 && !net.branch_active(k)) {
+                msg << "branch " << k << " (bus " << net.buses().id[net.branch_from()[k]]
+                    << " - bus " << net.buses().id[net.branch_to()[k]]
+                    << ") is out of service in the case";
+                throw Error(ErrorKind::invalid_input, msg.str());
+            }
+        }
     }
     if (options.start == StartMode::warm) {
         if (!b.vm0 || !b.va0_deg)
@@ -285,8 +384,9 @@ void apply_setpoints(const Network& net, const AcBatch& b, BatchState& st) {
 
 // pfsoln for scenario s: Qg of generators at PV/REF buses (split as MATPOWER does), Pg of the
 // first generator at each reference bus.
+// `cut`: the scenario's branch outage, or nullptr.
 void pfsoln(const Network& net, const detail::PreparedAcNetwork& p, const ComplexVector& v, Index s,
-            BatchState& st, bool distributed) {
+            BatchState& st, bool distributed, const detail::BranchAdmittance* cut) {
     const auto& gen = net.generators();
     const Index ng = net.n_gen();
     const Real base = p.base_mva;
@@ -297,6 +397,8 @@ void pfsoln(const Network& net, const detail::PreparedAcNetwork& p, const Comple
             acc += Complex(p.ybus.re[static_cast<std::size_t>(q)],
                            p.ybus.im[static_cast<std::size_t>(q)]) *
                    v[p.ybus.col[static_cast<std::size_t>(q)]];
+        if (cut && i == cut->from) acc -= cut->yff * v[cut->from] + cut->yft * v[cut->to];
+        if (cut && i == cut->to) acc -= cut->ytf * v[cut->from] + cut->ytt * v[cut->to];
         return v[i] * std::conj(acc);
     };
     std::vector<Index> on;
@@ -475,6 +577,8 @@ AcPowerFlowResult AcPowerFlow::solve_time_series(const AcBatch& batch) const {
         if (cols.empty()) break;
         const auto m = static_cast<Index>(cols.size());
         Matrix pd(nb, m), qd(nb, m), pg, vg, vm0(nb, m), va0(nb, m);
+        IndexVector outage;
+        if (batch.outage) outage.resize(m);
         if (batch.pg) pg.resize(ng, m);
         if (batch.vg) vg.resize(ng, m);
         for (Index j = 0; j < m; ++j) {
@@ -483,6 +587,7 @@ AcPowerFlowResult AcPowerFlow::solve_time_series(const AcBatch& batch) const {
             qd.col(j) = batch.qd.col(s);
             if (batch.pg) pg.col(j) = batch.pg->col(s);
             if (batch.vg) vg.col(j) = batch.vg->col(s);
+            if (batch.outage) outage[j] = (*batch.outage)[s];
             const bool warm = w > 0 && res.report.at(s - 1) == Status::converged;
             vm0.col(j) = warm ? Vector(res.vm.col(s - 1)) : net_.buses().vm;
             va0.col(j) = warm ? Vector(res.va.col(s - 1)) : net_.buses().va;
@@ -492,6 +597,7 @@ AcPowerFlowResult AcPowerFlow::solve_time_series(const AcBatch& batch) const {
         if (batch.vg) step.vg.emplace(vg);
         step.vm0.emplace(vm0);
         step.va0_deg.emplace(va0);
+        if (batch.outage) step.outage.emplace(outage);
         const AcPowerFlowResult r = solve_batch(step, StartMode::warm);
         for (Index j = 0; j < m; ++j)
             detail::copy_scenario(r, j, res, cols[static_cast<std::size_t>(j)]);
@@ -567,8 +673,31 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
     detail::populate(vm);
     detail::populate(va);
 
-    std::vector<Index> active(static_cast<std::size_t>(ns));
-    std::iota(active.begin(), active.end(), Index{0});
+    // Branch outages: each scenario's share of Ybus to take out; a scenario whose outage leaves
+    // buses without a reference bus is not solved.
+    std::vector<int> outage(static_cast<std::size_t>(ns), -1);
+    std::vector<detail::BranchAdmittance> cut(batch.outage ? static_cast<std::size_t>(ns) : 0);
+    std::vector<Index> active;
+    {
+        const std::vector<char> islanding =
+            batch.outage ? islanding_branches(net, p.ref) : std::vector<char>();
+        for (Index s = 0; s < ns; ++s) {
+            const auto ss = static_cast<std::size_t>(s);
+            if (batch.outage && (*batch.outage)[s] >= 0) {
+                outage[ss] = static_cast<int>((*batch.outage)[s]);
+                cut[ss] = detail::branch_admittance(p, outage[ss]);
+                if (islanding[static_cast<std::size_t>(outage[ss])]) {
+                    res.report.status[s] = static_cast<std::int8_t>(Status::islanded);
+                    continue;
+                }
+            }
+            active.push_back(s);
+        }
+    }
+    const auto cut_of = [&](Index s) -> const detail::BranchAdmittance* {
+        return outage[static_cast<std::size_t>(s)] >= 0 ? &cut[static_cast<std::size_t>(s)]
+                                                        : nullptr;
+    };
     bool types_changed = false;
     while (!active.empty()) {
         const auto na = static_cast<Index>(active.size());
@@ -594,8 +723,15 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
         }
         p_spec /= p.base_mva;
         q_spec /= p.base_mva;
-        detail::AcEngineBatch eb{p_spec, q_spec, all ? st.vm0 : vm0, all ? st.va0 : va0,
-                                 types_changed ? &types : nullptr};
+        std::vector<int> active_outage;
+        if (batch.outage)
+            for (Index s : active) active_outage.push_back(outage[static_cast<std::size_t>(s)]);
+        detail::AcEngineBatch eb{p_spec,
+                                 q_spec,
+                                 all ? st.vm0 : vm0,
+                                 all ? st.va0 : va0,
+                                 types_changed ? &types : nullptr,
+                                 batch.outage ? active_outage.data() : nullptr};
         detail::AcEngineOutput out;
         out.vm.resize(nb, na);
         out.va.resize(nb, na);
@@ -624,7 +760,7 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
             }
             ComplexVector v(nb);
             for (Index i = 0; i < nb; ++i) v[i] = vm(i, s) * detail::unit_phasor(va(i, s));
-            pfsoln(net, p, v, s, st, distributed);
+            pfsoln(net, p, v, s, st, distributed, cut_of(s));
             if (!options_.enforce_q_limits || out.report.at(j) != Status::converged) return;
 
             // runpf's enforce_q_lims = 1: every violating generator at once.
@@ -755,6 +891,10 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
             for (Index i = 0; i < nb; ++i) v[i] = res.vm(i, s) * detail::unit_phasor(va(i, s));
             Complex loss = 0;
             for (Index k = 0; k < nl; ++k) {
+                if (k == outage[static_cast<std::size_t>(s)]) {
+                    res.pf(k, s) = res.qf(k, s) = res.pt(k, s) = res.qt(k, s) = 0;
+                    continue;
+                }
                 Complex i_f = 0, i_t = 0;
                 const auto kk = static_cast<std::size_t>(k);
                 for (int q = p.yf.row_ptr[kk]; q < p.yf.row_ptr[kk + 1]; ++q) {
@@ -777,6 +917,13 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
             res.loss_mvar[s] = loss.imag();
         }
     });
+    for (Index s = 0; s < ns; ++s)
+        if (res.report.at(s) == Status::islanded) {
+            for (Matrix* m :
+                 {&res.vm, &res.va, &res.pg, &res.qg, &res.pf, &res.qf, &res.pt, &res.qt})
+                m->col(s).setConstant(std::numeric_limits<Real>::quiet_NaN());
+            res.loss_mw[s] = res.loss_mvar[s] = std::numeric_limits<Real>::quiet_NaN();
+        }
     return res;
 }
 
@@ -786,6 +933,34 @@ AcPowerFlowResult ac_power_flow(const Network& net, const AcBatch& batch,
 }
 
 namespace detail {
+
+BranchAdmittance branch_admittance(const PreparedAcNetwork& p, int k) {
+    BranchAdmittance b;
+    b.from = p.branch_from[static_cast<std::size_t>(k)];
+    b.to = p.branch_to[static_cast<std::size_t>(k)];
+    // The value at (row, col) of a CSR matrix and its index (columns sorted in each row).
+    const auto entry = [](const CsrMatrix& m, int row, int col, int& at) {
+        const auto first = m.col.begin() + m.row_ptr[static_cast<std::size_t>(row)],
+                   last = m.col.begin() + m.row_ptr[static_cast<std::size_t>(row) + 1];
+        const auto it = std::lower_bound(first, last, col);
+        if (it == last || *it != col) {
+            at = -1;
+            return Complex(0, 0);
+        }
+        at = static_cast<int>(it - m.col.begin());
+        return Complex(m.re[static_cast<std::size_t>(at)], m.im[static_cast<std::size_t>(at)]);
+    };
+    int unused = 0;
+    b.yff = entry(p.yf, k, b.from, unused);
+    b.yft = entry(p.yf, k, b.to, unused);
+    b.ytf = entry(p.yt, k, b.from, unused);
+    b.ytt = entry(p.yt, k, b.to, unused);
+    entry(p.ybus, b.from, b.from, b.at_ff);
+    entry(p.ybus, b.from, b.to, b.at_ft);
+    entry(p.ybus, b.to, b.from, b.at_tf);
+    entry(p.ybus, b.to, b.to, b.at_tt);
+    return b;
+}
 
 // B' and B'' as MATPOWER 8's runpf builds them (MP-Core, fdpf_B_matrix_models): B' without bus
 // shunts, line charging and taps (and without resistance for XB); B'' without bus shunts and phase

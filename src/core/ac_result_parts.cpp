@@ -38,6 +38,7 @@ AcBatch slice(const AcBatch& b, Index first, Index count) {
     if (b.vg) part.vg.emplace(b.vg->middleCols(first, count));
     if (b.vm0) part.vm0.emplace(b.vm0->middleCols(first, count));
     if (b.va0_deg) part.va0_deg.emplace(b.va0_deg->middleCols(first, count));
+    if (b.outage) part.outage.emplace(b.outage->segment(first, count));
     return part;
 }
 

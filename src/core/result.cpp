@@ -16,6 +16,8 @@ const char* to_string(Status status) noexcept {
             return "infeasible";
         case Status::not_solved:
             return "not_solved";
+        case Status::islanded:
+            return "islanded";
     }
     return "unknown";
 }

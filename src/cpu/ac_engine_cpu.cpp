@@ -262,6 +262,12 @@ struct WorkerLus {
 
 struct Workspace {
     std::map<const Layout*, WorkerLus> lus;
+    // The scenario's Ybus values: the network's, or y_re / y_im, a copy less the share of the
+    // scenario's branch outage (the entries of the last outage taken out, `patched`, are restored
+    // from the network's before the next is).
+    const Real *yre = nullptr, *yim = nullptr;
+    std::vector<Real> y_re, y_im;
+    std::vector<int> patched;
     ComplexVector v, unit, ibus;  // V, V / |V|, Ybus V
     Vector vm, va, f, values, x;  // x: the block solve's right-hand side
     Vector z;                     // distributed slack in blocks: A^-1 u (prepare_lambda)
@@ -341,8 +347,41 @@ private:
         return {layouts_.emplace(std::move(key), std::move(layout)).first->second, true};
     }
 
-    // Loads scenario s's start into the workspace; V = Vm e^{j Va}.
+    // Scenario s's Ybus values into ws.yre / ws.yim.
+    void admittance(const AcEngineBatch& batch, Index s, Workspace& ws) const {
+        const CsrMatrix& y = net_->ybus;
+        const int k = batch.outage ? batch.outage[s] : -1;
+        if (k < 0) {
+            ws.yre = y.re.data();
+            ws.yim = y.im.data();
+            return;
+        }
+        if (ws.y_re.size() != y.re.size()) {
+            ws.y_re = y.re;
+            ws.y_im = y.im;
+            ws.patched.clear();
+        }
+        for (int at : ws.patched) {
+            if (at < 0) continue;
+            ws.y_re[static_cast<std::size_t>(at)] = y.re[static_cast<std::size_t>(at)];
+            ws.y_im[static_cast<std::size_t>(at)] = y.im[static_cast<std::size_t>(at)];
+        }
+        const BranchAdmittance b = branch_admittance(*net_, k);
+        ws.patched = {b.at_ff, b.at_ft, b.at_tf, b.at_tt};
+        const Complex share[4] = {b.yff, b.yft, b.ytf, b.ytt};
+        for (int j = 0; j < 4; ++j) {
+            const int at = ws.patched[static_cast<std::size_t>(j)];
+            if (at < 0) continue;  // not stored: makeYbus keeps every active branch's entries
+            ws.y_re[static_cast<std::size_t>(at)] -= share[j].real();
+            ws.y_im[static_cast<std::size_t>(at)] -= share[j].imag();
+        }
+        ws.yre = ws.y_re.data();
+        ws.yim = ws.y_im.data();
+    }
+
+    // Loads scenario s's start and Ybus into the workspace; V = Vm e^{j Va}.
     void start(const AcEngineBatch& batch, Index s, Workspace& ws) const {
+        admittance(batch, s, ws);
         const int nb = net_->n_bus;
         ws.vm = batch.vm0.col(s);
         ws.va = batch.va0.col(s);
@@ -378,7 +417,7 @@ private:
             for (int q = y.row_ptr[static_cast<std::size_t>(i)];
                  q < y.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
                 const auto qq = static_cast<std::size_t>(q);
-                acc += Complex(y.re[qq], y.im[qq]) * ws.v[y.col[qq]];
+                acc += Complex(ws.yre[qq], ws.yim[qq]) * ws.v[y.col[qq]];
             }
             ws.ibus[i] = acc;
         }
@@ -420,7 +459,7 @@ private:
     static void power_derivatives(const CsrMatrix& y, int i, std::size_t q, const Workspace& ws,
                                   Complex& d_va, Complex& d_vm) {
         const int k = y.col[q];
-        const Complex yik(y.re[q], y.im[q]);
+        const Complex yik(ws.yre[q], ws.yim[q]);
         const Complex vi = ws.v[i], vk_unit = ws.unit[k];
         d_vm = vi * std::conj(yik * vk_unit);
         d_va = Complex(d_vm.imag(), -d_vm.real()) * ws.vm[k];

@@ -40,6 +40,7 @@ struct PreparedAcNetwork {
     CsrMatrix ybus;  // n_bus x n_bus, p.u.
     CsrMatrix yf;    // n_branch x n_bus: I_f = Yf V (inactive branches: empty rows)
     CsrMatrix yt;    // n_branch x n_bus: I_t = Yt V
+    std::vector<int> branch_from, branch_to;  // n_branch: internal bus indices
 
     // The case's bus classes as MATPOWER's bustypes(): ascending internal bus indices. A PV or REF
     // bus without an active generator is PQ; with no REF bus left, the first PV bus becomes REF.
@@ -61,6 +62,16 @@ struct PreparedAcNetwork {
     int threads = 0;  // CPU engine: 0 = all cores
 };
 
+// A branch's share of Ybus (MATPOWER's makeYbus): I_f = yff V_f + yft V_t, I_t = ytf V_f +
+// ytt V_t, and the places of those four in ybus's values. A branch outage subtracts them.
+struct BranchAdmittance {
+    int from = -1, to = -1;
+    Complex yff, yft, ytf, ytt;
+    int at_ff = -1, at_ft = -1, at_tf = -1, at_tt = -1;  // indices into ybus.re and ybus.im
+};
+// Branch k's share, read off yf and yt (k must be in service).
+BranchAdmittance branch_admittance(const PreparedAcNetwork& p, int k);
+
 // One batch for an engine, scenarios in columns, host memory, all in p.u. and radians.
 struct AcEngineBatch {
     // Specified bus injections S = (Cg Sg - Sd) / baseMVA, n_bus x S.
@@ -71,6 +82,9 @@ struct AcEngineBatch {
     // prepared network's (Q-limit enforcement turns PV buses into PQ, and may move the reference
     // bus); nullptr = the prepared classes for every scenario.
     const Eigen::Matrix<std::int8_t, Eigen::Dynamic, Eigen::Dynamic>* bus_type = nullptr;
+    // Per scenario, the branch out of service (-1: none; AcBatch::outage); nullptr = none at all.
+    // Engines solve with Ybus less that branch's share (branch_admittance).
+    const int* outage = nullptr;
 };
 
 // Engine results for the batch's scenarios, same column order. The caller sizes every member.

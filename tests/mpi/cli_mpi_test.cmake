@@ -1,6 +1,7 @@
 # `mpirun -np 2 gridbatch pf|n1|smooth|study ...` must write the same files as one process
 # (smooth with both objectives; pf: AC and DC, 150 scenarios of the built-in network, three AC
-# chunks of 64 spread over the ranks).
+# chunks of 64 spread over the ranks; n1 --ac: three scenarios x 175 outages and base cases,
+# three chunks of 256 power flows).
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 set(scale "scale\n")
@@ -11,14 +12,16 @@ endforeach()
 string(REPLACE "0.100\n" "1.00\n" scale "${scale}")
 string(REGEX REPLACE "0\\.1([0-9][0-9])\n" "1.\\1\n" scale "${scale}")
 file(WRITE ${WORK_DIR}/scale.csv "${scale}")
+file(WRITE ${WORK_DIR}/three.csv "scale\n0.9\n1\n1.1\n")
 set(args_ac pf builtin --ac --load-scale ${WORK_DIR}/scale.csv --backend cpu)
 set(args_dc pf builtin --dc --load-scale ${WORK_DIR}/scale.csv --backend cpu)
 set(args_n1 n1 builtin --load-scale ${WORK_DIR}/scale.csv --threshold 60 --backend cpu)
+set(args_n1ac n1 builtin --ac --load-scale ${WORK_DIR}/three.csv --threshold 40 --backend cpu)
 set(args_smooth smooth --synthetic --scenarios 20 --hours 0.1 --fleet 40 --backend cpu)
 set(args_ramps smooth --synthetic --scenarios 6 --hours 0.05 --fleet 40 --objective ramps
     --import-limit 150 --backup-mw 40 --backup-ramp 5 --backup-cost 10)
 set(args_study study --steps 120 --scenarios 2 --sizing-points 3 --backend cpu --no-plots)
-foreach(mode ac dc n1 smooth ramps study)
+foreach(mode ac dc n1 n1ac smooth ramps study)
   execute_process(COMMAND ${CLI} ${args_${mode}} --out ${WORK_DIR}/one_${mode}
                   RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
   if(rc)

@@ -1,0 +1,251 @@
+// AC contingencies (AcBatch::outage), on every backend: a scenario with branch k out equals the
+// AC power flow of the case with branch k out of service, built independently as its own network
+// (its own Ybus, bus classes and Jacobian pattern); an outage that islands buses is reported as
+// Status::islanded exactly where the case without the branch is refused for an island without a
+// reference bus; bad outage lists are errors naming the entry.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gridbatch/ac_power_flow.hpp"
+#include "gridbatch/builtin_network.hpp"
+#include "gridbatch/error.hpp"
+#include "gridbatch/matpower.hpp"
+#include "support/backend_test.hpp"
+#include "support/cases.hpp"
+#include "support/expect_error.hpp"
+
+namespace gridbatch {
+namespace {
+
+Network without_branch(const Network& net, Index k) {
+    BranchTable br = net.branches();
+    br.in_service[k] = 0;
+    return Network::from_tables(net.base_mva(), net.buses(), net.generators(), br,
+                                net.source() + " without branch " + std::to_string(k));
+}
+
+class AcContingencyTest : public test::BackendTest {
+protected:
+    AcOptions options(bool q_limits = false) const {
+        AcOptions o;
+        o.backend = backend();
+        o.enforce_q_limits = q_limits;
+        o.threads = 2;
+        return o;
+    }
+
+    // Every outage of `outages` as one batch at the case's loads, each scenario against the solve
+    // of the case without that branch.
+    void expect_equal_to_cases_without(const Network& net, const std::vector<Index>& outages,
+                                       bool q_limits) {
+        const auto ns = static_cast<Index>(outages.size());
+        const Matrix pd = net.buses().pd.replicate(1, ns), qd = net.buses().qd.replicate(1, ns);
+        IndexVector out(ns);
+        for (Index s = 0; s < ns; ++s) out[s] = outages[static_cast<std::size_t>(s)];
+        AcBatch batch(pd, qd);
+        batch.outage.emplace(out);
+        const AcPowerFlowResult r = AcPowerFlow(net, options(q_limits)).solve(batch);
+        Index solved = 0, islanded = 0;
+        for (Index s = 0; s < ns; ++s) {
+            const Index k = out[s];
+            SCOPED_TRACE(net.source() + ", outage of branch " + std::to_string(k));
+            const Network cut = without_branch(net, k);
+            AcPowerFlowResult one;
+            std::string refused;
+            try {
+                one = AcPowerFlow(cut, options(q_limits)).solve();
+            } catch (const Error& e) {
+                refused = e.what();
+            }
+            if (!refused.empty()) {
+                EXPECT_NE(refused.find("island without a REF or PV bus"), std::string::npos)
+                    << refused;
+                EXPECT_EQ(r.report.at(s), Status::islanded);
+                EXPECT_TRUE(std::isnan(r.vm(0, s)) && std::isnan(r.pf(0, s)));
+                ++islanded;
+                continue;
+            }
+            ++solved;
+            ASSERT_EQ(r.report.at(s), one.report.at(0));
+            if (one.report.at(0) != Status::converged) continue;
+            EXPECT_EQ(r.report.iterations[s], one.report.iterations[0]);
+            EXPECT_LT((r.vm.col(s) - one.vm.col(0)).cwiseAbs().maxCoeff(), 1e-9);
+            EXPECT_LT((r.va.col(s) - one.va.col(0)).cwiseAbs().maxCoeff(), 1e-7);
+            EXPECT_LT((r.pg.col(s) - one.pg.col(0)).cwiseAbs().maxCoeff(), 1e-6);
+            EXPECT_LT((r.qg.col(s) - one.qg.col(0)).cwiseAbs().maxCoeff(), 1e-6);
+            for (const auto& [mine, theirs] :
+                 {std::pair{&r.pf, &one.pf}, {&r.qf, &one.qf}, {&r.pt, &one.pt}, {&r.qt, &one.qt}})
+                EXPECT_LT((mine->col(s) - theirs->col(0)).cwiseAbs().maxCoeff(), 1e-6);
+            EXPECT_EQ(r.pf(k, s), 0.0);
+            EXPECT_EQ(r.qt(k, s), 0.0);
+            EXPECT_NEAR(r.loss_mw[s], one.loss_mw[0], 1e-6);
+            EXPECT_EQ(r.q_limited_buses[static_cast<std::size_t>(s)], one.q_limited_buses[0]);
+        }
+        EXPECT_GT(solved, 0);
+        RecordProperty(net.source() + (q_limits ? " q-limits" : "") + " islanded",
+                       std::to_string(islanded));
+    }
+};
+
+// Every in-service branch of case118, one scenario each: the radial ones island a bus.
+TEST_P(AcContingencyTest, EveryOutageOfCase118EqualsTheCaseWithoutThatBranch) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case118"));
+    std::vector<Index> outages;
+    for (Index k = 0; k < net.n_branch(); ++k)
+        if (net.branch_active(k)) outages.push_back(k);
+    expect_equal_to_cases_without(net, outages, false);
+    expect_equal_to_cases_without(net, outages, true);
+}
+
+// A larger network (the block LU with the outage's zero blocks, parallel branches), every 60th
+// branch.
+TEST_P(AcContingencyTest, SampledOutagesOfCase2383wpEqualTheCasesWithoutThem) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case2383wp"));
+    std::vector<Index> outages;
+    for (Index k = 0; k < net.n_branch(); k += 60)
+        if (net.branch_active(k)) outages.push_back(k);
+    expect_equal_to_cases_without(net, outages, false);
+}
+
+// Scenarios without an outage (-1) beside ones with: the same as the plain solve, bit for bit,
+// whatever the thread count.
+TEST_P(AcContingencyTest, ScenariosWithoutAnOutageAreThePlainSolve) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case118"));
+    const Matrix pd = net.buses().pd.replicate(1, 4), qd = net.buses().qd.replicate(1, 4);
+    IndexVector out(4);
+    out << -1, 5, -1, 7;
+    AcBatch batch(pd, qd);
+    batch.outage.emplace(out);
+    AcOptions o = options();
+    const AcPowerFlowResult plain = AcPowerFlow(net, o).solve();
+    for (int threads : {1, 2}) {
+        o.threads = threads;
+        const AcPowerFlowResult r = AcPowerFlow(net, o).solve(batch);
+        for (Index s : {0, 2}) {
+            EXPECT_EQ(r.vm.col(s), plain.vm.col(0));
+            EXPECT_EQ(r.pf.col(s), plain.pf.col(0));
+        }
+        EXPECT_NE(r.vm.col(1), plain.vm.col(0));
+        EXPECT_NE(r.vm.col(3), r.vm.col(1));
+    }
+}
+
+TEST_P(AcContingencyTest, BadOutageListsNameTheEntry) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case118"));
+    const Matrix pd = net.buses().pd.replicate(1, 2), qd = net.buses().qd.replicate(1, 2);
+    const AcPowerFlow pf(net, options());
+    const auto error_with = [&](const IndexVector& out, const AcOptions& o) {
+        AcBatch batch(pd, qd);
+        batch.outage.emplace(out);
+        return test::error_of([&] { AcPowerFlow(net, o).solve(batch); });
+    };
+    IndexVector three(3);
+    three << -1, -1, -1;
+    EXPECT_NE(error_with(three, options())
+                  .find("AcBatch.outage has 3 entries; expected one per "
+                        "scenario (2)"),
+              std::string::npos);
+    IndexVector far(2);
+    far << 0, net.n_branch();
+    EXPECT_NE(error_with(far, options())
+                  .find("AcBatch.outage[1] = 186: the network has 186 "
+                        "branches (0..185, or -1 for none)"),
+              std::string::npos);
+    IndexVector below(2);
+    below << -2, 0;
+    EXPECT_NE(error_with(below, options()).find("AcBatch.outage[0] = -2"), std::string::npos);
+    AcOptions fd = options();
+    fd.algorithm = AcAlgorithm::fast_decoupled_xb;
+    IndexVector ok(2);
+    ok << 3, -1;
+    EXPECT_NE(error_with(ok, fd).find("AcBatch.outage (branch outages) needs AcAlgorithm::newton"),
+              std::string::npos);
+    // A branch the case already has out of service.
+    const Network cut = without_branch(net, 3);
+    AcBatch batch(pd, qd);
+    batch.outage.emplace(ok);
+    const std::string msg = test::error_of([&] { AcPowerFlow(cut, options()).solve(batch); });
+    EXPECT_NE(msg.find("AcBatch.outage[0] = 3: branch 3 (bus"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("is out of service in the case"), std::string::npos) << msg;
+}
+
+GRIDBATCH_INSTANTIATE_FOR_ALL_BACKENDS(AcContingencyTest);
+
+// The rows of a CSV file after its header, as text cells.
+std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::vector<std::string>> rows;
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+        std::vector<std::string> cells;
+        std::stringstream ls(line);
+        for (std::string cell; std::getline(ls, cell, ',');) cells.push_back(cell);
+        if (!line.empty() && line.back() == ',') cells.emplace_back();
+        rows.push_back(cells);
+    }
+    return rows;
+}
+
+// `gridbatch n1 --ac` on the built-in network (rated branches): contingencies.csv holds the base
+// case and every outage with the library's status and lowest voltage, violations.csv every rated
+// loading (MVA at the worse end) above the threshold, islanding.csv the islanded outages.
+TEST(AcContingencyCli, WritesWhatTheLibraryComputes) {
+    const Network net = builtin_network();
+    const std::string dir = ::testing::TempDir() + "gridbatch_n1_ac";
+    const std::string cmd = test::cli_command() + " n1 builtin --ac --threshold 40 --threads 2" +
+                            " --backend cpu --out " + dir + " > /dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::vector<Index> outages{-1};
+    for (Index k = 0; k < net.n_branch(); ++k)
+        if (net.branch_active(k)) outages.push_back(k);
+    const auto ns = static_cast<Index>(outages.size());
+    IndexVector out = Eigen::Map<const IndexVector>(outages.data(), ns);
+    const Matrix pd = net.buses().pd.replicate(1, ns), qd = net.buses().qd.replicate(1, ns);
+    AcBatch batch(pd, qd);
+    batch.outage.emplace(out);
+    AcOptions o;
+    o.backend = Backend::cpu;
+    const AcPowerFlowResult r = AcPowerFlow(net, o).solve(batch);
+
+    const auto rows = csv_rows(dir + "/contingencies.csv");
+    ASSERT_EQ(static_cast<Index>(rows.size()), ns);
+    Index violations = 0, islanded = 0;
+    for (Index j = 0; j < ns; ++j) {
+        const auto& row = rows[static_cast<std::size_t>(j)];
+        ASSERT_EQ(row.size(), 15u);
+        EXPECT_EQ(row[1], j == 0 ? "" : std::to_string(outages[static_cast<std::size_t>(j)]));
+        EXPECT_EQ(row[4], to_string(r.report.at(j)));
+        if (r.report.at(j) == Status::islanded) ++islanded;
+        if (r.report.at(j) != Status::converged) continue;
+        Real lowest = HUGE_VAL;  // over the buses inside the power flow
+        for (Index i = 0; i < net.n_bus(); ++i)
+            if (net.buses().type[i] != static_cast<std::int8_t>(BusType::isolated))
+                lowest = std::min(lowest, r.vm(i, j));
+        EXPECT_NEAR(std::stod(row[10]), lowest, 1e-12);
+        for (Index k = 0; k < net.n_branch(); ++k) {
+            const Real rate = net.branches().rate_a[k];
+            if (!(rate > 0)) continue;
+            const Real mva =
+                std::max(std::hypot(r.pf(k, j), r.qf(k, j)), std::hypot(r.pt(k, j), r.qt(k, j)));
+            if (100 * mva / rate > 40) ++violations;
+        }
+    }
+    EXPECT_GT(violations, 0);
+    EXPECT_EQ(static_cast<Index>(csv_rows(dir + "/violations.csv").size()), violations);
+    EXPECT_EQ(static_cast<Index>(csv_rows(dir + "/islanding.csv").size()), islanded);
+    EXPECT_EQ(csv_rows(dir + "/worst.csv").size(), 1u);
+}
+
+}  // namespace
+}  // namespace gridbatch
