@@ -37,6 +37,7 @@ struct StudyOptions {
     Index sizing_points = 9;    // fleet sizes in the sweep, from 0
     Real sizing_max_units = 0;  // sweep and search range; 0 = automatic (see run_study)
     Index n1_steps = 3;         // worst time steps per strategy screened for N-1
+    bool n1_ac = true;          // those steps' AC contingencies too (every branch out in turn)
     Index ac_chunk = 4096;      // power flows per AC batch (bounds memory; whole time-series
                                 // blocks: rounded up to a multiple of kTimeSeriesBlock)
 
@@ -77,6 +78,15 @@ struct StudyN1Row {
     Real worst_loading_percent;        // after the worst single-branch outage (DC)
     Index worst_outage, worst_branch;  // branch rows, -1 if none
     Index n_violations;                // post-outage loadings above 100 %
+    // AC contingencies of the step (options.n1_ac; else NaN and -1): every in-service branch out
+    // in turn, a Newton power flow each (AcBatch::outage).
+    Real ac_worst_loading_percent = NAN;  // MVA at the worse end, % of rateA
+    Index ac_worst_outage = -1, ac_worst_branch = -1;
+    Real ac_min_poi_vm = NAN;  // p.u., lowest over the outages
+    Index ac_min_poi_vm_outage = -1;
+    Real ac_min_vm = NAN;                             // p.u., any bus, lowest over the outages
+    Index ac_min_vm_bus = -1, ac_min_vm_outage = -1;  // bus: external id
+    Index ac_not_converged = 0, ac_islanding = 0;     // outages whose power flow failed, islanded
 };
 
 struct SizingPoint {

@@ -467,6 +467,7 @@ class StudyOptions:
     sizing_points: int
     sizing_max_units: float
     n1_steps: int
+    n1_ac: bool
     ac_chunk: int
     def __init__(self, **fields: Any) -> None: ...
 

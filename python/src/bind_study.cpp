@@ -82,6 +82,8 @@ void bind_study(py::module_& m) {
         options_class.def_readwrite(name, member, doc);
     options_class.def_readwrite("unit", &StudyOptions::unit, "Battery unit preset name.")
         .def_readwrite("seed", &StudyOptions::seed, "Random seed of the load profiles.")
+        .def_readwrite("n1_ac", &StudyOptions::n1_ac,
+                       "AC contingencies of the N-1 steps too (every branch out in turn).")
         .def_readwrite("threads", &StudyOptions::threads, "CPU threads; 0 = all cores.")
         .def_property(
             "backend", [](const StudyOptions& o) { return o.backend; },
@@ -196,6 +198,22 @@ void bind_study(py::module_& m) {
                 d["worst_outage"] = column_of(v, &StudyN1Row::worst_outage);
                 d["worst_branch"] = column_of(v, &StudyN1Row::worst_branch);
                 d["n_violations"] = column_of(v, &StudyN1Row::n_violations);
+                for (const auto& [name, member] :
+                     std::initializer_list<std::pair<const char*, Real StudyN1Row::*>>{
+                         {"ac_worst_loading_percent", &StudyN1Row::ac_worst_loading_percent},
+                         {"ac_min_poi_vm", &StudyN1Row::ac_min_poi_vm},
+                         {"ac_min_vm", &StudyN1Row::ac_min_vm}})
+                    d[name] = column_of(v, member);
+                for (const auto& [name, member] :
+                     std::initializer_list<std::pair<const char*, Index StudyN1Row::*>>{
+                         {"ac_worst_outage", &StudyN1Row::ac_worst_outage},
+                         {"ac_worst_branch", &StudyN1Row::ac_worst_branch},
+                         {"ac_min_poi_vm_outage", &StudyN1Row::ac_min_poi_vm_outage},
+                         {"ac_min_vm_bus", &StudyN1Row::ac_min_vm_bus},
+                         {"ac_min_vm_outage", &StudyN1Row::ac_min_vm_outage},
+                         {"ac_not_converged", &StudyN1Row::ac_not_converged},
+                         {"ac_islanding", &StudyN1Row::ac_islanding}})
+                    d[name] = column_of(v, member);
                 return d;
             },
             "dict of columns: DC N-1 screening of the worst steps of each strategy (copied).")

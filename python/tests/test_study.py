@@ -35,6 +35,12 @@ def test_same_files_as_the_cli(cli, builtin, tmp_path):
                                r.load_mw, atol=1e-9)
     assert optimal.peak_loading.shape == (1,)
     np.testing.assert_array_equal(optimal.peak_loading, np.nanmax(optimal.max_loading, axis=1))
+    n1 = r.n1
+    assert len(n1["ac_min_poi_vm"]) == len(n1["step"]) > 0
+    assert (n1["ac_worst_loading_percent"] > 0).all() and (n1["ac_worst_outage"] >= 0).all()
+    dc_only = gb.run_study(builtin, gb.StudyOptions(**{**SMALL, "n1_ac": False})).n1
+    assert np.isnan(dc_only["ac_min_poi_vm"]).all()
+    np.testing.assert_array_equal(dc_only["worst_loading_percent"], n1["worst_loading_percent"])
 
 
 def test_errors_in_the_progress_hook_stop_the_study():

@@ -20,7 +20,10 @@ constexpr const char* kUsage =
     "         [--unit megapack-2h|megapack-4h] [--hours 1 | --steps N] [--dt 1]\n"
     "         [--scenarios 4] [--seed 1] [--ramp-limit MW_PER_MIN] [--import-limit MW]\n"
     "         [--power-factor 0.98] [--sizing-max UNITS] [--sizing-points 9] [--n1-steps 3]\n"
-    "         [--backend cpu|cuda|auto] [--threads N] [--no-plots] --out DIR";
+    "         [--no-n1-ac] [--backend cpu|cuda|auto] [--threads N] [--no-plots] --out DIR\n"
+    "  --n1-steps N   each strategy's N worst steps (by AC branch loading) get a DC N-1\n"
+    "                 screening and AC contingencies (every branch out in turn; --no-n1-ac: DC\n"
+    "                 only, for large cases where the AC power flows take long)";
 
 std::string plot_script() {
     for (const char* p : {GRIDBATCH_PLOT_SCRIPT_INSTALLED, GRIDBATCH_PLOT_SCRIPT})
@@ -36,7 +39,7 @@ std::string python() {
 }  // namespace
 
 int cmd_study(const Args& args) {
-    const Options opt(args, {"no-plots", "help"},
+    const Options opt(args, {"no-plots", "no-n1-ac", "help"},
                       {"case", "poi", "campus-mw", "fleet", "unit", "hours", "steps", "dt",
                        "scenarios", "seed", "ramp-limit", "import-limit", "power-factor",
                        "sizing-max", "sizing-points", "n1-steps", "backend", "threads", "out"});
@@ -77,6 +80,7 @@ int cmd_study(const Args& args) {
     so.sizing_max_units = opt.number("sizing-max", 0);
     so.sizing_points = opt.integer("sizing-points", so.sizing_points);
     so.n1_steps = opt.integer("n1-steps", so.n1_steps);
+    so.n1_ac = !opt.flag("no-n1-ac");
     so.backend = parse_backend(opt.get("backend", "auto"));
     so.threads = static_cast<int>(opt.integer("threads", 0));
 

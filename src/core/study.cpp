@@ -152,6 +152,62 @@ std::pair<Vector, Vector> welch_psd(const Eigen::Ref<const Vector>& x, Real dt, 
 
 namespace {
 
+// The AC contingencies of one step (the case's loads, the campus drawing `grid_mw` at power factor
+// angle tan_phi at the POI): every in-service branch out in turn, in batches of 256, into the
+// row's ac_* fields. Rank 0 alone runs it (the N-1 part of the study).
+void ac_contingencies(const AcPowerFlow& pf, Index poi, Real grid_mw, Real tan_phi,
+                      StudyN1Row& row) {
+    const Network& net = pf.network();
+    const auto& bus = net.buses();
+    const auto& br = net.branches();
+    std::vector<Index> outages;
+    for (Index k = 0; k < net.n_branch(); ++k)
+        if (net.branch_active(k)) outages.push_back(k);
+    constexpr Index kBatch = 256;
+    for (std::size_t first = 0; first < outages.size(); first += kBatch) {
+        const auto n = static_cast<Index>(std::min<std::size_t>(kBatch, outages.size() - first));
+        Matrix pd = bus.pd.replicate(1, n), qd = bus.qd.replicate(1, n);
+        pd.row(poi).array() += grid_mw;
+        qd.row(poi).array() += grid_mw * tan_phi;
+        const IndexVector out = Eigen::Map<const IndexVector>(outages.data() + first, n);
+        AcBatch batch(pd, qd);
+        batch.outage.emplace(out);
+        const AcPowerFlowResult r = pf.solve(batch);
+        for (Index c = 0; c < n; ++c) {
+            const Status status = r.report.at(c);
+            if (status == Status::islanded) ++row.ac_islanding;
+            if (status != Status::converged) {
+                if (status != Status::islanded) ++row.ac_not_converged;
+                continue;
+            }
+            for (Index l = 0; l < net.n_branch(); ++l) {
+                if (!(br.rate_a[l] > 0)) continue;
+                const Real loading = std::max(std::hypot(r.pf(l, c), r.qf(l, c)),
+                                              std::hypot(r.pt(l, c), r.qt(l, c))) /
+                                     br.rate_a[l] * 100;
+                if (std::isnan(row.ac_worst_loading_percent) ||
+                    loading > row.ac_worst_loading_percent) {
+                    row.ac_worst_loading_percent = loading;
+                    row.ac_worst_outage = out[c];
+                    row.ac_worst_branch = l;
+                }
+            }
+            if (std::isnan(row.ac_min_poi_vm) || r.vm(poi, c) < row.ac_min_poi_vm) {
+                row.ac_min_poi_vm = r.vm(poi, c);
+                row.ac_min_poi_vm_outage = out[c];
+            }
+            for (Index i = 0; i < net.n_bus(); ++i) {
+                if (bus.type[i] == static_cast<std::int8_t>(BusType::isolated)) continue;
+                if (std::isnan(row.ac_min_vm) || r.vm(i, c) < row.ac_min_vm) {
+                    row.ac_min_vm = r.vm(i, c);
+                    row.ac_min_vm_bus = bus.id[i];
+                    row.ac_min_vm_outage = out[c];
+                }
+            }
+        }
+    }
+}
+
 // The study; with `comm`, the AC power flows are sharded and ranks other than 0 stop after them.
 StudyResult study(const Network& net, const StudyOptions& options, Communicator* comm,
                   const StudyProgress& progress) {
@@ -319,9 +375,13 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
         return out;
     }
 
-    // 4. N-1 (DC) of each strategy's worst steps by AC branch loading.
+    // 4. N-1 (DC, and AC unless options.n1_ac is off) of each strategy's worst steps by AC
+    // branch loading. The AC contingencies start from the case, not from the step before.
     if (options.n1_steps > 0) {
         report("N-1 screening", 0);
+        AcOptions copt = aopt;
+        copt.start = StartMode::from_case;
+        const AcPowerFlow contingency_pf(net, copt);
         DcOptions dc_opt;
         dc_opt.backend = options.backend;
         dc_opt.threads = options.threads;
@@ -353,9 +413,18 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
                 for (Index l = 0; l < net.n_branch(); ++l)
                     if (br.rate_a[l] > 0)
                         base = std::max(base, std::abs(n1.base.pf(l, c)) / br.rate_a[l] * 100);
-                out.n1.push_back({k, col / T, col % T, base, n1.worst_loading_percent[c],
-                                  n1.worst_outage[c], n1.worst_branch[c],
-                                  violations[static_cast<std::size_t>(c)]});
+                StudyN1Row row{k,
+                               col / T,
+                               col % T,
+                               base,
+                               n1.worst_loading_percent[c],
+                               n1.worst_outage[c],
+                               n1.worst_branch[c],
+                               violations[static_cast<std::size_t>(c)]};
+                if (options.n1_ac)
+                    ac_contingencies(contingency_pf, poi, o.dispatch.grid_mw(col % T, col / T),
+                                     tan_phi, row);
+                out.n1.push_back(row);
             }
         }
     }
@@ -541,7 +610,11 @@ void write_study(const StudyResult& r, const Network& net, const std::string& di
     {
         auto f = open("n1.csv");
         f << "strategy,scenario,time_s,base_max_loading_pct,worst_post_outage_loading_pct,"
-             "outage_from,outage_to,branch_from,branch_to,violations_over_100pct\n";
+             "outage_from,outage_to,branch_from,branch_to,violations_over_100pct,"
+             "ac_worst_post_outage_loading_pct,ac_outage_from,ac_outage_to,ac_branch_from,"
+             "ac_branch_to,ac_min_poi_vm,ac_min_poi_vm_outage_from,ac_min_poi_vm_outage_to,"
+             "ac_min_vm,ac_min_vm_bus,ac_min_vm_outage_from,ac_min_vm_outage_to,"
+             "ac_not_converged,ac_islanding\n";
         const auto& br = net.branches();
         for (const auto& n : r.n1) {
             f << to_string(n.strategy) << "," << n.scenario << "," << static_cast<Real>(n.step) * dt
@@ -550,11 +623,33 @@ void write_study(const StudyResult& r, const Network& net, const std::string& di
                 f << br.from[n.worst_outage] << "," << br.to[n.worst_outage] << ",";
             else
                 f << ",,";
-            if (n.worst_branch >= 0)
-                f << br.from[n.worst_branch] << "," << br.to[n.worst_branch];
-            else
-                f << ",";
-            f << "," << n.n_violations << "\n";
+            const auto ends = [&](Index k) {
+                if (k >= 0)
+                    f << br.from[k] << "," << br.to[k];
+                else
+                    f << ",";
+            };
+            const auto value = [&](Real v) {
+                if (!std::isnan(v)) f << v;
+            };
+            ends(n.worst_branch);
+            f << "," << n.n_violations << ",";
+            value(n.ac_worst_loading_percent);
+            f << ",";
+            ends(n.ac_worst_outage);
+            f << ",";
+            ends(n.ac_worst_branch);
+            f << ",";
+            value(n.ac_min_poi_vm);
+            f << ",";
+            ends(n.ac_min_poi_vm_outage);
+            f << ",";
+            value(n.ac_min_vm);
+            f << ",";
+            if (n.ac_min_vm_bus >= 0) f << n.ac_min_vm_bus;
+            f << ",";
+            ends(n.ac_min_vm_outage);
+            f << "," << n.ac_not_converged << "," << n.ac_islanding << "\n";
         }
     }
 }

@@ -179,6 +179,61 @@ TEST_F(StudyShortRun, N1RowsEqualTheScreeningOfTheirStep) {
     EXPECT_GT(violations, 0);  // the counts are worth comparing: the campus overloads a circuit
 }
 
+// Each N-1 row's AC part is the AC contingencies of that step (the POI draws the strategy's grid
+// draw at the study's power factor): every in-service branch out in turn, from the case.
+TEST_F(StudyShortRun, AcN1RowsEqualTheContingenciesOfTheirStep) {
+    const StudyResult& r = *result_;
+    const Network& net = *net_;
+    const Index poi = net.internal_bus(r.poi_bus);
+    const Real tan_phi = std::tan(std::acos(r.options.power_factor));
+    std::vector<Index> outages;
+    for (Index k = 0; k < net.n_branch(); ++k)
+        if (net.branch_active(k)) outages.push_back(k);
+    const auto n = static_cast<Index>(outages.size());
+    const IndexVector out = Eigen::Map<const IndexVector>(outages.data(), n);
+    AcOptions ao;
+    ao.backend = Backend::cpu;
+    const AcPowerFlow pf(net, ao);
+    for (const StudyN1Row& row : r.n1) {
+        SCOPED_TRACE(std::string(to_string(row.strategy)) + ", scenario " +
+                     std::to_string(row.scenario) + ", step " + std::to_string(row.step));
+        const Real g = r.outcomes[static_cast<std::size_t>(row.strategy)].dispatch.grid_mw(
+            row.step, row.scenario);
+        Matrix pd = net.buses().pd.replicate(1, n), qd = net.buses().qd.replicate(1, n);
+        pd.row(poi).array() += g;
+        qd.row(poi).array() += g * tan_phi;
+        AcBatch batch(pd, qd);
+        batch.outage.emplace(out);
+        const AcPowerFlowResult a = pf.solve(batch);
+        Real worst = -1, lowest_poi = HUGE_VAL;
+        Index worst_outage = -1, converged = 0;
+        for (Index c = 0; c < n; ++c) {
+            if (a.report.at(c) != Status::converged) continue;
+            ++converged;
+            for (Index l = 0; l < net.n_branch(); ++l) {
+                const Real loading = std::max(std::hypot(a.pf(l, c), a.qf(l, c)),
+                                              std::hypot(a.pt(l, c), a.qt(l, c))) /
+                                     net.branches().rate_a[l] * 100;
+                if (loading > worst) {
+                    worst = loading;
+                    worst_outage = out[c];
+                }
+            }
+            lowest_poi = std::min(lowest_poi, a.vm(poi, c));
+        }
+        ASSERT_GT(converged, 0);
+        EXPECT_EQ(row.ac_not_converged + row.ac_islanding, n - converged);
+        EXPECT_NEAR(row.ac_worst_loading_percent, worst, 1e-9);
+        EXPECT_EQ(row.ac_worst_outage, worst_outage);
+        EXPECT_NEAR(row.ac_min_poi_vm, lowest_poi, 1e-12);
+        EXPECT_LE(row.ac_min_vm, row.ac_min_poi_vm);
+        // An outage moves the flows: the worst AC loading after one is above the step's own.
+        EXPECT_GT(
+            row.ac_worst_loading_percent,
+            r.outcomes[static_cast<std::size_t>(row.strategy)].max_loading(row.step, row.scenario));
+    }
+}
+
 TEST_F(StudyShortRun, WritesEveryOutputFile) {
     const auto dir = std::filesystem::temp_directory_path() / "gridbatch_test_study";
     write_study(*result_, *net_, dir.string());
