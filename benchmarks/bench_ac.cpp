@@ -10,6 +10,10 @@
 // (GRIDBATCH_AC_LU=eigen). `AcNewtonDistributed_1core` shares the slack by Pmax (the block LU with
 // a rank-one correction for the slack's unknown), `AcNewtonDistributedKLU_1core` the same with KLU.
 //
+// `AcContingencies_allcores/<case>`: AC N-1, every in-service branch out in turn at the case's
+// loads (AcBatch::outage), one batch, from the case; outages that island buses are counted in
+// the label and not solved.
+//
 // Measured 2026-12-07 on the 2-core Intel Xeon VM, time series (AcNewtonTimeSeries_1core, 2.28
 // iterations per power flow), case9241pegase: 8.9-9.0 ms per power flow with KLU, 5.3-6.0 ms with
 // the block LU (KLU's refactorisation was 53 % of the time).
@@ -36,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/matpower.hpp"
@@ -110,6 +115,35 @@ void run(benchmark::State& state, const std::string& name, AcAlgorithm alg, int 
     if (failed) state.SetLabel(std::to_string(failed) + " scenarios not converged");
 }
 
+void contingencies(benchmark::State& state, const std::string& name) {
+    unsetenv("GRIDBATCH_AC_LU");
+    const Network* found = load(name);
+    if (!found) return state.SkipWithError((name + " not found under " + shared_dir()).c_str());
+    const Network& net = *found;
+    std::vector<Index> outages;
+    for (Index k = 0; k < net.n_branch(); ++k)
+        if (net.branch_active(k)) outages.push_back(k);
+    const auto n = static_cast<Index>(outages.size());
+    const Matrix pd = net.buses().pd.replicate(1, n), qd = net.buses().qd.replicate(1, n);
+    const IndexVector out = Eigen::Map<const IndexVector>(outages.data(), n);
+    AcBatch batch(pd, qd);
+    batch.outage.emplace(out);
+    AcOptions options;
+    options.backend = Backend::cpu;
+    const AcPowerFlow pf(net, options);
+    Index islanded = 0, failed = 0;
+    for (auto _ : state) {
+        const AcPowerFlowResult r = pf.solve(batch);
+        benchmark::DoNotOptimize(r.vm.data());
+        islanded = (r.report.status.array() == static_cast<std::int8_t>(Status::islanded)).count();
+        failed = n - islanded - r.report.n_converged();
+    }
+    state.counters["contingencies_per_s"] =
+        benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+    state.SetLabel(std::to_string(n) + " outages, " + std::to_string(islanded) + " islanding, " +
+                   std::to_string(failed) + " not converged");
+}
+
 void register_all() {
     const bool quick = std::getenv("GRIDBATCH_BENCH_QUICK") != nullptr;
     struct Case {
@@ -144,6 +178,13 @@ void register_all() {
         {"AcNewtonDistributedKLU_1core", AcAlgorithm::newton, 1, "klu", StartMode::from_case,
          SlackMode::distributed},
     };
+    for (const char* name : {"case118", "case2383wp"}) {
+        if (quick && std::string(name) != "case118") continue;
+        benchmark::RegisterBenchmark((std::string("AcContingencies_allcores/") + name).c_str(),
+                                     [name](benchmark::State& st) { contingencies(st, name); })
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+    }
     for (const Solver& s : solvers)
         for (const Case& c : cases)
             for (Index b : c.batches) {
