@@ -79,7 +79,7 @@ struct StudyN1Row {
     Index worst_outage, worst_branch;  // branch rows, -1 if none
     Index n_violations;                // post-outage loadings above 100 %
     // AC contingencies of the step (options.n1_ac; else NaN and -1): every in-service branch out
-    // in turn, a Newton power flow each (AcBatch::outage).
+    // in turn, a Newton power flow each (AcBatch::outage) from the step's solution.
     Real ac_worst_loading_percent = NAN;  // MVA at the worse end, % of rateA
     Index ac_worst_outage = -1, ac_worst_branch = -1;
     Real ac_min_poi_vm = NAN;  // p.u., lowest over the outages

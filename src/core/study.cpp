@@ -153,24 +153,32 @@ std::pair<Vector, Vector> welch_psd(const Eigen::Ref<const Vector>& x, Real dt, 
 namespace {
 
 // The AC contingencies of one step (the case's loads, the campus drawing `grid_mw` at power factor
-// angle tan_phi at the POI): every in-service branch out in turn, in batches of 256, into the
-// row's ac_* fields. Rank 0 alone runs it (the N-1 part of the study).
-void ac_contingencies(const AcPowerFlow& pf, Index poi, Real grid_mw, Real tan_phi,
-                      StudyN1Row& row) {
+// angle tan_phi at the POI): every in-service branch out in turn, in batches of 256, each from
+// the step's own solution (from_case solves it from the case; pf starts warm), into the row's
+// ac_* fields. Rank 0 alone runs it (the N-1 part of the study).
+void ac_contingencies(const AcPowerFlow& from_case, const AcPowerFlow& pf, Index poi, Real grid_mw,
+                      Real tan_phi, StudyN1Row& row) {
     const Network& net = pf.network();
     const auto& bus = net.buses();
     const auto& br = net.branches();
     std::vector<Index> outages;
     for (Index k = 0; k < net.n_branch(); ++k)
         if (net.branch_active(k)) outages.push_back(k);
+    Vector pd_step = bus.pd, qd_step = bus.qd;
+    pd_step[poi] += grid_mw;
+    qd_step[poi] += grid_mw * tan_phi;
+    const AcPowerFlowResult base = from_case.solve(pd_step, qd_step);
+    const bool warm = base.report.at(0) == Status::converged;
     constexpr Index kBatch = 256;
     for (std::size_t first = 0; first < outages.size(); first += kBatch) {
         const auto n = static_cast<Index>(std::min<std::size_t>(kBatch, outages.size() - first));
-        Matrix pd = bus.pd.replicate(1, n), qd = bus.qd.replicate(1, n);
-        pd.row(poi).array() += grid_mw;
-        qd.row(poi).array() += grid_mw * tan_phi;
+        const Matrix pd = pd_step.replicate(1, n), qd = qd_step.replicate(1, n);
+        const Matrix vm0 = (warm ? Vector(base.vm.col(0)) : bus.vm).replicate(1, n);
+        const Matrix va0 = (warm ? Vector(base.va.col(0)) : bus.va).replicate(1, n);
         const IndexVector out = Eigen::Map<const IndexVector>(outages.data() + first, n);
         AcBatch batch(pd, qd);
+        batch.vm0.emplace(vm0);
+        batch.va0_deg.emplace(va0);
         batch.outage.emplace(out);
         const AcPowerFlowResult r = pf.solve(batch);
         for (Index c = 0; c < n; ++c) {
@@ -376,11 +384,13 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
     }
 
     // 4. N-1 (DC, and AC unless options.n1_ac is off) of each strategy's worst steps by AC
-    // branch loading. The AC contingencies start from the case, not from the step before.
+    // branch loading. The AC contingencies start from their step's solution from the case.
     if (options.n1_steps > 0) {
         report("N-1 screening", 0);
         AcOptions copt = aopt;
         copt.start = StartMode::from_case;
+        const AcPowerFlow step_pf(net, copt);
+        copt.start = StartMode::warm;
         const AcPowerFlow contingency_pf(net, copt);
         DcOptions dc_opt;
         dc_opt.backend = options.backend;
@@ -422,8 +432,8 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
                                n1.worst_branch[c],
                                violations[static_cast<std::size_t>(c)]};
                 if (options.n1_ac)
-                    ac_contingencies(contingency_pf, poi, o.dispatch.grid_mw(col % T, col / T),
-                                     tan_phi, row);
+                    ac_contingencies(step_pf, contingency_pf, poi,
+                                     o.dispatch.grid_mw(col % T, col / T), tan_phi, row);
                 out.n1.push_back(row);
             }
         }

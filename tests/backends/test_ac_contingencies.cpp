@@ -198,8 +198,9 @@ std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
 }
 
 // `gridbatch n1 --ac` on the built-in network (rated branches): contingencies.csv holds the base
-// case and every outage with the library's status and lowest voltage, violations.csv every rated
-// loading (MVA at the worse end) above the threshold, islanding.csv the islanded outages.
+// case (from the case) and every outage (from the base case's solution) with the library's status
+// and lowest voltage, violations.csv every rated loading (MVA at the worse end) above the
+// threshold, islanding.csv the islanded outages.
 TEST(AcContingencyCli, WritesWhatTheLibraryComputes) {
     const Network net = builtin_network();
     const std::string dir = ::testing::TempDir() + "gridbatch_n1_ac";
@@ -212,11 +213,20 @@ TEST(AcContingencyCli, WritesWhatTheLibraryComputes) {
     const auto ns = static_cast<Index>(outages.size());
     IndexVector out = Eigen::Map<const IndexVector>(outages.data(), ns);
     const Matrix pd = net.buses().pd.replicate(1, ns), qd = net.buses().qd.replicate(1, ns);
-    AcBatch batch(pd, qd);
-    batch.outage.emplace(out);
     AcOptions o;
     o.backend = Backend::cpu;
+    const AcPowerFlowResult base = AcPowerFlow(net, o).solve();
+    ASSERT_EQ(base.report.at(0), Status::converged);
+    Matrix vm0 = base.vm.replicate(1, ns), va0 = base.va.replicate(1, ns);
+    vm0.col(0) = net.buses().vm;
+    va0.col(0) = net.buses().va;
+    AcBatch batch(pd, qd);
+    batch.vm0.emplace(vm0);
+    batch.va0_deg.emplace(va0);
+    batch.outage.emplace(out);
+    o.start = StartMode::warm;
     const AcPowerFlowResult r = AcPowerFlow(net, o).solve(batch);
+    EXPECT_EQ(r.vm.col(0), base.vm.col(0));
 
     const auto rows = csv_rows(dir + "/contingencies.csv");
     ASSERT_EQ(static_cast<Index>(rows.size()), ns);

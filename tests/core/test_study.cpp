@@ -180,7 +180,8 @@ TEST_F(StudyShortRun, N1RowsEqualTheScreeningOfTheirStep) {
 }
 
 // Each N-1 row's AC part is the AC contingencies of that step (the POI draws the strategy's grid
-// draw at the study's power factor): every in-service branch out in turn, from the case.
+// draw at the study's power factor): every in-service branch out in turn, from the step's
+// solution.
 TEST_F(StudyShortRun, AcN1RowsEqualTheContingenciesOfTheirStep) {
     const StudyResult& r = *result_;
     const Network& net = *net_;
@@ -193,6 +194,8 @@ TEST_F(StudyShortRun, AcN1RowsEqualTheContingenciesOfTheirStep) {
     const IndexVector out = Eigen::Map<const IndexVector>(outages.data(), n);
     AcOptions ao;
     ao.backend = Backend::cpu;
+    const AcPowerFlow step_pf(net, ao);
+    ao.start = StartMode::warm;
     const AcPowerFlow pf(net, ao);
     for (const StudyN1Row& row : r.n1) {
         SCOPED_TRACE(std::string(to_string(row.strategy)) + ", scenario " +
@@ -202,7 +205,12 @@ TEST_F(StudyShortRun, AcN1RowsEqualTheContingenciesOfTheirStep) {
         Matrix pd = net.buses().pd.replicate(1, n), qd = net.buses().qd.replicate(1, n);
         pd.row(poi).array() += g;
         qd.row(poi).array() += g * tan_phi;
+        const AcPowerFlowResult step = step_pf.solve(pd.col(0), qd.col(0));
+        ASSERT_EQ(step.report.at(0), Status::converged);
+        const Matrix vm0 = step.vm.replicate(1, n), va0 = step.va.replicate(1, n);
         AcBatch batch(pd, qd);
+        batch.vm0.emplace(vm0);
+        batch.va0_deg.emplace(va0);
         batch.outage.emplace(out);
         const AcPowerFlowResult a = pf.solve(batch);
         Real worst = -1, lowest_poi = HUGE_VAL;
