@@ -30,7 +30,8 @@ const Command kCommands[] = {
      "pf CASE --dc|--ac [--alg nr|fdxb|fdbx] [--enforce-q-lims] [--load-scale FILE] "
      "[--backend B] --out DIR   DC or AC power flow (batched)"},
     {"n1", gridbatch::cli::cmd_n1,
-     "n1 CASE [--load-scale FILE] [--threshold 100] --out DIR   DC N-1 branch-outage screening"},
+     "n1 CASE [--ac] [--load-scale FILE] [--threshold 100] --out DIR   N-1 branch outages: DC "
+     "screening, or AC contingency analysis (--ac)"},
     {"profile", gridbatch::cli::cmd_profile,
      "profile [generator options] --out FILE   synthetic AI-training load (profile --help)"},
     {"smooth", gridbatch::cli::cmd_smooth,
