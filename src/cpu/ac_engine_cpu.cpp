@@ -371,7 +371,7 @@ private:
         const Complex share[4] = {b.yff, b.yft, b.ytf, b.ytt};
         for (int j = 0; j < 4; ++j) {
             const int at = ws.patched[static_cast<std::size_t>(j)];
-            if (at < 0) continue;  // not stored: makeYbus keeps every active branch's entries
+            if (at < 0) continue;  // never: Ybus stores all four entries of an active branch
             ws.y_re[static_cast<std::size_t>(at)] -= share[j].real();
             ws.y_im[static_cast<std::size_t>(at)] -= share[j].imag();
         }
