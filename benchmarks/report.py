@@ -195,6 +195,8 @@ TARGETS = [
     ("#4 AC", "NR per power flow, case9241pegase, one core (LightSim2Grid ~8.8 ms)", "<= 8.8 ms",
      "AcNewtonTimeSeries_1core/case9241pegase/100/real_time",
      lambda b: f"{b.get('us_per_scenario', 0) / 1e3:.3g} ms (time series)"),
+    ("#4 AC", "AC N-1: every branch of case2383wp out in turn, CPU (2 cores, for reference)",
+     "-", "AcContingencies_allcores/case2383wp", lambda b: f"{_ms(b) / 1e3:.3g} s"),
     ("#4 AC", "10,000 NR power flows of case118, H100", "< 5 ms",
      "AcNewtonEngine/case118/10000", lambda b: f"{_ms(b):.3g} ms"),
     ("#4 AC", "1,000 NR power flows of case9241pegase, H100", "< 60 ms",
