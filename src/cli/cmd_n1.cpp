@@ -25,11 +25,13 @@ void branch_cells(CsvWriter& out, const Network& net, Index k) {
 }  // namespace
 
 int cmd_n1(const Args& args) {
-    const Options opt(args, {"ac", "enforce-q-lims"},
-                      {"load-scale", "threshold", "min-increase", "backend", "threads", "out"});
+    const Options opt(
+        args, {"ac", "enforce-q-lims"},
+        {"load-scale", "outages", "threshold", "min-increase", "backend", "threads", "out"});
     if (opt.positional().size() != 1)
         throw Error(ErrorKind::invalid_input,
                     "usage: gridbatch n1 CASE [--ac [--enforce-q-lims]] [--load-scale FILE] "
+                    "[--outages FILE] "
                     "[--threshold PERCENT] [--min-increase PERCENT_POINTS] "
                     "[--backend cpu|cuda|auto] [--threads N] --out DIR");
     const Network net = load_case(opt.positional()[0]);
@@ -48,6 +50,7 @@ int cmd_n1(const Args& args) {
     if (n1.threshold_percent < 0)
         throw Error(ErrorKind::invalid_input, "option --threshold must be >= 0 (% of rateA)");
     n1.min_increase_percent = opt.number("min-increase", -HUGE_VAL);
+    if (opt.has("outages")) n1.outages = read_outage_list(opt.get("outages", ""), net);
     const Vector factors = opt.has("load-scale")
                                ? read_csv_column(opt.get("load-scale", ""), "scale")
                                : Vector::Ones(1);

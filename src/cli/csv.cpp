@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/invalid_input.hpp"
 #include "gridbatch/error.hpp"
 
 namespace gridbatch::cli {
@@ -80,6 +81,31 @@ Vector read_csv_column(const std::string& path, const std::string& name) {
     if (values.empty())
         throw Error(ErrorKind::invalid_input, path + ": no values under '" + name + "'");
     return Eigen::Map<const Vector>(values.data(), static_cast<Index>(values.size()));
+}
+
+std::vector<Index> read_outage_list(const std::string& path, const Network& net) {
+    const Vector values = read_csv_column(path, "outage");
+    std::vector<Index> out;
+    std::vector<char> seen(static_cast<std::size_t>(net.n_branch()), 0);
+    for (Index j = 0; j < values.size(); ++j) {
+        const Real v = values[j];
+        const std::string where = path + ": value " + std::to_string(j + 1) +
+                                  " of column 'outage' (" + detail::num(v) + ")";
+        if (v != std::floor(v) || v < 0 || v >= static_cast<Real>(net.n_branch()))
+            throw Error(ErrorKind::invalid_input, where + " is not a branch row of " +
+                                                      net.source() + " (0.." +
+                                                      std::to_string(net.n_branch() - 1) + ")");
+        const auto k = static_cast<Index>(v);
+        if (!net.branch_active(k))
+            throw Error(ErrorKind::invalid_input,
+                        where + ": branch " + std::to_string(k) + " (bus " +
+                            std::to_string(net.branches().from[k]) + " - bus " +
+                            std::to_string(net.branches().to[k]) + ") is out of service");
+        if (seen[static_cast<std::size_t>(k)]++)
+            throw Error(ErrorKind::invalid_input, where + " is listed twice");
+        out.push_back(k);
+    }
+    return out;
 }
 
 CsvWriter::CsvWriter(const std::string& path) : path_(path) {

@@ -28,6 +28,10 @@ std::vector<std::string> split_csv_line(const std::string& line);
 // file and line.
 Vector read_csv_column(const std::string& path, const std::string& name);
 
+// The branch outages listed in column `outage` of a CSV file: rows of the branch table from 0
+// (as the n1 outputs name them), each in service, no repeats. Errors name the file and value.
+std::vector<Index> read_outage_list(const std::string& path, const Network& net);
+
 // The whole of `text` (surrounding blanks allowed) as a finite number; false for anything else
 // ("12abc", "nan", "inf", "", embedded NUL).
 bool parse_finite(const std::string& text, Real& value);

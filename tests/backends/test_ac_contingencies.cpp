@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -255,6 +256,22 @@ TEST(AcContingencyCli, WritesWhatTheLibraryComputes) {
     EXPECT_EQ(static_cast<Index>(csv_rows(dir + "/violations.csv").size()), violations);
     EXPECT_EQ(static_cast<Index>(csv_rows(dir + "/islanding.csv").size()), islanded);
     EXPECT_EQ(csv_rows(dir + "/worst.csv").size(), 1u);
+
+    // --outages: the listed outages' rows of the full run, after the base, in branch order.
+    const std::string listed = dir + "_listed";
+    std::filesystem::create_directories(listed);
+    std::ofstream(listed + "/outages.csv") << "outage\n"
+                                           << outages[9] << "\n"
+                                           << outages[2] << "\n";
+    const std::string cmd_listed = test::cli_command() + " n1 builtin --ac --threshold 40 " +
+                                   "--backend cpu --outages " + listed + "/outages.csv --out " +
+                                   listed + " > /dev/null";
+    ASSERT_EQ(std::system(cmd_listed.c_str()), 0) << cmd_listed;
+    const auto some = csv_rows(listed + "/contingencies.csv");
+    ASSERT_EQ(some.size(), 3u);
+    EXPECT_EQ(some[0], rows[0]);
+    EXPECT_EQ(some[1], rows[2]);
+    EXPECT_EQ(some[2], rows[9]);
 }
 
 }  // namespace

@@ -862,6 +862,22 @@ TEST(BadInputCli, PowerFlowAndN1Arguments) {
                "AcOptions.participation is given but AcOptions.slack is single");
     EXPECT_CLI("pf builtin --ac --alg fdxb --slack distributed" + out, 1,
                "needs AcAlgorithm::newton");
+    // n1 --outages: rows of the branch table, in service, once each.
+    for (const std::string mode : {"", " --ac"}) {
+        f = csv("outages_half.csv", "outage\n3.5\n");
+        EXPECT_CLI(
+            "n1 builtin" + mode + " --outages " + f + out, 1,
+            f + ": value 1 of column 'outage' (3.5) is not a branch row of builtin (0..174)");
+        f = csv("outages_twice.csv", "outage\n4\n2\n4\n");
+        EXPECT_CLI("n1 builtin" + mode + " --outages " + f + out, 1,
+                   f + ": value 3 of column 'outage' (4) is listed twice");
+        f = csv("outages_header.csv", "branch\n4\n");
+        EXPECT_CLI("n1 builtin" + mode + " --outages " + f + out, 1,
+                   f + ":1: no column 'outage' in the header 'branch'");
+    }
+    EXPECT_CLI("n1 builtin --enforce-q-lims" + out, 1, "option --enforce-q-lims needs --ac");
+    EXPECT_CLI("n1 builtin --ac --min-increase 5" + out, 1,
+               "option --min-increase is for the DC screening");
 }
 
 TEST(BadInputCli, SmoothArguments) {
