@@ -4,6 +4,8 @@
 // of batches; each scenario (column) converges, or fails, on its own.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -99,6 +101,13 @@ struct AcPowerFlowResult {
     std::vector<std::vector<Index>> q_limited_buses;
     Backend backend = Backend::cpu;  // the one that ran
 };
+
+// Branch k's loading in scenario s of r: the larger apparent power of its two ends (MVA, MATPOWER's
+// flow limit) as a percentage of rate_mva.
+inline Real loading_percent(const AcPowerFlowResult& r, Index k, Index s, Real rate_mva) {
+    return std::max(std::hypot(r.pf(k, s), r.qf(k, s)), std::hypot(r.pt(k, s), r.qt(k, s))) /
+           rate_mva * 100;
+}
 
 class AcPowerFlow {
 public:

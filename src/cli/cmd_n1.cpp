@@ -12,18 +12,6 @@
 #include "gridbatch/sensitivities.hpp"
 
 namespace gridbatch::cli {
-namespace {
-
-void branch_cells(CsvWriter& out, const Network& net, Index k) {
-    if (k < 0) {
-        out.cell("").cell("").cell("");
-        return;
-    }
-    out.cell(k).cell(net.branches().from[k]).cell(net.branches().to[k]);
-}
-
-}  // namespace
-
 int cmd_n1(const Args& args) {
     const Options opt(
         args, {"ac", "enforce-q-lims"},

@@ -29,14 +29,6 @@ constexpr int kCaseFields = 11;
 // One branch loading above the threshold: scenario, outage, branch, loading %.
 constexpr int kViolationFields = 4;
 
-void branch_cells(CsvWriter& out, const Network& net, Index k) {
-    if (k < 0) {
-        out.cell("").cell("").cell("");
-        return;
-    }
-    out.cell(k).cell(net.branches().from[k]).cell(net.branches().to[k]);
-}
-
 }  // namespace
 
 int run_ac_n1(const Options& opt, const Network& net, const Vector& factors) {
@@ -111,9 +103,7 @@ int run_ac_n1(const Options& opt, const Network& net, const Vector& factors) {
             if (converged) {
                 for (Index k = 0; k < net.n_branch(); ++k) {
                     if (!(rate[k] > 0)) continue;
-                    const Real mva = std::max(std::hypot(r.pf(k, j), r.qf(k, j)),
-                                              std::hypot(r.pt(k, j), r.qt(k, j)));
-                    const Real loading = 100 * mva / rate[k];
+                    const Real loading = loading_percent(r, k, j, rate[k]);
                     if (loading > worst) {
                         worst = loading;
                         worst_branch = k;

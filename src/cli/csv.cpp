@@ -245,4 +245,12 @@ Matrix scale_columns(const Vector& base, const Vector& factors) {
     return out;
 }
 
+void branch_cells(CsvWriter& out, const Network& net, Index k) {
+    if (k < 0) {
+        out.cell("").cell("").cell("");
+        return;
+    }
+    out.cell(k).cell(net.branches().from[k]).cell(net.branches().to[k]);
+}
+
 }  // namespace gridbatch::cli

@@ -84,4 +84,7 @@ void write_summary_csv(const std::string& path, const ScenarioReport& report);
 // Column k = base * factors[k]: the `--load-scale` scenarios of a bus quantity (Pd or Qd).
 Matrix scale_columns(const Vector& base, const Vector& factors);
 
+// Three cells naming branch k: its row, from bus and to bus (three empty cells for k < 0).
+void branch_cells(CsvWriter& out, const Network& net, Index k);
+
 }  // namespace gridbatch::cli

@@ -190,9 +190,7 @@ void ac_contingencies(const AcPowerFlow& from_case, const AcPowerFlow& pf, Index
             }
             for (Index l = 0; l < net.n_branch(); ++l) {
                 if (!(br.rate_a[l] > 0)) continue;
-                const Real loading = std::max(std::hypot(r.pf(l, c), r.qf(l, c)),
-                                              std::hypot(r.pt(l, c), r.qt(l, c))) /
-                                     br.rate_a[l] * 100;
+                const Real loading = loading_percent(r, l, c, br.rate_a[l]);
                 if (std::isnan(row.ac_worst_loading_percent) ||
                     loading > row.ac_worst_loading_percent) {
                     row.ac_worst_loading_percent = loading;
@@ -340,9 +338,7 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
                 Real worst = 0;
                 for (Index l = 0; l < net.n_branch(); ++l) {
                     if (br.rate_a[l] <= 0) continue;
-                    const Real sf = std::hypot(r.pf(l, c), r.qf(l, c));
-                    const Real st = std::hypot(r.pt(l, c), r.qt(l, c));
-                    worst = std::max(worst, std::max(sf, st) / br.rate_a[l] * 100);
+                    worst = std::max(worst, loading_percent(r, l, c, br.rate_a[l]));
                 }
                 o.max_loading(t, s) = worst;
                 for (Index i = 0; i < net.n_bus(); ++i) {
