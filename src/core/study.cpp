@@ -622,22 +622,21 @@ void write_study(const StudyResult& r, const Network& net, const std::string& di
              "ac_min_vm,ac_min_vm_bus,ac_min_vm_outage_from,ac_min_vm_outage_to,"
              "ac_not_converged,ac_islanding\n";
         const auto& br = net.branches();
+        // A branch's ends (two cells, empty where there is none) and a number (empty for NaN).
+        const auto ends = [&](Index k) {
+            if (k >= 0)
+                f << br.from[k] << "," << br.to[k];
+            else
+                f << ",";
+        };
+        const auto value = [&](Real v) {
+            if (!std::isnan(v)) f << v;
+        };
         for (const auto& n : r.n1) {
             f << to_string(n.strategy) << "," << n.scenario << "," << static_cast<Real>(n.step) * dt
               << "," << n.base_max_loading << "," << n.worst_loading_percent << ",";
-            if (n.worst_outage >= 0)
-                f << br.from[n.worst_outage] << "," << br.to[n.worst_outage] << ",";
-            else
-                f << ",,";
-            const auto ends = [&](Index k) {
-                if (k >= 0)
-                    f << br.from[k] << "," << br.to[k];
-                else
-                    f << ",";
-            };
-            const auto value = [&](Real v) {
-                if (!std::isnan(v)) f << v;
-            };
+            ends(n.worst_outage);
+            f << ",";
             ends(n.worst_branch);
             f << "," << n.n_violations << ",";
             value(n.ac_worst_loading_percent);
