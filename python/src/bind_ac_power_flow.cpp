@@ -114,41 +114,13 @@ AcPowerFlowResult solve_chunked(const AcPowerFlow& pf, const AcBatch& batch, Ind
 AcPowerFlowResult solve_ac(AcSolver& solver, const py::object& pd, const py::object& qd,
                            const py::object& pg, const py::object& vg, const py::object& vm0,
                            const py::object& va0, const py::object& outage, Index chunk) {
-    const Network& net = solver.pf.network();
-    const Index nb = net.n_bus(), ng = net.n_gen();
-    std::optional<ScenarioInput> pd_in = optional_input(pd, "pd", nb, "bus");
-    std::optional<ScenarioInput> qd_in = optional_input(qd, "qd", nb, "bus");
-    auto pg_in = optional_input(pg, "pg", ng, "generator");
-    auto vg_in = optional_input(vg, "vg", ng, "generator");
-    auto vm0_in = optional_input(vm0, "vm0", nb, "bus");
-    auto va0_in = optional_input(va0, "va0", nb, "bus");
-    std::optional<IndexVector> outage_in;
-    if (!outage.is_none()) {
-        const py::array shape = py::array::ensure(outage);
-        if (!shape || shape.ndim() != 1)
-            throw Error(ErrorKind::invalid_input,
-                        "outage must be a 1-D array of branch indices (one per scenario, -1 for "
-                        "none)");
-        outage_in.emplace(integer_column<IndexVector>(outage, "outage"));
-    }
-    Index scenarios = 0;  // from the first array given; 0 = the case alone
-    for (const std::optional<ScenarioInput>* in :
-         {&pd_in, &qd_in, &pg_in, &vg_in, &vm0_in, &va0_in})
-        if (*in && !scenarios) scenarios = (*in)->scenarios();
-    if (outage_in && !scenarios) scenarios = outage_in->size();
-    if (!scenarios) {
+    const AcInputs in(solver.pf.network(), pd, qd, pg, vg, vm0, va0, outage);
+    if (!in.scenarios) {
         py::gil_scoped_release nogil;
         const std::lock_guard<std::mutex> lock(solver.mutex);
         return solver.pf.solve();
     }
-    if (!pd_in) pd_in.emplace(case_columns(net.buses().pd, scenarios), "pd", nb, "bus");
-    if (!qd_in) qd_in.emplace(case_columns(net.buses().qd, scenarios), "qd", nb, "bus");
-    AcBatch batch(pd_in->view(), qd_in->view());
-    if (pg_in) batch.pg.emplace(pg_in->view());
-    if (vg_in) batch.vg.emplace(vg_in->view());
-    if (vm0_in) batch.vm0.emplace(vm0_in->view());
-    if (va0_in) batch.va0_deg.emplace(va0_in->view());
-    if (outage_in) batch.outage.emplace(*outage_in);
+    const AcBatch batch = in.batch();
     // Taken without the GIL: the thread holding it may need the GIL to finish.
     std::unique_lock<std::mutex> lock(solver.mutex, std::defer_lock);
     {
@@ -183,6 +155,41 @@ constexpr const char* kSolveDoc =
     "interrupts within one chunk.";
 
 }  // namespace
+
+AcInputs::AcInputs(const Network& net, const py::object& pd_arg, const py::object& qd_arg,
+                   const py::object& pg_arg, const py::object& vg_arg, const py::object& vm0_arg,
+                   const py::object& va0_arg, const py::object& outage_arg)
+    : pd(optional_input(pd_arg, "pd", net.n_bus(), "bus")),
+      qd(optional_input(qd_arg, "qd", net.n_bus(), "bus")),
+      pg(optional_input(pg_arg, "pg", net.n_gen(), "generator")),
+      vg(optional_input(vg_arg, "vg", net.n_gen(), "generator")),
+      vm0(optional_input(vm0_arg, "vm0", net.n_bus(), "bus")),
+      va0(optional_input(va0_arg, "va0", net.n_bus(), "bus")) {
+    if (!outage_arg.is_none()) {
+        const py::array shape = py::array::ensure(outage_arg);
+        if (!shape || shape.ndim() != 1)
+            throw Error(ErrorKind::invalid_input,
+                        "outage must be a 1-D array of branch indices (one per scenario, -1 for "
+                        "none)");
+        outage.emplace(integer_column<IndexVector>(outage_arg, "outage"));
+    }
+    for (const std::optional<ScenarioInput>* in : {&pd, &qd, &pg, &vg, &vm0, &va0})
+        if (*in && !scenarios) scenarios = (*in)->scenarios();
+    if (outage && !scenarios) scenarios = outage->size();
+    if (!scenarios) return;
+    if (!pd) pd.emplace(case_columns(net.buses().pd, scenarios), "pd", net.n_bus(), "bus");
+    if (!qd) qd.emplace(case_columns(net.buses().qd, scenarios), "qd", net.n_bus(), "bus");
+}
+
+AcBatch AcInputs::batch() const {
+    AcBatch b(pd->view(), qd->view());
+    if (pg) b.pg.emplace(pg->view());
+    if (vg) b.vg.emplace(vg->view());
+    if (vm0) b.vm0.emplace(vm0->view());
+    if (va0) b.va0_deg.emplace(va0->view());
+    if (outage) b.outage.emplace(*outage);
+    return b;
+}
 
 void bind_ac_power_flow(py::module_& m) {
     py::enum_<AcAlgorithm>(m, "AcAlgorithm", "AC power-flow algorithm (MATPOWER's pf.alg).")

@@ -101,18 +101,22 @@ void bind_distributed(py::module_& m) {
     m.def(
         "solve_sharded",
         [](AcSolver& solver, const py::object& pd, const py::object& qd, const py::object& comm,
-           Index chunk) {
-            const Network& net = solver.pf.network();
-            const ScenarioInput pd_in(pd, "pd", net.n_bus(), "bus");
-            const ScenarioInput qd_in(qd, "qd", net.n_bus(), "bus");
-            const AcBatch batch(pd_in.view(), qd_in.view());
+           Index chunk, const py::object& pg, const py::object& vg, const py::object& vm0,
+           const py::object& va0, const py::object& outage) {
+            if (pd.is_none() || qd.is_none())
+                throw Error(ErrorKind::invalid_input, "solve_sharded: pd and qd are required");
+            const AcInputs in(solver.pf.network(), pd, qd, pg, vg, vm0, va0, outage);
+            const AcBatch batch = in.batch();
             const CommArg c(comm);
             py::gil_scoped_release nogil;
             const std::lock_guard<std::mutex> lock(solver.mutex);
             return solve_sharded(solver.pf, batch, *c, chunk);
         },
         py::arg("power_flow"), py::arg("pd"), py::arg("qd"), py::arg("comm"), py::arg("chunk") = 64,
-        "AC power flow of pd, qd (S, n_bus) sharded over `comm`'s ranks, as for DC.");
+        py::kw_only(), py::arg("pg") = py::none(), py::arg("vg") = py::none(),
+        py::arg("vm0") = py::none(), py::arg("va0") = py::none(), py::arg("outage") = py::none(),
+        "AC power flow of pd, qd (S, n_bus) sharded over `comm`'s ranks, as for DC; pg, vg, vm0, "
+        "va0 and outage as AcPowerFlow.solve takes them.");
 }
 
 }  // namespace gridbatch::python

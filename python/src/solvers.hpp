@@ -3,8 +3,12 @@
 // sensitivities mutate it, and AcPowerFlow's engine workspaces are not meant for two threads.
 #pragma once
 
-#include <mutex>
+#include <pybind11/pybind11.h>
 
+#include <mutex>
+#include <optional>
+
+#include "bindings.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/dc_power_flow.hpp"
 
@@ -20,6 +24,18 @@ struct AcSolver {
     AcSolver(const Network& net, AcOptions options) : pf(net, std::move(options)) {}
     AcPowerFlow pf;
     std::mutex mutex;
+};
+
+// An AC batch from Python's scenario-major arrays (AcPowerFlow.solve's arguments), holding the
+// arrays C++ reads. scenarios: from the first array given (outage counts); 0 when none is.
+struct AcInputs {
+    AcInputs(const Network& net, const py::object& pd, const py::object& qd, const py::object& pg,
+             const py::object& vg, const py::object& vm0, const py::object& va0,
+             const py::object& outage);
+    AcBatch batch() const;  // needs scenarios > 0; pd, qd default to the case's in each scenario
+    std::optional<ScenarioInput> pd, qd, pg, vg, vm0, va0;
+    std::optional<IndexVector> outage;
+    Index scenarios = 0;
 };
 
 }  // namespace gridbatch::python

@@ -22,6 +22,16 @@ def test_local_sharding_equals_the_plain_solve(builtin):
     ac = gb.AcPowerFlow(builtin, backend="cpu")
     np.testing.assert_array_equal(gb.solve_sharded(ac, pd, qd, comm, chunk=9).vm,
                                   ac.solve(pd, qd).vm)
+    # The other inputs as solve takes them: generator setpoints and branch outages per scenario.
+    pg = s * builtin.gen.pg
+    outage = np.arange(50) % builtin.n_branch - 1
+    sharded = gb.solve_sharded(ac, pd, qd, comm, chunk=9, pg=pg, outage=outage)
+    plain = ac.solve(pd, qd, pg=pg, outage=outage)
+    for name in ("vm", "pf", "pg", "status"):
+        np.testing.assert_array_equal(getattr(sharded, name), getattr(plain, name), err_msg=name)
+    assert (sharded.pf[np.arange(1, 50), outage[1:]] == 0).all()
+    with pytest.raises(gb.InputError, match="pd and qd are required"):
+        gb.solve_sharded(ac, None, qd, comm)
 
 
 SCRIPT = """
