@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/ac_result_parts.hpp"
+#include "core/bridges.hpp"
 #include "core/fast_decoupled_b.hpp"
 #include "core/invalid_input.hpp"
 #include "core/memory.hpp"
@@ -118,78 +119,6 @@ void check_islands(const Network& net, const std::vector<int>& ref) {
     if (orphan.size() > 10) msg << ", ... (" << orphan.size() << " buses)";
     msg << "} form an island without a REF or PV bus";
     throw Error(ErrorKind::invalid_input, msg.str());
-}
-
-// Per branch, 1 where taking it out leaves buses without a reference bus: a bridge of the graph of
-// active branches (Tarjan's low links, iterative; a parallel branch is never a bridge) with no
-// reference bus on one side, counting only buses inside the power flow (not isolated).
-std::vector<char> islanding_branches(const Network& net, const std::vector<int>& ref) {
-    const auto nb = static_cast<std::size_t>(net.n_bus()),
-               nl = static_cast<std::size_t>(net.n_branch());
-    std::vector<int> head(nb + 1, 0), next_bus(2 * nl), via(2 * nl);
-    for (std::size_t k = 0; k < nl; ++k)
-        if (net.branch_active(static_cast<Index>(k))) {
-            ++head[static_cast<std::size_t>(net.branch_from()[static_cast<Index>(k)]) + 1];
-            ++head[static_cast<std::size_t>(net.branch_to()[static_cast<Index>(k)]) + 1];
-        }
-    for (std::size_t i = 0; i < nb; ++i) head[i + 1] += head[i];
-    std::vector<int> fill(head.begin(), head.end() - 1);
-    for (std::size_t k = 0; k < nl; ++k) {
-        if (!net.branch_active(static_cast<Index>(k))) continue;
-        const auto f = static_cast<std::size_t>(net.branch_from()[static_cast<Index>(k)]),
-                   t = static_cast<std::size_t>(net.branch_to()[static_cast<Index>(k)]);
-        next_bus[static_cast<std::size_t>(fill[f])] = static_cast<int>(t);
-        via[static_cast<std::size_t>(fill[f]++)] = static_cast<int>(k);
-        next_bus[static_cast<std::size_t>(fill[t])] = static_cast<int>(f);
-        via[static_cast<std::size_t>(fill[t]++)] = static_cast<int>(k);
-    }
-    std::vector<int> order(nb, -1), low(nb), parent_branch(nb, -1), cursor(nb);
-    std::vector<int> refs(nb, 0), buses(nb, 0);  // in the DFS subtree
-    for (int r : ref) refs[static_cast<std::size_t>(r)] = 1;
-    for (std::size_t i = 0; i < nb; ++i)
-        buses[i] = net.buses().type[static_cast<Index>(i)] == kIsolated ? 0 : 1;
-    std::vector<char> out(nl, 0);
-    std::vector<std::pair<int, int>> bridges;  // (branch, bus below it) of the current tree
-    int counter = 0;
-    for (std::size_t root = 0; root < nb; ++root) {
-        if (order[root] >= 0) continue;
-        bridges.clear();
-        std::vector<int> stack{static_cast<int>(root)};
-        order[root] = low[root] = counter++;
-        cursor[root] = head[root];
-        while (!stack.empty()) {
-            const auto u = static_cast<std::size_t>(stack.back());
-            if (cursor[u] < head[u + 1]) {
-                const auto e = static_cast<std::size_t>(cursor[u]++);
-                const auto w = static_cast<std::size_t>(next_bus[e]);
-                if (via[e] == parent_branch[u]) continue;
-                if (order[w] < 0) {
-                    order[w] = low[w] = counter++;
-                    parent_branch[w] = via[e];
-                    cursor[w] = head[w];
-                    stack.push_back(static_cast<int>(w));
-                } else {
-                    low[u] = std::min(low[u], order[w]);
-                }
-                continue;
-            }
-            stack.pop_back();
-            if (stack.empty()) break;
-            const auto p = static_cast<std::size_t>(stack.back());
-            low[p] = std::min(low[p], low[u]);
-            refs[p] += refs[u];
-            buses[p] += buses[u];
-            if (low[u] > order[p]) bridges.emplace_back(parent_branch[u], static_cast<int>(u));
-        }
-        const int total_refs = refs[root], total_buses = buses[root];
-        for (const auto& [k, below] : bridges) {
-            const auto b = static_cast<std::size_t>(below);
-            const bool below_orphan = refs[b] == 0 && buses[b] > 0;
-            const bool above_orphan = refs[b] == total_refs && total_buses - buses[b] > 0;
-            if (below_orphan || above_orphan) out[static_cast<std::size_t>(k)] = 1;
-        }
-    }
-    return out;
 }
 
 std::shared_ptr<const detail::PreparedAcNetwork> prepare(const Network& net,
@@ -679,8 +608,11 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
     std::vector<detail::BranchAdmittance> cut(batch.outage ? static_cast<std::size_t>(ns) : 0);
     std::vector<Index> active;
     {
-        const std::vector<char> islanding =
-            batch.outage ? islanding_branches(net, p.ref) : std::vector<char>();
+        // Outages that leave buses without a reference bus.
+        std::vector<char> reference(static_cast<std::size_t>(nb), 0);
+        for (int r : p.ref) reference[static_cast<std::size_t>(r)] = 1;
+        const std::vector<bool> islanding =
+            batch.outage ? detail::bridges(net, &reference) : std::vector<bool>();
         for (Index s = 0; s < ns; ++s) {
             const auto ss = static_cast<std::size_t>(s);
             if (batch.outage && (*batch.outage)[s] >= 0) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <tuple>
 
+#include "core/bridges.hpp"
 #include "core/dc_access.hpp"
 #include "core/invalid_input.hpp"
 #include "core/memory.hpp"
@@ -151,52 +152,7 @@ Matrix ptdf(DcPowerFlow& pf, PtdfSlack slack) {
     return ptdf_columns(pf, all, slack);
 }
 
-std::vector<bool> islanding_branches(const Network& net) {
-    // Bridges of the multigraph of active branches (Tarjan's low-link, iterative). A parallel
-    // branch is never a bridge: only the edge used to enter a bus is excluded from its low-link.
-    const Index nb = net.n_bus(), nl = net.n_branch();
-    std::vector<std::vector<std::pair<int, int>>> adj(nb);  // (neighbour, branch)
-    for (Index k = 0; k < nl; ++k)
-        if (net.branch_active(k)) {
-            const int f = net.branch_from()[k], t = net.branch_to()[k];
-            adj[f].emplace_back(t, static_cast<int>(k));
-            adj[t].emplace_back(f, static_cast<int>(k));
-        }
-    std::vector<bool> bridge(nl, false);
-    std::vector<int> order(nb, -1), low(nb, 0);
-    struct Frame {
-        int bus, via;  // via: branch used to reach bus
-        std::size_t next;
-    };
-    std::vector<Frame> stack;
-    int counter = 0;
-    for (Index root = 0; root < nb; ++root) {
-        if (order[root] >= 0) continue;
-        order[root] = low[root] = counter++;
-        stack.push_back({static_cast<int>(root), -1, 0});
-        while (!stack.empty()) {
-            Frame& top = stack.back();
-            if (top.next < adj[top.bus].size()) {
-                const auto [to, branch] = adj[top.bus][top.next++];
-                if (branch == top.via) continue;
-                if (order[to] < 0) {
-                    order[to] = low[to] = counter++;
-                    stack.push_back({to, branch, 0});
-                } else {
-                    low[top.bus] = std::min(low[top.bus], order[to]);
-                }
-                continue;
-            }
-            const Frame done = top;
-            stack.pop_back();
-            if (stack.empty()) break;
-            const int parent = stack.back().bus;
-            low[parent] = std::min(low[parent], low[done.bus]);
-            if (low[done.bus] > order[parent]) bridge[done.via] = true;
-        }
-    }
-    return bridge;
-}
+std::vector<bool> islanding_branches(const Network& net) { return detail::bridges(net); }
 
 Lodf lodf(DcPowerFlow& pf) {
     std::vector<Index> all(static_cast<std::size_t>(pf.network().n_branch()));

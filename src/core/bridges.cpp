@@ -1,0 +1,68 @@
+#include "core/bridges.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace gridbatch::detail {
+
+std::vector<bool> bridges(const Network& net, const std::vector<char>* reference) {
+    const Index nb = net.n_bus(), nl = net.n_branch();
+    std::vector<std::vector<std::pair<int, int>>> adj(nb);  // (neighbour, branch)
+    for (Index k = 0; k < nl; ++k)
+        if (net.branch_active(k)) {
+            const int f = net.branch_from()[k], t = net.branch_to()[k];
+            adj[f].emplace_back(t, static_cast<int>(k));
+            adj[t].emplace_back(f, static_cast<int>(k));
+        }
+    std::vector<bool> bridge(nl, false);
+    std::vector<int> order(nb, -1), low(nb, 0);
+    // Per bus, the reference buses and the buses inside the power flow in its DFS subtree.
+    std::vector<int> refs(nb, 0), inside(nb, 0);
+    for (Index i = 0; i < nb; ++i) {
+        refs[i] = reference && (*reference)[static_cast<std::size_t>(i)] ? 1 : 0;
+        inside[i] = net.buses().type[i] == static_cast<std::int8_t>(BusType::isolated) ? 0 : 1;
+    }
+    struct Frame {
+        int bus, via;  // via: branch used to reach bus
+        std::size_t next;
+    };
+    std::vector<Frame> stack;
+    std::vector<std::pair<int, int>> found;  // (branch, bus below it) in the current island
+    int counter = 0;
+    for (Index root = 0; root < nb; ++root) {
+        if (order[root] >= 0) continue;
+        found.clear();
+        order[root] = low[root] = counter++;
+        stack.push_back({static_cast<int>(root), -1, 0});
+        while (!stack.empty()) {
+            Frame& top = stack.back();
+            if (top.next < adj[top.bus].size()) {
+                const auto [to, branch] = adj[top.bus][top.next++];
+                if (branch == top.via) continue;
+                if (order[to] < 0) {
+                    order[to] = low[to] = counter++;
+                    stack.push_back({to, branch, 0});
+                } else {
+                    low[top.bus] = std::min(low[top.bus], order[to]);
+                }
+                continue;
+            }
+            const Frame done = top;
+            stack.pop_back();
+            if (stack.empty()) break;
+            const int parent = stack.back().bus;
+            low[parent] = std::min(low[parent], low[done.bus]);
+            refs[parent] += refs[done.bus];
+            inside[parent] += inside[done.bus];
+            if (low[done.bus] > order[parent]) found.emplace_back(done.via, done.bus);
+        }
+        for (const auto& [k, below] : found) {
+            const bool orphan_below = refs[below] == 0 && inside[below] > 0;
+            const bool orphan_above = refs[below] == refs[root] && inside[root] > inside[below];
+            bridge[k] = !reference || orphan_below || orphan_above;
+        }
+    }
+    return bridge;
+}
+
+}  // namespace gridbatch::detail
