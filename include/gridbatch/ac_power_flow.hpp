@@ -122,6 +122,9 @@ public:
     // Throws only for bad input (shapes, NaN/Inf naming scenario and bus/generator); numerical
     // trouble in a scenario is its Status.
     AcPowerFlowResult solve(const AcBatch& batch) const;
+    // The batch from `start` instead of options().start (a contingency analysis starts its
+    // outages warm from the base cases it solved from the case).
+    AcPowerFlowResult solve(const AcBatch& batch, StartMode start) const;
     AcPowerFlowResult solve(MatrixView pd_mw, MatrixView qd_mvar) const;
     // The case's own loads and dispatch, one scenario.
     AcPowerFlowResult solve() const;

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "gridbatch/ac_contingencies.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/dc_power_flow.hpp"
@@ -89,6 +90,12 @@ AcPowerFlowResult solve_sharded(const AcPowerFlow& pf, const AcBatch& batch, Com
 // result exactly); other ranks get their base cases and an empty screening.
 N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& options,
                    Communicator& comm);
+
+// AC contingency analysis sharded by chunks of options.chunk (scenario, outage) power flows;
+// every rank solves the base cases. Rank 0 gets the whole result (the one-process result
+// exactly); other ranks get their base cases only.
+AcContingencyResult ac_contingencies(const AcPowerFlow& pf, const AcBatch& base,
+                                     const AcContingencyOptions& options, Communicator& comm);
 
 // Battery dispatch sharded by scenarios (`chunk` at a time); rank 0 gets the whole result.
 DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>& fleets,

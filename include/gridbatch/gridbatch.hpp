@@ -1,6 +1,7 @@
 // Umbrella header: the whole public API.
 #pragma once
 
+#include "gridbatch/ac_contingencies.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/admittance.hpp"
 #include "gridbatch/backend.hpp"

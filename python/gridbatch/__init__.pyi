@@ -321,6 +321,30 @@ def ac_power_flow(network: Network, pd: Optional[ArrayLike] = None,
                   slack: Union[SlackMode, str] = "single",
                   participation: Optional[ArrayLike] = None) -> AcPowerFlowResult: ...
 
+class AcContingencyResult:
+    outages: I64
+    cases: Dict[str, np.ndarray]  # one entry per power flow: base case, then each outage
+    monitored_vm: F64  # (S * (1 + n_outages), n_monitored)
+    violations: np.ndarray  # structured: scenario, outage (-1: base), branch, loading_percent
+    worst_loading_percent: F64
+    worst_outage: I64
+    worst_branch: I64
+    lowest_vm: F64
+    lowest_vm_bus: I64
+    lowest_vm_outage: I64
+    islanding: I64
+    not_converged: int
+    base: AcPowerFlowResult
+    def __len__(self) -> int: ...
+
+def ac_contingencies(power_flow: AcPowerFlow, pd: Optional[ArrayLike] = None,
+                     qd: Optional[ArrayLike] = None, *, pg: Optional[ArrayLike] = None,
+                     vg: Optional[ArrayLike] = None, vm0: Optional[ArrayLike] = None,
+                     va0: Optional[ArrayLike] = None, outages: Optional[Sequence[int]] = None,
+                     threshold_percent: float = 100.0,
+                     monitored_buses: Optional[Sequence[int]] = None, chunk: int = 256,
+                     comm: CommLike = None) -> AcContingencyResult: ...
+
 # --- battery dispatch and synthetic load ----------------------------------------------------
 class BatteryUnit:
     name: str

@@ -11,6 +11,7 @@
 
 #include "bindings.hpp"
 #include "core/ac_result_parts.hpp"
+#include "gridbatch/ac_contingencies.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "solvers.hpp"
 
@@ -283,6 +284,171 @@ void bind_ac_power_flow(py::module_& m) {
                    " buses, " + to_string(s.pf.options().algorithm) + ", backend " +
                    to_string(s.pf.backend()) + ">";
         });
+
+    py::class_<AcContingencyResult>(
+        m, "AcContingencyResult",
+        "AC contingency analysis of S base cases: one row per power flow (each scenario's base "
+        "case, then its outages), the loadings above the threshold and the worst per scenario.")
+        .def_property_readonly(
+            "outages", [](const AcContingencyResult& r) { return copy_of(r.outages); },
+            "int64 branch rows of the outages analysed, in the order given.")
+        .def_property_readonly(
+            "cases",
+            [](const AcContingencyResult& r) {
+                const auto n = static_cast<py::ssize_t>(r.cases.size());
+                py::array_t<Index> scenario(n), outage(n), branch(n), min_bus(n), max_bus(n),
+                    outside(n);
+                py::array_t<std::int8_t> status(n);
+                py::array_t<int> iterations(n);
+                py::array_t<Real> loading(n), min_vm(n), max_vm(n);
+                for (py::ssize_t i = 0; i < n; ++i) {
+                    const AcContingency& c = r.cases[static_cast<std::size_t>(i)];
+                    scenario.mutable_at(i) = c.scenario;
+                    outage.mutable_at(i) = c.outage;
+                    status.mutable_at(i) = static_cast<std::int8_t>(c.status);
+                    iterations.mutable_at(i) = c.iterations;
+                    loading.mutable_at(i) = c.max_loading_percent;
+                    branch.mutable_at(i) = c.max_loading_branch;
+                    min_vm.mutable_at(i) = c.min_vm;
+                    min_bus.mutable_at(i) = c.min_vm_bus;
+                    max_vm.mutable_at(i) = c.max_vm;
+                    max_bus.mutable_at(i) = c.max_vm_bus;
+                    outside.mutable_at(i) = c.buses_outside_limits;
+                }
+                py::dict d;
+                d["scenario"] = scenario;
+                d["outage"] = outage;
+                d["status"] = status;
+                d["iterations"] = iterations;
+                d["max_loading_percent"] = loading;
+                d["max_loading_branch"] = branch;
+                d["min_vm"] = min_vm;
+                d["min_vm_bus"] = min_bus;
+                d["max_vm"] = max_vm;
+                d["max_vm_bus"] = max_bus;
+                d["buses_outside_limits"] = outside;
+                return d;
+            },
+            "Dict of (S * (1 + n_outages),) arrays, one entry per power flow, scenario by "
+            "scenario, its base case (outage -1) first: scenario, outage, status (int8), "
+            "iterations, max_loading_percent (MVA at the worse end, % of rateA) and "
+            "max_loading_branch, min_vm/min_vm_bus, max_vm/max_vm_bus (bus rows), "
+            "buses_outside_limits; NaN and -1 where the power flow did not converge (new arrays; "
+            "pandas.DataFrame(result.cases) makes a table).")
+        .def_property_readonly(
+            "monitored_vm",
+            [](const py::object& self) {
+                return scenario_view(self.cast<const AcContingencyResult&>().monitored_vm, self);
+            },
+            "(S * (1 + n_outages), n_monitored) Vm of the monitored buses in each power flow, "
+            "p.u. (rows as cases).")
+        .def_property_readonly(
+            "violations",
+            [](const py::object& self) {
+                const auto& v = self.cast<const AcContingencyResult&>().violations;
+                return py::array_t<N1Violation>({static_cast<py::ssize_t>(v.size())},
+                                                {static_cast<py::ssize_t>(sizeof(N1Violation))},
+                                                v.data(), self);
+            },
+            "Structured array (scenario, outage, branch, loading_percent): MVA loadings above the "
+            "threshold, sorted by scenario, outage (-1: the base case), branch (a view).")
+        .def_property_readonly(
+            "worst_loading_percent",
+            [](const py::object& self) {
+                const auto& v = self.cast<const AcContingencyResult&>().worst_loading_percent;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) highest post-outage MVA loading, % of rateA (NaN: none).")
+        .def_property_readonly(
+            "worst_outage",
+            [](const py::object& self) {
+                const auto& v = self.cast<const AcContingencyResult&>().worst_outage;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) int64: the outage causing it, -1 if none.")
+        .def_property_readonly(
+            "worst_branch",
+            [](const py::object& self) {
+                const auto& v = self.cast<const AcContingencyResult&>().worst_branch;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) int64: the branch loaded, -1 if none.")
+        .def_property_readonly(
+            "lowest_vm",
+            [](const py::object& self) {
+                const auto& v = self.cast<const AcContingencyResult&>().lowest_vm;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) lowest post-outage Vm, p.u.")
+        .def_property_readonly(
+            "lowest_vm_bus",
+            [](const py::object& self) {
+                const auto& v = self.cast<const AcContingencyResult&>().lowest_vm_bus;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) int64: its bus row.")
+        .def_property_readonly(
+            "lowest_vm_outage",
+            [](const py::object& self) {
+                const auto& v = self.cast<const AcContingencyResult&>().lowest_vm_outage;
+                return vector_view(v.data(), v.size(), self);
+            },
+            "(S,) int64: the outage causing it.")
+        .def_property_readonly(
+            "islanding", [](const AcContingencyResult& r) { return copy_of(r.islanding); },
+            "int64 branch rows of outages that leave buses without a reference bus (not "
+            "solved).")
+        .def_readonly("not_converged", &AcContingencyResult::not_converged,
+                      "Power flows (base or outage) that did not converge, islanding excluded.")
+        .def_readonly("base", &AcContingencyResult::base, "The base cases' AcPowerFlowResult.")
+        .def(
+            "__len__", [](const AcContingencyResult& r) { return r.base.report.size(); },
+            "Number of scenarios S.")
+        .def("__repr__", [](const AcContingencyResult& r) {
+            return "<gridbatch.AcContingencyResult: " + std::to_string(r.base.report.size()) +
+                   " scenarios x " + std::to_string(r.outages.size()) + " outages, " +
+                   std::to_string(r.islanding.size()) + " islanding, " +
+                   std::to_string(r.not_converged) + " not converged, " +
+                   std::to_string(r.violations.size()) + " violations>";
+        });
+
+    m.def(
+        "ac_contingencies",
+        [](AcSolver& solver, const py::object& pd, const py::object& qd, const py::object& pg,
+           const py::object& vg, const py::object& vm0, const py::object& va0,
+           const std::optional<std::vector<Index>>& outages, Real threshold_percent,
+           const std::optional<std::vector<Index>>& monitored_buses, Index chunk,
+           const py::object& comm) {
+            const Network& net = solver.pf.network();
+            const bool none = pd.is_none() && qd.is_none() && pg.is_none() && vg.is_none() &&
+                              vm0.is_none() && va0.is_none();
+            const AcInputs in(
+                net, none ? py::object(py::array_t<Real>(net.n_bus(), net.buses().pd.data())) : pd,
+                qd, pg, vg, vm0, va0, py::none());
+            AcContingencyOptions o;
+            if (outages) o.outages = *outages;
+            o.threshold_percent = threshold_percent;
+            if (monitored_buses) o.monitored_buses = *monitored_buses;
+            o.chunk = chunk;
+            const CommArg c(comm);
+            const AcBatch batch = in.batch();
+            py::gil_scoped_release nogil;
+            const std::lock_guard<std::mutex> lock(solver.mutex);
+            return ac_contingencies(solver.pf, batch, o, *c);
+        },
+        py::arg("power_flow"), py::arg("pd") = py::none(), py::arg("qd") = py::none(),
+        py::kw_only(), py::arg("pg") = py::none(), py::arg("vg") = py::none(),
+        py::arg("vm0") = py::none(), py::arg("va0") = py::none(), py::arg("outages") = py::none(),
+        py::arg("threshold_percent") = 100.0, py::arg("monitored_buses") = py::none(),
+        py::arg("chunk") = 256, py::arg("comm") = py::none(),
+        "AC contingency analysis (Newton): each base case (pd, qd, pg, vg, vm0, va0 as "
+        "AcPowerFlow.solve; default: the case) solved with power_flow's start, then with each "
+        "outage (branch rows; default: every active branch) from its solution. Keeps per power "
+        "flow a summary (status, worst MVA loading, Vm range, monitored_buses' Vm), the "
+        "loadings above threshold_percent of rateA and the worst per scenario; never the full "
+        "results of every outage. The GIL is released; Ctrl-C interrupts between chunks of "
+        "`chunk` power flows. comm: a Communicator or mpi4py communicator to shard the chunks "
+        "over MPI ranks (rank 0 gets the whole result).");
 
     m.def(
         "ac_power_flow",

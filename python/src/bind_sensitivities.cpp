@@ -18,11 +18,6 @@ PtdfSlack ptdf_slack(const std::optional<Index>& slack_bus) {
     return s;
 }
 
-template <class T>
-py::array_t<T> copy_of(const std::vector<T>& v) {
-    return py::array_t<T>(static_cast<py::ssize_t>(v.size()), v.data());
-}
-
 py::array_t<bool> bools(const std::vector<bool>& v) {
     py::array_t<bool> out(static_cast<py::ssize_t>(v.size()));
     for (std::size_t i = 0; i < v.size(); ++i) out.mutable_at(i) = v[i];

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/invalid_input.hpp"
 #include "gridbatch/backend.hpp"
@@ -106,6 +107,12 @@ py::array scenario_view(const Eigen::PlainObjectBase<Derived>& matrix, const py:
     if (!writeable)
         py::detail::array_proxy(out.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
     return out;
+}
+
+// A new numpy array with the values of v (lists of indices).
+template <class T>
+py::array_t<T> copy_of(const std::vector<T>& v) {
+    return py::array_t<T>(static_cast<py::ssize_t>(v.size()), v.data());
 }
 
 // A column-major matrix that is not scenario-major (LODF factors: rows are branches) as a

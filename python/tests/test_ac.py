@@ -179,3 +179,59 @@ def test_branch_outages_as_scenarios(shared, backend):
         pf.solve(outage=[[1, 2]])
     with pytest.raises(gb.InputError, match="needs AcAlgorithm::newton"):
         gb.ac_power_flow(net, outage=[3], algorithm="fdxb", backend=backend)
+
+
+def test_ac_contingencies(shared, backend):
+    """ac_contingencies: per power flow the summary of the full result the same outage gives
+    through solve(outage=..., warm from the base case); violations are every MVA loading above
+    the threshold; the worst per scenario; chunks and a local communicator change nothing; bad
+    options name themselves."""
+    net = gb.read_matpower(shared / "cases" / "case2383wp.m")
+    pf = gb.AcPowerFlow(net, backend=backend)
+    scale = np.array([1.0, 1.03])[:, None]
+    pd, qd = scale * net.bus.pd, scale * net.bus.qd
+    outages = np.arange(0, net.n_branch, 97)
+    res = gb.ac_contingencies(pf, pd, qd, outages=outages, threshold_percent=80,
+                              monitored_buses=[5, 17], chunk=13)
+    assert len(res) == 2 and list(res.outages) == list(outages)
+    base = pf.solve(pd, qd)
+    warm = gb.AcPowerFlow(net, backend=backend, start="warm")
+    rows = 1 + len(outages)
+    cases = res.cases
+    assert len(cases["scenario"]) == 2 * rows and res.monitored_vm.shape == (2 * rows, 2)
+    over = []
+    for s in range(2):
+        full = warm.solve(np.tile(pd[s], (rows - 1, 1)), np.tile(qd[s], (rows - 1, 1)),
+                          vm0=np.tile(base.vm[s], (rows - 1, 1)),
+                          va0=np.tile(base.va[s], (rows - 1, 1)), outage=outages)
+        for k in range(-1, len(outages)):
+            j = s * rows + 1 + k
+            r, i = (base, s) if k < 0 else (full, k)
+            assert cases["outage"][j] == (-1 if k < 0 else outages[k])
+            assert cases["status"][j] == r.status[i]
+            if r.status[i] != gb.Status.converged.value:
+                continue
+            assert cases["iterations"][j] == r.iterations[i]
+            mva = np.maximum(np.hypot(r.pf[i], r.qf[i]), np.hypot(r.pt[i], r.qt[i]))
+            rated = net.branch.rate_a > 0
+            loading = np.where(rated, 100 * mva / np.where(rated, net.branch.rate_a, 1), -1)
+            np.testing.assert_allclose(cases["max_loading_percent"][j], loading.max(), rtol=1e-9)
+            assert cases["min_vm"][j] == pytest.approx(r.vm[i].min(), abs=1e-12)
+            np.testing.assert_allclose(res.monitored_vm[j], r.vm[i][[5, 17]], atol=1e-12)
+            over += [(s, cases["outage"][j], b) for b in np.flatnonzero(loading > 80)]
+        post = np.arange(s * rows + 1, (s + 1) * rows)
+        ok = post[cases["status"][post] == gb.Status.converged.value]
+        assert res.worst_loading_percent[s] == cases["max_loading_percent"][ok].max()
+        assert res.lowest_vm[s] == cases["min_vm"][ok].min()
+    v = res.violations
+    assert len(over) > 0 and sorted(over) == list(zip(v["scenario"], v["outage"], v["branch"]))
+    again = gb.ac_contingencies(pf, pd, qd, outages=outages, threshold_percent=80,
+                                monitored_buses=[5, 17], comm=gb.local_communicator())
+    for name, column in again.cases.items():
+        np.testing.assert_array_equal(column, cases[name], err_msg=name)
+    with pytest.raises(gb.InputError, match=r"AcContingencyOptions.outages\[0\] = 99999"):
+        gb.ac_contingencies(pf, outages=[99999])
+    with pytest.raises(gb.InputError, match=r"AcContingencyOptions.monitored_buses\[0\]"):
+        gb.ac_contingencies(pf, monitored_buses=[-1])
+    with pytest.raises(gb.InputError, match="ac_contingencies needs Newton"):
+        gb.ac_contingencies(gb.AcPowerFlow(net, algorithm="fdxb", backend=backend))

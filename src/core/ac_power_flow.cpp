@@ -194,7 +194,8 @@ void check_finite(const char* what, const MatrixView& m, const IndexVector& row_
             }
 }
 
-void validate_batch(const Network& net, const AcOptions& options, const AcBatch& b) {
+void validate_batch(const Network& net, const AcOptions& options, const AcBatch& b,
+                    StartMode start) {
     const Index s = b.size();
     const IndexVector& bus_ids = net.buses().id;
     const IndexVector gen_rows = IndexVector::LinSpaced(net.n_gen(), 1, net.n_gen());
@@ -235,7 +236,7 @@ void validate_batch(const Network& net, const AcOptions& options, const AcBatch&
             }
         }
     }
-    if (options.start == StartMode::warm) {
+    if (start == StartMode::warm) {
         if (!b.vm0 || !b.va0_deg)
             throw Error(ErrorKind::invalid_input,
                         "StartMode::warm needs AcBatch.vm0 and AcBatch.va0_deg");
@@ -486,9 +487,12 @@ AcPowerFlowResult AcPowerFlow::solve() const {
 }
 
 AcPowerFlowResult AcPowerFlow::solve(const AcBatch& batch) const {
-    validate_batch(net_, options_, batch);
-    return options_.start == StartMode::previous_step ? solve_time_series(batch)
-                                                      : solve_batch(batch, options_.start);
+    return solve(batch, options_.start);
+}
+
+AcPowerFlowResult AcPowerFlow::solve(const AcBatch& batch, StartMode start) const {
+    validate_batch(net_, options_, batch, start);
+    return start == StartMode::previous_step ? solve_time_series(batch) : solve_batch(batch, start);
 }
 
 AcPowerFlowResult AcPowerFlow::solve_time_series(const AcBatch& batch) const {

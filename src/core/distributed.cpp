@@ -10,6 +10,7 @@
 #include "core/dc_access.hpp"
 #include "core/memory.hpp"
 #include "core/n1_screen.hpp"
+#include "core/run_chunks.hpp"
 #include "engine/device.hpp"
 #include "gridbatch/error.hpp"
 
@@ -42,27 +43,6 @@ private:
     ChunkHook before_chunk_;
     Index n_chunks_ = 0, next_ = 0;
 };
-
-// Runs `solve_chunk(first, count)` on this rank's chunks; returns the ranges it did. An Error in
-// a chunk stops this rank and is reported to every rank by comm.check().
-template <typename SolveChunk>
-ColumnRanges run_chunks(Communicator& comm, Index n, Index chunk, SolveChunk&& solve_chunk) {
-    if (chunk < 1) throw Error(ErrorKind::invalid_input, "solve_sharded: chunk must be >= 1");
-    comm.begin_chunks((n + chunk - 1) / chunk);
-    ColumnRanges mine;
-    std::string error;
-    try {
-        for (Index c; (c = comm.next_chunk()) >= 0;) {
-            const Index first = c * chunk, count = std::min(chunk, n - first);
-            solve_chunk(first, count);
-            mine.emplace_back(first, count);
-        }
-    } catch (const Error& e) {
-        error = e.what();
-    }
-    comm.check(error);
-    return mine;
-}
 
 std::string chunk_context(Index first, Index count) {
     return "in scenarios " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
@@ -124,7 +104,7 @@ DcPowerFlowResult solve_sharded(DcPowerFlow& pf, const MatrixView& pd, Communica
     out.slack_mw = Vector::Zero(S);
     Matrix report = report_matrix(ScenarioReport(S));
     out.backend = pf.backend();
-    const ColumnRanges mine = run_chunks(comm, S, chunk, [&](Index first, Index count) {
+    const ColumnRanges mine = detail::run_chunks(comm, S, chunk, [&](Index first, Index count) {
         DcPowerFlowResult r;
         try {
             r = pf.solve(pd.middleCols(first, count));
@@ -154,7 +134,7 @@ AcPowerFlowResult solve_sharded(const AcPowerFlow& pf, const AcBatch& batch, Com
     AcPowerFlowResult out = detail::sized_result(net, S, pf.backend());
     if (pf.options().start == StartMode::previous_step && chunk > 0)
         chunk = whole_time_series_blocks(chunk);
-    const ColumnRanges mine = run_chunks(comm, S, chunk, [&](Index first, Index count) {
+    const ColumnRanges mine = detail::run_chunks(comm, S, chunk, [&](Index first, Index count) {
         AcPowerFlowResult r;
         try {
             r = pf.solve(detail::slice(batch, first, count));
@@ -197,7 +177,7 @@ N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& optio
     const Index S = base.size();
     detail::OutageScreenResult screen = detail::empty_screen(S);
     Matrix factors;
-    run_chunks(comm, static_cast<Index>(plan.blocks.size()), 1, [&](Index b, Index) {
+    detail::run_chunks(comm, static_cast<Index>(plan.blocks.size()), 1, [&](Index b, Index) {
         detail::screen_block(pf, plan, static_cast<std::size_t>(b), base, factors, screen);
     });
 
@@ -298,7 +278,7 @@ Result dispatch_sharded(const char* name, const MatrixView& load,
         using V = std::decay_t<decltype(v)>;
         return v.size() == 1 ? v : V(v.begin() + first, v.begin() + first + count);
     };
-    const ColumnRanges mine = run_chunks(comm, S, chunk, [&](Index first, Index count) {
+    const ColumnRanges mine = detail::run_chunks(comm, S, chunk, [&](Index first, Index count) {
         Result r;
         try {
             r = solve(load.middleCols(first, count), part_of(fleets, first, count),

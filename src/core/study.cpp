@@ -17,6 +17,7 @@
 #include "core/fleet_sizing.hpp"
 #include "core/invalid_input.hpp"
 #include "cpu/parallel.hpp"
+#include "gridbatch/ac_contingencies.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/builtin_network.hpp"
 #include "gridbatch/dc_power_flow.hpp"
@@ -152,64 +153,27 @@ std::pair<Vector, Vector> welch_psd(const Eigen::Ref<const Vector>& x, Real dt, 
 
 namespace {
 
-// The AC contingencies of one step (the case's loads, the campus drawing `grid_mw` at power factor
-// angle tan_phi at the POI): every in-service branch out in turn, in batches of 256, each from
-// the step's own solution (from_case solves it from the case; pf starts warm), into the row's
-// ac_* fields. Rank 0 alone runs it (the N-1 part of the study).
-void ac_contingencies(const AcPowerFlow& from_case, const AcPowerFlow& pf, Index poi, Real grid_mw,
-                      Real tan_phi, StudyN1Row& row) {
-    const Network& net = pf.network();
-    const auto& bus = net.buses();
-    const auto& br = net.branches();
-    std::vector<Index> outages;
-    for (Index k = 0; k < net.n_branch(); ++k)
-        if (net.branch_active(k)) outages.push_back(k);
-    Vector pd_step = bus.pd, qd_step = bus.qd;
-    pd_step[poi] += grid_mw;
-    qd_step[poi] += grid_mw * tan_phi;
-    const AcPowerFlowResult base = from_case.solve(pd_step, qd_step);
-    const bool warm = base.report.at(0) == Status::converged;
-    constexpr Index kBatch = 256;
-    for (std::size_t first = 0; first < outages.size(); first += kBatch) {
-        const auto n = static_cast<Index>(std::min<std::size_t>(kBatch, outages.size() - first));
-        const Matrix pd = pd_step.replicate(1, n), qd = qd_step.replicate(1, n);
-        const Matrix vm0 = (warm ? Vector(base.vm.col(0)) : bus.vm).replicate(1, n);
-        const Matrix va0 = (warm ? Vector(base.va.col(0)) : bus.va).replicate(1, n);
-        const IndexVector out = Eigen::Map<const IndexVector>(outages.data() + first, n);
-        AcBatch batch(pd, qd);
-        batch.vm0.emplace(vm0);
-        batch.va0_deg.emplace(va0);
-        batch.outage.emplace(out);
-        const AcPowerFlowResult r = pf.solve(batch);
-        for (Index c = 0; c < n; ++c) {
-            const Status status = r.report.at(c);
-            if (status == Status::islanded) ++row.ac_islanding;
-            if (status != Status::converged) {
-                if (status != Status::islanded) ++row.ac_not_converged;
-                continue;
-            }
-            for (Index l = 0; l < net.n_branch(); ++l) {
-                if (!(br.rate_a[l] > 0)) continue;
-                const Real loading = loading_percent(r, l, c, br.rate_a[l]);
-                if (std::isnan(row.ac_worst_loading_percent) ||
-                    loading > row.ac_worst_loading_percent) {
-                    row.ac_worst_loading_percent = loading;
-                    row.ac_worst_outage = out[c];
-                    row.ac_worst_branch = l;
-                }
-            }
-            if (std::isnan(row.ac_min_poi_vm) || r.vm(poi, c) < row.ac_min_poi_vm) {
-                row.ac_min_poi_vm = r.vm(poi, c);
-                row.ac_min_poi_vm_outage = out[c];
-            }
-            for (Index i = 0; i < net.n_bus(); ++i) {
-                if (bus.type[i] == static_cast<std::int8_t>(BusType::isolated)) continue;
-                if (std::isnan(row.ac_min_vm) || r.vm(i, c) < row.ac_min_vm) {
-                    row.ac_min_vm = r.vm(i, c);
-                    row.ac_min_vm_bus = bus.id[i];
-                    row.ac_min_vm_outage = out[c];
-                }
-            }
+// Step c's AC contingencies (scenario c of `ac`, every in-service branch out in turn, the POI its
+// only monitored bus) in the row's ac_* fields.
+void ac_contingency_fields(const Network& net, const AcContingencyResult& ac, Index c,
+                           StudyN1Row& row) {
+    row.ac_worst_loading_percent = ac.worst_loading_percent[c];
+    row.ac_worst_outage = ac.worst_outage[c];
+    row.ac_worst_branch = ac.worst_branch[c];
+    row.ac_min_vm = ac.lowest_vm[c];
+    row.ac_min_vm_bus = ac.lowest_vm_bus[c] >= 0 ? net.buses().id[ac.lowest_vm_bus[c]] : -1;
+    row.ac_min_vm_outage = ac.lowest_vm_outage[c];
+    for (Index k = 0; k < static_cast<Index>(ac.outages.size()); ++k) {
+        const AcContingency& x = ac.at(c, k);
+        if (x.status == Status::islanded) ++row.ac_islanding;
+        if (x.status != Status::converged) {
+            if (x.status != Status::islanded) ++row.ac_not_converged;
+            continue;
+        }
+        const Real vm = ac.monitored_vm(0, c * (1 + Index(ac.outages.size())) + 1 + k);
+        if (std::isnan(row.ac_min_poi_vm) || vm < row.ac_min_poi_vm) {
+            row.ac_min_poi_vm = vm;
+            row.ac_min_poi_vm_outage = x.outage;
         }
     }
 }
@@ -386,8 +350,8 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
         AcOptions copt = aopt;
         copt.start = StartMode::from_case;
         const AcPowerFlow step_pf(net, copt);
-        copt.start = StartMode::warm;
-        const AcPowerFlow contingency_pf(net, copt);
+        AcContingencyOptions analysis;
+        analysis.monitored_buses = {poi};
         DcOptions dc_opt;
         dc_opt.backend = options.backend;
         dc_opt.threads = options.threads;
@@ -405,12 +369,16 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
             std::partial_sort(cols.begin(), cols.begin() + take, cols.end(),
                               [&](Index a, Index b) { return loading(a) > loading(b); });
             cols.resize(static_cast<std::size_t>(take));
-            Matrix pd = bus.pd.replicate(1, take);
+            Matrix pd = bus.pd.replicate(1, take), qd = bus.qd.replicate(1, take);
             for (Index c = 0; c < take; ++c) {
                 const Index col = cols[static_cast<std::size_t>(c)];
-                pd(poi, c) += o.dispatch.grid_mw(col % T, col / T);
+                const Real grid_mw = o.dispatch.grid_mw(col % T, col / T);
+                pd(poi, c) += grid_mw;
+                qd(poi, c) += grid_mw * tan_phi;
             }
             const N1Result n1 = n1_screen(dcpf, pd);
+            AcContingencyResult ac;
+            if (options.n1_ac) ac = ac_contingencies(step_pf, AcBatch(pd, qd), analysis);
             std::vector<Index> violations(static_cast<std::size_t>(take), 0);
             for (const auto& v : n1.violations) ++violations[static_cast<std::size_t>(v.scenario)];
             for (Index c = 0; c < take; ++c) {
@@ -427,9 +395,7 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
                                n1.worst_outage[c],
                                n1.worst_branch[c],
                                violations[static_cast<std::size_t>(c)]};
-                if (options.n1_ac)
-                    ac_contingencies(step_pf, contingency_pf, poi,
-                                     o.dispatch.grid_mw(col % T, col / T), tan_phi, row);
+                if (options.n1_ac) ac_contingency_fields(net, ac, c, row);
                 out.n1.push_back(row);
             }
         }

@@ -5,14 +5,17 @@
 // reference bus; bad outage lists are errors naming the entry.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "gridbatch/ac_contingencies.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/builtin_network.hpp"
 #include "gridbatch/error.hpp"
@@ -178,6 +181,192 @@ TEST_P(AcContingencyTest, BadOutageListsNameTheEntry) {
     const std::string msg = test::error_of([&] { AcPowerFlow(cut, options()).solve(batch); });
     EXPECT_NE(msg.find("AcBatch.outage[0] = 3: branch 3 (bus"), std::string::npos) << msg;
     EXPECT_NE(msg.find("is out of service in the case"), std::string::npos) << msg;
+}
+
+// ac_contingencies() on case118 (radial outages; every branch rated 150 MVA here, the case has no
+// ratings) with two load levels, setpoints of its own and chunks that straddle scenarios: every
+// case's summary, the monitored voltages, the violations and the worst per scenario against the
+// full results of the same power flows solved as one plain batch and summarised here.
+TEST_P(AcContingencyTest, AnalysisSummarisesEveryPowerFlow) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network case118 = read_matpower(test::case_path("case118"));
+    BranchTable rated = case118.branches();
+    rated.rate_a.setConstant(150);
+    const Network net = Network::from_tables(case118.base_mva(), case118.buses(),
+                                             case118.generators(), rated, "case118, rated");
+    const auto& bus = net.buses();
+    const Index S = 2, nb = net.n_bus();
+    Matrix pd(nb, S), qd(nb, S), pg(net.n_gen(), S);
+    pd << bus.pd, 1.05 * bus.pd;
+    qd << bus.qd, 1.05 * bus.qd;
+    pg << net.generators().pg, 1.02 * net.generators().pg;
+    AcBatch base(pd, qd);
+    base.pg.emplace(pg);
+    std::vector<Index> outages;
+    for (Index k = net.n_branch() - 1; k >= 0; --k)  // descending: the order given is kept
+        if (net.branch_active(k)) outages.push_back(k);
+    AcContingencyOptions o;
+    o.outages = outages;
+    o.threshold_percent = 70;
+    o.monitored_buses = {0, nb - 1};
+    o.chunk = 7;
+    const AcPowerFlow pf(net, options());
+    const AcContingencyResult res = ac_contingencies(pf, base, o);
+
+    // The same power flows as one batch: base cases from the case, outages warm from them.
+    const AcPowerFlowResult b = pf.solve(base);
+    const auto n_out = static_cast<Index>(outages.size()), n = S * (1 + n_out);
+    Matrix apd(nb, n), aqd(nb, n), apg(net.n_gen(), n), vm0(nb, n), va0(nb, n);
+    IndexVector out(n);
+    for (Index s = 0; s < S; ++s)
+        for (Index k = -1; k < n_out; ++k) {
+            const Index j = s * (1 + n_out) + 1 + k;
+            apd.col(j) = pd.col(s);
+            aqd.col(j) = qd.col(s);
+            apg.col(j) = pg.col(s);
+            out[j] = k < 0 ? -1 : outages[static_cast<std::size_t>(k)];
+            ASSERT_EQ(b.report.at(s), Status::converged);
+            vm0.col(j) = k < 0 ? bus.vm : Vector(b.vm.col(s));
+            va0.col(j) = k < 0 ? bus.va : Vector(b.va.col(s));
+        }
+    AcBatch all(apd, aqd);
+    all.pg.emplace(apg);
+    all.vm0.emplace(vm0);
+    all.va0_deg.emplace(va0);
+    all.outage.emplace(out);
+    const AcPowerFlowResult r = pf.solve(all, StartMode::warm);
+
+    EXPECT_EQ(res.outages, outages);
+    ASSERT_EQ(static_cast<Index>(res.cases.size()), n);
+    ASSERT_EQ(res.monitored_vm.rows(), 2);
+    ASSERT_EQ(res.monitored_vm.cols(), n);
+    std::vector<std::tuple<Index, Index, Index>> over;  // (scenario, outage, branch)
+    std::vector<Index> islanding;
+    Index not_converged = 0;
+    for (Index j = 0; j < n; ++j) {
+        const Index s = j / (1 + n_out), k = j % (1 + n_out) - 1;
+        SCOPED_TRACE("scenario " + std::to_string(s) + ", outage " + std::to_string(out[j]));
+        const AcContingency& c = res.at(s, k);
+        EXPECT_EQ(&c, &res.cases[static_cast<std::size_t>(j)]);
+        EXPECT_EQ(c.scenario, s);
+        EXPECT_EQ(c.outage, out[j]);
+        ASSERT_EQ(c.status, r.report.at(j));
+        if (c.status == Status::islanded && s == 0) islanding.push_back(out[j]);
+        if (c.status != Status::converged) {
+            if (c.status != Status::islanded) ++not_converged;
+            EXPECT_TRUE(std::isnan(c.min_vm) && std::isnan(res.monitored_vm(0, j)));
+            continue;
+        }
+        EXPECT_EQ(c.iterations, r.report.iterations[j]);
+        Real worst = -1, lo = HUGE_VAL, hi = -HUGE_VAL;
+        Index outside = 0;
+        for (Index l = 0; l < net.n_branch(); ++l) {
+            const Real rate = net.branches().rate_a[l];
+            if (!(rate > 0)) continue;
+            const Real mva =
+                std::max(std::hypot(r.pf(l, j), r.qf(l, j)), std::hypot(r.pt(l, j), r.qt(l, j)));
+            worst = std::max(worst, 100 * mva / rate);
+            if (100 * mva / rate > 70) over.emplace_back(s, out[j], l);
+        }
+        for (Index i = 0; i < nb; ++i) {
+            if (bus.type[i] == static_cast<std::int8_t>(BusType::isolated)) continue;
+            lo = std::min(lo, r.vm(i, j));
+            hi = std::max(hi, r.vm(i, j));
+            if (r.vm(i, j) < bus.vmin[i] || r.vm(i, j) > bus.vmax[i]) ++outside;
+        }
+        EXPECT_NEAR(c.max_loading_percent, worst, 1e-9);
+        EXPECT_NEAR(loading_percent(r, c.max_loading_branch, j,
+                                    net.branches().rate_a[c.max_loading_branch]),
+                    worst, 1e-9);
+        EXPECT_NEAR(c.min_vm, lo, 1e-12);
+        EXPECT_NEAR(r.vm(c.min_vm_bus, j), lo, 1e-12);
+        EXPECT_NEAR(c.max_vm, hi, 1e-12);
+        EXPECT_NEAR(r.vm(c.max_vm_bus, j), hi, 1e-12);
+        EXPECT_EQ(c.buses_outside_limits, outside);
+        EXPECT_NEAR(res.monitored_vm(0, j), r.vm(0, j), 1e-12);
+        EXPECT_NEAR(res.monitored_vm(1, j), r.vm(nb - 1, j), 1e-12);
+    }
+    EXPECT_GT(islanding.size(), 0u);
+    EXPECT_EQ(res.islanding, islanding);
+    EXPECT_EQ(res.not_converged, not_converged);
+    std::sort(over.begin(), over.end());
+    ASSERT_GT(over.size(), 0u);
+    ASSERT_EQ(res.violations.size(), over.size());
+    for (std::size_t i = 0; i < over.size(); ++i) {
+        const N1Violation& v = res.violations[i];
+        EXPECT_EQ(std::tuple(v.scenario, v.outage, v.branch), over[i]);
+    }
+    for (Index s = 0; s < S; ++s) {
+        Real worst = -1, lowest = HUGE_VAL;
+        for (Index k = 0; k < n_out; ++k) {
+            const AcContingency& c = res.at(s, k);
+            if (c.status != Status::converged) continue;
+            worst = std::max(worst, c.max_loading_percent);
+            lowest = std::min(lowest, c.min_vm);
+        }
+        EXPECT_EQ(res.worst_loading_percent[s], worst);
+        EXPECT_EQ(res.at(s, std::find(outages.begin(), outages.end(), res.worst_outage[s]) -
+                                outages.begin())
+                      .max_loading_branch,
+                  res.worst_branch[s]);
+        EXPECT_EQ(res.lowest_vm[s], lowest);
+    }
+    EXPECT_NE(res.worst_loading_percent[0], res.worst_loading_percent[1]);
+
+    // Chunks of any size give the same result.
+    o.chunk = 1000;
+    const AcContingencyResult whole = ac_contingencies(pf, base, o);
+    for (Index j = 0; j < n; ++j) {
+        const AcContingency &x = res.cases[static_cast<std::size_t>(j)],
+                            &y = whole.cases[static_cast<std::size_t>(j)];
+        EXPECT_EQ(x.status, y.status);
+        EXPECT_EQ(x.iterations, y.iterations);
+        if (x.status == Status::converged) EXPECT_EQ(x.max_loading_percent, y.max_loading_percent);
+    }
+    EXPECT_EQ(whole.violations.size(), res.violations.size());
+}
+
+TEST_P(AcContingencyTest, AnalysisRefusesBadOptionsNamingThem) {
+    const Network net = builtin_network();
+    const Matrix pd = net.buses().pd, qd = net.buses().qd;
+    const AcPowerFlow pf(net, options());
+    const auto run = [&](const AcContingencyOptions& o) {
+        return [&pf, &pd, &qd, o] { ac_contingencies(pf, AcBatch(pd, qd), o); };
+    };
+    AcContingencyOptions o;
+    o.threshold_percent = NAN;
+    test::expect_error(run(o), {"AcContingencyOptions.threshold_percent", "nan"});
+    o = {};
+    o.threshold_percent = -1;
+    test::expect_error(run(o), {"AcContingencyOptions.threshold_percent", ">= 0"});
+    o = {};
+    o.chunk = 0;
+    test::expect_error(run(o), {"AcContingencyOptions.chunk must be >= 1 (got 0)"});
+    o = {};
+    o.outages = {0, net.n_branch()};
+    test::expect_error(run(o), {"AcContingencyOptions.outages[1] = " +
+                                std::to_string(net.n_branch()) + ": the network has"});
+    o.outages = {-1};
+    test::expect_error(run(o), {"AcContingencyOptions.outages[0] = -1"});
+    o = {};
+    o.monitored_buses = {net.n_bus()};
+    test::expect_error(
+        run(o), {"AcContingencyOptions.monitored_buses[0] = " + std::to_string(net.n_bus())});
+    // A branch the case already has out of service.
+    const Network cut = without_branch(net, 3);
+    o = {};
+    o.outages = {5, 3};
+    test::expect_error([&] { ac_contingencies(AcPowerFlow(cut, options()), AcBatch(pd, qd), o); },
+                       {"AcContingencyOptions.outages[1] = 3: branch (bus", "out of service"});
+    AcOptions fd = options();
+    fd.algorithm = AcAlgorithm::fast_decoupled_xb;
+    test::expect_error([&] { ac_contingencies(AcPowerFlow(net, fd), AcBatch(pd, qd)); },
+                       {"ac_contingencies needs Newton"});
+    AcBatch with_outage(pd, qd);
+    const IndexVector one = IndexVector::Constant(1, 2);
+    with_outage.outage.emplace(one);
+    test::expect_error([&] { ac_contingencies(pf, with_outage); },
+                       {"AcBatch.outage must be unset"});
 }
 
 GRIDBATCH_INSTANTIATE_FOR_ALL_BACKENDS(AcContingencyTest);
