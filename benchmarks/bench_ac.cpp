@@ -11,8 +11,9 @@
 // a rank-one correction for the slack's unknown), `AcNewtonDistributedKLU_1core` the same with KLU.
 //
 // `AcContingencies_allcores/<case>`: AC N-1, every in-service branch out in turn at the case's
-// loads (AcBatch::outage), one batch, each from the base case's solution (as `gridbatch n1 --ac`
-// and the study run them); outages that island buses are counted in the label and not solved.
+// loads, each from the base case's solution: ac_contingencies() as `gridbatch n1 --ac` and the
+// study call it (the base case, chunks of 256 power flows, their summaries); outages that island
+// buses are counted in the label and not solved.
 //
 // Measured 2026-12-07 on the 2-core Intel Xeon VM, time series (AcNewtonTimeSeries_1core, 2.28
 // iterations per power flow), case9241pegase: 8.9-9.0 ms per power flow with KLU, 5.3-6.0 ms with
@@ -42,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "gridbatch/ac_contingencies.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/matpower.hpp"
 #include "shared_dir.hpp"
@@ -120,31 +122,22 @@ void contingencies(benchmark::State& state, const std::string& name) {
     const Network* found = load(name);
     if (!found) return state.SkipWithError((name + " not found under " + shared_dir()).c_str());
     const Network& net = *found;
-    std::vector<Index> outages;
-    for (Index k = 0; k < net.n_branch(); ++k)
-        if (net.branch_active(k)) outages.push_back(k);
-    const auto n = static_cast<Index>(outages.size());
-    const Matrix pd = net.buses().pd.replicate(1, n), qd = net.buses().qd.replicate(1, n);
-    const IndexVector out = Eigen::Map<const IndexVector>(outages.data(), n);
     AcOptions options;
     options.backend = Backend::cpu;
-    const AcPowerFlowResult base = AcPowerFlow(net, options).solve();
-    const Matrix vm0 = base.vm.replicate(1, n), va0 = base.va.replicate(1, n);
-    AcBatch batch(pd, qd);
-    batch.vm0.emplace(vm0);
-    batch.va0_deg.emplace(va0);
-    batch.outage.emplace(out);
-    options.start = StartMode::warm;
     const AcPowerFlow pf(net, options);
-    Index islanded = 0, failed = 0;
+    const Matrix pd = net.buses().pd, qd = net.buses().qd;
+    Index n = 0, islanded = 0, failed = 0;
     double iterations = 0;
     for (auto _ : state) {
-        const AcPowerFlowResult r = pf.solve(batch);
-        benchmark::DoNotOptimize(r.vm.data());
-        islanded = (r.report.status.array() == static_cast<std::int8_t>(Status::islanded)).count();
-        failed = n - islanded - r.report.n_converged();
-        iterations = static_cast<double>(r.report.iterations.sum()) /
-                     static_cast<double>(std::max<Index>(1, n - islanded));
+        const AcContingencyResult r = ac_contingencies(pf, AcBatch(pd, qd));
+        benchmark::DoNotOptimize(r.cases.data());
+        n = static_cast<Index>(r.outages.size());
+        islanded = static_cast<Index>(r.islanding.size());
+        failed = r.not_converged;
+        iterations = 0;
+        for (Index k = 0; k < n; ++k)
+            if (r.at(0, k).status != Status::islanded) iterations += r.at(0, k).iterations;
+        iterations /= static_cast<double>(std::max<Index>(1, n - islanded));
     }
     state.counters["solver_iterations"] = iterations;
     state.counters["contingencies_per_s"] =
