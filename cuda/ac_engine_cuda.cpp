@@ -476,15 +476,19 @@ void CudaAcEngine::solve_on_cpu(const std::vector<std::int8_t>& bus_type,
     const Matrix p = pick(batch.p_spec), q = pick(batch.q_spec), vm0 = pick(batch.vm0),
                  va0 = pick(batch.va0);
     std::vector<int> outage;
+    std::vector<const std::vector<int>*> cut_off;
     if (batch.outage)
         for (const Index s : columns) outage.push_back(batch.outage[s]);
+    if (batch.cut_off)
+        for (const Index s : columns) cut_off.push_back(batch.cut_off[s]);
     AcEngineOutput part;
     part.vm.resize(net_->n_bus, static_cast<Index>(columns.size()));
     part.va.resize(net_->n_bus, static_cast<Index>(columns.size()));
     part.slack.resize(static_cast<Index>(columns.size()));
     part.report = ScenarioReport(static_cast<Index>(columns.size()));
-    cpu_engine_->solve(
-        AcEngineBatch{p, q, vm0, va0, &types, batch.outage ? outage.data() : nullptr}, part);
+    cpu_engine_->solve(AcEngineBatch{p, q, vm0, va0, &types, batch.outage ? outage.data() : nullptr,
+                                     batch.cut_off ? cut_off.data() : nullptr},
+                       part);
     for (std::size_t k = 0; k < columns.size(); ++k) {
         const auto s = columns[k];
         const auto t = static_cast<Index>(k);

@@ -34,9 +34,16 @@ struct AcContingency {
     int iterations = 0;
     Real max_loading_percent = NAN;  // highest MVA loading (worse end) over rated branches
     Index max_loading_branch = -1;
-    Real min_vm = NAN, max_vm = NAN;  // over buses not isolated, p.u.
+    Real min_vm = NAN, max_vm = NAN;  // over buses energised and not isolated, p.u.
     Index min_vm_bus = -1, max_vm_bus = -1;
     Index buses_outside_limits = 0;  // Vm outside [Vmin, Vmax]
+    // The part the outage cut off from every reference bus (de-energised, AcBatch::outage): its
+    // buses, their load and the schedule of their generators, MW.
+    Index de_energized_buses = 0;
+    Real lost_load_mw = 0, lost_generation_mw = 0;
+
+    // Whether the outage cut buses off (de-energised them, or was not solved for it).
+    bool cuts_off() const { return status == Status::islanded || de_energized_buses > 0; }
 };
 
 struct AcContingencyResult {
@@ -55,9 +62,11 @@ struct AcContingencyResult {
     IndexVector worst_outage, worst_branch;
     Vector lowest_vm;
     IndexVector lowest_vm_bus, lowest_vm_outage;
-    std::vector<Index> islanding;  // outages that leave buses without a reference bus (unsolved)
-    Index not_converged = 0;       // cases, base or outage, that did not converge (nor island)
-    AcPowerFlowResult base;        // the base cases' power flows
+    // Outages that cut buses off from every reference bus (de-energised; with a distributed
+    // slack not solved, Status::islanded).
+    std::vector<Index> islanding;
+    Index not_converged = 0;  // cases, base or outage, that did not converge (nor island)
+    AcPowerFlowResult base;   // the base cases' power flows
 
     const AcContingency& at(Index scenario, Index k) const {  // k: index into outages, -1: base
         return cases[static_cast<std::size_t>(scenario * (1 + static_cast<Index>(outages.size())) +

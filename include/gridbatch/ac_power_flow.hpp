@@ -82,9 +82,12 @@ struct AcBatch {
     std::optional<MatrixView> vm0;      // n_bus x S, p.u. (StartMode::warm)
     std::optional<MatrixView> va0_deg;  // n_bus x S, degrees (StartMode::warm)
     // AC contingencies: S entries, the branch (row of the branch table, from 0) out of service in
-    // each scenario, or -1 for none (Newton). A scenario whose outage leaves buses without a
-    // reference bus (a radial branch, a bridge between islands) is not solved: Status::islanded,
-    // its results NaN. The outaged branch's flows are 0.
+    // each scenario, or -1 for none (Newton). The outaged branch's flows are 0. An outage that
+    // cuts buses off from every reference bus (a radial branch, a bridge between islands)
+    // de-energises them, as contingency analysis does: their Vm and Va are NaN, their branches
+    // carry 0, their generators trip (Pg = Qg = 0) and their loads are lost; the reference bus
+    // takes up the difference. With a distributed slack, whose shares that would change, such a
+    // scenario is not solved: Status::islanded, its results NaN.
     std::optional<Eigen::Ref<const IndexVector>> outage;
     Index size() const { return pd.cols(); }
 };

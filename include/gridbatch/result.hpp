@@ -12,7 +12,7 @@ enum class Status : std::int8_t {
     singular = 3,        // a linear system could not be factorised
     infeasible = 4,      // dispatch: the limits cannot be met
     not_solved = 5,
-    islanded = 6,  // AC: the scenario's branch outage leaves buses without a reference bus
+    islanded = 6,  // AC, distributed slack: the branch outage cuts buses off (AcBatch::outage)
 };
 const char* to_string(Status status) noexcept;
 

@@ -86,7 +86,8 @@ struct StudyN1Row {
     Index ac_min_poi_vm_outage = -1;
     Real ac_min_vm = NAN;                             // p.u., any bus, lowest over the outages
     Index ac_min_vm_bus = -1, ac_min_vm_outage = -1;  // bus: external id
-    Index ac_not_converged = 0, ac_islanding = 0;     // outages whose power flow failed, islanded
+    // Outages whose power flow failed; outages that cut buses off (solved with them de-energised).
+    Index ac_not_converged = 0, ac_islanding = 0;
 };
 
 struct SizingPoint {

@@ -148,9 +148,10 @@ constexpr const char* kSolveDoc =
     "MW, MVAr. pg: (S, n_gen) MW. vg: (S, n_gen) voltage setpoints p.u. vm0, va0: (S, n_bus) "
     "warm start (p.u., degrees). outage: (S,) integers, the branch (row of the branch table, "
     "from 0) out of service in each scenario, -1 for none (AC contingencies, Newton); alone, "
-    "it gives S scenarios at the case's loads; a scenario whose outage leaves buses without a "
-    "reference bus has status islanded and NaN results. C-contiguous float64 arrays are read in "
-    "place; anything else "
+    "it gives S scenarios at the case's loads; an outage that cuts buses off from every "
+    "reference bus de-energises them (NaN voltages, their branches and generators at 0; with a "
+    "distributed slack the scenario is not solved: status islanded). C-contiguous float64 arrays "
+    "are read in place; anything else "
     "is converted once. The GIL is released; large batches run in chunks of about 0.25 s "
     "(chunk: scenarios per chunk, rounded up to a multiple of 16; 0 = adaptive) so Ctrl-C "
     "interrupts within one chunk.";
@@ -297,10 +298,10 @@ void bind_ac_power_flow(py::module_& m) {
             [](const AcContingencyResult& r) {
                 const auto n = static_cast<py::ssize_t>(r.cases.size());
                 py::array_t<Index> scenario(n), outage(n), branch(n), min_bus(n), max_bus(n),
-                    outside(n);
+                    outside(n), dead(n);
                 py::array_t<std::int8_t> status(n);
                 py::array_t<int> iterations(n);
-                py::array_t<Real> loading(n), min_vm(n), max_vm(n);
+                py::array_t<Real> loading(n), min_vm(n), max_vm(n), lost_load(n), lost_gen(n);
                 for (py::ssize_t i = 0; i < n; ++i) {
                     const AcContingency& c = r.cases[static_cast<std::size_t>(i)];
                     scenario.mutable_at(i) = c.scenario;
@@ -314,6 +315,9 @@ void bind_ac_power_flow(py::module_& m) {
                     max_vm.mutable_at(i) = c.max_vm;
                     max_bus.mutable_at(i) = c.max_vm_bus;
                     outside.mutable_at(i) = c.buses_outside_limits;
+                    dead.mutable_at(i) = c.de_energized_buses;
+                    lost_load.mutable_at(i) = c.lost_load_mw;
+                    lost_gen.mutable_at(i) = c.lost_generation_mw;
                 }
                 py::dict d;
                 d["scenario"] = scenario;
@@ -327,14 +331,19 @@ void bind_ac_power_flow(py::module_& m) {
                 d["max_vm"] = max_vm;
                 d["max_vm_bus"] = max_bus;
                 d["buses_outside_limits"] = outside;
+                d["de_energized_buses"] = dead;
+                d["lost_load_mw"] = lost_load;
+                d["lost_generation_mw"] = lost_gen;
                 return d;
             },
             "Dict of (S * (1 + n_outages),) arrays, one entry per power flow, scenario by "
             "scenario, its base case (outage -1) first: scenario, outage, status (int8), "
             "iterations, max_loading_percent (MVA at the worse end, % of rateA) and "
             "max_loading_branch, min_vm/min_vm_bus, max_vm/max_vm_bus (bus rows), "
-            "buses_outside_limits; NaN and -1 where the power flow did not converge (new arrays; "
-            "pandas.DataFrame(result.cases) makes a table).")
+            "buses_outside_limits; NaN and -1 where the power flow did not converge; "
+            "de_energized_buses, lost_load_mw, lost_generation_mw: the part an outage cut off "
+            "from every reference bus (new arrays; pandas.DataFrame(result.cases) makes a "
+            "table).")
         .def_property_readonly(
             "monitored_vm",
             [](const py::object& self) {
@@ -396,8 +405,8 @@ void bind_ac_power_flow(py::module_& m) {
             "(S,) int64: the outage causing it.")
         .def_property_readonly(
             "islanding", [](const AcContingencyResult& r) { return copy_of(r.islanding); },
-            "int64 branch rows of outages that leave buses without a reference bus (not "
-            "solved).")
+            "int64 branch rows of outages that cut buses off from every reference bus (solved "
+            "with them de-energised).")
         .def_readonly("not_converged", &AcContingencyResult::not_converged,
                       "Power flows (base or outage) that did not converge, islanding excluded.")
         .def_readonly("base", &AcContingencyResult::base, "The base cases' AcPowerFlowResult.")

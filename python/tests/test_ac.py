@@ -154,7 +154,8 @@ def test_equals_the_cli_on_a_batch(cli, shared, tmp_path, start):
 
 def test_branch_outages_as_scenarios(shared, backend):
     """outage= alone: one scenario per entry at the case's loads (AC N-1). Chunks give the bits
-    of one call; -1 is the plain case; a radial branch islands a bus (status islanded, NaN); the
+    of one call; -1 is the plain case; a radial branch cuts a bus off (de-energised: NaN voltage,
+    its generators at 0, the rest solved; with a distributed slack status islanded, all NaN); the
     outaged branch carries nothing; bad entries name their global index, chunked or not."""
     net = gb.read_matpower(shared / "cases" / "case118.m")
     pf = gb.AcPowerFlow(net, backend=backend)
@@ -165,12 +166,18 @@ def test_branch_outages_as_scenarios(shared, backend):
         np.testing.assert_array_equal(getattr(pf.solve(outage=outages, chunk=16), name),
                                       getattr(one, name), err_msg=name)
     np.testing.assert_array_equal(one.vm[0], pf.solve().vm[0])
-    islanded = one.status == gb.Status.islanded.value
-    assert 0 < islanded.sum() < 20 and np.isnan(one.vm[islanded]).all()
-    solved = np.flatnonzero(~islanded)[1:]
-    assert (one.status[solved] == gb.Status.converged.value).all()
-    assert (one.pf[solved, outages[solved]] == 0).all()
-    assert not np.allclose(one.vm[solved[0]], one.vm[0])
+    assert (one.status == gb.Status.converged.value).all()
+    dead = np.isnan(one.vm)
+    cutting = dead.any(axis=1)
+    assert 0 < cutting.sum() < 20 and (dead.sum(axis=1) < 5).all()
+    assert np.isnan(one.va[dead]).all() and np.isfinite(one.pf).all()
+    gens_cut = dead[:, net.gen_bus_index]
+    assert gens_cut.any() and (one.pg[gens_cut] == 0).all() and (one.qg[gens_cut] == 0).all()
+    assert (one.pf[1:][np.arange(net.n_branch), outages[1:]] == 0).all()
+    assert not np.allclose(one.vm[1], one.vm[0])
+    shared_slack = gb.AcPowerFlow(net, backend=backend, slack="distributed")
+    r = shared_slack.solve(outage=outages[cutting])
+    assert (r.status == gb.Status.islanded.value).all() and np.isnan(r.vm).all()
     with pytest.raises(gb.InputError, match=r"AcBatch.outage\[100\] = 500: the network has 186"):
         pf.solve(outage=np.where(np.arange(150) == 100, 500, -1))
     with pytest.raises(gb.InputError, match=r"outage\[1\] must be a whole number, got 2.5"):
@@ -184,8 +191,9 @@ def test_branch_outages_as_scenarios(shared, backend):
 def test_ac_contingencies(shared, backend):
     """ac_contingencies: per power flow the summary of the full result the same outage gives
     through solve(outage=..., warm from the base case); violations are every MVA loading above
-    the threshold; the worst per scenario; chunks and a local communicator change nothing; bad
-    options name themselves."""
+    the threshold; the worst per scenario; outages that cut buses off are solved without them
+    (their count and load); chunks and a local communicator change nothing; bad options name
+    themselves."""
     net = gb.read_matpower(shared / "cases" / "case2383wp.m")
     pf = gb.AcPowerFlow(net, backend=backend)
     scale = np.array([1.0, 1.03])[:, None]
@@ -216,13 +224,18 @@ def test_ac_contingencies(shared, backend):
             rated = net.branch.rate_a > 0
             loading = np.where(rated, 100 * mva / np.where(rated, net.branch.rate_a, 1), -1)
             np.testing.assert_allclose(cases["max_loading_percent"][j], loading.max(), rtol=1e-9)
-            assert cases["min_vm"][j] == pytest.approx(r.vm[i].min(), abs=1e-12)
+            assert cases["min_vm"][j] == pytest.approx(np.nanmin(r.vm[i]), abs=1e-12)
+            dead = np.isnan(r.vm[i])
+            assert cases["de_energized_buses"][j] == dead.sum()
+            assert cases["lost_load_mw"][j] == pytest.approx(pd[s][dead].sum(), abs=1e-9)
             np.testing.assert_allclose(res.monitored_vm[j], r.vm[i][[5, 17]], atol=1e-12)
             over += [(s, cases["outage"][j], b) for b in np.flatnonzero(loading > 80)]
         post = np.arange(s * rows + 1, (s + 1) * rows)
         ok = post[cases["status"][post] == gb.Status.converged.value]
         assert res.worst_loading_percent[s] == cases["max_loading_percent"][ok].max()
         assert res.lowest_vm[s] == cases["min_vm"][ok].min()
+    assert len(res.islanding) > 0
+    assert set(res.islanding) == set(outages[cases["de_energized_buses"][1:rows] > 0])
     v = res.violations
     assert len(over) > 0 and sorted(over) == list(zip(v["scenario"], v["outage"], v["branch"]))
     again = gb.ac_contingencies(pf, pd, qd, outages=outages, threshold_percent=80,

@@ -48,7 +48,8 @@ int run_ac_n1(const Options& opt, const Network& net, const Vector& factors) {
     CsvWriter summary(dir + "/contingencies.csv");
     summary.row({"scenario", "outage", "outage_from", "outage_to", "status", "iterations",
                  "max_loading_pct", "branch", "branch_from", "branch_to", "min_vm", "min_vm_bus",
-                 "max_vm", "max_vm_bus", "buses_outside_vmin_vmax"});
+                 "max_vm", "max_vm_bus", "buses_outside_vmin_vmax", "de_energized_buses",
+                 "lost_load_mw", "lost_generation_mw"});
     for (const AcContingency& c : res.cases) {
         summary.cell(c.scenario);
         branch_cells(summary, net, c.outage);
@@ -65,6 +66,7 @@ int run_ac_n1(const Options& opt, const Network& net, const Vector& factors) {
         } else {
             summary.cell("").cell("").cell("").cell("").cell("");
         }
+        summary.cell(c.de_energized_buses).cell(c.lost_load_mw).cell(c.lost_generation_mw);
         summary.end_row();
     }
     summary.close();
@@ -91,9 +93,13 @@ int run_ac_n1(const Options& opt, const Network& net, const Vector& factors) {
     worst.close();
 
     CsvWriter islanding(dir + "/islanding.csv");
-    islanding.row({"outage", "outage_from", "outage_to"});
-    for (Index k : res.islanding) {
-        branch_cells(islanding, net, k);
+    islanding.row({"outage", "outage_from", "outage_to", "de_energized_buses", "lost_load_mw",
+                   "lost_generation_mw"});
+    for (std::size_t k = 0; k < res.outages.size(); ++k) {
+        const AcContingency& c = res.at(0, static_cast<Index>(k));  // scenario 0's part
+        if (!c.cuts_off()) continue;
+        branch_cells(islanding, net, c.outage);
+        islanding.cell(c.de_energized_buses).cell(c.lost_load_mw).cell(c.lost_generation_mw);
         islanding.end_row();
     }
     islanding.close();
@@ -112,8 +118,9 @@ int run_ac_n1(const Options& opt, const Network& net, const Vector& factors) {
 
     std::cout << "ac n1 of " << net.source() << ": " << factors.size() << " scenarios x "
               << res.outages.size() << " outages (Newton) on " << to_string(pf.backend()) << ", "
-              << res.islanding.size() << " islanding, " << res.not_converged << " not converged, "
-              << res.violations.size() << " loadings above " << analysis.threshold_percent
+              << res.islanding.size() << " cutting buses off, " << res.not_converged
+              << " not converged, " << res.violations.size() << " loadings above "
+              << analysis.threshold_percent
               << "% of rateA (MVA); wrote contingencies.csv, violations.csv, worst.csv, "
                  "islanding.csv to "
               << dir << "\n";

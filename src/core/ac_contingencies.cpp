@@ -57,15 +57,32 @@ void validate(const AcPowerFlow& pf, const AcBatch& base, const AcContingencyOpt
     }
 }
 
-// The summary of power flow j of r (scenario s, outage k), and the loadings above the threshold
-// appended to `over` as (scenario, outage, branch, loading) when `over` is given.
-AcContingency summarize(const Network& net, const AcPowerFlowResult& r, Index j, Index s, Index k,
-                        Real threshold, std::vector<Real>* over) {
+// The summary of power flow j of r (scenario s, outage k; loads pd, MW, and generator schedule
+// pg, MW, of its base case), and the loadings above the threshold appended to `over` as
+// (scenario, outage, branch, loading) when `over` is given.
+AcContingency summarize(const Network& net, const AcPowerFlowResult& r, Index j,
+                        const Eigen::Ref<const Vector>& pd, const Eigen::Ref<const Vector>& pg,
+                        Index s, Index k, Real threshold, std::vector<Real>* over) {
     AcContingency c;
     c.scenario = s;
     c.outage = k;
     c.status = r.report.at(j);
     c.iterations = r.report.iterations[j];
+    if (c.status == Status::islanded) return c;
+    const auto& bus = net.buses();
+    // De-energised buses (cut off by the outage) are the ones without a voltage.
+    std::vector<char> dead(static_cast<std::size_t>(net.n_bus()), 0);
+    for (Index i = 0; i < net.n_bus(); ++i) {
+        if (bus.type[i] == static_cast<std::int8_t>(BusType::isolated) || !std::isnan(r.vm(i, j)))
+            continue;
+        dead[static_cast<std::size_t>(i)] = 1;
+        ++c.de_energized_buses;
+        c.lost_load_mw += pd[i];
+    }
+    if (c.de_energized_buses > 0)
+        for (Index g = 0; g < net.n_gen(); ++g)
+            if (net.gen_active(g) && dead[static_cast<std::size_t>(net.gen_bus()[g])])
+                c.lost_generation_mw += pg[g];
     if (c.status != Status::converged) return c;
     const auto& rate = net.branches().rate_a;
     for (Index l = 0; l < net.n_branch(); ++l) {
@@ -78,9 +95,10 @@ AcContingency summarize(const Network& net, const AcPowerFlowResult& r, Index j,
         if (over && loading > threshold)
             over->insert(over->end(), {Real(s), Real(k), Real(l), loading});
     }
-    const auto& bus = net.buses();
     for (Index i = 0; i < net.n_bus(); ++i) {
-        if (bus.type[i] == static_cast<std::int8_t>(BusType::isolated)) continue;
+        if (bus.type[i] == static_cast<std::int8_t>(BusType::isolated) ||
+            dead[static_cast<std::size_t>(i)])
+            continue;
         const Real vm = r.vm(i, j);
         if (c.min_vm_bus < 0 || vm < c.min_vm) {
             c.min_vm = vm;
@@ -97,12 +115,13 @@ AcContingency summarize(const Network& net, const AcPowerFlowResult& r, Index j,
 
 // A summary travels as doubles (indices and codes are exact): position of its outage in the list,
 // then its fields, then the monitored Vm.
-constexpr int kFields = 11;
+constexpr int kFields = 14;
 void put(std::vector<Real>& out, Index position, const AcContingency& c) {
     out.insert(out.end(),
                {Real(c.scenario), Real(position), Real(static_cast<int>(c.status)),
                 Real(c.iterations), c.max_loading_percent, Real(c.max_loading_branch), c.min_vm,
-                Real(c.min_vm_bus), c.max_vm, Real(c.max_vm_bus), Real(c.buses_outside_limits)});
+                Real(c.min_vm_bus), c.max_vm, Real(c.max_vm_bus), Real(c.buses_outside_limits),
+                Real(c.de_energized_buses), c.lost_load_mw, c.lost_generation_mw});
 }
 AcContingency get(const Real* v, const std::vector<Index>& outages) {
     AcContingency c;
@@ -117,6 +136,9 @@ AcContingency get(const Real* v, const std::vector<Index>& outages) {
     c.max_vm = v[8];
     c.max_vm_bus = Index(v[9]);
     c.buses_outside_limits = Index(v[10]);
+    c.de_energized_buses = Index(v[11]);
+    c.lost_load_mw = v[12];
+    c.lost_generation_mw = v[13];
     return c;
 }
 
@@ -147,6 +169,10 @@ AcContingencyResult ac_contingencies(const AcPowerFlow& pf, const AcBatch& base,
     const Index S = base.size(), n_out = static_cast<Index>(out.outages.size());
     const auto n_mon = static_cast<Index>(options.monitored_buses.size());
 
+    // Scenario s's generator schedule (MW): the lost generation of a de-energised part.
+    const auto schedule = [&](Index s) -> Vector {
+        return base.pg ? Vector(base.pg->col(s)) : net.generators().pg;
+    };
     std::vector<Real> cases, over;
     detail::run_chunks(comm, S * n_out, options.chunk, [&](Index first, Index count) {
         const Index nb = net.n_bus(), ng = net.n_gen();
@@ -175,7 +201,8 @@ AcContingencyResult ac_contingencies(const AcPowerFlow& pf, const AcBatch& base,
         for (Index j = 0; j < count; ++j) {
             const Index q = first + j, s = q / n_out;
             put(cases, q % n_out,
-                summarize(net, r, j, s, outage[j], options.threshold_percent, &over));
+                summarize(net, r, j, base.pd.col(s), schedule(s), s, outage[j],
+                          options.threshold_percent, &over));
             monitor(r, j, options.monitored_buses, cases);
         }
     });
@@ -187,8 +214,8 @@ AcContingencyResult ac_contingencies(const AcPowerFlow& pf, const AcBatch& base,
     out.monitored_vm.resize(n_mon, S * (1 + n_out));
     for (Index s = 0; s < S; ++s) {
         const Index at = s * (1 + n_out);
-        out.cases[static_cast<std::size_t>(at)] =
-            summarize(net, out.base, s, s, -1, options.threshold_percent, &over);
+        out.cases[static_cast<std::size_t>(at)] = summarize(
+            net, out.base, s, base.pd.col(s), schedule(s), s, -1, options.threshold_percent, &over);
         std::vector<Real> vm;
         monitor(out.base, s, options.monitored_buses, vm);
         for (Index m = 0; m < n_mon; ++m) out.monitored_vm(m, at) = vm[static_cast<std::size_t>(m)];
@@ -220,10 +247,8 @@ AcContingencyResult ac_contingencies(const AcPowerFlow& pf, const AcBatch& base,
         if (out.at(s, -1).status != Status::converged) ++out.not_converged;
         for (Index k = 0; k < n_out; ++k) {
             const AcContingency& c = out.at(s, k);
-            if (c.status == Status::islanded) {
-                if (s == 0) out.islanding.push_back(c.outage);
-                continue;
-            }
+            if (s == 0 && c.cuts_off()) out.islanding.push_back(c.outage);
+            if (c.status == Status::islanded) continue;
             if (c.status != Status::converged) {
                 ++out.not_converged;
                 continue;

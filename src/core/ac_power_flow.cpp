@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <sstream>
 
@@ -606,30 +607,43 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
     detail::populate(vm);
     detail::populate(va);
 
-    // Branch outages: each scenario's share of Ybus to take out; a scenario whose outage leaves
-    // buses without a reference bus is not solved.
+    // Branch outages: each scenario's share of Ybus to take out. An outage that leaves buses
+    // without a reference bus de-energises them: their generators trip and their loads are lost
+    // (cut_off, one list per such outage); with a distributed slack, whose shares they would
+    // change, the scenario is not solved.
     std::vector<int> outage(static_cast<std::size_t>(ns), -1);
     std::vector<detail::BranchAdmittance> cut(batch.outage ? static_cast<std::size_t>(ns) : 0);
+    std::vector<const std::vector<int>*> cut_off(static_cast<std::size_t>(ns), nullptr);
+    std::map<int, std::vector<int>> cut_off_by_outage;
     std::vector<Index> active;
-    {
-        // Outages that leave buses without a reference bus.
+    if (batch.outage) {
         std::vector<char> reference(static_cast<std::size_t>(nb), 0);
         for (int r : p.ref) reference[static_cast<std::size_t>(r)] = 1;
-        const std::vector<bool> islanding =
-            batch.outage ? detail::bridges(net, &reference) : std::vector<bool>();
+        const detail::BranchGraph graph(net);
+        const std::vector<bool> islanding = graph.bridges(&reference);
         for (Index s = 0; s < ns; ++s) {
             const auto ss = static_cast<std::size_t>(s);
-            if (batch.outage && (*batch.outage)[s] >= 0) {
-                outage[ss] = static_cast<int>((*batch.outage)[s]);
-                cut[ss] = detail::branch_admittance(p, outage[ss]);
-                if (islanding[static_cast<std::size_t>(outage[ss])]) {
-                    res.report.status[s] = static_cast<std::int8_t>(Status::islanded);
-                    continue;
-                }
+            const int k = static_cast<int>((*batch.outage)[s]);
+            if (k < 0) continue;
+            outage[ss] = k;
+            cut[ss] = detail::branch_admittance(p, k);
+            if (!islanding[static_cast<std::size_t>(k)]) continue;
+            if (distributed) {
+                res.report.status[s] = static_cast<std::int8_t>(Status::islanded);
+                continue;
             }
-            active.push_back(s);
+            auto it = cut_off_by_outage.find(k);
+            if (it == cut_off_by_outage.end())
+                it = cut_off_by_outage.emplace(k, graph.cut_off(k, reference)).first;
+            cut_off[ss] = &it->second;
+            std::vector<char> dead(static_cast<std::size_t>(nb), 0);
+            for (int i : it->second) dead[static_cast<std::size_t>(i)] = 1;
+            for (Index g = 0; g < ng; ++g)
+                if (dead[static_cast<std::size_t>(net.gen_bus()[g])]) st.gen_on(g, s) = 0;
         }
     }
+    for (Index s = 0; s < ns; ++s)
+        if (res.report.at(s) != Status::islanded) active.push_back(s);
     const auto cut_of = [&](Index s) -> const detail::BranchAdmittance* {
         return outage[static_cast<std::size_t>(s)] >= 0 ? &cut[static_cast<std::size_t>(s)]
                                                         : nullptr;
@@ -660,14 +674,19 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
         p_spec /= p.base_mva;
         q_spec /= p.base_mva;
         std::vector<int> active_outage;
+        std::vector<const std::vector<int>*> active_cut_off;
         if (batch.outage)
-            for (Index s : active) active_outage.push_back(outage[static_cast<std::size_t>(s)]);
+            for (Index s : active) {
+                active_outage.push_back(outage[static_cast<std::size_t>(s)]);
+                active_cut_off.push_back(cut_off[static_cast<std::size_t>(s)]);
+            }
         detail::AcEngineBatch eb{p_spec,
                                  q_spec,
                                  all ? st.vm0 : vm0,
                                  all ? st.va0 : va0,
                                  types_changed ? &types : nullptr,
-                                 batch.outage ? active_outage.data() : nullptr};
+                                 batch.outage ? active_outage.data() : nullptr,
+                                 batch.outage ? active_cut_off.data() : nullptr};
         detail::AcEngineOutput out;
         out.vm.resize(nb, na);
         out.va.resize(nb, na);
@@ -825,6 +844,13 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
         ComplexVector v(nb);
         for (Index s = begin; s < end; ++s) {
             for (Index i = 0; i < nb; ++i) v[i] = res.vm(i, s) * detail::unit_phasor(va(i, s));
+            if (const std::vector<int>* dead = cut_off[static_cast<std::size_t>(s)]) {
+                // De-energised: no voltage, no flow in their branches.
+                for (int i : *dead) {
+                    v[i] = 0;
+                    res.vm(i, s) = res.va(i, s) = std::numeric_limits<Real>::quiet_NaN();
+                }
+            }
             Complex loss = 0;
             for (Index k = 0; k < nl; ++k) {
                 if (k == outage[static_cast<std::size_t>(s)]) {

@@ -5,15 +5,20 @@
 
 namespace gridbatch::detail {
 
-std::vector<bool> bridges(const Network& net, const std::vector<char>* reference) {
-    const Index nb = net.n_bus(), nl = net.n_branch();
-    std::vector<std::vector<std::pair<int, int>>> adj(nb);  // (neighbour, branch)
-    for (Index k = 0; k < nl; ++k)
+BranchGraph::BranchGraph(const Network& net)
+    : net_(net), adj_(static_cast<std::size_t>(net.n_bus())) {
+    for (Index k = 0; k < net.n_branch(); ++k)
         if (net.branch_active(k)) {
             const int f = net.branch_from()[k], t = net.branch_to()[k];
-            adj[f].emplace_back(t, static_cast<int>(k));
-            adj[t].emplace_back(f, static_cast<int>(k));
+            adj_[static_cast<std::size_t>(f)].emplace_back(t, static_cast<int>(k));
+            adj_[static_cast<std::size_t>(t)].emplace_back(f, static_cast<int>(k));
         }
+}
+
+std::vector<bool> BranchGraph::bridges(const std::vector<char>* reference) const {
+    const Network& net = net_;
+    const auto& adj = adj_;
+    const Index nb = net.n_bus(), nl = net.n_branch();
     std::vector<bool> bridge(nl, false);
     std::vector<int> order(nb, -1), low(nb, 0);
     // Per bus, the reference buses and the buses inside the power flow in its DFS subtree.
@@ -63,6 +68,35 @@ std::vector<bool> bridges(const Network& net, const std::vector<char>* reference
         }
     }
     return bridge;
+}
+
+std::vector<int> BranchGraph::cut_off(Index k, const std::vector<char>& reference) const {
+    // One side, by breadth-first search without branch k; the other where that one holds a
+    // reference bus.
+    std::vector<char> seen(adj_.size(), 0);
+    std::vector<int> side;
+    const auto search = [&](int from) {
+        side.assign(1, from);
+        seen[static_cast<std::size_t>(from)] = 1;
+        bool has_reference = reference[static_cast<std::size_t>(from)] != 0;
+        for (std::size_t at = 0; at < side.size(); ++at)
+            for (const auto& [to, branch] : adj_[static_cast<std::size_t>(side[at])]) {
+                if (branch == k || seen[static_cast<std::size_t>(to)]) continue;
+                seen[static_cast<std::size_t>(to)] = 1;
+                has_reference = has_reference || reference[static_cast<std::size_t>(to)] != 0;
+                side.push_back(to);
+            }
+        return !has_reference;
+    };
+    const int from = net_.branch_from()[k], to = net_.branch_to()[k];
+    bool orphan = search(to);
+    if (!orphan && !seen[static_cast<std::size_t>(from)]) orphan = search(from);
+    if (!orphan) return {};
+    std::vector<int> out;
+    for (int i : side)
+        if (net_.buses().type[i] != static_cast<std::int8_t>(BusType::isolated)) out.push_back(i);
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 }  // namespace gridbatch::detail

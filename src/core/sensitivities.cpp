@@ -152,7 +152,9 @@ Matrix ptdf(DcPowerFlow& pf, PtdfSlack slack) {
     return ptdf_columns(pf, all, slack);
 }
 
-std::vector<bool> islanding_branches(const Network& net) { return detail::bridges(net); }
+std::vector<bool> islanding_branches(const Network& net) {
+    return detail::BranchGraph(net).bridges();
+}
 
 Lodf lodf(DcPowerFlow& pf) {
     std::vector<Index> all(static_cast<std::size_t>(pf.network().n_branch()));

@@ -165,12 +165,13 @@ void ac_contingency_fields(const Network& net, const AcContingencyResult& ac, In
     row.ac_min_vm_outage = ac.lowest_vm_outage[c];
     for (Index k = 0; k < static_cast<Index>(ac.outages.size()); ++k) {
         const AcContingency& x = ac.at(c, k);
-        if (x.status == Status::islanded) ++row.ac_islanding;
+        if (x.cuts_off()) ++row.ac_islanding;
         if (x.status != Status::converged) {
             if (x.status != Status::islanded) ++row.ac_not_converged;
             continue;
         }
         const Real vm = ac.monitored_vm(0, c * (1 + Index(ac.outages.size())) + 1 + k);
+        if (std::isnan(vm)) continue;  // the POI itself cut off
         if (std::isnan(row.ac_min_poi_vm) || vm < row.ac_min_poi_vm) {
             row.ac_min_poi_vm = vm;
             row.ac_min_poi_vm_outage = x.outage;

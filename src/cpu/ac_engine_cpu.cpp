@@ -271,6 +271,10 @@ struct Workspace {
     ComplexVector v, unit, ibus;  // V, V / |V|, Ybus V
     Vector vm, va, f, values, x;  // x: the block solve's right-hand side
     Vector z;                     // distributed slack in blocks: A^-1 u (prepare_lambda)
+    // Per bus, nonzero where the scenario's outage cuts it off (AcEngineBatch::cut_off); `cut`
+    // lists them, to be cleared before the next scenario.
+    std::vector<char> dead;
+    std::vector<int> cut;
 };
 
 class CpuAcEngine final : public AcEngine {
@@ -383,6 +387,11 @@ private:
     void start(const AcEngineBatch& batch, Index s, Workspace& ws) const {
         admittance(batch, s, ws);
         const int nb = net_->n_bus;
+        ws.dead.resize(static_cast<std::size_t>(nb), 0);
+        for (int i : ws.cut) ws.dead[static_cast<std::size_t>(i)] = 0;
+        ws.cut.clear();
+        if (batch.cut_off && batch.cut_off[s]) ws.cut = *batch.cut_off[s];
+        for (int i : ws.cut) ws.dead[static_cast<std::size_t>(i)] = 1;
         ws.vm = batch.vm0.col(s);
         ws.va = batch.va0.col(s);
         ws.v.resize(nb);
@@ -435,6 +444,11 @@ private:
             const auto ii = static_cast<std::size_t>(i);
             const int rp = l.row_p[ii], rq = l.row_q[ii];
             if (rp < 0 && rq < 0) continue;
+            if (ws.dead[ii]) {  // de-energised: no equation
+                if (rp >= 0) ws.f[rp] = 0;
+                if (rq >= 0) ws.f[rq] = 0;
+                continue;
+            }
             const Complex mis =
                 ws.v[i] * std::conj(ws.ibus[i]) - Complex(batch.p_spec(i, s), batch.q_spec(i, s));
             if (rp >= 0) {
@@ -479,7 +493,13 @@ private:
             for (int q = y.row_ptr[ii]; q < y.row_ptr[ii + 1]; ++q) {
                 const auto qq = static_cast<std::size_t>(q);
                 Complex d_va, d_vm;
-                power_derivatives(y, i, qq, ws, d_va, d_vm);
+                if (ws.dead[ii]) {  // identity rows: dP/dVa = dQ/dVm = 1 on the diagonal
+                    const bool diagonal = y.col[qq] == i;
+                    d_va = diagonal ? Complex(1, 0) : Complex(0, 0);
+                    d_vm = diagonal ? Complex(0, 1) : Complex(0, 0);
+                } else {
+                    power_derivatives(y, i, qq, ws, d_va, d_vm);
+                }
                 if (l.pos_pa[qq] >= 0) ws.values[l.pos_pa[qq]] = d_va.real();
                 if (l.pos_pm[qq] >= 0) ws.values[l.pos_pm[qq]] = d_vm.real();
                 if (l.pos_qa[qq] >= 0) ws.values[l.pos_qa[qq]] = d_va.imag();
@@ -508,7 +528,7 @@ private:
                 const int k = y.col[qq];
                 const bool a_col = l.col_a[static_cast<std::size_t>(k)] >= 0;
                 const bool m_col = l.col_m[static_cast<std::size_t>(k)] >= 0;
-                if (!a_col) {  // the distributed slack's reference bus
+                if (!a_col || ws.dead[ii]) {  // the distributed slack's reference bus, a dead bus
                     blocks[pos] = k == i ? Block2{1.0, 0.0, 0.0, 1.0} : Block2{0.0, 0.0, 0.0, 0.0};
                     continue;
                 }

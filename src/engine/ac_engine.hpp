@@ -85,6 +85,10 @@ struct AcEngineBatch {
     // Per scenario, the branch out of service (-1: none; AcBatch::outage); nullptr = none at all.
     // Engines solve with Ybus less that branch's share (branch_admittance).
     const int* outage = nullptr;
+    // Per scenario, the buses its outage cuts off from every reference bus (null: none). They are
+    // de-energised: their equations and unknowns drop out (identity rows, zero mismatch), their
+    // voltages stay at the start. Engines that cannot do this take no such scenarios.
+    const std::vector<int>* const* cut_off = nullptr;
 };
 
 // Engine results for the batch's scenarios, same column order. The caller sizes every member.

@@ -1,8 +1,9 @@
 // AC contingencies (AcBatch::outage), on every backend: a scenario with branch k out equals the
 // AC power flow of the case with branch k out of service, built independently as its own network
-// (its own Ybus, bus classes and Jacobian pattern); an outage that islands buses is reported as
-// Status::islanded exactly where the case without the branch is refused for an island without a
-// reference bus; bad outage lists are errors naming the entry.
+// (its own Ybus, bus classes and Jacobian pattern); where that case is refused for an island
+// without a reference bus, the outage de-energises exactly that island (NaN voltages) and equals
+// the case with its buses isolated too; ac_contingencies() summarises the same power flows; bad
+// outage lists and options are errors naming the entry.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include "support/backend_test.hpp"
 #include "support/cases.hpp"
 #include "support/expect_error.hpp"
+#include "support/scoped_env.hpp"
 
 namespace gridbatch {
 namespace {
@@ -32,6 +34,38 @@ Network without_branch(const Network& net, Index k) {
     br.in_service[k] = 0;
     return Network::from_tables(net.base_mva(), net.buses(), net.generators(), br,
                                 net.source() + " without branch " + std::to_string(k));
+}
+
+// The buses of `net` in a connected part (active branches) without a REF bus (union-find; the
+// library finds them by other means).
+std::vector<Index> buses_without_reference(const Network& net) {
+    std::vector<Index> parent(static_cast<std::size_t>(net.n_bus()));
+    for (Index i = 0; i < net.n_bus(); ++i) parent[static_cast<std::size_t>(i)] = i;
+    const auto find = [&](Index i) {
+        while (parent[static_cast<std::size_t>(i)] != i) i = parent[static_cast<std::size_t>(i)];
+        return i;
+    };
+    for (Index k = 0; k < net.n_branch(); ++k)
+        if (net.branch_active(k))
+            parent[static_cast<std::size_t>(find(net.branch_from()[k]))] = find(net.branch_to()[k]);
+    std::vector<char> has_ref(parent.size(), 0);
+    for (Index i = 0; i < net.n_bus(); ++i)
+        if (net.buses().type[i] == static_cast<std::int8_t>(BusType::ref))
+            has_ref[static_cast<std::size_t>(find(i))] = 1;
+    std::vector<Index> out;
+    for (Index i = 0; i < net.n_bus(); ++i)
+        if (net.buses().type[i] != static_cast<std::int8_t>(BusType::isolated) &&
+            !has_ref[static_cast<std::size_t>(find(i))])
+            out.push_back(i);
+    return out;
+}
+
+// `net` with `buses` isolated (their branches and generators out, as MATPOWER's ext2int does).
+Network with_isolated(const Network& net, const std::vector<Index>& buses) {
+    BusTable bus = net.buses();
+    for (Index i : buses) bus.type[i] = static_cast<std::int8_t>(BusType::isolated);
+    return Network::from_tables(net.base_mva(), bus, net.generators(), net.branches(),
+                                net.source() + ", cut-off buses isolated");
 }
 
 class AcContingencyTest : public test::BackendTest {
@@ -45,9 +79,11 @@ protected:
     }
 
     // Every outage of `outages` as one batch at the case's loads, each scenario against the solve
-    // of the case without that branch.
-    void expect_equal_to_cases_without(const Network& net, const std::vector<Index>& outages,
-                                       bool q_limits) {
+    // of the case without that branch; where that leaves buses without a reference bus, without
+    // them too (isolated: the de-energised part).
+    // Returns how many outages cut buses off.
+    Index expect_equal_to_cases_without(const Network& net, const std::vector<Index>& outages,
+                                        bool q_limits) {
         const auto ns = static_cast<Index>(outages.size());
         const Matrix pd = net.buses().pd.replicate(1, ns), qd = net.buses().qd.replicate(1, ns);
         IndexVector out(ns);
@@ -55,32 +91,35 @@ protected:
         AcBatch batch(pd, qd);
         batch.outage.emplace(out);
         const AcPowerFlowResult r = AcPowerFlow(net, options(q_limits)).solve(batch);
-        Index solved = 0, islanded = 0;
+        Index solved = 0, islanding = 0;
         for (Index s = 0; s < ns; ++s) {
             const Index k = out[s];
             SCOPED_TRACE(net.source() + ", outage of branch " + std::to_string(k));
-            const Network cut = without_branch(net, k);
-            AcPowerFlowResult one;
-            std::string refused;
-            try {
-                one = AcPowerFlow(cut, options(q_limits)).solve();
-            } catch (const Error& e) {
-                refused = e.what();
-            }
-            if (!refused.empty()) {
+            Network cut = without_branch(net, k);
+            const std::vector<Index> dead = buses_without_reference(cut);
+            std::vector<char> live(static_cast<std::size_t>(net.n_bus()), 1);
+            for (Index i : dead) live[static_cast<std::size_t>(i)] = 0;
+            if (!dead.empty()) {
+                const std::string refused =
+                    test::error_of([&] { AcPowerFlow(cut, options(q_limits)).solve(); });
                 EXPECT_NE(refused.find("island without a REF or PV bus"), std::string::npos)
                     << refused;
-                EXPECT_EQ(r.report.at(s), Status::islanded);
-                EXPECT_TRUE(std::isnan(r.vm(0, s)) && std::isnan(r.pf(0, s)));
-                ++islanded;
-                continue;
+                cut = with_isolated(cut, dead);
+                ++islanding;
+                for (Index i : dead)
+                    EXPECT_TRUE(std::isnan(r.vm(i, s)) && std::isnan(r.va(i, s))) << "bus " << i;
             }
+            const AcPowerFlowResult one = AcPowerFlow(cut, options(q_limits)).solve();
             ++solved;
-            ASSERT_EQ(r.report.at(s), one.report.at(0));
-            if (one.report.at(0) != Status::converged) continue;
+            EXPECT_EQ(r.report.at(s), one.report.at(0));
+            if (r.report.at(s) != one.report.at(0) || one.report.at(0) != Status::converged)
+                continue;
             EXPECT_EQ(r.report.iterations[s], one.report.iterations[0]);
-            EXPECT_LT((r.vm.col(s) - one.vm.col(0)).cwiseAbs().maxCoeff(), 1e-9);
-            EXPECT_LT((r.va.col(s) - one.va.col(0)).cwiseAbs().maxCoeff(), 1e-7);
+            for (Index i = 0; i < net.n_bus(); ++i) {
+                if (!live[static_cast<std::size_t>(i)]) continue;
+                EXPECT_NEAR(r.vm(i, s), one.vm(i, 0), 1e-9) << "bus " << i;
+                EXPECT_NEAR(r.va(i, s), one.va(i, 0), 1e-7) << "bus " << i;
+            }
             EXPECT_LT((r.pg.col(s) - one.pg.col(0)).cwiseAbs().maxCoeff(), 1e-6);
             EXPECT_LT((r.qg.col(s) - one.qg.col(0)).cwiseAbs().maxCoeff(), 1e-6);
             for (const auto& [mine, theirs] :
@@ -92,20 +131,24 @@ protected:
             EXPECT_EQ(r.q_limited_buses[static_cast<std::size_t>(s)], one.q_limited_buses[0]);
         }
         EXPECT_GT(solved, 0);
-        RecordProperty(net.source() + (q_limits ? " q-limits" : "") + " islanded",
-                       std::to_string(islanded));
+        RecordProperty(net.source() + (q_limits ? " q-limits" : "") + " islanding",
+                       std::to_string(islanding));
+        return islanding;
     }
 };
 
-// Every in-service branch of case118, one scenario each: the radial ones island a bus.
+// Every in-service branch of case118, one scenario each: the radial ones cut a bus off.
 TEST_P(AcContingencyTest, EveryOutageOfCase118EqualsTheCaseWithoutThatBranch) {
     GRIDBATCH_REQUIRE_SHARED();
     const Network net = read_matpower(test::case_path("case118"));
     std::vector<Index> outages;
     for (Index k = 0; k < net.n_branch(); ++k)
         if (net.branch_active(k)) outages.push_back(k);
-    expect_equal_to_cases_without(net, outages, false);
-    expect_equal_to_cases_without(net, outages, true);
+    EXPECT_GT(expect_equal_to_cases_without(net, outages, false), 0);
+    EXPECT_GT(expect_equal_to_cases_without(net, outages, true), 0);
+    // The scalar LU's Jacobian (identity rows of the cut-off buses) as well as the blocks'.
+    const test::ScopedEnv klu("GRIDBATCH_AC_LU", "klu");
+    EXPECT_GT(expect_equal_to_cases_without(net, outages, false), 0);
 }
 
 // A larger network (the block LU with the outage's zero blocks, parallel branches), every 60th
@@ -116,7 +159,7 @@ TEST_P(AcContingencyTest, SampledOutagesOfCase2383wpEqualTheCasesWithoutThem) {
     std::vector<Index> outages;
     for (Index k = 0; k < net.n_branch(); k += 60)
         if (net.branch_active(k)) outages.push_back(k);
-    expect_equal_to_cases_without(net, outages, false);
+    EXPECT_GT(expect_equal_to_cases_without(net, outages, false), 0);
 }
 
 // Scenarios without an outage (-1) beside ones with: the same as the plain solve, bit for bit,
@@ -141,6 +184,31 @@ TEST_P(AcContingencyTest, ScenariosWithoutAnOutageAreThePlainSolve) {
         EXPECT_NE(r.vm.col(1), plain.vm.col(0));
         EXPECT_NE(r.vm.col(3), r.vm.col(1));
     }
+}
+
+// With a distributed slack the generators an outage cuts off would change every share: such a
+// scenario is Status::islanded (NaN), the others solved.
+TEST_P(AcContingencyTest, DistributedSlackLeavesCutOffOutagesUnsolved) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case118"));
+    Index cutting = -1, meshed = -1;
+    for (Index k = 0; k < net.n_branch() && (cutting < 0 || meshed < 0); ++k) {
+        const bool cuts = !buses_without_reference(without_branch(net, k)).empty();
+        (cuts ? cutting : meshed) = k;
+    }
+    ASSERT_GE(cutting, 0);
+    const Matrix pd = net.buses().pd.replicate(1, 2), qd = net.buses().qd.replicate(1, 2);
+    IndexVector out(2);
+    out << cutting, meshed;
+    AcBatch batch(pd, qd);
+    batch.outage.emplace(out);
+    AcOptions o = options();
+    o.slack = SlackMode::distributed;
+    const AcPowerFlowResult r = AcPowerFlow(net, o).solve(batch);
+    EXPECT_EQ(r.report.at(0), Status::islanded);
+    EXPECT_TRUE(r.vm.col(0).array().isNaN().all() && r.pg.col(0).array().isNaN().all());
+    EXPECT_EQ(r.report.at(1), Status::converged);
+    EXPECT_TRUE(r.vm.col(1).allFinite());
 }
 
 TEST_P(AcContingencyTest, BadOutageListsNameTheEntry) {
@@ -251,7 +319,20 @@ TEST_P(AcContingencyTest, AnalysisSummarisesEveryPowerFlow) {
         EXPECT_EQ(c.scenario, s);
         EXPECT_EQ(c.outage, out[j]);
         ASSERT_EQ(c.status, r.report.at(j));
-        if (c.status == Status::islanded && s == 0) islanding.push_back(out[j]);
+        // The de-energised part: buses without a voltage, their load and generators' schedule.
+        Index dead = 0;
+        Real lost_load = 0, lost_generation = 0;
+        for (Index i = 0; i < nb; ++i)
+            if (std::isnan(r.vm(i, j))) {
+                ++dead;
+                lost_load += pd(i, s);
+                for (Index g = 0; g < net.n_gen(); ++g)
+                    if (net.gen_bus()[g] == i && net.gen_active(g)) lost_generation += pg(g, s);
+            }
+        EXPECT_EQ(c.de_energized_buses, dead);
+        EXPECT_NEAR(c.lost_load_mw, lost_load, 1e-9);
+        EXPECT_NEAR(c.lost_generation_mw, lost_generation, 1e-9);
+        if (dead > 0 && s == 0) islanding.push_back(out[j]);
         if (c.status != Status::converged) {
             if (c.status != Status::islanded) ++not_converged;
             EXPECT_TRUE(std::isnan(c.min_vm) && std::isnan(res.monitored_vm(0, j)));
@@ -283,10 +364,20 @@ TEST_P(AcContingencyTest, AnalysisSummarisesEveryPowerFlow) {
         EXPECT_NEAR(c.max_vm, hi, 1e-12);
         EXPECT_NEAR(r.vm(c.max_vm_bus, j), hi, 1e-12);
         EXPECT_EQ(c.buses_outside_limits, outside);
-        EXPECT_NEAR(res.monitored_vm(0, j), r.vm(0, j), 1e-12);
-        EXPECT_NEAR(res.monitored_vm(1, j), r.vm(nb - 1, j), 1e-12);
+        for (const auto& [m, i] : {std::pair<Index, Index>{0, 0}, {1, nb - 1}}) {
+            if (std::isnan(r.vm(i, j)))
+                EXPECT_TRUE(std::isnan(res.monitored_vm(m, j)));
+            else
+                EXPECT_NEAR(res.monitored_vm(m, j), r.vm(i, j), 1e-12);
+        }
     }
+    // case118's radial branches cut buses off: solved without them.
     EXPECT_GT(islanding.size(), 0u);
+    for (Index k = 0; k < n_out; ++k)
+        if (res.at(0, k).de_energized_buses > 0) {
+            EXPECT_EQ(res.at(0, k).status, Status::converged) << outages[std::size_t(k)];
+            EXPECT_GT(res.at(0, k).lost_load_mw + res.at(0, k).lost_generation_mw, 0);
+        }
     EXPECT_EQ(res.islanding, islanding);
     EXPECT_EQ(res.not_converged, not_converged);
     std::sort(over.begin(), over.end());
@@ -321,7 +412,9 @@ TEST_P(AcContingencyTest, AnalysisSummarisesEveryPowerFlow) {
                             &y = whole.cases[static_cast<std::size_t>(j)];
         EXPECT_EQ(x.status, y.status);
         EXPECT_EQ(x.iterations, y.iterations);
-        if (x.status == Status::converged) EXPECT_EQ(x.max_loading_percent, y.max_loading_percent);
+        if (x.status == Status::converged) {
+            EXPECT_EQ(x.max_loading_percent, y.max_loading_percent);
+        }
     }
     EXPECT_EQ(whole.violations.size(), res.violations.size());
 }
@@ -390,7 +483,7 @@ std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
 // `gridbatch n1 --ac` on the built-in network (rated branches): contingencies.csv holds the base
 // case (from the case) and every outage (from the base case's solution) with the library's status
 // and lowest voltage, violations.csv every rated loading (MVA at the worse end) above the
-// threshold, islanding.csv the islanded outages.
+// threshold (its network is meshed: islanding.csv is empty).
 TEST(AcContingencyCli, WritesWhatTheLibraryComputes) {
     const Network net = builtin_network();
     const std::string dir = ::testing::TempDir() + "gridbatch_n1_ac";
@@ -420,13 +513,13 @@ TEST(AcContingencyCli, WritesWhatTheLibraryComputes) {
 
     const auto rows = csv_rows(dir + "/contingencies.csv");
     ASSERT_EQ(static_cast<Index>(rows.size()), ns);
-    Index violations = 0, islanded = 0;
+    Index violations = 0;
     for (Index j = 0; j < ns; ++j) {
         const auto& row = rows[static_cast<std::size_t>(j)];
-        ASSERT_EQ(row.size(), 15u);
+        ASSERT_EQ(row.size(), 18u);
         EXPECT_EQ(row[1], j == 0 ? "" : std::to_string(outages[static_cast<std::size_t>(j)]));
         EXPECT_EQ(row[4], to_string(r.report.at(j)));
-        if (r.report.at(j) == Status::islanded) ++islanded;
+        EXPECT_EQ(row[15], "0");
         if (r.report.at(j) != Status::converged) continue;
         Real lowest = HUGE_VAL;  // over the buses inside the power flow
         for (Index i = 0; i < net.n_bus(); ++i)
@@ -443,7 +536,7 @@ TEST(AcContingencyCli, WritesWhatTheLibraryComputes) {
     }
     EXPECT_GT(violations, 0);
     EXPECT_EQ(static_cast<Index>(csv_rows(dir + "/violations.csv").size()), violations);
-    EXPECT_EQ(static_cast<Index>(csv_rows(dir + "/islanding.csv").size()), islanded);
+    EXPECT_TRUE(csv_rows(dir + "/islanding.csv").empty());
     EXPECT_EQ(csv_rows(dir + "/worst.csv").size(), 1u);
 
     // --outages: the listed outages' rows of the full run, after the base, in branch order.
@@ -461,6 +554,56 @@ TEST(AcContingencyCli, WritesWhatTheLibraryComputes) {
     EXPECT_EQ(some[0], rows[0]);
     EXPECT_EQ(some[1], rows[2]);
     EXPECT_EQ(some[2], rows[9]);
+}
+
+// On case118, islanding.csv lists the outages that cut buses off, with the part they cut off:
+// the buses, load and generation that lose their voltage in the library's power flow.
+TEST(AcContingencyCli, ListsTheOutagesThatCutBusesOff) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case118"));
+    const std::string dir = ::testing::TempDir() + "gridbatch_n1_ac_118";
+    const std::string cmd = test::cli_command() + " n1 " + test::case_path("case118") +
+                            " --ac --backend cpu --out " + dir + " > /dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::vector<Index> outages;
+    for (Index k = 0; k < net.n_branch(); ++k)
+        if (net.branch_active(k)) outages.push_back(k);
+    const auto n = static_cast<Index>(outages.size());
+    const AcPowerFlowResult base = AcPowerFlow(net).solve();
+    const Matrix pd = net.buses().pd.replicate(1, n), qd = net.buses().qd.replicate(1, n);
+    const Matrix vm0 = base.vm.replicate(1, n), va0 = base.va.replicate(1, n);
+    const IndexVector out = Eigen::Map<const IndexVector>(outages.data(), n);
+    AcBatch batch(pd, qd);
+    batch.vm0.emplace(vm0);
+    batch.va0_deg.emplace(va0);
+    batch.outage.emplace(out);
+    const AcPowerFlowResult r = AcPowerFlow(net).solve(batch, StartMode::warm);
+    std::vector<std::vector<std::string>> expected;
+    for (Index j = 0; j < n; ++j) {
+        Index dead = 0;
+        Real load = 0, generation = 0;
+        for (Index i = 0; i < net.n_bus(); ++i) {
+            if (!std::isnan(r.vm(i, j))) continue;
+            ++dead;
+            load += net.buses().pd[i];
+            for (Index g = 0; g < net.n_gen(); ++g)
+                if (net.gen_bus()[g] == i && net.gen_active(g))
+                    generation += net.generators().pg[g];
+        }
+        if (dead == 0) continue;
+        const Index k = outages[static_cast<std::size_t>(j)];
+        expected.push_back({std::to_string(k), std::to_string(net.branches().from[k]),
+                            std::to_string(net.branches().to[k]), std::to_string(dead)});
+        EXPECT_EQ(r.report.at(j), Status::converged) << "outage " << k;
+        EXPECT_GT(load + generation, 0) << "outage " << k;
+    }
+    const auto rows = csv_rows(dir + "/islanding.csv");
+    ASSERT_EQ(rows.size(), expected.size());
+    EXPECT_GT(rows.size(), 0u);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        ASSERT_EQ(rows[i].size(), 6u);
+        EXPECT_EQ(std::vector<std::string>(rows[i].begin(), rows[i].begin() + 4), expected[i]);
+    }
 }
 
 }  // namespace
