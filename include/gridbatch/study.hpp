@@ -86,8 +86,9 @@ struct StudyN1Row {
     Index ac_min_poi_vm_outage = -1;
     Real ac_min_vm = NAN;                             // p.u., any bus, lowest over the outages
     Index ac_min_vm_bus = -1, ac_min_vm_outage = -1;  // bus: external id
-    // Outages whose power flow failed; outages that cut buses off (solved with them de-energised).
-    Index ac_not_converged = 0, ac_islanding = 0;
+    // Outages whose power flow failed; outages that cut buses off (solved with them de-energised);
+    // among those, outages that cut the POI itself off (the campus loses its grid connection).
+    Index ac_not_converged = 0, ac_islanding = 0, ac_poi_cut_off = 0;
 };
 
 struct SizingPoint {

@@ -212,7 +212,8 @@ void bind_study(py::module_& m) {
                          {"ac_min_vm_bus", &StudyN1Row::ac_min_vm_bus},
                          {"ac_min_vm_outage", &StudyN1Row::ac_min_vm_outage},
                          {"ac_not_converged", &StudyN1Row::ac_not_converged},
-                         {"ac_islanding", &StudyN1Row::ac_islanding}})
+                         {"ac_islanding", &StudyN1Row::ac_islanding},
+                         {"ac_poi_cut_off", &StudyN1Row::ac_poi_cut_off}})
                     d[name] = column_of(v, member);
                 return d;
             },

@@ -171,7 +171,10 @@ void ac_contingency_fields(const Network& net, const AcContingencyResult& ac, In
             continue;
         }
         const Real vm = ac.monitored_vm(0, c * (1 + Index(ac.outages.size())) + 1 + k);
-        if (std::isnan(vm)) continue;  // the POI itself cut off
+        if (std::isnan(vm)) {  // de-energised
+            ++row.ac_poi_cut_off;
+            continue;
+        }
         if (std::isnan(row.ac_min_poi_vm) || vm < row.ac_min_poi_vm) {
             row.ac_min_poi_vm = vm;
             row.ac_min_poi_vm_outage = x.outage;
@@ -587,7 +590,7 @@ void write_study(const StudyResult& r, const Network& net, const std::string& di
              "ac_worst_post_outage_loading_pct,ac_outage_from,ac_outage_to,ac_branch_from,"
              "ac_branch_to,ac_min_poi_vm,ac_min_poi_vm_outage_from,ac_min_poi_vm_outage_to,"
              "ac_min_vm,ac_min_vm_bus,ac_min_vm_outage_from,ac_min_vm_outage_to,"
-             "ac_not_converged,ac_islanding\n";
+             "ac_not_converged,ac_islanding,ac_poi_cut_off\n";
         const auto& br = net.branches();
         // A branch's ends (two cells, empty where there is none) and a number (empty for NaN).
         const auto ends = [&](Index k) {
@@ -621,7 +624,8 @@ void write_study(const StudyResult& r, const Network& net, const std::string& di
             if (n.ac_min_vm_bus >= 0) f << n.ac_min_vm_bus;
             f << ",";
             ends(n.ac_min_vm_outage);
-            f << "," << n.ac_not_converged << "," << n.ac_islanding << "\n";
+            f << "," << n.ac_not_converged << "," << n.ac_islanding << "," << n.ac_poi_cut_off
+              << "\n";
         }
     }
 }

@@ -12,9 +12,11 @@
 #include "gridbatch/builtin_network.hpp"
 #include "gridbatch/dc_power_flow.hpp"
 #include "gridbatch/error.hpp"
+#include "gridbatch/matpower.hpp"
 #include "gridbatch/sensitivities.hpp"
 #include "gridbatch/smooth_dispatch.hpp"
 #include "gridbatch/study.hpp"
+#include "support/cases.hpp"
 #include "support/expect_error.hpp"
 
 namespace gridbatch {
@@ -239,6 +241,31 @@ TEST_F(StudyShortRun, AcN1RowsEqualTheContingenciesOfTheirStep) {
         EXPECT_GT(
             row.ac_worst_loading_percent,
             r.outcomes[static_cast<std::size_t>(row.strategy)].max_loading(row.step, row.scenario));
+    }
+}
+
+// A POI fed by one radial branch (case118's bus 117, from bus 12): each N-1 step's AC
+// contingencies count that outage as cutting the campus off, and the case's other radial outages
+// as cutting buses off, all solved.
+TEST(Study, AcN1CountsTheOutagesThatCutThePoiOff) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case118"));
+    StudyOptions o;
+    o.poi_bus = 117;
+    o.campus_mw = 20;
+    o.fleet_units = 10;
+    o.steps = 60;
+    o.scenarios = 1;
+    o.n1_steps = 1;
+    o.sizing_points = 2;
+    o.backend = Backend::cpu;
+    const StudyResult r = run_study(net, o);
+    ASSERT_EQ(r.n1.size(), std::size(kStrategies));
+    for (const StudyN1Row& row : r.n1) {
+        EXPECT_EQ(row.ac_poi_cut_off, 1);
+        EXPECT_EQ(row.ac_islanding, 9);  // case118's radial branches (docs/contingencies.md)
+        EXPECT_EQ(row.ac_not_converged, 0);
+        EXPECT_FALSE(std::isnan(row.ac_min_poi_vm));
     }
 }
 
