@@ -116,7 +116,7 @@ AcPowerFlowResult solve_ac(AcSolver& solver, const py::object& pd, const py::obj
                            const py::object& pg, const py::object& vg, const py::object& vm0,
                            const py::object& va0, const py::object& outage, Index chunk) {
     const AcInputs in(solver.pf.network(), pd, qd, pg, vg, vm0, va0, outage);
-    if (!in.scenarios) {
+    if (!in.given) {
         py::gil_scoped_release nogil;
         const std::lock_guard<std::mutex> lock(solver.mutex);
         return solver.pf.solve();
@@ -176,9 +176,15 @@ AcInputs::AcInputs(const Network& net, const py::object& pd_arg, const py::objec
         outage.emplace(integer_column<IndexVector>(outage_arg, "outage"));
     }
     for (const std::optional<ScenarioInput>* in : {&pd, &qd, &pg, &vg, &vm0, &va0})
-        if (*in && !scenarios) scenarios = (*in)->scenarios();
-    if (outage && !scenarios) scenarios = outage->size();
-    if (!scenarios) return;
+        if (*in && !given) {
+            scenarios = (*in)->scenarios();
+            given = true;
+        }
+    if (outage && !given) {
+        scenarios = outage->size();
+        given = true;
+    }
+    if (!given) return;
     if (!pd) pd.emplace(case_columns(net.buses().pd, scenarios), "pd", net.n_bus(), "bus");
     if (!qd) qd.emplace(case_columns(net.buses().qd, scenarios), "qd", net.n_bus(), "bus");
 }

@@ -27,15 +27,16 @@ struct AcSolver {
 };
 
 // An AC batch from Python's scenario-major arrays (AcPowerFlow.solve's arguments), holding the
-// arrays C++ reads. scenarios: from the first array given (outage counts); 0 when none is.
+// arrays C++ reads. scenarios: from the first array given (outage counts), which may have none.
 struct AcInputs {
     AcInputs(const Network& net, const py::object& pd, const py::object& qd, const py::object& pg,
              const py::object& vg, const py::object& vm0, const py::object& va0,
              const py::object& outage);
-    AcBatch batch() const;  // needs scenarios > 0; pd, qd default to the case's in each scenario
+    AcBatch batch() const;  // needs `given`; pd, qd default to the case's in each scenario
     std::optional<ScenarioInput> pd, qd, pg, vg, vm0, va0;
     std::optional<IndexVector> outage;
     Index scenarios = 0;
+    bool given = false;  // whether any array was given (none: the case itself)
 };
 
 }  // namespace gridbatch::python

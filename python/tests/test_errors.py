@@ -67,6 +67,21 @@ def test_wrong_shapes_and_dtypes_name_the_argument(builtin):
         pf.solve([["a"] * nb])
 
 
+def test_zero_scenarios_give_empty_results(builtin):
+    """A (0, n) array is a batch of no scenarios on every solver: an empty result, not the
+    case itself (AC once read it as 'nothing given') nor a crash (ac_contingencies read an unset
+    qd)."""
+    none = np.zeros((0, builtin.n_bus))
+    ac = gb.AcPowerFlow(builtin, backend="cpu")
+    for r in (ac.solve(none), ac.solve(none, none), ac.solve(outage=np.zeros(0, int)),
+              gb.ac_power_flow(builtin, none, backend="cpu"),
+              gb.solve_sharded(ac, none, none, gb.local_communicator()),
+              gb.DcPowerFlow(builtin, backend="cpu").solve(none)):
+        assert len(r.status) == 0 and r.va.shape == (0, builtin.n_bus)
+    n1 = gb.ac_contingencies(ac, none)
+    assert len(n1) == 0 and len(n1.cases["scenario"]) == 0 and len(n1.violations) == 0
+
+
 def test_non_finite_input_names_scenario_and_bus(builtin):
     pd = np.tile(builtin.bus.pd, (3, 1))
     pd[1, 4] = np.nan
