@@ -119,8 +119,11 @@ StudyResult run_study(const Network& net, const StudyOptions& options,
 // into `dir` (created if needed).
 void write_study(const StudyResult& result, const Network& net, const std::string& dir);
 
-// Welch power spectral density (Hann window, 50 % overlap, segments of `segment` samples, a power
-// of two) of the mean-removed series x sampled every dt seconds: frequencies (Hz) and PSD (x^2/Hz).
+// Welch power spectral density (Hann window, 50 % overlap, segments of the largest power of two
+// up to `segment` and x's length) of the mean-removed series x sampled every dt seconds:
+// frequencies (Hz) and PSD (x^2/Hz). Throws Error for fewer than kWelchMinSamples samples (or a
+// segment shorter), a dt that is not finite and > 0, or a value that is not finite.
+inline constexpr Index kWelchMinSamples = 4;  // the shortest Hann window that is not all zeros
 std::pair<Vector, Vector> welch_psd(const Eigen::Ref<const Vector>& x, Real dt, Index segment);
 
 }  // namespace gridbatch

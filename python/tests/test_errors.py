@@ -82,6 +82,16 @@ def test_zero_scenarios_give_empty_results(builtin):
     assert len(n1) == 0 and len(n1.cases["scenario"]) == 0 and len(n1.violations) == 0
 
 
+def test_welch_psd_refuses_series_too_short():
+    """An empty series crashed the interpreter; three samples gave a NaN spectrum."""
+    with pytest.raises(gb.InputError, match="got 0 samples"):
+        gb.welch_psd(np.zeros(0), 1.0)
+    with pytest.raises(gb.InputError, match="at least 4 samples"):
+        gb.welch_psd(np.ones(3), 1.0)
+    f, p = gb.welch_psd(np.sin(np.arange(64.0)), 1.0)
+    assert np.isfinite(p).all() and len(f) == 33
+
+
 def test_non_finite_input_names_scenario_and_bus(builtin):
     pd = np.tile(builtin.bus.pd, (3, 1))
     pd[1, 4] = np.nan

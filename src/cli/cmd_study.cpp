@@ -67,9 +67,10 @@ int cmd_study(const Args& args) {
         opt.has("steps")
             ? opt.integer("steps", 0)
             : static_cast<Index>(std::llround(opt.number("hours", 1.0) * 3600.0 / so.dt_seconds));
-    if (!opt.has("steps") && so.steps < 2)  // the library names --steps, which was not given
-        throw Error(ErrorKind::invalid_input, "--hours must give at least 2 steps of --dt (got " +
-                                                  std::to_string(so.steps) + ")");
+    if (!opt.has("steps") && so.steps < kWelchMinSamples)  // the library names --steps
+        throw Error(ErrorKind::invalid_input,
+                    "--hours must give at least " + std::to_string(kWelchMinSamples) +
+                        " steps of --dt (got " + std::to_string(so.steps) + ")");
     so.scenarios = opt.integer("scenarios", so.scenarios);
     const long seed = opt.integer("seed", 1);
     if (seed < 0) throw Error(ErrorKind::invalid_input, "--seed must be >= 0");

@@ -117,7 +117,9 @@ void StudyOptions::validate(const Network& net) const {
         bad_option("--import-limit must be > 0 MW (got " + detail::num(import_limit_mw) + ")");
     if (!(ramp_limit_mw_per_min >= 0) || !std::isfinite(ramp_limit_mw_per_min))
         bad_option("--ramp-limit must be >= 0 MW/min");
-    if (steps < 2) bad_option("--steps must be at least 2 (got " + std::to_string(steps) + ")");
+    if (steps < kWelchMinSamples)  // the grid draw's spectrum needs them
+        bad_option("--steps must be at least " + std::to_string(kWelchMinSamples) + " (got " +
+                   std::to_string(steps) + ")");
     if (scenarios < 1)
         bad_option("--scenarios must be at least 1 (got " + std::to_string(scenarios) + ")");
     if (sizing_points < 2) bad_option("--sizing-points must be at least 2");
@@ -129,6 +131,18 @@ void StudyOptions::validate(const Network& net) const {
 }
 
 std::pair<Vector, Vector> welch_psd(const Eigen::Ref<const Vector>& x, Real dt, Index segment) {
+    if (x.size() < kWelchMinSamples || segment < kWelchMinSamples)
+        throw Error(ErrorKind::invalid_input,
+                    "welch_psd needs segments of at least " + std::to_string(kWelchMinSamples) +
+                        " samples (got " + std::to_string(x.size()) + " samples, segment " +
+                        std::to_string(segment) + ")");
+    if (!(dt > 0) || !std::isfinite(dt))
+        throw Error(ErrorKind::invalid_input,
+                    "welch_psd: dt must be finite and > 0 (got " + detail::num(dt) + ")");
+    for (Index i = 0; i < x.size(); ++i)
+        if (!std::isfinite(x[i]))
+            throw Error(ErrorKind::invalid_input,
+                        "welch_psd: x[" + std::to_string(i) + "] is " + detail::num(x[i]));
     Index n = 1;
     while (n * 2 <= std::min(segment, x.size())) n *= 2;
     const Real mean = x.mean();

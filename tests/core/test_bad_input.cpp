@@ -915,7 +915,8 @@ TEST(BadInputCli, SmoothArguments) {
     EXPECT_CLI("smooth --synthetic --hours 0.0001 --fleet 1" + out, 1,
                "option --hours must give at least one step of --dt");
     EXPECT_CLI("study --hours 0.0003 --no-plots" + out, 1,
-               "--hours must give at least 2 steps of --dt (got 1)");
+               "--hours must give at least 4 steps of --dt (got 1)");
+    EXPECT_CLI("study --steps 3 --no-plots" + out, 1, "--steps must be at least 4 (got 3)");
     EXPECT_CLI("profile --steps 0 --out " + (dir / "p.csv").string(), 1,
                "option --steps must be >= 1");
     EXPECT_CLI("profile --hours -1 --out " + (dir / "p.csv").string(), 1,

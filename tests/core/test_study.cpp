@@ -378,6 +378,20 @@ TEST(Study, WelchPsdIntegratesToTheVariance) {
     Index peak = 0;
     p.maxCoeff(&peak);
     EXPECT_NEAR(f[peak], 0.125, df);
+    // The shortest series it takes, and the ones it refuses (a shorter Hann window is all zeros:
+    // the estimate was NaN, and an empty series crashed).
+    const auto [f4, p4] = welch_psd(x.head(4), 1.0, 1024);
+    EXPECT_EQ(f4.size(), 3);
+    EXPECT_TRUE(p4.allFinite());
+    EXPECT_GT(p4.sum(), 0);
+    test::expect_error([&] { welch_psd(x.head(3), 1.0, 1024); },
+                       {"welch_psd needs segments of at least 4 samples (got 3 samples"});
+    test::expect_error([&] { welch_psd(Vector(), 1.0, 1024); }, {"got 0 samples"});
+    test::expect_error([&] { welch_psd(x, 1.0, 2); }, {"segment 2"});
+    test::expect_error([&] { welch_psd(x, 0.0, 1024); }, {"dt must be finite and > 0 (got 0)"});
+    Vector bad = x;
+    bad[7] = NAN;
+    test::expect_error([&] { welch_psd(bad, 1.0, 1024); }, {"welch_psd: x[7] is nan"});
 }
 
 }  // namespace
