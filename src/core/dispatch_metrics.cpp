@@ -4,6 +4,7 @@
 #include <complex>
 #include <unsupported/Eigen/FFT>
 
+#include "core/invalid_input.hpp"
 #include "fleet_sizing.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/error.hpp"
@@ -23,13 +24,15 @@ DispatchMetrics dispatch_metrics(const MatrixView& load, const DispatchResult& r
         throw Error(ErrorKind::invalid_input, "dispatch_metrics: fleets has " +
                                                   std::to_string(fleets.size()) +
                                                   " entries; expected 1 or " + std::to_string(S));
-    if (!(dt_seconds > 0))
-        throw Error(ErrorKind::invalid_input, "dispatch_metrics: dt_seconds must be > 0");
+    if (!(dt_seconds > 0) || !std::isfinite(dt_seconds))
+        throw Error(ErrorKind::invalid_input,
+                    "dispatch_metrics: dt_seconds must be finite and > 0 (got " +
+                        detail::num(dt_seconds) + ")");
     for (const auto& b : bands)
         if (!(b.first >= 0 && b.second > b.first))
             throw Error(ErrorKind::invalid_input,
-                        "dispatch_metrics: band [" + std::to_string(b.first) + ", " +
-                            std::to_string(b.second) + "] Hz is not an interval of frequencies");
+                        "dispatch_metrics: band [" + detail::num(b.first) + ", " +
+                            detail::num(b.second) + "] Hz is not an interval of frequencies");
     DispatchMetrics m;
     m.bands = bands;
     m.peak_mw.resize(S);
@@ -66,7 +69,8 @@ DispatchMetrics dispatch_metrics(const MatrixView& load, const DispatchResult& r
         for (Index t = 1; t <= T; ++t) at_limit += (e[t] <= lo + tol || e[t] >= hi - tol) ? 1 : 0;
         m.time_at_soc_limits_s[s] = static_cast<Real>(at_limit) * dt_seconds;
         m.losses_mwh[s] = -b.sum() * h - (e[T] - e[0]);
-        if (bands.empty()) continue;
+        // One step has no oscillation (and Eigen's FFT of one sample crashed).
+        if (bands.empty() || T < 2) continue;
         for (Index t = 0; t < T; ++t) x[t] = g[t] - mean;
         fft.fwd(spectrum, x);
         // One-sided spectrum: bins 1..T/2 stand for +-k; Parseval: sum |X_k|^2 / T = sum x^2.

@@ -420,6 +420,21 @@ TEST(DispatchMetrics, AgreeWithDirectComputation) {
         EXPECT_GT(m.losses_mwh[s], 0);  // 92% round trip: some energy is lost
         EXPECT_LT(m.losses_mwh[s], 0.1 * through);
     }
+    // The shortest horizons: one step has no oscillation (its FFT crashed), two have one bin.
+    for (Index steps : {1, 2}) {
+        const Matrix short_load = load.topRows(steps);
+        const DispatchResult rs = dispatch(short_load, {f}, {GridConnection{}}, opt);
+        const DispatchMetrics ms = dispatch_metrics(short_load, rs, {f}, dt, {{0.0, nyquist + 1}});
+        const Vector g = rs.grid_mw.col(0);
+        EXPECT_NEAR(ms.band_energy(0, 0), steps * (g.array() - g.mean()).square().mean(), 1e-9);
+    }
+    test::expect_error([&] { dispatch_metrics(load, r, {f}, HUGE_VAL); },
+                       {"dt_seconds must be finite and > 0 (got inf)"});
+    test::expect_error(
+        [&] {
+            dispatch_metrics(load, r, {f}, dt, {{NAN, 1.0}});
+        },
+        {"band [nan, 1] Hz is not an interval"});
 }
 
 TEST(FleetSizing, SmallestUnitCountMeetsTheRampLimit) {
