@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "core/invalid_input.hpp"
 #include "gridbatch/error.hpp"
 
 namespace gridbatch {
@@ -26,6 +27,14 @@ void require_finite(const std::string& source, const char* table, const char* co
                         source + ": " + table + " row " + std::to_string(i + 1) + ": " + column +
                             (allow_inf ? " is not a number (NaN)" : " is not a finite number"));
     }
+}
+
+// MATPOWER's status columns as the reader stores them: 1 in service, 0 out (other values would
+// mean in service here and out there).
+void require_status(const std::string& where, std::int8_t status) {
+    if (status != 0 && status != 1)
+        throw Error(ErrorKind::invalid_input, where + "status " + std::to_string(int(status)) +
+                                                  " is not 0 (out of service) or 1 (in service)");
 }
 
 }  // namespace
@@ -129,6 +138,11 @@ Network Network::from_tables(Real base_mva, BusTable buses, GeneratorTable gener
                                                       " appears twice in the bus table (row " +
                                                       std::to_string(i + 1) + ")");
         if (t == 3 && net.reference_bus_ < 0) net.reference_bus_ = i;
+        if (t != 4 && buses.vmin[i] > buses.vmax[i])
+            throw Error(ErrorKind::invalid_input,
+                        src + ": bus row " + std::to_string(i + 1) + " (bus " +
+                            std::to_string(buses.id[i]) + "): Vmin " + detail::num(buses.vmin[i]) +
+                            " is above Vmax " + detail::num(buses.vmax[i]));
     }
     if (net.reference_bus_ < 0)
         throw Error(ErrorKind::invalid_input,
@@ -148,12 +162,24 @@ Network Network::from_tables(Real base_mva, BusTable buses, GeneratorTable gener
                                 std::to_string(id) + " is not in the bus table");
             (*out)[k] = static_cast<int>(it->second);
         }
-        if (branches.in_service[k] != 0 && branches.r[k] == 0 && branches.x[k] == 0)
+        const std::string where = src + ": branch row " + std::to_string(k + 1) + " (bus " +
+                                  std::to_string(branches.from[k]) + " -> " +
+                                  std::to_string(branches.to[k]) + "): ";
+        require_status(where, branches.in_service[k]);
+        if (branches.in_service[k] == 0) continue;
+        if (branches.r[k] == 0 && branches.x[k] == 0)
             throw Error(ErrorKind::invalid_input,
-                        src + ": branch row " + std::to_string(k + 1) + " (bus " +
-                            std::to_string(branches.from[k]) + " -> " +
-                            std::to_string(branches.to[k]) +
-                            "): zero impedance (r = x = 0) is not supported");
+                        where + "zero impedance (r = x = 0) is not supported");
+        if (branches.tap[k] < 0)
+            throw Error(ErrorKind::invalid_input,
+                        where + "ratio " + detail::num(branches.tap[k]) +
+                            " is negative (a transformer's off-nominal turns ratio; 0 for a line)");
+        for (auto [col, v] : {std::pair{"rateA", branches.rate_a[k]},
+                              {"rateB", branches.rate_b[k]},
+                              {"rateC", branches.rate_c[k]}})
+            if (v < 0)
+                throw Error(ErrorKind::invalid_input, where + col + " " + detail::num(v) +
+                                                          " is negative (MVA; 0 = unlimited)");
     }
     net.gen_bus_.resize(ng);
     for (Index g = 0; g < ng; ++g) {
@@ -163,6 +189,18 @@ Network Network::from_tables(Real base_mva, BusTable buses, GeneratorTable gener
                                                       ": bus " + std::to_string(generators.bus[g]) +
                                                       " is not in the bus table");
         net.gen_bus_[g] = static_cast<int>(it->second);
+        const std::string where = src + ": gen row " + std::to_string(g + 1) + " (bus " +
+                                  std::to_string(generators.bus[g]) + "): ";
+        require_status(where, generators.in_service[g]);
+        if (generators.in_service[g] == 0) continue;
+        if (!(generators.vg[g] > 0))
+            throw Error(ErrorKind::invalid_input, where + "voltage setpoint Vg " +
+                                                      detail::num(generators.vg[g]) +
+                                                      " p.u. must be > 0");
+        if (generators.qmin[g] > generators.qmax[g])
+            throw Error(ErrorKind::invalid_input,
+                        where + "Qmin " + detail::num(generators.qmin[g]) + " is above Qmax " +
+                            detail::num(generators.qmax[g]));
     }
     net.buses_ = std::move(buses);
     net.generators_ = std::move(generators);

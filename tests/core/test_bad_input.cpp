@@ -201,6 +201,41 @@ TEST(BadInput, AbsurdValues) {
     }
     EXPECT_MESSAGE(parse_error(replace(base, "2 1 50 10", "2 1 1e999 10")),
                    "bad.m:6: '1e999' is not a number");
+    // Values no power flow can mean (each solved to a non-converged or singular scenario, or
+    // counted every bus as a voltage violation, before it was refused); out of service they are
+    // harmless.
+    struct Case {
+        std::string from, to, expect;
+    };
+    for (const auto& c : {
+             Case{kBranch2, "2 3 0.01 0.1 0.02 100 100 100 -1 0 1 -360 360;",
+                  "bad.m: branch row 2 (bus 2 -> 3): ratio -1 is negative"},
+             Case{kBranch2, "2 3 0.01 0.1 0.02 -5 100 100 0 0 1 -360 360;",
+                  "bad.m: branch row 2 (bus 2 -> 3): rateA -5 is negative (MVA; 0 = unlimited)"},
+             Case{kGen2, "3 45 0 100 -100 0 100 1 200 0;",
+                  "bad.m: gen row 2 (bus 3): voltage setpoint Vg 0 p.u. must be > 0"},
+             Case{kGen2, "3 45 0 100 200 1.01 100 1 200 0;",
+                  "bad.m: gen row 2 (bus 3): Qmin 200 is above Qmax 100"},
+             Case{kBus2, "2 1 50 10 0 0 1 1 0 230 1 0.9 1.1;",
+                  "bad.m: bus row 2 (bus 2): Vmin 1.1 is above Vmax 0.9"},
+         }) {
+        SCOPED_TRACE(c.to);
+        EXPECT_MESSAGE(parse_error(replace(base, c.from, c.to)), c.expect);
+    }
+    EXPECT_NO_THROW(parse_matpower(
+        replace(base, kBranch2, "2 3 0.01 0.1 0.02 -5 100 100 -1 0 0 -360 360;"), "ok.m"));
+    EXPECT_NO_THROW(parse_matpower(replace(base, kGen2, "3 45 0 100 200 0 100 0 200 0;"), "ok.m"));
+    // Tables built in code: a status other than 0 or 1 would mean in service here and out of
+    // service to the MATPOWER reader.
+    const Network ok = parse_matpower(base, "ok.m");
+    GeneratorTable gen = ok.generators();
+    gen.in_service[1] = -1;
+    test::expect_error([&] { Network::from_tables(100, ok.buses(), gen, ok.branches(), "t"); },
+                       {"t: gen row 2 (bus 3): status -1 is not 0 (out of service) or 1"});
+    BranchTable br = ok.branches();
+    br.in_service[0] = 2;
+    test::expect_error([&] { Network::from_tables(100, ok.buses(), ok.generators(), br, "t"); },
+                       {"t: branch row 1 (bus 1 -> 2): status 2 is not 0"});
     EXPECT_MESSAGE(
         parse_error("mpc.baseMVA = 100;\nmpc.bus = [];\nmpc.gen = [];\nmpc.branch = [];"),
         "bad.m: the network has no buses");
