@@ -92,6 +92,15 @@ def test_welch_psd_refuses_series_too_short():
     assert np.isfinite(p).all() and len(f) == 33
 
 
+def test_a_warm_start_needs_start_warm(builtin):
+    """vm0 and va0 given to a power flow that starts from the case were ignored silently."""
+    pf = gb.AcPowerFlow(builtin, backend="cpu")
+    with pytest.raises(gb.InputError, match="set AcOptions.start to StartMode::warm"):
+        pf.solve(vm0=np.ones(builtin.n_bus), va0=np.zeros(builtin.n_bus))
+    with pytest.raises(gb.InputError, match="a warm start"):
+        gb.ac_contingencies(pf, vm0=np.ones(builtin.n_bus), va0=np.zeros(builtin.n_bus))
+
+
 def test_non_finite_input_names_scenario_and_bus(builtin):
     pd = np.tile(builtin.bus.pd, (3, 1))
     pd[1, 4] = np.nan

@@ -237,6 +237,10 @@ void validate_batch(const Network& net, const AcOptions& options, const AcBatch&
             }
         }
     }
+    if (start != StartMode::warm && (b.vm0 || b.va0_deg))  // they would be ignored
+        throw Error(ErrorKind::invalid_input,
+                    "AcBatch.vm0 / va0_deg (a warm start) are given, but the power flow starts "
+                    "otherwise: set AcOptions.start to StartMode::warm");
     if (start == StartMode::warm) {
         if (!b.vm0 || !b.va0_deg)
             throw Error(ErrorKind::invalid_input,

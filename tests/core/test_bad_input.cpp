@@ -498,6 +498,20 @@ TEST(BadInputAc, Shapes) {
     const AcPowerFlow pf_warm(three_bus(), warm);
     EXPECT_MESSAGE(error_of([&] { pf_warm.solve(AcBatch(pd, qd)); }),
                    "StartMode::warm needs AcBatch.vm0");
+    // A warm start given to a power flow that starts otherwise was ignored without a word.
+    const Matrix vm0 = Matrix::Ones(3, 2), va0 = Matrix::Zero(3, 2);
+    AcBatch started(pd, qd);
+    started.vm0.emplace(vm0);
+    started.va0_deg.emplace(va0);
+    for (StartMode start : {StartMode::from_case, StartMode::flat, StartMode::previous_step}) {
+        AcOptions o = cpu_ac();
+        o.start = start;
+        EXPECT_MESSAGE(error_of([&] { AcPowerFlow(three_bus(), o).solve(started); }),
+                       "AcBatch.vm0 / va0_deg (a warm start) are given, but the power flow "
+                       "starts otherwise: set AcOptions.start to StartMode::warm");
+    }
+    EXPECT_EQ(pf_warm.solve(started).report.size(), 2);
+    EXPECT_EQ(pf.solve(started, StartMode::warm).report.size(), 2);
 }
 
 TEST(BadInputAc, ZeroScenarios) {
