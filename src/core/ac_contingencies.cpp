@@ -7,6 +7,7 @@
 #include <string>
 #include <tuple>
 
+#include "core/bridges.hpp"
 #include "core/invalid_input.hpp"
 #include "core/run_chunks.hpp"
 #include "gridbatch/distributed.hpp"
@@ -32,21 +33,11 @@ void validate(const AcPowerFlow& pf, const AcBatch& base, const AcContingencyOpt
     if (o.chunk < 1)
         throw Error(ErrorKind::invalid_input, "AcContingencyOptions.chunk must be >= 1 (got " +
                                                   std::to_string(o.chunk) + ")");
-    for (std::size_t i = 0; i < o.outages.size(); ++i) {
-        const Index k = o.outages[i];
-        const std::string at =
-            "AcContingencyOptions.outages[" + std::to_string(i) + "] = " + std::to_string(k);
-        if (k < 0 || k >= net.n_branch())
-            throw Error(ErrorKind::invalid_input,
-                        at + ": the network has " + std::to_string(net.n_branch()) +
-                            " branches (rows 0.." + std::to_string(net.n_branch() - 1) + ")");
-        if (!net.branch_active(k))
-            throw Error(ErrorKind::invalid_input,
-                        at + ": branch (bus " +
-                            std::to_string(net.buses().id[net.branch_from()[k]]) + " - bus " +
-                            std::to_string(net.buses().id[net.branch_to()[k]]) +
-                            ") is out of service in the case");
-    }
+    for (std::size_t i = 0; i < o.outages.size(); ++i)
+        detail::require_outage(net, o.outages[i],
+                               "AcContingencyOptions.outages[" + std::to_string(i) +
+                                   "] = " + std::to_string(o.outages[i]),
+                               false);
     for (std::size_t i = 0; i < o.monitored_buses.size(); ++i) {
         const Index b = o.monitored_buses[i];
         if (b < 0 || b >= net.n_bus())

@@ -222,19 +222,8 @@ void validate_batch(const Network& net, const AcOptions& options, const AcBatch&
                         "AcBatch.outage (branch outages) needs AcAlgorithm::newton");
         for (Index j = 0; j < s; ++j) {
             const Index k = (*b.outage)[j];
-            std::ostringstream msg;
-            msg << "AcBatch.outage[" << j << "] = " << k << ": ";
-            if (k < -1 || k >= net.n_branch())
-                throw Error(ErrorKind::invalid_input,
-                            msg.str() + "the network has " + std::to_string(net.n_branch()) +
-                                " branches (0.." + std::to_string(net.n_branch() - 1) +
-                                ", or -1 for none)");
-            if (k >= 0 && !net.branch_active(k)) {
-                msg << "branch " << k << " (bus " << net.buses().id[net.branch_from()[k]]
-                    << " - bus " << net.buses().id[net.branch_to()[k]]
-                    << ") is out of service in the case";
-                throw Error(ErrorKind::invalid_input, msg.str());
-            }
+            detail::require_outage(
+                net, k, "AcBatch.outage[" + std::to_string(j) + "] = " + std::to_string(k), true);
         }
     }
     if (start != StartMode::warm && (b.vm0 || b.va0_deg))  // they would be ignored

@@ -3,7 +3,23 @@
 #include <algorithm>
 #include <utility>
 
+#include "gridbatch/error.hpp"
+
 namespace gridbatch::detail {
+
+void require_outage(const Network& net, Index k, const std::string& entry, bool none_allowed) {
+    if (k < (none_allowed ? -1 : 0) || k >= net.n_branch())
+        throw Error(ErrorKind::invalid_input,
+                    entry + ": the network has " + std::to_string(net.n_branch()) +
+                        " branches (0.." + std::to_string(net.n_branch() - 1) +
+                        (none_allowed ? ", or -1 for none)" : ")"));
+    if (k >= 0 && !net.branch_active(k))
+        throw Error(ErrorKind::invalid_input,
+                    entry + ": branch " + std::to_string(k) + " (bus " +
+                        std::to_string(net.buses().id[net.branch_from()[k]]) + " - bus " +
+                        std::to_string(net.buses().id[net.branch_to()[k]]) +
+                        ") is out of service in the case");
+}
 
 BranchGraph::BranchGraph(const Network& net)
     : net_(net), adj_(static_cast<std::size_t>(net.n_bus())) {

@@ -1,13 +1,18 @@
-// The graph of active branches: which outages split the network (bridges), and which buses an
-// outage cuts off from every reference bus.
+// Branch outages on the graph of active branches: which branches can be taken out, which outages
+// split the network (bridges), and which buses an outage cuts off from every reference bus.
 #pragma once
 
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "gridbatch/network.hpp"
 
 namespace gridbatch::detail {
+
+// Throws Error unless k is a branch row of net in service (or -1, "none", where allowed), naming
+// `entry` (e.g. "AcBatch.outage[3] = 7") and the branch.
+void require_outage(const Network& net, Index k, const std::string& entry, bool none_allowed);
 
 class BranchGraph {
 public:

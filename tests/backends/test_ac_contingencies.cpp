@@ -450,7 +450,7 @@ TEST_P(AcContingencyTest, AnalysisRefusesBadOptionsNamingThem) {
     o = {};
     o.outages = {5, 3};
     test::expect_error([&] { ac_contingencies(AcPowerFlow(cut, options()), AcBatch(pd, qd), o); },
-                       {"AcContingencyOptions.outages[1] = 3: branch (bus", "out of service"});
+                       {"AcContingencyOptions.outages[1] = 3: branch 3 (bus", "out of service"});
     AcOptions fd = options();
     fd.algorithm = AcAlgorithm::fast_decoupled_xb;
     test::expect_error([&] { ac_contingencies(AcPowerFlow(net, fd), AcBatch(pd, qd)); },
