@@ -49,17 +49,7 @@ int cmd_n1(const Args& args) {
     if (comm->rank() != 0) return 0;  // rank 0 has the whole result and writes it
     make_output_dir(dir);
 
-    CsvWriter violations(dir + "/violations.csv");
-    violations.row({"scenario", "outage", "outage_from", "outage_to", "branch", "branch_from",
-                    "branch_to", "loading_pct"});
-    for (const N1Violation& v : res.violations) {
-        violations.cell(v.scenario);
-        branch_cells(violations, net, v.outage);
-        branch_cells(violations, net, v.branch);
-        violations.cell(v.loading_percent);
-        violations.end_row();
-    }
-    violations.close();
+    write_violations_csv(dir + "/violations.csv", net, res.violations);
 
     CsvWriter worst(dir + "/worst.csv");
     worst.row({"scenario", "worst_loading_pct", "outage", "outage_from", "outage_to", "branch",

@@ -104,17 +104,7 @@ int run_ac_n1(const Options& opt, const Network& net, const Vector& factors) {
     }
     islanding.close();
 
-    CsvWriter over(dir + "/violations.csv");
-    over.row({"scenario", "outage", "outage_from", "outage_to", "branch", "branch_from",
-              "branch_to", "loading_pct"});
-    for (const N1Violation& v : res.violations) {
-        over.cell(v.scenario);
-        branch_cells(over, net, v.outage);
-        branch_cells(over, net, v.branch);
-        over.cell(v.loading_percent);
-        over.end_row();
-    }
-    over.close();
+    write_violations_csv(dir + "/violations.csv", net, res.violations);
 
     std::cout << "ac n1 of " << net.source() << ": " << factors.size() << " scenarios x "
               << res.outages.size() << " outages (Newton) on " << to_string(pf.backend()) << ", "

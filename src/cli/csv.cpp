@@ -253,4 +253,19 @@ void branch_cells(CsvWriter& out, const Network& net, Index k) {
     out.cell(k).cell(net.branches().from[k]).cell(net.branches().to[k]);
 }
 
+void write_violations_csv(const std::string& path, const Network& net,
+                          const std::vector<N1Violation>& violations) {
+    CsvWriter out(path);
+    out.row({"scenario", "outage", "outage_from", "outage_to", "branch", "branch_from", "branch_to",
+             "loading_pct"});
+    for (const N1Violation& v : violations) {
+        out.cell(v.scenario);
+        branch_cells(out, net, v.outage);
+        branch_cells(out, net, v.branch);
+        out.cell(v.loading_percent);
+        out.end_row();
+    }
+    out.close();
+}
+
 }  // namespace gridbatch::cli

@@ -10,6 +10,7 @@
 
 #include "gridbatch/network.hpp"
 #include "gridbatch/result.hpp"
+#include "gridbatch/sensitivities.hpp"
 
 namespace gridbatch::cli {
 
@@ -86,5 +87,10 @@ Matrix scale_columns(const Vector& base, const Vector& factors);
 
 // Three cells naming branch k: its row, from bus and to bus (three empty cells for k < 0).
 void branch_cells(CsvWriter& out, const Network& net, Index k);
+
+// The n1 commands' violations.csv: scenario, the outage and the loaded branch (branch_cells each),
+// loading_pct.
+void write_violations_csv(const std::string& path, const Network& net,
+                          const std::vector<N1Violation>& violations);
 
 }  // namespace gridbatch::cli
