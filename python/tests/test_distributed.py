@@ -96,13 +96,22 @@ n1 = gb.n1_screen(dc, s * net.bus.pd, threshold_percent=60, outages_per_block=5,
 alone = world.Split(world.rank, 0)
 ac = gb.AcPowerFlow(net, backend="cpu", threads=1)
 r = gb.solve_sharded(ac, s * net.bus.pd, s * net.bus.qd, alone, chunk=5)
+# AC contingencies: the chunks of (scenario, outage) power flows over both ranks.
+k = s[::13]
+acn1 = gb.ac_contingencies(ac, k * net.bus.pd, k * net.bus.qd, threshold_percent=60, chunk=7,
+                           comm=world)
 if world.rank == 0:
     np.save({out!r}, n1.worst_loading_percent)
+    np.save({out!r}.replace(".npy", "_ac.npy"),
+            np.stack([acn1.cases["max_loading_percent"], acn1.cases["min_vm"],
+                      acn1.cases["iterations"].astype(float)]))
 np.save({out!r}.replace(".npy", f"_vm{{world.rank}}.npy"), r.vm)
 """
 
 
 def test_mpi4py_communicators(builtin, tmp_path):
+    """An mpi4py communicator shards n1_screen and ac_contingencies over two ranks (rank 0 gets
+    the one-process answer) and a split one runs solve_sharded alone on each rank."""
     pytest.importorskip("mpi4py")
     out = tmp_path / "worst.npy"
     run_on_two_ranks(MPI4PY_SCRIPT, out, tmp_path)
@@ -114,6 +123,13 @@ def test_mpi4py_communicators(builtin, tmp_path):
     for rank in (0, 1):
         np.testing.assert_array_equal(np.load(str(out).replace(".npy", f"_vm{rank}.npy")),
                                       plain.vm)
+    k = s[::13]
+    one = gb.ac_contingencies(gb.AcPowerFlow(builtin, backend="cpu"), k * builtin.bus.pd,
+                              k * builtin.bus.qd, threshold_percent=60)
+    c = one.cases
+    np.testing.assert_array_equal(
+        np.load(str(out).replace(".npy", "_ac.npy")),
+        np.stack([c["max_loading_percent"], c["min_vm"], c["iterations"].astype(float)]))
 
 
 def test_rank_helpers_without_mpirun():
