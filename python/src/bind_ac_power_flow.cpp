@@ -226,13 +226,7 @@ void bind_ac_power_flow(py::module_& m) {
     };
     const auto vector = [&result](const char* name, Vector AcPowerFlowResult::*member,
                                   const char* doc) {
-        result.def_property_readonly(
-            name,
-            [member](const py::object& self) {
-                const Vector& v = self.cast<const AcPowerFlowResult&>().*member;
-                return vector_view(v.data(), v.size(), self);
-            },
-            doc);
+        result.def_property_readonly(name, vector_of(member), doc);
     };
     matrix("vm", &AcPowerFlowResult::vm, "(S, n_bus) voltage magnitudes, p.u.");
     matrix("va", &AcPowerFlowResult::va, "(S, n_bus) voltage angles, degrees.");
@@ -367,48 +361,20 @@ void bind_ac_power_flow(py::module_& m) {
             },
             "Structured array (scenario, outage, branch, loading_percent): MVA loadings above the "
             "threshold, sorted by scenario, outage (-1: the base case), branch (a view).")
-        .def_property_readonly(
-            "worst_loading_percent",
-            [](const py::object& self) {
-                const auto& v = self.cast<const AcContingencyResult&>().worst_loading_percent;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) highest post-outage MVA loading, % of rateA (NaN: none).")
-        .def_property_readonly(
-            "worst_outage",
-            [](const py::object& self) {
-                const auto& v = self.cast<const AcContingencyResult&>().worst_outage;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) int64: the outage causing it, -1 if none.")
-        .def_property_readonly(
-            "worst_branch",
-            [](const py::object& self) {
-                const auto& v = self.cast<const AcContingencyResult&>().worst_branch;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) int64: the branch loaded, -1 if none.")
-        .def_property_readonly(
-            "lowest_vm",
-            [](const py::object& self) {
-                const auto& v = self.cast<const AcContingencyResult&>().lowest_vm;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) lowest post-outage Vm, p.u.")
-        .def_property_readonly(
-            "lowest_vm_bus",
-            [](const py::object& self) {
-                const auto& v = self.cast<const AcContingencyResult&>().lowest_vm_bus;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) int64: its bus row.")
-        .def_property_readonly(
-            "lowest_vm_outage",
-            [](const py::object& self) {
-                const auto& v = self.cast<const AcContingencyResult&>().lowest_vm_outage;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) int64: the outage causing it.")
+        .def_property_readonly("worst_loading_percent",
+                               vector_of(&AcContingencyResult::worst_loading_percent),
+                               "(S,) highest post-outage MVA loading, % of rateA (NaN: none).")
+        .def_property_readonly("worst_outage", vector_of(&AcContingencyResult::worst_outage),
+                               "(S,) int64: the outage causing it, -1 if none.")
+        .def_property_readonly("worst_branch", vector_of(&AcContingencyResult::worst_branch),
+                               "(S,) int64: the branch loaded, -1 if none.")
+        .def_property_readonly("lowest_vm", vector_of(&AcContingencyResult::lowest_vm),
+                               "(S,) lowest post-outage Vm, p.u.")
+        .def_property_readonly("lowest_vm_bus", vector_of(&AcContingencyResult::lowest_vm_bus),
+                               "(S,) int64: its bus row.")
+        .def_property_readonly("lowest_vm_outage",
+                               vector_of(&AcContingencyResult::lowest_vm_outage),
+                               "(S,) int64: the outage causing it.")
         .def_property_readonly(
             "islanding", [](const AcContingencyResult& r) { return copy_of(r.islanding); },
             "int64 branch rows of outages that cut buses off from every reference bus (solved "

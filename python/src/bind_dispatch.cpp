@@ -246,47 +246,19 @@ void bind_results(py::module_& m) {
                 return scenario_view(self.cast<const DispatchResult&>().grid_mw, self);
             },
             "(S, T) grid draw = load - battery, MW.")
+        .def_property_readonly("objective", vector_of(&DispatchResult::objective),
+                               "(S,) sum_t h (g^2 + throughput_cost |b|), MW^2 h.")
         .def_property_readonly(
-            "objective",
-            [](const py::object& self) {
-                const auto& v = self.cast<const DispatchResult&>().objective;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) sum_t h (g^2 + throughput_cost |b|), MW^2 h.")
-        .def_property_readonly(
-            "infeasible_step",
-            [](const py::object& self) {
-                const auto& v = self.cast<const DispatchResult&>().infeasible_step;
-                return vector_view(v.data(), v.size(), self);
-            },
+            "infeasible_step", vector_of(&DispatchResult::infeasible_step),
             "(S,) first step whose limits cannot be met (T: the terminal condition), -1 if none.")
+        .def_property_readonly("violation", vector_of(&DispatchResult::violation),
+                               "(S,) size of that violation, MW or MWh.")
+        .def_property_readonly("violation_kind", vector_of(&DispatchResult::violation_kind),
+                               "(S,) int8: 0 none, 1 power, 2 energy.")
+        .def_property_readonly("method", vector_of(&DispatchResult::method),
+                               "(S,) int8: the method used (1 taut string, 2 dynamic program).")
         .def_property_readonly(
-            "violation",
-            [](const py::object& self) {
-                const auto& v = self.cast<const DispatchResult&>().violation;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) size of that violation, MW or MWh.")
-        .def_property_readonly(
-            "violation_kind",
-            [](const py::object& self) {
-                const auto& v = self.cast<const DispatchResult&>().violation_kind;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) int8: 0 none, 1 power, 2 energy.")
-        .def_property_readonly(
-            "method",
-            [](const py::object& self) {
-                const auto& v = self.cast<const DispatchResult&>().method;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) int8: the method used (1 taut string, 2 dynamic program).")
-        .def_property_readonly(
-            "relaxed_steps",
-            [](const py::object& self) {
-                const auto& v = self.cast<const DispatchResult&>().relaxed_steps;
-                return vector_view(v.data(), v.size(), self);
-            },
+            "relaxed_steps", vector_of(&DispatchResult::relaxed_steps),
             "(S,) steps dispatched by the relaxation (charging and discharging at once); 0 = "
             "exact.")
         .def("__repr__", [](const DispatchResult& r) {
@@ -312,13 +284,7 @@ void bind_results(py::module_& m) {
              {"time_at_soc_limits_s", &DispatchMetrics::time_at_soc_limits_s,
               "Time at the SoC window's edges, s."},
              {"losses_mwh", &DispatchMetrics::losses_mwh, "Battery losses, MWh."}})
-        metrics.def_property_readonly(
-            name,
-            [member = member](const py::object& self) {
-                const Vector& v = self.cast<const DispatchMetrics&>().*member;
-                return vector_view(v.data(), v.size(), self);
-            },
-            doc);
+        metrics.def_property_readonly(name, vector_of(member), doc);
     metrics
         .def_property_readonly(
             "band_energy",

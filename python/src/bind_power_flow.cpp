@@ -94,13 +94,8 @@ void bind_power_flow(py::module_& m) {
                 return scenario_view(self.cast<const DcPowerFlowResult&>().pg, self);
             },
             "(S, n_gen) generator outputs, MW: schedule plus slack share.")
-        .def_property_readonly(
-            "slack_mw",
-            [](const py::object& self) {
-                const auto& v = self.cast<const DcPowerFlowResult&>().slack_mw;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) total balancing generation added to the schedule, MW.")
+        .def_property_readonly("slack_mw", vector_of(&DcPowerFlowResult::slack_mw),
+                               "(S,) total balancing generation added to the schedule, MW.")
         .def("__repr__", [](const DcPowerFlowResult& r) {
             return "<gridbatch.DcPowerFlowResult: " + std::to_string(r.size()) + " scenarios, " +
                    std::to_string(r.report.n_converged()) + " converged, backend " +

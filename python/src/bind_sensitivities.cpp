@@ -122,26 +122,13 @@ void bind_sensitivities(py::module_& m) {
             "Structured array (scenario, outage, branch, loading_percent), sorted by scenario, "
             "outage, branch: every post-outage loading above the threshold (a view, no copy).")
         .def_property_readonly(
-            "worst_loading_percent",
-            [](const py::object& self) {
-                const auto& v = self.cast<const N1Result&>().worst_loading_percent;
-                return vector_view(v.data(), v.size(), self);
-            },
+            "worst_loading_percent", vector_of(&N1Result::worst_loading_percent),
             "(S,) highest post-outage loading over outages and branches, % of rateA.")
         .def_property_readonly(
-            "worst_outage",
-            [](const py::object& self) {
-                const auto& v = self.cast<const N1Result&>().worst_outage;
-                return vector_view(v.data(), v.size(), self);
-            },
+            "worst_outage", vector_of(&N1Result::worst_outage),
             "(S,) int64: the outage (branch row) where it occurs, -1 if no rated branch.")
-        .def_property_readonly(
-            "worst_branch",
-            [](const py::object& self) {
-                const auto& v = self.cast<const N1Result&>().worst_branch;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) int64: the overloaded branch row, -1 if no rated branch.")
+        .def_property_readonly("worst_branch", vector_of(&N1Result::worst_branch),
+                               "(S,) int64: the overloaded branch row, -1 if no rated branch.")
         .def_property_readonly(
             "screened", [](const N1Result& r) { return copy_of(r.screened); },
             "int64 branch rows of the outages screened.")

@@ -110,27 +110,13 @@ void bind_smooth_dispatch(py::module_& m) {
                 return scenario_view(self.cast<const SmoothDispatchResult&>().backup_mw, self);
             },
             "(S, T) backup generation, MW (zeros without it).")
-        .def_property_readonly(
-            "dual_residual",
-            [](const py::object& self) {
-                const auto& v = self.cast<const SmoothDispatchResult&>().dual_residual;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) unscaled dual residual.")
-        .def_property_readonly(
-            "limit_violation",
-            [](const py::object& self) {
-                const auto& v = self.cast<const SmoothDispatchResult&>().limit_violation;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) largest grid- or ramp-limit excess after polish, MW.")
-        .def_property_readonly(
-            "max_ramp_mw_per_s",
-            [](const py::object& self) {
-                const auto& v = self.cast<const SmoothDispatchResult&>().max_ramp_mw_per_s;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) largest step of the grid draw, MW/s.");
+        .def_property_readonly("dual_residual", vector_of(&SmoothDispatchResult::dual_residual),
+                               "(S,) unscaled dual residual.")
+        .def_property_readonly("limit_violation", vector_of(&SmoothDispatchResult::limit_violation),
+                               "(S,) largest grid- or ramp-limit excess after polish, MW.")
+        .def_property_readonly("max_ramp_mw_per_s",
+                               vector_of(&SmoothDispatchResult::max_ramp_mw_per_s),
+                               "(S,) largest step of the grid draw, MW/s.");
 
     m.def(
         "smooth_dispatch",

@@ -108,48 +108,20 @@ void bind_study(py::module_& m) {
             "(S, T) highest branch loading, % of rateA (NaN where the AC power flow did not "
             "converge).")
         .def_property_readonly(
-            "peak_loading",
-            [](const py::object& self) {
-                const auto& v = self.cast<const StrategyOutcome&>().peak_loading;
-                return vector_view(v.data(), v.size(), self);
-            },
+            "peak_loading", vector_of(&StrategyOutcome::peak_loading),
             "(S,) highest branch loading over the converged steps, % of rateA (NaN: none "
             "converged).")
-        .def_property_readonly(
-            "ac_not_converged",
-            [](const py::object& self) {
-                const auto& v = self.cast<const StrategyOutcome&>().ac_not_converged;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) AC power flows that did not converge.")
-        .def_property_readonly(
-            "poi_vm_min",
-            [](const py::object& self) {
-                const auto& v = self.cast<const StrategyOutcome&>().poi_vm_min;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) lowest POI voltage, p.u.")
-        .def_property_readonly(
-            "poi_vm_max",
-            [](const py::object& self) {
-                const auto& v = self.cast<const StrategyOutcome&>().poi_vm_max;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) highest POI voltage, p.u.")
-        .def_property_readonly(
-            "poi_max_dv_step",
-            [](const py::object& self) {
-                const auto& v = self.cast<const StrategyOutcome&>().poi_max_dv_step;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) largest POI voltage change between steps, p.u.")
-        .def_property_readonly(
-            "voltage_violations",
-            [](const py::object& self) {
-                const auto& v = self.cast<const StrategyOutcome&>().voltage_violations;
-                return vector_view(v.data(), v.size(), self);
-            },
-            "(S,) (bus, step) pairs outside Vmin/Vmax.");
+        .def_property_readonly("ac_not_converged", vector_of(&StrategyOutcome::ac_not_converged),
+                               "(S,) AC power flows that did not converge.")
+        .def_property_readonly("poi_vm_min", vector_of(&StrategyOutcome::poi_vm_min),
+                               "(S,) lowest POI voltage, p.u.")
+        .def_property_readonly("poi_vm_max", vector_of(&StrategyOutcome::poi_vm_max),
+                               "(S,) highest POI voltage, p.u.")
+        .def_property_readonly("poi_max_dv_step", vector_of(&StrategyOutcome::poi_max_dv_step),
+                               "(S,) largest POI voltage change between steps, p.u.")
+        .def_property_readonly("voltage_violations",
+                               vector_of(&StrategyOutcome::voltage_violations),
+                               "(S,) (bus, step) pairs outside Vmin/Vmax.");
 
     py::class_<StudyResult>(m, "StudyResult", "Everything run_study computed.")
         .def_readonly("options", &StudyResult::options, "The options used.")
@@ -233,19 +205,11 @@ void bind_study(py::module_& m) {
             "Sizing sweep: a list of (units, (S,) max ramp MW/min of the optimal dispatch, (S,) "
             "of the ramp-aware dispatch).")
         .def_property_readonly(
-            "smallest_fleet",
-            [](const py::object& self) {
-                const auto& v = self.cast<const StudyResult&>().smallest_fleet;
-                return vector_view(v.data(), v.size(), self);
-            },
+            "smallest_fleet", vector_of(&StudyResult::smallest_fleet),
             "(S,) units meeting the ramp limit under the optimal dispatch, -1 if none up to the "
             "maximum.")
         .def_property_readonly(
-            "ramp_aware_smallest_fleet",
-            [](const py::object& self) {
-                const auto& v = self.cast<const StudyResult&>().ramp_aware_smallest_fleet;
-                return vector_view(v.data(), v.size(), self);
-            },
+            "ramp_aware_smallest_fleet", vector_of(&StudyResult::ramp_aware_smallest_fleet),
             "(S,) units meeting the ramp limit under the ramp-aware dispatch, -1 if none.")
         .def_readonly("ramp_limit_mw_per_min", &StudyResult::ramp_limit_mw_per_min,
                       "The ramp limit used for sizing, MW/min.")

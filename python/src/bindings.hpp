@@ -94,6 +94,16 @@ py::array vector_view(const T* data, Index count, const py::handle& base, bool w
     return out;
 }
 
+// The getter of a read-only property that views vector `member` of the bound object without a
+// copy (the object keeps the memory alive): def_property_readonly(name, vector_of(&R::m), doc).
+template <class Result, class V>
+auto vector_of(V Result::*member) {
+    return [member](const py::object& self) {
+        const V& v = self.cast<const Result&>().*member;
+        return vector_view(v.data(), v.size(), self);
+    };
+}
+
 // The (S, n) view of a column-major n x S matrix, owned by `base`.
 template <class Derived>
 py::array scenario_view(const Eigen::PlainObjectBase<Derived>& matrix, const py::handle& base,
