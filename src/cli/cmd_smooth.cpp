@@ -196,6 +196,8 @@ int cmd_smooth(const Args& args) {
     const bool sizing = opt.has("ramp-limit");
     if (sizing) {
         const Real limit = opt.number("ramp-limit", 0);
+        if (!(limit > 0))
+            throw Error(ErrorKind::invalid_input, "option --ramp-limit must be > 0 MW per minute");
         const Index max_units = opt.integer("max-units", 1000);
         // For the ramp objective, the variance objective's answer is a cheap first probe: the
         // same answer in fewer rounds of interior-point solves (dispatch() has no backup).

@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "core/invalid_input.hpp"
 #include "gridbatch/builtin_network.hpp"
 #include "gridbatch/matpower.hpp"
 #include "gridbatch/study.hpp"
@@ -61,6 +62,9 @@ int cmd_study(const Args& args) {
     so.fleet_units = opt.number("fleet", so.fleet_units);
     so.unit = opt.get("unit", so.unit);
     so.dt_seconds = opt.number("dt", so.dt_seconds);
+    if (!(so.dt_seconds > 0))  // before --hours is divided by it
+        throw Error(ErrorKind::invalid_input,
+                    "--dt must be a positive number (got " + detail::num(so.dt_seconds) + ")");
     if (opt.has("steps") && opt.has("hours"))
         throw Error(ErrorKind::invalid_input, "give --hours or --steps, not both");
     so.steps =

@@ -966,6 +966,10 @@ TEST(BadInputCli, SmoothArguments) {
     EXPECT_CLI("study --hours 0.0003 --no-plots" + out, 1,
                "--hours must give at least 4 steps of --dt (got 1)");
     EXPECT_CLI("study --steps 3 --no-plots" + out, 1, "--steps must be at least 4 (got 3)");
+    // --hours is divided by --dt: a zero step said "(got -9223372036854775808)" steps.
+    EXPECT_CLI("study --dt 0 --no-plots" + out, 1, "--dt must be a positive number (got 0)");
+    EXPECT_CLI("smooth --synthetic --fleet 10 --ramp-limit -1" + out, 1,
+               "option --ramp-limit must be > 0 MW per minute");
     EXPECT_CLI("profile --steps 0 --out " + (dir / "p.csv").string(), 1,
                "option --steps must be >= 1");
     EXPECT_CLI("profile --hours -1 --out " + (dir / "p.csv").string(), 1,
