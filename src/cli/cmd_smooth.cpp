@@ -152,9 +152,20 @@ int cmd_smooth(const Args& args) {
     sopt.ramp_limit_mw_per_s = opt.number("grid-ramp", HUGE_VAL);
     sopt.backend = dopt.backend;
     fleet.ramp_limit_mw_per_s = opt.number("battery-ramp", HUGE_VAL);
-    if (opt.has("price")) sopt.energy_price = read_csv_column(opt.get("price", ""), "price");
-    if (opt.has("target-mw"))
-        sopt.target_mw = read_csv_column(opt.get("target-mw", ""), "target_mw");
+    // A series per step, from a CSV column; its length is checked here, naming the option.
+    const auto per_step = [&](const char* name, const char* column) {
+        const std::string path = opt.get(name, "");
+        Vector v = read_csv_column(path, column);
+        if (v.size() != load.rows())
+            throw Error(ErrorKind::invalid_input, std::string("option --") + name + ": " + path +
+                                                      " has " + std::to_string(v.size()) +
+                                                      " values under '" + column +
+                                                      "'; expected one per step of the load (" +
+                                                      std::to_string(load.rows()) + ")");
+        return v;
+    };
+    if (opt.has("price")) sopt.energy_price = per_step("price", "price");
+    if (opt.has("target-mw")) sopt.target_mw = per_step("target-mw", "target_mw");
     if (!ramps)
         for (const char* name : {"peak-weight", "battery-ramp", "grid-ramp", "price", "target-mw",
                                  "ramp-weight", "level-time-constant"})

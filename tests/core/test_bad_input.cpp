@@ -956,6 +956,11 @@ TEST(BadInputCli, SmoothArguments) {
     const std::string good = (dir / "good.csv").string();
     std::ofstream(good) << "time_s,scenario_0\n0,10\n1,12\n2,11\n";
     EXPECT_CLI("smooth --load " + good + " --fleet -1" + out, 1, "option --fleet must be >= 0");
+    const std::string prices = (dir / "prices.csv").string();
+    std::ofstream(prices) << "price\n1\n2\n";
+    EXPECT_CLI("smooth --load " + good + " --fleet 1 --objective ramps --price " + prices + out, 1,
+               "option --price: " + prices +
+                   " has 2 values under 'price'; expected one per step of the load (3)");
     EXPECT_CLI("smooth --load " + good + " --fleet 1 --unit nope" + out, 1,
                "unknown battery unit 'nope'");
     // A horizon of no steps is a mistake in the options, not an empty result.
