@@ -1,4 +1,6 @@
 // `gridbatch study [options] --out DIR`: the data-centre grid study end to end (study.hpp).
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -139,6 +141,32 @@ int cmd_study(const Args& args) {
         std::cout << "\nwarning: " << not_converged
                   << " AC power flows did not converge (AC fail: steps per row); voltages, "
                      "loadings and violations cover the converged steps only (nan: none)\n";
+    if (!r.n1.empty()) {  // per strategy, the worst over its N-1 steps (every row in n1.csv)
+        std::cout << "\nN-1 of each strategy's " << so.n1_steps
+                  << " worst steps: worst post-outage loading (DC, AC MVA), lowest post-outage "
+                     "voltage\n";
+        Index poi_cut_off = 0;
+        for (Strategy k : kStrategies) {
+            Real dc = NAN, ac = NAN, vm = NAN;
+            const auto worse = [](Real& acc, Real v, bool higher) {
+                if (!std::isnan(v) && (std::isnan(acc) || (higher ? v > acc : v < acc))) acc = v;
+            };
+            for (const StudyN1Row& n : r.n1) {
+                if (n.strategy != k) continue;
+                worse(dc, n.worst_loading_percent, true);
+                worse(ac, n.ac_worst_loading_percent, true);
+                worse(vm, n.ac_min_vm, false);
+                poi_cut_off = std::max(poi_cut_off, n.ac_poi_cut_off);
+            }
+            std::cout << "  " << std::left << std::setw(11) << to_string(k) << std::right
+                      << std::setprecision(1) << std::setw(8) << dc << " %" << std::setw(8) << ac
+                      << " %" << std::setprecision(4) << std::setw(10) << vm << " p.u.\n";
+        }
+        if (poi_cut_off > 0)
+            std::cout << "warning: " << poi_cut_off
+                      << " single-branch outage(s) cut the POI off from every reference bus: the "
+                         "campus's connection is not N-1 secure (n1.csv, ac_poi_cut_off)\n";
+    }
     std::cout << "\nsizing: smallest fleet keeping ramps within " << std::setprecision(1)
               << r.ramp_limit_mw_per_min << " MW/min, by scenario:\n";
     for (const auto& [name, units] : {std::pair{"optimal", &r.smallest_fleet},

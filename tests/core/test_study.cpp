@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -267,6 +268,18 @@ TEST(Study, AcN1CountsTheOutagesThatCutThePoiOff) {
         EXPECT_EQ(row.ac_not_converged, 0);
         EXPECT_FALSE(std::isnan(row.ac_min_poi_vm));
     }
+    // The command prints the N-1 block and warns that the POI's connection is not N-1 secure.
+    const auto dir = std::filesystem::temp_directory_path() / "gridbatch_study_radial_poi";
+    const std::string cmd = test::cli_command() + " study --case " + test::case_path("case118") +
+                            " --poi 117 --campus-mw 20 --fleet 10 --steps 60 --scenarios 1 "
+                            "--n1-steps 1 --sizing-points 2 --backend cpu --no-plots --out " +
+                            dir.string() + " > " + dir.string() + ".txt 2> /dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::ifstream in(dir.string() + ".txt");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("N-1 of each strategy's 1 worst steps"), std::string::npos) << text;
+    EXPECT_NE(text.find("warning: 1 single-branch outage(s) cut the POI off"), std::string::npos)
+        << text;
 }
 
 TEST_F(StudyShortRun, WritesEveryOutputFile) {
