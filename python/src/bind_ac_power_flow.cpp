@@ -217,12 +217,7 @@ void bind_ac_power_flow(py::module_& m) {
         "result's own memory (no copy).");
     const auto matrix = [&result](const char* name, Matrix AcPowerFlowResult::*member,
                                   const char* doc) {
-        result.def_property_readonly(
-            name,
-            [member](const py::object& self) {
-                return scenario_view(self.cast<const AcPowerFlowResult&>().*member, self);
-            },
-            doc);
+        result.def_property_readonly(name, matrix_of(member), doc);
     };
     const auto vector = [&result](const char* name, Vector AcPowerFlowResult::*member,
                                   const char* doc) {
@@ -345,20 +340,11 @@ void bind_ac_power_flow(py::module_& m) {
             "from every reference bus (new arrays; pandas.DataFrame(result.cases) makes a "
             "table).")
         .def_property_readonly(
-            "monitored_vm",
-            [](const py::object& self) {
-                return scenario_view(self.cast<const AcContingencyResult&>().monitored_vm, self);
-            },
+            "monitored_vm", matrix_of(&AcContingencyResult::monitored_vm),
             "(S * (1 + n_outages), n_monitored) Vm of the monitored buses in each power flow, "
             "p.u. (rows as cases).")
         .def_property_readonly(
-            "violations",
-            [](const py::object& self) {
-                const auto& v = self.cast<const AcContingencyResult&>().violations;
-                return py::array_t<N1Violation>({static_cast<py::ssize_t>(v.size())},
-                                                {static_cast<py::ssize_t>(sizeof(N1Violation))},
-                                                v.data(), self);
-            },
+            "violations", records_of(&AcContingencyResult::violations),
             "Structured array (scenario, outage, branch, loading_percent): MVA loadings above the "
             "threshold, sorted by scenario, outage (-1: the base case), branch (a view).")
         .def_property_readonly("worst_loading_percent",

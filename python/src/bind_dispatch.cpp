@@ -228,24 +228,12 @@ void bind_results(py::module_& m) {
         "Battery dispatch of S scenarios. Series are (S, T) views of the result's memory "
         "(soc_mwh is (S, T + 1), row entry 0 the initial state).");
     result
-        .def_property_readonly(
-            "battery_mw",
-            [](const py::object& self) {
-                return scenario_view(self.cast<const DispatchResult&>().battery_mw, self);
-            },
-            "(S, T) battery power, MW, > 0 discharging.")
-        .def_property_readonly(
-            "soc_mwh",
-            [](const py::object& self) {
-                return scenario_view(self.cast<const DispatchResult&>().soc_mwh, self);
-            },
-            "(S, T + 1) stored energy, MWh.")
-        .def_property_readonly(
-            "grid_mw",
-            [](const py::object& self) {
-                return scenario_view(self.cast<const DispatchResult&>().grid_mw, self);
-            },
-            "(S, T) grid draw = load - battery, MW.")
+        .def_property_readonly("battery_mw", matrix_of(&DispatchResult::battery_mw),
+                               "(S, T) battery power, MW, > 0 discharging.")
+        .def_property_readonly("soc_mwh", matrix_of(&DispatchResult::soc_mwh),
+                               "(S, T + 1) stored energy, MWh.")
+        .def_property_readonly("grid_mw", matrix_of(&DispatchResult::grid_mw),
+                               "(S, T) grid draw = load - battery, MW.")
         .def_property_readonly("objective", vector_of(&DispatchResult::objective),
                                "(S,) sum_t h (g^2 + throughput_cost |b|), MW^2 h.")
         .def_property_readonly(
@@ -287,10 +275,7 @@ void bind_results(py::module_& m) {
         metrics.def_property_readonly(name, vector_of(member), doc);
     metrics
         .def_property_readonly(
-            "band_energy",
-            [](const py::object& self) {
-                return scenario_view(self.cast<const DispatchMetrics&>().band_energy, self);
-            },
+            "band_energy", matrix_of(&DispatchMetrics::band_energy),
             "(S, n_bands) energy of the mean-removed grid draw per frequency band (Parseval: "
             "the bands of [0, Nyquist] add up to T variance).")
         .def_readonly("bands", &DispatchMetrics::bands, "The (low, high) bands, Hz.");

@@ -76,24 +76,12 @@ void bind_power_flow(py::module_& m) {
         "result's own memory (no copy); they stay valid as long as any of them or the result "
         "is alive.");
     result
-        .def_property_readonly(
-            "va",
-            [](const py::object& self) {
-                return scenario_view(self.cast<const DcPowerFlowResult&>().va, self);
-            },
-            "(S, n_bus) bus voltage angles, degrees.")
-        .def_property_readonly(
-            "pf",
-            [](const py::object& self) {
-                return scenario_view(self.cast<const DcPowerFlowResult&>().pf, self);
-            },
-            "(S, n_branch) from-end active flows, MW (to-end flow is -pf).")
-        .def_property_readonly(
-            "pg",
-            [](const py::object& self) {
-                return scenario_view(self.cast<const DcPowerFlowResult&>().pg, self);
-            },
-            "(S, n_gen) generator outputs, MW: schedule plus slack share.")
+        .def_property_readonly("va", matrix_of(&DcPowerFlowResult::va),
+                               "(S, n_bus) bus voltage angles, degrees.")
+        .def_property_readonly("pf", matrix_of(&DcPowerFlowResult::pf),
+                               "(S, n_branch) from-end active flows, MW (to-end flow is -pf).")
+        .def_property_readonly("pg", matrix_of(&DcPowerFlowResult::pg),
+                               "(S, n_gen) generator outputs, MW: schedule plus slack share.")
         .def_property_readonly("slack_mw", vector_of(&DcPowerFlowResult::slack_mw),
                                "(S,) total balancing generation added to the schedule, MW.")
         .def("__repr__", [](const DcPowerFlowResult& r) {

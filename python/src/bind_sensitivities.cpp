@@ -112,13 +112,7 @@ void bind_sensitivities(py::module_& m) {
     py::class_<N1Result>(m, "N1Result",
                          "N-1 screening of S base cases. Arrays are views of the result's memory.")
         .def_property_readonly(
-            "violations",
-            [](const py::object& self) {
-                const auto& v = self.cast<const N1Result&>().violations;
-                return py::array_t<N1Violation>({static_cast<py::ssize_t>(v.size())},
-                                                {static_cast<py::ssize_t>(sizeof(N1Violation))},
-                                                v.data(), self);
-            },
+            "violations", records_of(&N1Result::violations),
             "Structured array (scenario, outage, branch, loading_percent), sorted by scenario, "
             "outage, branch: every post-outage loading above the threshold (a view, no copy).")
         .def_property_readonly(

@@ -104,12 +104,8 @@ void bind_smooth_dispatch(py::module_& m) {
     py::class_<SmoothDispatchResult, DispatchResult>(
         m, "SmoothDispatchResult",
         "A DispatchResult (usable with dispatch_metrics) plus the QP solver's diagnostics.")
-        .def_property_readonly(
-            "backup_mw",
-            [](const py::object& self) {
-                return scenario_view(self.cast<const SmoothDispatchResult&>().backup_mw, self);
-            },
-            "(S, T) backup generation, MW (zeros without it).")
+        .def_property_readonly("backup_mw", matrix_of(&SmoothDispatchResult::backup_mw),
+                               "(S, T) backup generation, MW (zeros without it).")
         .def_property_readonly("dual_residual", vector_of(&SmoothDispatchResult::dual_residual),
                                "(S,) unscaled dual residual.")
         .def_property_readonly("limit_violation", vector_of(&SmoothDispatchResult::limit_violation),

@@ -95,16 +95,10 @@ void bind_study(py::module_& m) {
         .def_readonly("dispatch", &StrategyOutcome::dispatch, "Battery, SoC, grid draw.")
         .def_readonly("metrics", &StrategyOutcome::metrics, "Dispatch metrics.")
         .def_property_readonly(
-            "poi_vm",
-            [](const py::object& self) {
-                return scenario_view(self.cast<const StrategyOutcome&>().poi_vm, self);
-            },
+            "poi_vm", matrix_of(&StrategyOutcome::poi_vm),
             "(S, T) POI voltage, p.u. (NaN where the AC power flow did not converge).")
         .def_property_readonly(
-            "max_loading",
-            [](const py::object& self) {
-                return scenario_view(self.cast<const StrategyOutcome&>().max_loading, self);
-            },
+            "max_loading", matrix_of(&StrategyOutcome::max_loading),
             "(S, T) highest branch loading, % of rateA (NaN where the AC power flow did not "
             "converge).")
         .def_property_readonly(
@@ -126,12 +120,8 @@ void bind_study(py::module_& m) {
     py::class_<StudyResult>(m, "StudyResult", "Everything run_study computed.")
         .def_readonly("options", &StudyResult::options, "The options used.")
         .def_readonly("poi_bus", &StudyResult::poi_bus, "External POI bus number.")
-        .def_property_readonly(
-            "load_mw",
-            [](const py::object& self) {
-                return scenario_view(self.cast<const StudyResult&>().load_mw, self);
-            },
-            "(S, T) campus load, MW.")
+        .def_property_readonly("load_mw", matrix_of(&StudyResult::load_mw),
+                               "(S, T) campus load, MW.")
         .def_property_readonly(
             "outcomes",
             [](const py::object& self) {

@@ -125,6 +125,25 @@ py::array_t<T> copy_of(const std::vector<T>& v) {
     return py::array_t<T>(static_cast<py::ssize_t>(v.size()), v.data());
 }
 
+// A getter as vector_of's for a column-major n x S matrix member, viewed as (S, n).
+template <class Result>
+auto matrix_of(Matrix Result::*member) {
+    return [member](const py::object& self) {
+        return scenario_view(self.cast<const Result&>().*member, self);
+    };
+}
+
+// A getter as vector_of's for a std::vector of records with a registered numpy dtype
+// (PYBIND11_NUMPY_DTYPE), viewed as a 1-D structured array.
+template <class Result, class T>
+auto records_of(std::vector<T> Result::*member) {
+    return [member](const py::object& self) {
+        const std::vector<T>& v = self.cast<const Result&>().*member;
+        return py::array_t<T>({static_cast<py::ssize_t>(v.size())},
+                              {static_cast<py::ssize_t>(sizeof(T))}, v.data(), self);
+    };
+}
+
 // A column-major matrix that is not scenario-major (LODF factors: rows are branches) as a
 // Fortran-ordered (rows, cols) view owned by `base`.
 inline py::array matrix_view(const Matrix& matrix, const py::handle& base) {
