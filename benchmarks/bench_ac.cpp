@@ -12,8 +12,8 @@
 //
 // `AcContingencies_allcores/<case>`: AC N-1, every in-service branch out in turn at the case's
 // loads, each from the base case's solution: ac_contingencies() as `gridbatch n1 --ac` and the
-// study call it (the base case, chunks of 256 power flows, their summaries); outages that island
-// buses are counted in the label and not solved.
+// study call it (the base case, chunks of 256 power flows, their summaries); outages that cut
+// buses off are solved with those buses de-energised, and counted in the label ("islanding").
 //
 // Measured 2026-12-07 on the 2-core Intel Xeon VM, time series (AcNewtonTimeSeries_1core, 2.28
 // iterations per power flow), case9241pegase: 8.9-9.0 ms per power flow with KLU, 5.3-6.0 ms with

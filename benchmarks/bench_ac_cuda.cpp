@@ -5,12 +5,18 @@
 // power flows per second, time per Newton iteration and the factorisation's memory traffic against
 // the measured device copy bandwidth (run bench_dc_cuda's DeviceCopy). Cases from ../shared/cases;
 // without a device, or in a build without CUDA, every benchmark is skipped and the program exits 0.
+//
+// `AcContingenciesDevice/<case>`: bench_ac's AcContingencies_allcores on Backend::cuda, wall time
+// of the whole ac_contingencies() call (every in-service branch out at the case's loads, each
+// from the base case's solution; the kernels take the branch out of the shared Ybus).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
 
 #if __has_include("ac_engine_cuda.hpp")  // the CUDA internals are on the path iff CUDA is built
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -18,6 +24,7 @@
 
 #include "ac_engine_cuda.hpp"
 #include "device_timer.hpp"
+#include "gridbatch/ac_contingencies.hpp"
 #include "gridbatch/admittance.hpp"
 #include "gridbatch/backend.hpp"
 #include "gridbatch/matpower.hpp"
@@ -162,7 +169,40 @@ void solve(benchmark::State& state, const std::string& name, AcMethod method) {
     }
 }
 
+void contingencies(benchmark::State& state, const std::string& name) {
+    const BackendStatus device = backend_status(Backend::cuda);
+    if (!device.available) return state.SkipWithError(("skipped: " + device.reason).c_str());
+    const std::string path = shared_dir() + "/cases/" + name + ".m";
+    if (!std::filesystem::exists(path)) return state.SkipWithError((path + " not found").c_str());
+    const Network net = read_matpower(path);
+    AcOptions options;
+    options.backend = Backend::cuda;
+    const AcPowerFlow pf(net, options);
+    const Matrix pd = net.buses().pd, qd = net.buses().qd;
+    AcContingencyResult r = ac_contingencies(pf, AcBatch(pd, qd));  // warm-up
+    for (auto _ : state) {
+        const auto t0 = std::chrono::steady_clock::now();
+        r = ac_contingencies(pf, AcBatch(pd, qd));
+        state.SetIterationTime(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    const auto n = static_cast<Index>(r.outages.size());
+    double iterations = 0;
+    for (Index k = 0; k < n; ++k) iterations += r.at(0, k).iterations;
+    state.counters["solver_iterations"] = iterations / static_cast<double>(std::max<Index>(1, n));
+    state.counters["contingencies_per_s"] =
+        benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+    state.SetLabel(std::to_string(n) + " outages, " + std::to_string(r.islanding.size()) +
+                   " islanding, " + std::to_string(r.not_converged) + " not converged");
+}
+
 void register_all() {
+    for (const char* name : {"case118", "case2383wp"})
+        benchmark::RegisterBenchmark((std::string("AcContingenciesDevice/") + name).c_str(),
+                                     [name](benchmark::State& s) { contingencies(s, name); })
+            ->Iterations(3)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
     for (const auto method : {AcMethod::newton, AcMethod::fast_decoupled})
         for (const char* name : {"case118", "case2383wp", "case9241pegase"}) {
             const std::string label =

@@ -239,10 +239,10 @@ struct CudaAcEngine::DeviceLayout {
     }
     std::size_t bytes_per_scenario(int n_bus) const {
         // Factor values, step, five bus vectors (state, specs, staging), the norm, the final
-        // mismatch and the slack, and per-scenario flags.
+        // mismatch and the slack, per-scenario flags, and a branch outage's cut and flags.
         return sizeof(double) * (static_cast<std::size_t>(host.lu.nnz()) + host.n +
                                  5 * static_cast<std::size_t>(n_bus) + 3) +
-               sizeof(int) * 6;
+               sizeof(int) * 6 + sizeof(ac::BranchCut) + static_cast<std::size_t>(n_bus);
     }
 
     NewtonLayout host;
@@ -334,26 +334,47 @@ void CudaAcEngine::solve(const AcEngineBatch& batch, AcEngineOutput& out) {
     const std::lock_guard<std::mutex> lock(solve_mutex_);
     GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_));
     const Index n_scenarios = batch.p_spec.cols();
-    // Scenarios grouped by bus classes (one group unless Q limits changed some), in column order,
-    // and apart where they have a branch outage: the device layouts hold one Ybus, so those run
-    // on the CPU engine.
-    std::map<std::pair<bool, std::vector<std::int8_t>>, std::vector<Index>> groups;
+    // Scenarios grouped by bus classes (one group unless Q limits changed some), in column order.
+    // Branch outages share the group's layout: the pattern of Ybus less one branch is Ybus's.
+    std::map<std::vector<std::int8_t>, std::vector<Index>> groups;
     for (Index s = 0; s < n_scenarios; ++s) {
-        const bool cut = batch.outage != nullptr && batch.outage[s] >= 0;
         if (batch.bus_type == nullptr) {
-            groups[{cut, default_types_}].push_back(s);
+            groups[default_types_].push_back(s);
         } else {
             const auto col = batch.bus_type->col(s);
-            groups[{cut, std::vector<std::int8_t>(col.data(), col.data() + col.size())}].push_back(
-                s);
+            groups[std::vector<std::int8_t>(col.data(), col.data() + col.size())].push_back(s);
         }
     }
-    for (const auto& [key, columns] : groups) {
-        if (key.first)
-            solve_on_cpu(key.second, batch, columns, out);
-        else
-            solve_group(key.second, batch, columns, out);
+    for (const auto& [types, columns] : groups) solve_group(types, batch, columns, out);
+}
+
+ChunkOutages chunk_outages(const PreparedAcNetwork& net, const AcEngineBatch& batch,
+                           const std::vector<Index>& columns) {
+    ChunkOutages o;
+    if (batch.outage == nullptr) return o;
+    const auto c = columns.size();
+    const auto nb = static_cast<std::size_t>(net.n_bus);
+    for (std::size_t t = 0; t < c; ++t) {
+        const int k = batch.outage[columns[t]];
+        if (k < 0) continue;
+        if (o.cut.empty()) o.cut.resize(c);
+        const BranchAdmittance b = branch_admittance(net, k);
+        ac::BranchCut& cut = o.cut[t];
+        cut.from = b.from;
+        cut.to = b.to;
+        const int at[4] = {b.at_ff, b.at_ft, b.at_tf, b.at_tt};
+        const Complex share[4] = {b.yff, b.yft, b.ytf, b.ytt};
+        for (int j = 0; j < 4; ++j) {
+            cut.at[j] = at[j];
+            cut.re[j] = share[j].real();
+            cut.im[j] = share[j].imag();
+        }
+        const std::vector<int>* off = batch.cut_off ? batch.cut_off[columns[t]] : nullptr;
+        if (off == nullptr || off->empty()) continue;
+        if (o.dead.empty()) o.dead.assign(nb * c, 0);
+        for (const int i : *off) o.dead[static_cast<std::size_t>(i) * c + t] = 1;
     }
+    return o;
 }
 
 void CudaAcEngine::solve_group(const std::vector<std::int8_t>& bus_type, const AcEngineBatch& batch,
@@ -368,7 +389,7 @@ void CudaAcEngine::solve_group(const std::vector<std::int8_t>& bus_type, const A
     const std::size_t held = stage_.bytes() + vm_.bytes() + va_.bytes() + p_spec_.bytes() +
                              q_spec_.bytes() + lu_.bytes() + x_.bytes() + xq_.bytes() +
                              norm_.bytes() + norm_q_.bytes() + max_mismatch_.bytes() +
-                             lambda_.bytes();
+                             lambda_.bytes() + cut_.bytes() + dead_.bytes();
     const std::size_t chunk =
         std::max<std::size_t>(1, device_chunk_budget(held) / 10 * 7 / per_scenario);
     for (std::size_t first = 0; first < columns.size(); first += chunk) {
@@ -413,6 +434,9 @@ void CudaAcEngine::solve_chunk(const AcEngineBatch& batch, const std::vector<Ind
     load(batch.va0, va_);
     load(batch.p_spec, p_spec_);
     load(batch.q_spec, q_spec_);
+    const ChunkOutages outages = chunk_outages(*net_, batch, columns);
+    cut_.upload(outages.cut, stream);
+    dead_.upload(outages.dead, stream);
 
     const std::size_t sc = static_cast<std::size_t>(c);
     max_mismatch_.resize(sc);
@@ -518,6 +542,8 @@ ac::BatchState CudaAcEngine::batch_state(int count) {
         st.lambda = lambda_.data();
         st.participation = participation_.data();
     }
+    st.cut = cut_.data();  // null where the chunk has no outage
+    st.dead = dead_.data();
     return st;
 }
 

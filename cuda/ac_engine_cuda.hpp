@@ -7,7 +7,10 @@
 //
 // Fast-decoupled (XB and BX) runs on the same machinery: B' and B'' are factorised once per set of
 // bus classes on the host (the same schedule code) and shared by every scenario, each thread
-// solving its own right-hand side. The distributed slack adds one unknown (see NewtonLayout); the
+// solving its own right-hand side. A branch outage (AcEngineBatch::outage) is one more scenario on
+// the same pattern: the kernels take its share of Ybus out of the four entries it touches, and
+// the buses it cuts off become identity rows (ac::BranchCut, chunk_outages). The distributed
+// slack adds one unknown (see NewtonLayout); the
 // rare cases the GPU path leaves out (several reference buses with a distributed slack) run on
 // the CPU engine behind this one, so every option works with Backend::cuda.
 #pragma once
@@ -67,6 +70,16 @@ struct FdLayout {
 void bus_classes(const std::vector<std::int8_t>& bus_type, std::vector<int>& pvpq,
                  std::vector<int>& pq);
 
+// A chunk's branch outages (columns of `batch`) as the kernels take them: a cut per column
+// (from = -1 where it has none), empty where no column has an outage; and the de-energised flags
+// (n_bus x columns, scenario-fastest), empty where no outage cuts buses off.
+struct ChunkOutages {
+    std::vector<ac::BranchCut> cut;
+    std::vector<unsigned char> dead;
+};
+ChunkOutages chunk_outages(const PreparedAcNetwork& net, const AcEngineBatch& batch,
+                           const std::vector<Index>& columns);
+
 class CudaAcEngine final : public AcEngine {
 public:
     CudaAcEngine(std::shared_ptr<const PreparedAcNetwork> network, int device);
@@ -94,8 +107,7 @@ private:
     bool distributed() const { return !net_->slack_participation.empty(); }
     // A distributed slack needs exactly one reference bus on the GPU (its P balance is one
     // equation); other bus-class sets of a batch (Q limits can move the reference) go here, with
-    // the group's bus classes (the batch has none where they are the case's), and so do the
-    // scenarios with a branch outage (the device layouts hold the network's Ybus only).
+    // the group's bus classes (the batch has none where they are the case's).
     void solve_on_cpu(const std::vector<std::int8_t>& bus_type, const AcEngineBatch& batch,
                       const std::vector<Index>& columns, AcEngineOutput& out);
 
@@ -116,6 +128,8 @@ private:
     DeviceBuffer<double> stage_, vm_, va_, p_spec_, q_spec_, lu_, x_, xq_, norm_, norm_q_,
         max_mismatch_, lambda_;
     DeviceBuffer<int> status_, iterations_, active_, next_active_, keep_, n_active_;
+    DeviceBuffer<ac::BranchCut> cut_;
+    DeviceBuffer<unsigned char> dead_;
 };
 
 }  // namespace gridbatch::detail::cuda

@@ -165,7 +165,7 @@ run_each_test() {
 export -f run_each_test  # for `timeout`, which runs programs, not shell functions
 
 # gtest filter of everything that touches the device or the CUDA engines' logic.
-cuda_tests='*/cuda:Cuda*:*.Cuda*:DeviceBuffer*:LuSchedule*:*NewtonSteps*:*NewtonLayout*:IpmCore*:*FastDecoupledSteps*'
+cuda_tests='*/cuda:Cuda*:*.Cuda*:DeviceBuffer*:LuSchedule*:*NewtonSteps*:*NewtonOutages*:ChunkOutages*:*NewtonLayout*:IpmCore*:*FastDecoupledSteps*'
 # memcheck: the same without the every-case comparisons with MATPOWER (up to 13,659 buses, minutes
 # under the sanitizer) and the sparse DC steps over two million scenarios (their kernels run in
 # SparseSolveWhereTheInverseDoesNotFit); racecheck: the tests of the kernels that share memory
@@ -191,7 +191,7 @@ if want test; then
 fi
 
 if want bench; then
-  device_rows='DeviceCopy|DcResident(Sparse)?/case9241pegase/(1000|10000)/|AcNewtonEngine/case(118|9241pegase)/(1000|10000)/|AcFdxbEngine/case9241pegase/1000/|Device/(1|1000|10000)/86400'
+  device_rows='DeviceCopy|DcResident(Sparse)?/case9241pegase/(1000|10000)/|AcNewtonEngine/case(118|9241pegase)/(1000|10000)/|AcFdxbEngine/case9241pegase/1000/|AcContingenciesDevice/|Device/(1|1000|10000)/86400'
   api_rows='^batch/case9241pegase/10000|^n1/case2383wp/1000/|scenarios:1000/'
   for b in bench_dc_cuda bench_ac_cuda bench_dispatch_cuda; do
     stage "$b" 120 "$build/bin/$b" --benchmark_filter="${GRIDBATCH_BENCH_FILTER:-$device_rows}" \

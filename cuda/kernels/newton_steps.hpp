@@ -63,6 +63,16 @@ struct JacobianMap {
     const int* pos_lambda = nullptr;
 };
 
+// A scenario's branch outage (AcEngineBatch::outage): the branch's share of Ybus (MATPOWER's
+// makeYbus terms yff, yft, ytf, ytt of BranchAdmittance) and where those four sit in Ybus's values.
+// The scenario's admittance is Ybus less that share at those four entries, each formed as the CPU
+// engine forms it (the entry minus the share), so both engines iterate on the same values.
+struct BranchCut {
+    int from = -1, to = -1;        // internal buses; -1: no outage
+    int at[4] = {-1, -1, -1, -1};  // Ybus value indices of (f,f), (f,t), (t,f), (t,t)
+    double re[4] = {0, 0, 0, 0}, im[4] = {0, 0, 0, 0};
+};
+
 struct BatchState {  // all device, scenario-fastest with `stride` scenarios
     int stride = 0;
     double* vm = nullptr;  // n_bus
@@ -79,7 +89,34 @@ struct BatchState {  // all device, scenario-fastest with `stride` scenarios
     // each bus's participation; P_i's mismatch gains -participation_i * lambda.
     double* lambda = nullptr;
     const double* participation = nullptr;
+    // Branch outages (both null without any in the batch): per scenario its cut (indexed by s,
+    // from = -1 where it has none), and per bus a flag (n_bus, scenario-fastest; null where no
+    // outage of the batch cuts buses off) set where the outage cuts the bus off from every
+    // reference bus. Such a bus is de-energised: its equations become identity rows with zero
+    // mismatch, so its voltage stays at the start, as on the CPU engine.
+    const BranchCut* cut = nullptr;
+    const unsigned char* dead = nullptr;
 };
+
+// The branch cut of scenario s where it touches bus i (whose row of Ybus it changes), else null.
+GRIDBATCH_HD_INLINE const BranchCut* cut_at_bus(const BatchState& st, long s, int i) {
+    if (st.cut == nullptr) return nullptr;
+    const BranchCut* c = st.cut + s;
+    return c->from == i || c->to == i ? c : nullptr;
+}
+
+// Ybus value q of a scenario whose cut (or null) touches the entry's row.
+GRIDBATCH_HD_INLINE void admittance_entry(const YbusView& y, const BranchCut* c, int q, double* re,
+                                          double* im) {
+    *re = y.re[q];
+    *im = y.im[q];
+    if (c == nullptr) return;
+    for (int k = 0; k < 4; ++k)
+        if (c->at[k] == q) {
+            *re -= c->re[k];
+            *im -= c->im[k];
+        }
+}
 
 struct Schedule {  // device copy of a LuScheduleView plus what the update needs
     LuScheduleView lu;
@@ -102,15 +139,17 @@ GRIDBATCH_HD_INLINE BusPower bus_power(const YbusView& y, const BatchState& st, 
     const double vm_i = st.vm[i * stride + s];
     math::sin_cos(st.va[i * stride + s], &sin_i, &cos_i);
     const double vi_re = vm_i * cos_i, vi_im = vm_i * sin_i;
+    const BranchCut* cut = cut_at_bus(st, s, i);
     double ii_re = 0, ii_im = 0;
     for (int q = y.row_ptr[i]; q < y.row_ptr[i + 1]; ++q) {
         const long j = y.col[q];
-        double sj, cj;
+        double sj, cj, y_re, y_im;
+        admittance_entry(y, cut, q, &y_re, &y_im);
         const double vm_j = st.vm[j * stride + s];
         math::sin_cos(st.va[j * stride + s], &sj, &cj);
         const double vj_re = vm_j * cj, vj_im = vm_j * sj;
-        ii_re += y.re[q] * vj_re - y.im[q] * vj_im;
-        ii_im += y.re[q] * vj_im + y.im[q] * vj_re;
+        ii_re += y_re * vj_re - y_im * vj_im;
+        ii_im += y_re * vj_im + y_im * vj_re;
     }
     return {vm_i, vi_re, vi_im, vi_re * ii_re + vi_im * ii_im, vi_im * ii_re - vi_re * ii_im};
 }
@@ -123,6 +162,21 @@ GRIDBATCH_HD_INLINE double assemble_bus(const YbusView& y, const JacobianMap& ma
     const int p_row = map.p_row[i], q_row = map.q_row[i];
     if (p_row < 0 && q_row < 0) return 0.0;
     const long stride = st.stride;
+    if (st.dead != nullptr && st.dead[i * stride + s] != 0) {
+        // De-energised: no equation. Identity rows (dP/dVa = dQ/dVm = 1 on the diagonal) with
+        // zero mismatch keep its unknowns at the start; no other row couples to them (the cut
+        // branch was the only one, and its entries are zero now).
+        if (p_row >= 0) st.x[p_row * stride + s] = 0.0;
+        if (q_row >= 0) st.x[q_row * stride + s] = 0.0;
+        for (int q = y.row_ptr[i]; q < y.row_ptr[i + 1]; ++q) {
+            const double one = y.col[q] == i ? 1.0 : 0.0;
+            if (map.pos_pa[q] >= 0) st.lu[map.pos_pa[q] * stride + s] = one;
+            if (map.pos_pm[q] >= 0) st.lu[map.pos_pm[q] * stride + s] = 0.0;
+            if (map.pos_qa[q] >= 0) st.lu[map.pos_qa[q] * stride + s] = 0.0;
+            if (map.pos_qm[q] >= 0) st.lu[map.pos_qm[q] * stride + s] = one;
+        }
+        return 0.0;
+    }
     const BusPower bp = bus_power(y, st, s, i);
     const double vm_i = bp.vm, vi_re = bp.v_re, vi_im = bp.v_im, s_re = bp.s_re, s_im = bp.s_im;
     double norm = 0;
@@ -143,14 +197,16 @@ GRIDBATCH_HD_INLINE double assemble_bus(const YbusView& y, const JacobianMap& ma
         norm = math::is_nan(norm) ? norm : math::is_nan(f) ? f : math::max(norm, math::abs(f));
     }
 
+    const BranchCut* cut = cut_at_bus(st, s, i);
     for (int q = y.row_ptr[i]; q < y.row_ptr[i + 1]; ++q) {
         const long j = y.col[q];
-        double sj, cj;
+        double sj, cj, y_re, y_im;
+        admittance_entry(y, cut, q, &y_re, &y_im);
         const double vm_j = st.vm[j * stride + s];
         math::sin_cos(st.va[j * stride + s], &sj, &cj);
         // w = Y_ij V_j; V_i conj(w) = (vi_re w_re + vi_im w_im) + j (vi_im w_re - vi_re w_im).
-        const double w_re = vm_j * (y.re[q] * cj - y.im[q] * sj);
-        const double w_im = vm_j * (y.re[q] * sj + y.im[q] * cj);
+        const double w_re = vm_j * (y_re * cj - y_im * sj);
+        const double w_im = vm_j * (y_re * sj + y_im * cj);
         const double a = vi_re * w_re + vi_im * w_im, b = vi_im * w_re - vi_re * w_im;
         // dS/dVa = -j V_i conj(w), dS/dVm = V_i conj(w / |V_j|).
         double d_va_re = b, d_va_im = -a;

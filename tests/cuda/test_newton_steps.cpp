@@ -4,12 +4,14 @@
 // MATPOWER's solutions and with the CPU engine.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <numeric>
 #include <sstream>
 
 #include "ac_engine_cuda.hpp"
+#include "core/bridges.hpp"
 #include "core/fast_decoupled_b.hpp"
 #include "cuda/require_device.hpp"
 #include "gridbatch/admittance.hpp"
@@ -60,7 +62,12 @@ Problem make_problem(const Network& net, const std::vector<double>& scale) {
     p.n_gen = static_cast<int>(net.n_gen());
     p.n_branch = static_cast<int>(net.n_branch());
     p.base_mva = net.base_mva();
-    p.ybus = to_csr(make_admittance(net).ybus);
+    const Admittance adm = make_admittance(net);
+    p.ybus = to_csr(adm.ybus);
+    p.yf = to_csr(adm.yf);
+    p.yt = to_csr(adm.yt);
+    p.branch_from.assign(net.branch_from().data(), net.branch_from().data() + net.n_branch());
+    p.branch_to.assign(net.branch_to().data(), net.branch_to().data() + net.n_branch());
     pr.types = bus_types(net);
     for (int i = 0; i < p.n_bus; ++i) {
         if (pr.types[i] == 3) p.ref.push_back(i);
@@ -137,8 +144,10 @@ private:
     }
 };
 
-// solve_chunk of the CUDA engine with each kernel replaced by a loop over its threads.
-HostResult run_host(const Problem& pr, const NewtonLayout& layout) {
+// solve_chunk of the CUDA engine with each kernel replaced by a loop over its threads; with the
+// chunk's branch outages where given.
+HostResult run_host(const Problem& pr, const NewtonLayout& layout,
+                    const ChunkOutages* outages = nullptr) {
     const PreparedAcNetwork& net = *pr.net;
     HostBatch h(pr);
     const int nb = h.nb, S = h.S;
@@ -154,6 +163,10 @@ HostResult run_host(const Problem& pr, const NewtonLayout& layout) {
     if (!net.slack_participation.empty()) {
         st.lambda = lambda.data();
         st.participation = net.slack_participation.data();
+    }
+    if (outages != nullptr) {
+        st.cut = outages->cut.empty() ? nullptr : outages->cut.data();
+        st.dead = outages->dead.empty() ? nullptr : outages->dead.data();
     }
     const ac::YbusView y{nb, net.ybus.row_ptr.data(), net.ybus.col.data(), net.ybus.re.data(),
                          net.ybus.im.data()};
@@ -575,6 +588,150 @@ TEST(CudaAcEngine, FastDecoupledMatchesTheHostSteps) {
         EXPECT_LT((host.va.col(s) - out.va.col(s)).cwiseAbs().maxCoeff(), 1e-10);
     }
     EXPECT_EQ(out.report.n_converged(), S - 1);
+}
+
+// A batch of branch outages of a case: scenario j takes branch outages[j] out (-1: none), with
+// the buses it cuts off from the reference bus; the case's loads scaled by `scale`.
+struct OutageBatch {
+    Problem pr;
+    std::vector<int> outage;
+    std::vector<std::vector<int>> cut_off;
+    std::vector<const std::vector<int>*> cut_off_of;
+    OutageBatch(const Network& net, const std::vector<int>& outages, double scale)
+        : pr(make_problem(net, std::vector<double>(outages.size(), scale))), outage(outages) {
+        std::vector<char> reference(static_cast<std::size_t>(net.n_bus()), 0);
+        for (const int r : pr.net->ref) reference[static_cast<std::size_t>(r)] = 1;
+        const detail::BranchGraph graph(net);
+        for (const int k : outage)
+            cut_off.push_back(k < 0 ? std::vector<int>{} : graph.cut_off(k, reference));
+        for (const auto& c : cut_off) cut_off_of.push_back(c.empty() ? nullptr : &c);
+    }
+    AcEngineBatch batch() const {
+        return {pr.p, pr.q, pr.vm0, pr.va0, nullptr, outage.data(), cut_off_of.data()};
+    }
+    int cutting() const {
+        return static_cast<int>(std::count_if(cut_off.begin(), cut_off.end(),
+                                              [](const auto& c) { return !c.empty(); }));
+    }
+};
+
+std::vector<int> in_service_branches(const Network& net, int every) {
+    std::vector<int> k;
+    for (Index b = 0; b < net.n_branch(); b += every)
+        if (net.branch_active(b)) k.push_back(static_cast<int>(b));
+    return k;
+}
+
+// Branch outages on the host-run device steps (ac::BranchCut taken out of Ybus in the kernels'
+// code, de-energised buses as identity rows) against the CPU engine, which the backend suite
+// checks against the case rebuilt without the branch. Every in-service branch of case118 (nine
+// cut buses off) at two load levels, every 16th of case2383wp's (a fifth cut buses off), each batch
+// with scenarios without an outage among them. Same statuses, iterations and voltages.
+class NewtonOutages : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(NewtonOutages, MatchTheCpuEngine) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const std::string name = GetParam();
+    const Network net = read_matpower(test::case_path(name));
+    const bool small = name == "case118";
+    std::vector<int> outages = in_service_branches(net, small ? 1 : 16);
+    for (std::size_t j = 0; j < outages.size(); j += 37) outages.insert(outages.begin() + j, -1);
+    for (const double scale : small ? std::vector<double>{1.0, 1.1} : std::vector<double>{1.0}) {
+        SCOPED_TRACE(name + " loads x " + std::to_string(scale));
+        const OutageBatch ob(net, outages, scale);
+        ASSERT_GT(ob.cutting(), small ? 8 : 25);
+        const Index S = ob.pr.p.cols();
+        std::vector<Index> columns(static_cast<std::size_t>(S));
+        std::iota(columns.begin(), columns.end(), Index{0});
+        const ChunkOutages chunk = chunk_outages(*ob.pr.net, ob.batch(), columns);
+        ASSERT_EQ(chunk.cut.size(), columns.size());
+        ASSERT_EQ(chunk.dead.size(), columns.size() * static_cast<std::size_t>(net.n_bus()));
+        const HostResult host = run_host(ob.pr, NewtonLayout(*ob.pr.net, ob.pr.types), &chunk);
+
+        AcEngineOutput out;
+        out.vm.resize(net.n_bus(), S);
+        out.va.resize(net.n_bus(), S);
+        out.slack.resize(S);
+        out.report = ScenarioReport(S);
+        cpu::make_ac_engine(ob.pr.net)->solve(ob.batch(), out);
+        int converged = 0, moved = 0;
+        for (Index s = 0; s < S; ++s) {
+            const int k = ob.outage[static_cast<std::size_t>(s)];
+            EXPECT_EQ(host.status[s] == ac::kConverged, out.report.at(s) == Status::converged)
+                << "outage " << k;
+            if (out.report.at(s) != Status::converged) continue;
+            ++converged;
+            EXPECT_EQ(host.iterations[s], out.report.iterations[s]) << "outage " << k;
+            EXPECT_LT((host.vm.col(s) - out.vm.col(s)).cwiseAbs().maxCoeff(), 1e-9)
+                << "outage " << k;
+            EXPECT_LT((host.va.col(s) - out.va.col(s)).cwiseAbs().maxCoeff(), 1e-9)
+                << "outage " << k;
+            // The de-energised buses keep their start.
+            for (const int i : ob.cut_off[static_cast<std::size_t>(s)]) {
+                EXPECT_EQ(host.vm(i, s), ob.pr.vm0(i, s)) << "outage " << k << " bus row " << i;
+                EXPECT_EQ(host.va(i, s), ob.pr.va0(i, s)) << "outage " << k << " bus row " << i;
+            }
+            if (k >= 0 && (host.vm.col(s) - host.vm.col(0)).cwiseAbs().maxCoeff() > 1e-6) ++moved;
+        }
+        // Nearly all converge (case2383wp has a few outages that do not), and the outages change
+        // the solution: the cut is applied, not ignored.
+        EXPECT_GT(converged, static_cast<int>(S) * 9 / 10);
+        EXPECT_GT(moved, converged * 8 / 10);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, NewtonOutages, ::testing::Values("case118", "case2383wp"));
+
+// The device engine with branch outages against the same steps run on the host: every
+// in-service branch of case118 and scenarios without one, in one batch.
+TEST(CudaAcEngine, OutagesMatchTheHostSteps) {
+    GRIDBATCH_REQUIRE_SHARED();
+    GRIDBATCH_REQUIRE_DEVICE();
+    const Network net = read_matpower(test::case_path("case118"));
+    std::vector<int> outages = in_service_branches(net, 1);
+    for (std::size_t j = 0; j < outages.size(); j += 37) outages.insert(outages.begin() + j, -1);
+    const OutageBatch ob(net, outages, 1.0);
+    const Index S = ob.pr.p.cols();
+    std::vector<Index> columns(static_cast<std::size_t>(S));
+    std::iota(columns.begin(), columns.end(), Index{0});
+    const ChunkOutages chunk = chunk_outages(*ob.pr.net, ob.batch(), columns);
+    const HostResult host = run_host(ob.pr, NewtonLayout(*ob.pr.net, ob.pr.types), &chunk);
+    CudaAcEngine engine(ob.pr.net, 0);
+    AcEngineOutput out;
+    out.vm.resize(net.n_bus(), S);
+    out.va.resize(net.n_bus(), S);
+    out.slack.resize(S);
+    out.report = ScenarioReport(S);
+    engine.solve(ob.batch(), out);
+    for (Index s = 0; s < S; ++s) {
+        const int k = ob.outage[static_cast<std::size_t>(s)];
+        ASSERT_EQ(host.status[s], static_cast<int>(out.report.status[s])) << "outage " << k;
+        EXPECT_EQ(host.iterations[s], out.report.iterations[s]) << "outage " << k;
+        if (host.status[s] != ac::kConverged) continue;
+        EXPECT_LT((host.vm.col(s) - out.vm.col(s)).cwiseAbs().maxCoeff(), 1e-10) << "outage " << k;
+        EXPECT_LT((host.va.col(s) - out.va.col(s)).cwiseAbs().maxCoeff(), 1e-10) << "outage " << k;
+    }
+}
+
+// A chunk without outages hands the kernels nothing; one without cutting outages no flags.
+TEST(ChunkOutages, EmptyWhereThereIsNothingToTakeOut) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case118"));
+    const OutageBatch none(net, {-1, -1}, 1.0);
+    const std::vector<Index> columns{0, 1};
+    EXPECT_TRUE(chunk_outages(*none.pr.net, none.batch(), columns).cut.empty());
+    const OutageBatch meshed(net, {-1, 2}, 1.0);
+    ASSERT_EQ(meshed.cutting(), 0);
+    const ChunkOutages c = chunk_outages(*meshed.pr.net, meshed.batch(), columns);
+    ASSERT_EQ(c.cut.size(), 2u);
+    EXPECT_EQ(c.cut[0].from, -1);
+    EXPECT_EQ(c.cut[1].from, net.branch_from()[2]);
+    EXPECT_EQ(c.cut[1].to, net.branch_to()[2]);
+    EXPECT_TRUE(c.dead.empty());
+    // Only the chunk's columns, in the chunk's order.
+    const ChunkOutages picked = chunk_outages(*meshed.pr.net, meshed.batch(), {1});
+    ASSERT_EQ(picked.cut.size(), 1u);
+    EXPECT_EQ(picked.cut[0].from, net.branch_from()[2]);
 }
 
 TEST(NewtonLayout, EveryJacobianEntryHasAPositionAndUnknownsMapBack) {
