@@ -93,7 +93,7 @@ int run_ac_pf(const PfRequest& req, const Options& opt) {
     write_branch_matrix_csv(req.out_dir + "/pf_mw.csv", net, r.pf);
     write_branch_matrix_csv(req.out_dir + "/qf_mvar.csv", net, r.qf);
     write_gen_matrix_csv(req.out_dir + "/pg_mw.csv", net, r.pg);
-    write_summary_csv(req.out_dir + "/summary.csv", r.report);
+    write_summary_csv(req.out_dir + "/summary.csv", r.report, &r.loss_mw, &r.slack_mw);
     std::cout << what << ", " << r.report.size() << " scenarios on " << to_string(r.backend) << ": "
               << r.report.n_converged() << " converged, solved in " << seconds << " s"
               << req.ranks_note()

@@ -228,12 +228,17 @@ void write_gen_matrix_csv(const std::string& path, const Network& net, const Mat
     write_rows(path, {"bus_id"}, {&net.generators().bus}, values);
 }
 
-void write_summary_csv(const std::string& path, const ScenarioReport& report) {
+void write_summary_csv(const std::string& path, const ScenarioReport& report, const Vector* loss_mw,
+                       const Vector* slack_mw) {
     CsvWriter out(path);
-    out.row({"scenario", "converged", "iterations", "max_mismatch"});
+    std::vector<std::string> header{"scenario", "converged", "iterations", "max_mismatch",
+                                    "status"};
+    if (loss_mw) header.insert(header.end(), {"loss_mw", "slack_mw"});
+    out.row(header);
     for (Index s = 0; s < report.size(); ++s) {
         out.cell(s).cell(report.at(s) == Status::converged ? 1 : 0);
-        out.cell(report.iterations[s]).cell(report.max_mismatch[s]);
+        out.cell(report.iterations[s]).cell(report.max_mismatch[s]).cell(to_string(report.at(s)));
+        if (loss_mw) out.cell((*loss_mw)[s]).cell((*slack_mw)[s]);
         out.end_row();
     }
     out.close();

@@ -79,8 +79,11 @@ void write_branch_matrix_csv(const std::string& path, const Network& net, const 
 // One row per generator (gen-table order), `bus_id` its bus.
 void write_gen_matrix_csv(const std::string& path, const Network& net, const Matrix& values);
 
-// scenario,converged,iterations,max_mismatch (converged: 1 or 0).
-void write_summary_csv(const std::string& path, const ScenarioReport& report);
+// scenario,converged,iterations,max_mismatch,status (converged: 1 or 0; status its name, e.g.
+// max_iterations), and for an AC power flow loss_mw,slack_mw (the total distributed slack, 0 with
+// a single reference bus) after them.
+void write_summary_csv(const std::string& path, const ScenarioReport& report,
+                       const Vector* loss_mw = nullptr, const Vector* slack_mw = nullptr);
 
 // Column k = base * factors[k]: the `--load-scale` scenarios of a bus quantity (Pd or Qd).
 Matrix scale_columns(const Vector& base, const Vector& factors);

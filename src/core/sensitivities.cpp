@@ -78,12 +78,12 @@ Matrix slack_columns(DcPowerFlow& pf, const SlackWeights& w) {
     return y;
 }
 
-}  // namespace
-
-Matrix ptdf_columns(DcPowerFlow& pf, const std::vector<Index>& buses, PtdfSlack slack) {
+// PTDF columns of `buses`; bad arguments are named as arguments of `function`.
+Matrix columns_of(DcPowerFlow& pf, const std::vector<Index>& buses, PtdfSlack slack,
+                  const char* function) {
     const DcModel& m = DcAccess::model(pf);
-    for (Index j : buses) check_index(j, m.n_bus, "bus", "ptdf_columns");
-    const SlackWeights w = slack_weights(pf, slack, "ptdf_columns");
+    for (Index j : buses) check_index(j, m.n_bus, "bus", function);
+    const SlackWeights w = slack_weights(pf, slack, function);
     const Matrix shift = slack_columns(pf, w);
     const Index nf = m.n_free(), n = static_cast<Index>(buses.size());
     Matrix out = Matrix::Zero(m.n_branch, n);
@@ -112,6 +112,12 @@ Matrix ptdf_columns(DcPowerFlow& pf, const std::vector<Index>& buses, PtdfSlack 
         }
     }
     return out;
+}
+
+}  // namespace
+
+Matrix ptdf_columns(DcPowerFlow& pf, const std::vector<Index>& buses, PtdfSlack slack) {
+    return columns_of(pf, buses, slack, "ptdf_columns");
 }
 
 Matrix ptdf_rows(DcPowerFlow& pf, const std::vector<Index>& branches, PtdfSlack slack) {
@@ -149,7 +155,7 @@ Matrix ptdf_rows(DcPowerFlow& pf, const std::vector<Index>& branches, PtdfSlack 
 Matrix ptdf(DcPowerFlow& pf, PtdfSlack slack) {
     std::vector<Index> all(static_cast<std::size_t>(pf.network().n_bus()));
     for (std::size_t j = 0; j < all.size(); ++j) all[j] = static_cast<Index>(j);
-    return ptdf_columns(pf, all, slack);
+    return columns_of(pf, all, slack, "ptdf");
 }
 
 std::vector<bool> islanding_branches(const Network& net) {

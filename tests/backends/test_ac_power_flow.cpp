@@ -606,6 +606,15 @@ TEST_P(AcPowerFlowTest, CommandLineWritesTheSolution) {
     ASSERT_EQ(std::system(batch_cmd.c_str()), 0) << batch_cmd;
     const test::Csv summary = test::read_csv(dir + "/batch/summary.csv");
     EXPECT_EQ(summary.column("converged"), (std::vector<double>{1, 1, 0}));
+    EXPECT_EQ(summary.text_column("status")[1], "converged");
+    EXPECT_NE(summary.text_column("status")[2], "converged");
+    // Losses of the case itself: MATPOWER's, summed over its branches.
+    const test::Csv ref_branch = test::read_csv(test::ref_path("case30", "nr_branch.csv"));
+    const auto ref_pf = ref_branch.column("pf_mw"), ref_pt = ref_branch.column("pt_mw");
+    double ref_loss = 0;
+    for (std::size_t k = 0; k < ref_pf.size(); ++k) ref_loss += ref_pf[k] + ref_pt[k];
+    EXPECT_NEAR(summary.column("loss_mw")[1], ref_loss, 1e-3);
+    EXPECT_EQ(summary.column("slack_mw")[1], 0.0);  // a single reference bus
     const test::Csv vm_batch = test::read_csv(dir + "/batch/vm.csv");
     ASSERT_EQ(vm_batch.rows.size(), vm.size());
     for (std::size_t i = 0; i < vm.size(); ++i) EXPECT_NEAR(vm_batch.rows[i][2], vm_ref[i], kVmTol);

@@ -441,7 +441,11 @@ TEST(BadInputDc, SensitivityIndicesOutOfRange) {
         error_of([&] { ptdf_columns(pf, {0, bad}); });
         error_of([&] { ptdf_rows(pf, {bad}); });
         error_of([&] { lodf(pf, {bad}); });
-        if (bad >= 0) error_of([&] { ptdf(pf, PtdfSlack{bad}); });  // -1: the own slack
+        if (bad >= 0) {  // -1: the own slack
+            EXPECT_MESSAGE(error_of([&] { ptdf(pf, PtdfSlack{bad}); }), "ptdf: slack bus");
+        }
+        EXPECT_MESSAGE(error_of([&] { ptdf_columns(pf, {0}, PtdfSlack{bad == -1 ? -2 : bad}); }),
+                       "ptdf_columns: slack bus");
         N1Options n1;
         n1.outages = {bad};
         error_of([&] { n1_screen(pf, Matrix::Zero(3, 1), n1); });

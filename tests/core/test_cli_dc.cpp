@@ -90,8 +90,8 @@ TEST_F(CliDcTest, LoadScaleWritesScenarioMatrices) {
     EXPECT_EQ(va.header, (std::vector<std::string>{"bus_id", "s0", "s1", "s2"}));
     EXPECT_EQ(pg.header, (std::vector<std::string>{"bus_id", "s0", "s1", "s2"}));
     EXPECT_EQ(pf.header, (std::vector<std::string>{"from", "to", "s0", "s1", "s2"}));
-    EXPECT_EQ(summary.header,
-              (std::vector<std::string>{"scenario", "converged", "iterations", "max_mismatch"}));
+    EXPECT_EQ(summary.header, (std::vector<std::string>{"scenario", "converged", "iterations",
+                                                        "max_mismatch", "status"}));
     ASSERT_EQ(summary.rows.size(), 3u);
     for (const auto& row : summary.rows) EXPECT_EQ(row[1], 1);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -41,13 +42,27 @@ std::vector<std::string> all_cases() {
     return out;
 }
 
+namespace {
+std::size_t column_index(const Csv& csv, const std::string& name) {
+    const auto it = std::find(csv.header.begin(), csv.header.end(), name);
+    if (it == csv.header.end()) throw std::runtime_error("no column " + name);
+    return static_cast<std::size_t>(it - csv.header.begin());
+}
+}  // namespace
+
 std::vector<double> Csv::column(const std::string& name) const {
-    const auto it = std::find(header.begin(), header.end(), name);
-    if (it == header.end()) throw std::runtime_error("no column " + name);
-    const auto c = static_cast<std::size_t>(it - header.begin());
+    const std::size_t c = column_index(*this, name);
     std::vector<double> out;
     out.reserve(rows.size());
     for (const auto& r : rows) out.push_back(r.at(c));
+    return out;
+}
+
+std::vector<std::string> Csv::text_column(const std::string& name) const {
+    const std::size_t c = column_index(*this, name);
+    std::vector<std::string> out;
+    out.reserve(text.size());
+    for (const auto& r : text) out.push_back(r.at(c));
     return out;
 }
 
@@ -62,9 +77,16 @@ Csv read_csv(const std::string& path) {
     while (std::getline(in, line)) {
         if (line.empty()) continue;
         std::vector<double> row;
+        std::vector<std::string> cells;
         std::stringstream ls(line);
-        for (std::string cell; std::getline(ls, cell, ',');) row.push_back(std::stod(cell));
+        for (std::string cell; std::getline(ls, cell, ',');) {
+            char* end = nullptr;
+            const double x = std::strtod(cell.c_str(), &end);
+            row.push_back(!cell.empty() && *end == '\0' ? x : NAN);
+            cells.push_back(cell);
+        }
         csv.rows.push_back(std::move(row));
+        csv.text.push_back(std::move(cells));
     }
     return csv;
 }

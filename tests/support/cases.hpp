@@ -28,8 +28,10 @@ std::string cli_command();
 // A CSV with a header row of column names and numeric cells.
 struct Csv {
     std::vector<std::string> header;
-    std::vector<std::vector<double>> rows;
+    std::vector<std::vector<double>> rows;       // NaN where a cell is not a number
+    std::vector<std::vector<std::string>> text;  // the cells as written
     std::vector<double> column(const std::string& name) const;
+    std::vector<std::string> text_column(const std::string& name) const;
 };
 Csv read_csv(const std::string& path);
 
