@@ -37,12 +37,21 @@ struct BranchTable {
     Index size() const { return from.size(); }
 };
 
+// Where the tables came from in a file, for messages: the 1-based line of baseMVA and of each
+// table row (read_matpower fills it; empty, or 0, where unknown).
+struct SourceLines {
+    int base_mva = 0;
+    std::vector<int> bus, gen, branch;
+};
+
 class Network {
 public:
-    // Validates the tables (ids, references, finite values) and throws Error naming the element.
-    // `source` names where the tables came from, for messages.
+    // Validates the tables (ids, references, finite values) and throws Error naming the element:
+    // `source` names where the tables came from, and with `lines` an error names the file line
+    // too ("case.m:31: mpc.bus row 3: ...").
     static Network from_tables(Real base_mva, BusTable buses, GeneratorTable generators,
-                               BranchTable branches, std::string source = "network");
+                               BranchTable branches, std::string source = "network",
+                               const SourceLines& lines = {});
 
     Real base_mva() const noexcept { return base_mva_; }
     Index n_bus() const noexcept { return buses_.size(); }

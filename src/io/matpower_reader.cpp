@@ -12,7 +12,6 @@
 #include <map>
 #include <sstream>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "gridbatch/error.hpp"
@@ -300,22 +299,12 @@ Network build(const ParsedCase& pc, const std::string& name) {
         v->resize(nb);
     bus.area.resize(nb);
     bus.zone.resize(nb);
-    std::unordered_set<Index> ids;
     for (Index i = 0; i < nb; ++i) {
         const auto r = static_cast<std::size_t>(i);
         const auto& row = bm.rows[r];
         bus.id[i] = integer_cell(bm, r, 0, "bus number", "bus", name);
-        // Checked here too (Network checks them) so that the message can name the line.
-        const std::string where = name + ":" + std::to_string(bm.row_lines[r]) + ": mpc.bus row " +
-                                  std::to_string(i + 1) + ": ";
-        if (bus.id[i] <= 0)
-            throw Error(
-                ErrorKind::invalid_input,
-                where + "bus number " + std::to_string(bus.id[i]) + " is not a positive integer");
-        if (!ids.insert(bus.id[i]).second)
-            throw Error(ErrorKind::invalid_input,
-                        where + "bus " + std::to_string(bus.id[i]) + " appears twice");
         const Index type = integer_cell(bm, r, 1, "bus type", "bus", name);
+        // Checked before it is narrowed to 8 bits (Network checks the rest, naming the line).
         if (type < 1 || type > 4)
             throw Error(ErrorKind::invalid_input,
                         name + ":" + std::to_string(bm.row_lines[r]) + ": mpc.bus row " +
@@ -383,23 +372,13 @@ Network build(const ParsedCase& pc, const std::string& name) {
         br.angle_min[k] = row.size() > 11 ? row[11] : -360.0;
         br.angle_max[k] = row.size() > 12 ? row[12] : 360.0;
     }
-    // Unknown bus references are caught here, where the file line is known.
-    for (Index k = 0; k < nl; ++k)
-        for (Index id : {br.from[k], br.to[k]})
-            if (!ids.count(id))
-                throw Error(ErrorKind::invalid_input,
-                            name + ":" + std::to_string(lm.row_lines[static_cast<std::size_t>(k)]) +
-                                ": mpc.branch row " + std::to_string(k + 1) + " (bus " +
-                                std::to_string(br.from[k]) + " -> " + std::to_string(br.to[k]) +
-                                "): bus " + std::to_string(id) + " is not in mpc.bus");
-    for (Index g = 0; g < ng; ++g)
-        if (!ids.count(gen.bus[g]))
-            throw Error(ErrorKind::invalid_input,
-                        name + ":" + std::to_string(gm.row_lines[static_cast<std::size_t>(g)]) +
-                            ": mpc.gen row " + std::to_string(g + 1) + ": bus " +
-                            std::to_string(gen.bus[g]) + " is not in mpc.bus");
+    SourceLines lines;
+    lines.base_mva = base->second.second;
+    lines.bus = bm.row_lines;
+    lines.gen = gm.row_lines;
+    lines.branch = lm.row_lines;
     return Network::from_tables(base->second.first, std::move(bus), std::move(gen), std::move(br),
-                                name);
+                                name, lines);
 }
 
 }  // namespace

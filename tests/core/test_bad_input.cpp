@@ -110,9 +110,10 @@ TEST(BadInput, WrongColumnCountsNameLineRowAndCount) {
 TEST(BadInput, UnknownBusIdsNameLineRowAndBus) {
     const std::string base = test::three_bus_case_text();
     std::string msg = parse_error(replace(base, kGen2, "77 45 0 100 -100 1.01 100 1 200 0;"));
-    EXPECT_MESSAGE(msg, "bad.m:11: mpc.gen row 2: bus 77 is not in mpc.bus");
+    EXPECT_MESSAGE(msg, "bad.m:11: mpc.gen row 2: bus 77 is not in the bus table");
     msg = parse_error(replace(base, kBranch2, "2 0 0.01 0.1 0.02 100 100 100 0 0 1 -360 360;"));
-    EXPECT_MESSAGE(msg, "bad.m:15: mpc.branch row 2 (bus 2 -> 0): bus 0 is not in mpc.bus");
+    EXPECT_MESSAGE(msg,
+                   "bad.m:15: mpc.branch row 2 (bus 2 -> 0): to bus 0 is not in the bus table");
 }
 
 TEST(BadInput, BadBusNumbers) {
@@ -131,7 +132,8 @@ TEST(BadInput, BadBusNumbers) {
         EXPECT_MESSAGE(parse_error(extra_bus(id)),
                        "bad.m:7: mpc.bus row 3: bus number " + id + " is not a positive integer");
     }
-    EXPECT_MESSAGE(parse_error(extra_bus("1")), "bad.m:7: mpc.bus row 3: bus 1 appears twice");
+    EXPECT_MESSAGE(parse_error(extra_bus("1")),
+                   "bad.m:7: mpc.bus row 3: bus 1 appears twice in the bus table (first in row 1)");
     EXPECT_MESSAGE(parse_error(replace(base, kBus2, "2 0 50 10 0 0 1 1 0 230 1 1.1 0.9;")),
                    "bad.m:6: mpc.bus row 2 (bus 2): type 0 is not 1 (PQ)");
 }
@@ -169,7 +171,9 @@ TEST(BadInput, NonFiniteValuesNameTableRowAndColumn) {
          }) {
         SCOPED_TRACE(c.to);
         const std::string msg = parse_error(replace(base, c.from, c.to));
-        EXPECT_EQ(msg.rfind("bad.m", 0), 0u) << msg;
+        // The file line of the row: 6 for bus row 2, 11 for gen row 2, 15 for branch row 2.
+        const std::string line = c.from == kBus2 ? "6" : c.from == kGen2 ? "11" : "15";
+        EXPECT_EQ(msg.rfind("bad.m:" + line + ": mpc.", 0), 0u) << msg;
         EXPECT_MESSAGE(msg, c.expect);
     }
 }
@@ -186,8 +190,9 @@ TEST(BadInput, InfiniteLimitsMeanUnlimited) {
 
 TEST(BadInput, AbsurdValues) {
     const std::string base = test::three_bus_case_text();
-    EXPECT_MESSAGE(parse_error(replace(base, kBranch2, "2 3 0 0 0.02 100 100 100 0 0 1 -360 360;")),
-                   "bad.m: branch row 2 (bus 2 -> 3): zero impedance (r = x = 0) is not supported");
+    EXPECT_MESSAGE(
+        parse_error(replace(base, kBranch2, "2 3 0 0 0.02 100 100 100 0 0 1 -360 360;")),
+        "bad.m:15: mpc.branch row 2 (bus 2 -> 3): zero impedance (r = x = 0) is not supported");
     // Out of service, a zero-impedance branch is harmless.
     EXPECT_EQ(
         parse_matpower(replace(base, kBranch2, "2 3 0 0 0.02 100 100 100 0 0 0 -360 360;"), "ok.m")
@@ -195,9 +200,10 @@ TEST(BadInput, AbsurdValues) {
         3);
     for (const std::string mva : {"0", "-100", "NaN", "Inf", "-Inf"}) {
         SCOPED_TRACE(mva);
-        EXPECT_MESSAGE(
-            parse_error(replace(base, "mpc.baseMVA = 100;", "mpc.baseMVA = " + mva + ";")),
-            "bad.m: baseMVA must be a positive number");
+        const std::string msg =
+            parse_error(replace(base, "mpc.baseMVA = 100;", "mpc.baseMVA = " + mva + ";"));
+        EXPECT_MESSAGE(msg, "bad.m:3: mpc.baseMVA ");
+        EXPECT_MESSAGE(msg, " must be a positive number");
     }
     EXPECT_MESSAGE(parse_error(replace(base, "2 1 50 10", "2 1 1e999 10")),
                    "bad.m:6: '1e999' is not a number");
@@ -209,21 +215,26 @@ TEST(BadInput, AbsurdValues) {
     };
     for (const auto& c : {
              Case{kBranch2, "2 3 0.01 0.1 0.02 100 100 100 -1 0 1 -360 360;",
-                  "bad.m: branch row 2 (bus 2 -> 3): ratio -1 is negative"},
+                  "bad.m:15: mpc.branch row 2 (bus 2 -> 3): ratio -1 is negative"},
              Case{kBranch2, "2 3 0.01 0.1 0.02 -5 100 100 0 0 1 -360 360;",
-                  "bad.m: branch row 2 (bus 2 -> 3): rateA -5 is negative (MVA; 0 = unlimited)"},
+                  "bad.m:15: mpc.branch row 2 (bus 2 -> 3): rateA -5 is negative (MVA; 0 = "
+                  "unlimited)"},
              Case{kGen2, "3 45 0 100 -100 0 100 1 200 0;",
-                  "bad.m: gen row 2 (bus 3): voltage setpoint Vg 0 p.u. must be > 0"},
+                  "bad.m:11: mpc.gen row 2 (bus 3): voltage setpoint Vg 0 p.u. must be > 0"},
              Case{kGen2, "3 45 0 100 200 1.01 100 1 200 0;",
-                  "bad.m: gen row 2 (bus 3): Qmin 200 is above Qmax 100"},
+                  "bad.m:11: mpc.gen row 2 (bus 3): Qmin 200 is above Qmax 100"},
              Case{kBus2, "2 1 50 10 0 0 1 1 0 230 1 0.9 1.1;",
-                  "bad.m: bus row 2 (bus 2): Vmin 1.1 is above Vmax 0.9"},
+                  "bad.m:6: mpc.bus row 2 (bus 2): Vmin 1.1 is above Vmax 0.9"},
+             Case{kBranch2, "3 3 0.01 0.1 0.02 100 100 100 0 0 1 -360 360;",
+                  "bad.m:15: mpc.branch row 2 (bus 3 -> 3): connects bus 3 to itself"},
          }) {
         SCOPED_TRACE(c.to);
         EXPECT_MESSAGE(parse_error(replace(base, c.from, c.to)), c.expect);
     }
     EXPECT_NO_THROW(parse_matpower(
         replace(base, kBranch2, "2 3 0.01 0.1 0.02 -5 100 100 -1 0 0 -360 360;"), "ok.m"));
+    EXPECT_NO_THROW(parse_matpower(
+        replace(base, kBranch2, "3 3 0.01 0.1 0.02 100 100 100 0 0 0 -360 360;"), "ok.m"));
     EXPECT_NO_THROW(parse_matpower(replace(base, kGen2, "3 45 0 100 200 0 100 0 200 0;"), "ok.m"));
     // Tables built in code: a status other than 0 or 1 would mean in service here and out of
     // service to the MATPOWER reader.
@@ -323,15 +334,15 @@ TEST(BadInput, FromTablesMismatchedColumnSizes) {
 }
 
 TEST(BadInput, FromTablesBadElements) {
-    EXPECT_MESSAGE(tables_error([](Tables&) {}, 0.0), "tables: baseMVA must be a positive");
-    EXPECT_MESSAGE(tables_error([](Tables&) {}, kNaN), "tables: baseMVA must be a positive");
+    EXPECT_MESSAGE(tables_error([](Tables&) {}, 0.0), "tables: baseMVA 0 must be a positive");
+    EXPECT_MESSAGE(tables_error([](Tables&) {}, kNaN), "tables: baseMVA nan must be a positive");
     EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus = BusTable{}; }),
                    "tables: the network has no buses");
     EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.type[1] = 9; }),
                    "tables: bus row 2 (bus 2): type 9 is not 1 (PQ)");
     EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.type[0] = 1; }), "no reference bus");
     EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.id[2] = 2; }),
-                   "tables: bus 2 appears twice in the bus table (row 3)");
+                   "tables: bus row 3: bus 2 appears twice in the bus table (first in row 2)");
     EXPECT_MESSAGE(tables_error([](Tables& t) { t.bus.id[2] = -3; }),
                    "tables: bus row 3: bus number -3 is not a positive integer");
     EXPECT_MESSAGE(tables_error([](Tables& t) { t.gen.bus[0] = 42; }),

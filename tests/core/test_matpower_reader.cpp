@@ -87,7 +87,9 @@ TEST(MatpowerReader, BranchToUnknownBusNamesLineAndBus) {
     const std::string text = replace(test::three_bus_case_text(), "2 3 0.01 0.1", "2 99 0.01 0.1");
     const std::string msg = message_of(text);
     EXPECT_NE(msg.find("bad.m:15:"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("bus 99 is not in mpc.bus"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("mpc.branch row 2 (bus 2 -> 99): to bus 99 is not in the bus table"),
+              std::string::npos)
+        << msg;
 }
 
 TEST(MatpowerReader, NoReferenceBus) {
