@@ -93,6 +93,20 @@ std::optional<ScenarioInput> optional_input(const py::handle& value, const char*
     return ScenarioInput(value, name, rows, rows_what);
 }
 
+void ScenarioCount::add(Index n, const char* name, const char* unit) {
+    if (first_ == nullptr) {
+        first_ = name;
+        scenarios_ = n;
+        return;
+    }
+    if (n != scenarios_)
+        throw Error(ErrorKind::invalid_input, std::string(name) + " has " + std::to_string(n) +
+                                                  " " + unit + ", but " + first_ + " has " +
+                                                  std::to_string(scenarios_) +
+                                                  (scenarios_ == 1 ? " scenario" : " scenarios") +
+                                                  ": give every array one row per scenario");
+}
+
 Vector to_vector(const py::handle& value, const char* name, std::optional<Index> expected_size,
                  const char* size_what) {
     const py::array a = as_real_array(value, name);

@@ -175,15 +175,17 @@ AcInputs::AcInputs(const Network& net, const py::object& pd_arg, const py::objec
                         "none)");
         outage.emplace(integer_column<IndexVector>(outage_arg, "outage"));
     }
-    for (const std::optional<ScenarioInput>* in : {&pd, &qd, &pg, &vg, &vm0, &va0})
-        if (*in && !given) {
-            scenarios = (*in)->scenarios();
-            given = true;
-        }
-    if (outage && !given) {
-        scenarios = outage->size();
-        given = true;
-    }
+    ScenarioCount count;
+    for (const auto& [in, name] : {std::pair{&pd, "pd"},
+                                   {&qd, "qd"},
+                                   {&pg, "pg"},
+                                   {&vg, "vg"},
+                                   {&vm0, "vm0"},
+                                   {&va0, "va0"}})
+        count.add(*in, name);
+    if (outage) count.add(outage->size(), "outage", "entries");
+    given = count.given();
+    scenarios = count.scenarios();
     if (!given) return;
     if (!pd) pd.emplace(case_columns(net.buses().pd, scenarios), "pd", net.n_bus(), "bus");
     if (!qd) qd.emplace(case_columns(net.buses().qd, scenarios), "qd", net.n_bus(), "bus");

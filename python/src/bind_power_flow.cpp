@@ -33,6 +33,9 @@ DcPowerFlowResult solve_dc(DcSolver& solver, const py::object& pd, const py::obj
     const Network& net = solver.pf.network();
     std::optional<ScenarioInput> pd_in = optional_input(pd, "pd", net.n_bus(), "bus");
     const std::optional<ScenarioInput> pg_in = optional_input(pg, "pg", net.n_gen(), "generator");
+    ScenarioCount count;
+    count.add(pd_in, "pd");
+    count.add(pg_in, "pg");
     if (!pd_in && pg_in) {
         const Index scenarios = pg_in->scenarios();
         py::array_t<Real> case_pd(

@@ -256,6 +256,22 @@ void add_report(py::class_<Result>& cls) {
 std::optional<ScenarioInput> optional_input(const py::handle& value, const char* name, Index rows,
                                             const char* rows_what);
 
+// The scenario count of a call's arrays: the first one given sets it, and any other that differs
+// is refused in the arrays' own terms (rows), naming both.
+class ScenarioCount {
+public:
+    void add(const std::optional<ScenarioInput>& in, const char* name) {
+        if (in) add(in->scenarios(), name, "scenarios (rows)");
+    }
+    void add(Index n, const char* name, const char* unit);
+    bool given() const { return first_ != nullptr; }
+    Index scenarios() const { return scenarios_; }
+
+private:
+    const char* first_ = nullptr;
+    Index scenarios_ = 0;
+};
+
 // A 1-D real vector argument (copied to an Eigen vector; small per-element options only).
 Vector to_vector(const py::handle& value, const char* name, std::optional<Index> expected_size,
                  const char* size_what);

@@ -67,6 +67,21 @@ def test_wrong_shapes_and_dtypes_name_the_argument(builtin):
         pf.solve([["a"] * nb])
 
 
+def test_arrays_with_different_scenario_counts_are_named_in_rows(builtin):
+    nb, ng = builtin.n_bus, builtin.n_gen
+    dc = gb.DcPowerFlow(builtin, backend="cpu")
+    with pytest.raises(gb.InputError, match=r"pg has 3 scenarios \(rows\), but pd has 2 scenarios"):
+        dc.solve(np.zeros((2, nb)), np.zeros((3, ng)))
+    ac = gb.AcPowerFlow(builtin, backend="cpu")
+    with pytest.raises(gb.InputError, match=r"qd has 3 scenarios \(rows\), but pd has 1 scenario:"):
+        ac.solve(builtin.bus.pd, np.tile(builtin.bus.qd, (3, 1)))
+    with pytest.raises(gb.InputError, match=r"outage has 3 entries, but pd has 2 scenarios"):
+        ac.solve(np.tile(builtin.bus.pd, (2, 1)), outage=[1, 2, 3])
+    with pytest.raises(gb.InputError, match=r"va0 has 2 scenarios \(rows\), but pd has 1"):
+        gb.AcPowerFlow(builtin, backend="cpu", start="warm").solve(
+            builtin.bus.pd, vm0=np.ones(nb), va0=np.zeros((2, nb)))
+
+
 def test_zero_scenarios_give_empty_results(builtin):
     """A (0, n) array is a batch of no scenarios on every solver: an empty result, not the
     case itself (AC once read it as 'nothing given') nor a crash (ac_contingencies read an unset
