@@ -127,12 +127,15 @@ LoadSeries read_series_csv(const std::string& path) {
     std::vector<std::vector<double>> rows;
     std::vector<Real> times;
     std::vector<Index> time_line;
-    Index width = -1, line_no = 1;
+    // Every row has the header's width (require_header_width).
+    const auto width = static_cast<Index>(header.size()) - (has_time ? 1 : 0);
+    Index line_no = 1;
     while (std::getline(in, line)) {
         ++line_no;
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         const auto cells = split_csv_line(line);
         const std::string where = path + ":" + std::to_string(line_no) + ": ";
+        require_header_width(cells, header, where);
         std::vector<double> row;
         for (std::size_t c = 0; c < cells.size(); ++c) {
             Real v = 0;
@@ -152,10 +155,6 @@ LoadSeries read_series_csv(const std::string& path) {
                             where + "'" + cells[c] + "' is not a finite number");
             row.push_back(v);
         }
-        if (width < 0) width = static_cast<Index>(row.size());
-        if (static_cast<Index>(row.size()) != width)
-            throw Error(ErrorKind::invalid_input, where + std::to_string(row.size()) +
-                                                      " values, expected " + std::to_string(width));
         rows.push_back(std::move(row));
     }
     if (rows.empty() || width <= 0)

@@ -52,6 +52,15 @@ std::string read_header_line(std::istream& in, const std::string& path) {
     return line;
 }
 
+void require_header_width(const std::vector<std::string>& cells,
+                          const std::vector<std::string>& header, const std::string& where) {
+    if (cells.size() != header.size())
+        throw Error(ErrorKind::invalid_input,
+                    where + std::to_string(cells.size()) + " cells, but the header has " +
+                        std::to_string(header.size()) +
+                        " columns (a decimal comma? numbers are written 1.5, not 1,5)");
+}
+
 Vector read_csv_column(const std::string& path, const std::string& name) {
     std::ifstream in(path);
     if (!in) throw Error(ErrorKind::io, "cannot open '" + path + "'");
@@ -68,9 +77,7 @@ Vector read_csv_column(const std::string& path, const std::string& name) {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         const auto cells = split_csv_line(line);
         const std::string where = path + ":" + std::to_string(number) + ": ";
-        if (column >= cells.size())
-            throw Error(ErrorKind::invalid_input, where + "has " + std::to_string(cells.size()) +
-                                                      " cells, no value for '" + name + "'");
+        require_header_width(cells, header, where);
         const std::string& text = cells[column];
         Real v = 0;
         if (!parse_finite(text, v))

@@ -23,6 +23,10 @@ std::string read_header_line(std::istream& in, const std::string& path);
 
 // The cells of one CSV line, blanks and a trailing CR trimmed.
 std::vector<std::string> split_csv_line(const std::string& line);
+// Throws "<where>N cells, but the header has M columns ..." unless a row has the header's width
+// (a row "1,5" under the header "scale" is a decimal comma, not the value 1).
+void require_header_width(const std::vector<std::string>& cells,
+                          const std::vector<std::string>& header, const std::string& where);
 
 // The values of column `name` of a CSV file with a header row, e.g. `--load-scale FILE` with
 // header `scale`. Errors (missing file or column, a cell that is not a finite number) name the

@@ -907,7 +907,12 @@ TEST(BadInputCli, PowerFlowAndN1Arguments) {
     f = csv("nocol.csv", "factor\n1.0\n");
     EXPECT_CLI("pf builtin --dc --load-scale " + f + out, 1, f + ":1: no column 'scale'");
     f = csv("short.csv", "id,scale\n1,1.0\n2\n");
-    EXPECT_CLI("pf builtin --dc --load-scale " + f + out, 1, f + ":3: has 1 cells");
+    EXPECT_CLI("pf builtin --dc --load-scale " + f + out, 1,
+               f + ":3: 1 cells, but the header has 2 columns");
+    // "1,2" under "scale" is 1.2 written with a decimal comma, not the factor 1.
+    f = csv("comma.csv", "scale\n1,2\n");
+    EXPECT_CLI("pf builtin --dc --load-scale " + f + out, 1,
+               f + ":2: 2 cells, but the header has 1 columns (a decimal comma?");
     f = csv("empty.csv", "");
     EXPECT_CLI("pf builtin --dc --load-scale " + f + out, 1, f + ": the file is empty");
     f = csv("header.csv", "scale\n");
@@ -967,7 +972,12 @@ TEST(BadInputCli, SmoothArguments) {
     const std::string ragged = (dir / "ragged.csv").string();
     std::ofstream(ragged) << "time_s,a,b\n0,10,11\n1,12\n";
     EXPECT_CLI("smooth --load " + ragged + " --fleet 1" + out, 1,
-               ragged + ":3: 1 values, expected 2");
+               ragged + ":3: 2 cells, but the header has 3 columns");
+    // Decimal commas: every row as wide as every other, each one cell wider than the header.
+    const std::string comma = (dir / "comma.csv").string();
+    std::ofstream(comma) << "time_s,scenario_0\n0,10,5\n1,12,25\n";
+    EXPECT_CLI("smooth --load " + comma + " --fleet 1" + out, 1,
+               comma + ":2: 3 cells, but the header has 2 columns (a decimal comma?");
     const std::string good = (dir / "good.csv").string();
     std::ofstream(good) << "time_s,scenario_0\n0,10\n1,12\n2,11\n";
     EXPECT_CLI("smooth --load " + good + " --fleet -1" + out, 1, "option --fleet must be >= 0");
