@@ -70,6 +70,14 @@ TrainingLoadParameters generator_parameters(const Options& opt) {
     return p;
 }
 
+Index generator_scenarios(const Options& opt) {
+    const Index s = opt.integer("scenarios", 1);
+    if (s < 1)
+        throw Error(ErrorKind::invalid_input,
+                    "option --scenarios must be >= 1 (got " + std::to_string(s) + ")");
+    return s;
+}
+
 LoadProfileOptions generator_options(const Options& opt) {
     LoadProfileOptions o;
     o.dt_seconds = opt.number("dt", 1.0);
@@ -196,7 +204,7 @@ int cmd_profile(const Args& args) {
     }
     const std::string out = opt.require("out");
     const LoadProfileOptions o = generator_options(opt);
-    const Index S = opt.integer("scenarios", 1);
+    const Index S = generator_scenarios(opt);
     const Matrix load = training_load({generator_parameters(opt)}, S, o);
     write_series_csv(out, load, o.dt_seconds);
     std::cout << "wrote " << load.rows() << " steps x " << S << " scenarios to " << out << " (peak "

@@ -16,6 +16,9 @@ std::string generator_usage();
 // Parameters and options from --gpus, --pue, --period ... (defaults: load_profiles.hpp).
 TrainingLoadParameters generator_parameters(const Options& opt);
 LoadProfileOptions generator_options(const Options& opt);
+// --scenarios of the generator (default 1); refuses fewer than one, which on the command line is
+// a mistake in the options (the library gives an empty result).
+Index generator_scenarios(const Options& opt);
 
 // Writes `series` (rows = time steps) with a time_s column of step * dt.
 void write_series_csv(const std::string& path, const Eigen::Ref<const Matrix>& series,

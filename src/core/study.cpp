@@ -126,6 +126,10 @@ void StudyOptions::validate(const Network& net) const {
     if (!(sizing_max_units >= 0)) bad_option("--sizing-max must be >= 0 units");
     if (n1_steps < 0) bad_option("--n1-steps must be >= 0");
     if (ac_chunk < 1) bad_option("ac_chunk must be >= 1");
+    if (threads < 0)
+        bad_option("--threads must be >= 0 (0 = all cores; got " + std::to_string(threads) + ")");
+    if (poi_bus < -1)  // -1 alone means the built-in network's POI
+        bad_option("--poi must be a bus number of the case (got " + std::to_string(poi_bus) + ")");
     battery_unit(unit);  // throws naming the unknown unit and the known ones
     resolve_poi(net, *this);
 }

@@ -1002,6 +1002,15 @@ TEST(BadInputCli, SmoothArguments) {
                "option --ramp-limit must be > 0 MW per minute");
     EXPECT_CLI("profile --steps 0 --out " + (dir / "p.csv").string(), 1,
                "option --steps must be >= 1");
+    for (const std::string n : {"0", "-3"}) {
+        EXPECT_CLI("profile --scenarios " + n + " --out " + (dir / "p.csv").string(), 1,
+                   "option --scenarios must be >= 1 (got " + n + ")");
+        EXPECT_CLI("smooth --synthetic --fleet 10 --scenarios " + n + out, 1,
+                   "option --scenarios must be >= 1 (got " + n + ")");
+    }
+    EXPECT_CLI("study --threads -1 --no-plots" + out, 1, "--threads must be >= 0");
+    EXPECT_CLI("study --poi -5 --no-plots" + out, 1,
+               "--poi must be a bus number of the case (got -5)");
     EXPECT_CLI("profile --hours -1 --out " + (dir / "p.csv").string(), 1,
                "option --hours must give at least one step of --dt");
 }
