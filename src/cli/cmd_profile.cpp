@@ -50,6 +50,25 @@ std::string generator_usage() {
            "  --backend cpu|cuda|auto\n";
 }
 
+namespace {
+
+// Each parameter's option, for messages: the library names the parameter.
+constexpr std::pair<const char*, const char*> kParameterOptions[] = {
+    {"gpu_count", "gpus"},
+    {"it_kw_per_gpu", "kw-per-gpu"},
+    {"pue", "pue"},
+    {"idle_level", "idle"},
+    {"cooling_time_constant_s", "cooling-tau"},
+    {"noise", "noise"},
+    {"iteration_period_s", "period"},
+    {"compute_share", "compute-share"},
+    {"trough_level", "trough"},
+    {"checkpoint_interval_s", "checkpoint-every"},
+    {"checkpoint_duration_s", "checkpoint-for"},
+    {"checkpoint_level", "checkpoint-level"},
+    {"failures_per_hour", "failures-per-hour"},
+    {"restart_outage_s", "restart-outage"}};
+
 TrainingLoadParameters generator_parameters(const Options& opt) {
     TrainingLoadParameters p;
     p.gpu_count = opt.number("gpus", p.gpu_count);
@@ -70,12 +89,22 @@ TrainingLoadParameters generator_parameters(const Options& opt) {
     return p;
 }
 
-Index generator_scenarios(const Options& opt) {
-    const Index s = opt.integer("scenarios", 1);
-    if (s < 1)
+}  // namespace
+
+Matrix generated_load(const Options& opt, const LoadProfileOptions& o) {
+    const Index scenarios = opt.integer("scenarios", 1);
+    if (scenarios < 1)
         throw Error(ErrorKind::invalid_input,
-                    "option --scenarios must be >= 1 (got " + std::to_string(s) + ")");
-    return s;
+                    "option --scenarios must be >= 1 (got " + std::to_string(scenarios) + ")");
+    try {
+        return training_load({generator_parameters(opt)}, scenarios, o);
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        for (const auto& [parameter, option] : kParameterOptions)
+            if (what.find(std::string(": ") + parameter + " ") != std::string::npos)
+                throw Error(e.kind(), "option --" + std::string(option) + ": " + what);
+        throw;
+    }
 }
 
 LoadProfileOptions generator_options(const Options& opt) {
@@ -204,8 +233,8 @@ int cmd_profile(const Args& args) {
     }
     const std::string out = opt.require("out");
     const LoadProfileOptions o = generator_options(opt);
-    const Index S = generator_scenarios(opt);
-    const Matrix load = training_load({generator_parameters(opt)}, S, o);
+    const Matrix load = generated_load(opt, o);
+    const Index S = load.cols();
     write_series_csv(out, load, o.dt_seconds);
     std::cout << "wrote " << load.rows() << " steps x " << S << " scenarios to " << out << " (peak "
               << (load.size() ? load.maxCoeff() : 0.0) << " MW)\n";

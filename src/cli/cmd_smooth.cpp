@@ -100,7 +100,7 @@ int cmd_smooth(const Args& args) {
     Real dt = opt.number("dt", 1.0);
     if (opt.flag("synthetic")) {
         const LoadProfileOptions o = generator_options(opt);
-        load = training_load({generator_parameters(opt)}, generator_scenarios(opt), o);
+        load = generated_load(opt, o);
         dt = o.dt_seconds;
     } else {
         const std::string path = opt.get("load", "");

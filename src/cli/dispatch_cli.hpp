@@ -13,12 +13,12 @@ namespace gridbatch::cli {
 // Names of the generator options (valued), for Options' constructor.
 std::set<std::string> generator_option_names();
 std::string generator_usage();
-// Parameters and options from --gpus, --pue, --period ... (defaults: load_profiles.hpp).
-TrainingLoadParameters generator_parameters(const Options& opt);
+// Horizon, step, seed and backend from --steps/--hours, --dt, --seed, --backend.
 LoadProfileOptions generator_options(const Options& opt);
-// --scenarios of the generator (default 1); refuses fewer than one, which on the command line is
-// a mistake in the options (the library gives an empty result).
-Index generator_scenarios(const Options& opt);
+// The synthetic load (steps x --scenarios) of --gpus, --pue, --period ... (defaults:
+// load_profiles.hpp). A bad value is named by its option; fewer than one scenario is refused
+// (the library gives an empty result, on the command line it is a mistake in the options).
+Matrix generated_load(const Options& opt, const LoadProfileOptions& o);
 
 // Writes `series` (rows = time steps) with a time_s column of step * dt.
 void write_series_csv(const std::string& path, const Eigen::Ref<const Matrix>& series,

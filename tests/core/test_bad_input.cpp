@@ -1002,6 +1002,21 @@ TEST(BadInputCli, SmoothArguments) {
                "option --ramp-limit must be > 0 MW per minute");
     EXPECT_CLI("profile --steps 0 --out " + (dir / "p.csv").string(), 1,
                "option --steps must be >= 1");
+    // The library names the parameter; the command line the option that sets it.
+    for (const auto& [option, parameter] :
+         {std::pair<std::string, std::string>{"--gpus -5", "gpu_count"},
+          {"--pue 0.5", "pue"},
+          {"--cooling-tau -1", "cooling_time_constant_s"},
+          {"--period 0", "iteration_period_s"},
+          {"--checkpoint-for -1", "checkpoint_duration_s"},
+          {"--restart-outage -3", "restart_outage_s"}}) {
+        const std::string name = option.substr(0, option.find(' '));
+        EXPECT_CLI("profile " + option + " --out " + (dir / "p.csv").string(), 1,
+                   "option " + name + ": training load parameters");
+        EXPECT_CLI("smooth --synthetic --fleet 10 " + option + out, 1,
+                   "option " + name + ": training load parameters");
+        EXPECT_CLI("profile " + option + " --out " + (dir / "p.csv").string(), 1, parameter);
+    }
     for (const std::string n : {"0", "-3"}) {
         EXPECT_CLI("profile --scenarios " + n + " --out " + (dir / "p.csv").string(), 1,
                    "option --scenarios must be >= 1 (got " + n + ")");
