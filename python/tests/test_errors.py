@@ -123,6 +123,13 @@ def test_non_finite_input_names_scenario_and_bus(builtin):
         gb.dc_power_flow(builtin, pd, backend="cpu")
     message = str(info.value)
     assert "scenario 1" in message and f"bus {builtin.bus.id[4]}" in message
+    # One chunk is the whole batch: its scenario numbers are the caller's, with nothing before.
+    assert not message.startswith("in scenarios"), message
+    load = np.full((3, 50), 20.0)
+    load[2, 7] = np.inf
+    fleet = gb.BatteryFleet.from_units(gb.battery_unit("megapack-2h"), 1)
+    with pytest.raises(gb.InputError, match=r"^load\[step 7, scenario 2\] is inf"):
+        gb.dispatch(load, fleet, backend="cpu")
 
 
 def test_a_batch_over_the_memory_limit_is_refused_with_sizes(builtin, monkeypatch):

@@ -28,6 +28,8 @@ BatteryUnit battery_unit(const std::string& name) {
 std::vector<std::string> battery_unit_names() { return {"megapack-2h", "megapack-4h"}; }
 
 BatteryFleet BatteryFleet::from_units(const BatteryUnit& unit, Real units) {
+    require(std::isfinite(units) && units >= 0, "BatteryFleet::from_units", "units", units,
+            "finite and >= 0");
     BatteryFleet f;
     f.energy_mwh = unit.energy_mwh * units;
     f.charge_mw = unit.charge_mw * units;
@@ -90,6 +92,7 @@ const char* to_string(DispatchMethod method) noexcept {
 void DispatchOptions::validate() const {
     require(std::isfinite(dt_seconds) && dt_seconds > 0, "DispatchOptions", "dt_seconds",
             dt_seconds, "finite and > 0");
+    require(threads >= 0, "DispatchOptions", "threads", threads, ">= 0 (0 = all cores)");
 }
 
 namespace detail {

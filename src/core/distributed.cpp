@@ -44,9 +44,12 @@ private:
     Index n_chunks_ = 0, next_ = 0;
 };
 
-std::string chunk_context(Index first, Index count) {
+// What to put before an error from the chunk of scenarios [first, first + count) of S: nothing
+// where the chunk is the whole batch (its scenario numbers are the caller's), else the range.
+std::string chunk_context(Index first, Index count, Index S) {
+    if (first == 0 && count == S) return "";
     return "in scenarios " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
-           " (numbered from 0 in this chunk below): ";
+           " (the message numbers them from 0): ";
 }
 
 // Per-scenario report <-> a 3 x S matrix, so it travels like any other result column.
@@ -109,7 +112,7 @@ DcPowerFlowResult solve_sharded(DcPowerFlow& pf, const MatrixView& pd, Communica
         try {
             r = pf.solve(pd.middleCols(first, count));
         } catch (const Error& e) {
-            throw Error(e.kind(), chunk_context(first, count) + e.what());
+            throw Error(e.kind(), chunk_context(first, count, S) + e.what());
         }
         out.va.middleCols(first, count) = r.va;
         out.pf.middleCols(first, count) = r.pf;
@@ -139,7 +142,7 @@ AcPowerFlowResult solve_sharded(const AcPowerFlow& pf, const AcBatch& batch, Com
         try {
             r = pf.solve(detail::slice(batch, first, count));
         } catch (const Error& e) {
-            throw Error(e.kind(), chunk_context(first, count) + e.what());
+            throw Error(e.kind(), chunk_context(first, count, S) + e.what());
         }
         detail::place(std::move(r), out, first);
     });
@@ -284,7 +287,7 @@ Result dispatch_sharded(const char* name, const MatrixView& load,
             r = solve(load.middleCols(first, count), part_of(fleets, first, count),
                       part_of(grids, first, count));
         } catch (const Error& e) {
-            throw Error(e.kind(), chunk_context(first, count) + e.what());
+            throw Error(e.kind(), chunk_context(first, count, S) + e.what());
         }
         out.backend = r.backend;
         std::vector<const Matrix*> parts;

@@ -106,6 +106,8 @@ Matrix training_load(const std::vector<TrainingLoadParameters>& parameters, Inde
             "dt_seconds", options.dt_seconds, "finite and > 0");
     require(n_scenarios >= 0, "training_load", "n_scenarios", static_cast<Real>(n_scenarios),
             ">= 0");
+    require(options.threads >= 0, "LoadProfileOptions", "threads", options.threads,
+            ">= 0 (0 = all cores)");
     if (parameters.size() != 1 && static_cast<Index>(parameters.size()) != n_scenarios)
         throw Error(ErrorKind::invalid_input,
                     "training_load: parameters has " + std::to_string(parameters.size()) +

@@ -564,6 +564,7 @@ void SmoothDispatchOptions::validate() const {
     };
     require(std::isfinite(dt_seconds) && dt_seconds > 0, "dt_seconds", dt_seconds,
             "finite and > 0");
+    require(threads >= 0, "threads", threads, ">= 0 (0 = all cores)");
     require(std::isfinite(ramp_weight) && ramp_weight >= 0, "ramp_weight", ramp_weight,
             "finite and >= 0");
     require(std::isfinite(level_weight), "level_weight", level_weight,

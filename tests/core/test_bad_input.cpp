@@ -20,8 +20,10 @@
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/dc_power_flow.hpp"
 #include "gridbatch/error.hpp"
+#include "gridbatch/load_profiles.hpp"
 #include "gridbatch/matpower.hpp"
 #include "gridbatch/sensitivities.hpp"
+#include "gridbatch/smooth_dispatch.hpp"
 #include "support/cases.hpp"
 #include "support/expect_error.hpp"
 
@@ -658,6 +660,24 @@ TEST(BadInputDispatch, ShapesAndValues) {
     GridConnection g;
     g.import_limit_mw = kNaN;
     EXPECT_MESSAGE(error_of([&] { dispatch(load, {f}, {g}, cpu_dispatch()); }), "import_limit_mw");
+    // A negative thread count meant all cores here and was refused by the power flows.
+    DispatchOptions o = cpu_dispatch();
+    o.threads = -1;
+    EXPECT_MESSAGE(error_of([&] { dispatch(load, {f}, grid, o); }),
+                   "DispatchOptions: threads must be >= 0");
+    SmoothDispatchOptions so;
+    so.threads = -1;
+    EXPECT_MESSAGE(error_of([&] { smooth_dispatch(load, {f}, grid, so); }),
+                   "SmoothDispatchOptions: threads = -1 must be >= 0");
+    LoadProfileOptions lo;
+    lo.threads = -2;
+    EXPECT_MESSAGE(error_of([&] { training_load({TrainingLoadParameters{}}, 1, lo); }),
+                   "LoadProfileOptions: threads must be >= 0");
+    // A fleet of a negative or NaN number of units.
+    for (const Real units : {-1.0, kNaN, kInf})
+        EXPECT_MESSAGE(
+            error_of([&] { BatteryFleet::from_units(battery_unit("megapack-2h"), units); }),
+            "BatteryFleet::from_units: units must be finite and >= 0");
 }
 
 // A zero-length horizon or no scenarios is an error or an empty result, never a crash.
