@@ -395,7 +395,7 @@ void bind_ac_power_flow(py::module_& m) {
                 net, none ? py::object(py::array_t<Real>(net.n_bus(), net.buses().pd.data())) : pd,
                 qd, pg, vg, vm0, va0, py::none());
             AcContingencyOptions o;
-            if (outages) o.outages = *outages;
+            if (outages) o.outages = given_outages(*outages, "ac_contingencies");
             o.threshold_percent = threshold_percent;
             if (monitored_buses) o.monitored_buses = *monitored_buses;
             o.chunk = chunk;

@@ -149,7 +149,7 @@ void bind_sensitivities(py::module_& m) {
                 pd.is_none() ? py::array_t<Real>(net.n_bus(), net.buses().pd.data()) : pd;
             const ScenarioInput input(pd_value, "pd", net.n_bus(), "bus");
             N1Options o;
-            if (outages) o.outages = *outages;
+            if (outages) o.outages = given_outages(*outages, "n1_screen");
             o.threshold_percent = threshold_percent;
             o.min_increase_percent = min_increase_percent;
             o.outages_per_block = outages_per_block;

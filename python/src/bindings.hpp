@@ -256,6 +256,17 @@ void add_report(py::class_<Result>& cls) {
 std::optional<ScenarioInput> optional_input(const py::handle& value, const char* name, Index rows,
                                             const char* rows_what);
 
+// An outage list given from Python: the C++ options read an empty list as "every in-service
+// branch", which Python spells None; a list left empty (by a filter that kept nothing, say) is
+// refused rather than read as all of them.
+inline std::vector<Index> given_outages(const std::vector<Index>& outages, const char* function) {
+    if (outages.empty())
+        throw Error(
+            ErrorKind::invalid_input,
+            std::string(function) + ": outages is empty; give None for every in-service branch");
+    return outages;
+}
+
 // The scenario count of a call's arrays: the first one given sets it, and any other that differs
 // is refused in the arrays' own terms (rows), naming both.
 class ScenarioCount {

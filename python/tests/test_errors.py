@@ -82,6 +82,13 @@ def test_arrays_with_different_scenario_counts_are_named_in_rows(builtin):
             builtin.bus.pd, vm0=np.ones(nb), va0=np.zeros((2, nb)))
 
 
+def test_an_empty_outage_list_is_not_every_branch(builtin):
+    with pytest.raises(gb.InputError, match=r"n1_screen: outages is empty; give None"):
+        gb.n1_screen(gb.DcPowerFlow(builtin, backend="cpu"), outages=[])
+    with pytest.raises(gb.InputError, match=r"ac_contingencies: outages is empty; give None"):
+        gb.ac_contingencies(gb.AcPowerFlow(builtin, backend="cpu"), outages=np.zeros(0, int))
+
+
 def test_zero_scenarios_give_empty_results(builtin):
     """A (0, n) array is a batch of no scenarios on every solver: an empty result, not the
     case itself (AC once read it as 'nothing given') nor a crash (ac_contingencies read an unset

@@ -211,6 +211,16 @@ void validate_batch(const Network& net, const AcOptions& options, const AcBatch&
     if (b.vg) {
         check_shape("vg", *b.vg, net.n_gen(), s, "generators");
         check_finite("vg", *b.vg, gen_rows, "generator");
+        // As the case's own setpoints (Network): a magnitude <= 0 gave a singular or wandering
+        // Newton iteration.
+        for (Index j = 0; j < s; ++j)
+            for (Index g = 0; g < net.n_gen(); ++g)
+                if (net.gen_active(g) && !((*b.vg)(g, j) > 0)) {
+                    std::ostringstream msg;
+                    msg << "AcBatch.vg[generator " << g + 1 << ", scenario " << j << "] is "
+                        << (*b.vg)(g, j) << " p.u.; a voltage setpoint must be > 0";
+                    throw Error(ErrorKind::invalid_input, msg.str());
+                }
     }
     if (b.outage) {
         if (b.outage->size() != s)

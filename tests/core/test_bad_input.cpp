@@ -546,6 +546,18 @@ TEST(BadInputAc, NonFiniteValuesNameScenarioAndBus) {
     pd(1, 2) = 1;
     qd(2, 0) = kInf;
     EXPECT_MESSAGE(error_of([&] { pf.solve(pd, qd); }), "AcBatch.qd[bus 3, scenario 0] is inf");
+    qd(2, 0) = 1;
+    // Voltage setpoints <= 0, refused in the case (Network), were solved to a singular or
+    // non-converged scenario when given per scenario.
+    for (const auto& [v, text] : {std::pair<Real, std::string>{0.0, "0"}, {-1.0, "-1"}}) {
+        AcBatch b(pd, qd);
+        Matrix vg = Matrix::Constant(2, 3, 1.0);
+        vg(1, 1) = v;
+        b.vg.emplace(vg);
+        EXPECT_MESSAGE(error_of([&] { pf.solve(b); }), "AcBatch.vg[generator 2, scenario 1] is " +
+                                                           text +
+                                                           " p.u.; a voltage setpoint must be > 0");
+    }
 }
 
 TEST(BadInputAc, Options) {
