@@ -21,7 +21,10 @@ struct AcContingencyOptions {
     Real threshold_percent = 100;  // report MVA loadings above this % of rateA
     // Bus rows whose Vm is kept for every case (a point of interconnection, say).
     std::vector<Index> monitored_buses;
-    Index chunk = 256;  // power flows solved at once (memory: their full results)
+    // Power flows solved at once (memory: their full results; MPI ranks take chunks in turn).
+    // 0: 256 on the CPU; on a GPU as many as 512 MB of inputs and full results hold (at least
+    // 256), so that one launch covers thousands of outages.
+    Index chunk = 0;
 };
 
 // One power flow of the analysis: scenario `scenario` with branch `outage` out (-1: the base

@@ -409,14 +409,15 @@ void bind_ac_power_flow(py::module_& m) {
         py::kw_only(), py::arg("pg") = py::none(), py::arg("vg") = py::none(),
         py::arg("vm0") = py::none(), py::arg("va0") = py::none(), py::arg("outages") = py::none(),
         py::arg("threshold_percent") = 100.0, py::arg("monitored_buses") = py::none(),
-        py::arg("chunk") = 256, py::arg("comm") = py::none(),
+        py::arg("chunk") = 0, py::arg("comm") = py::none(),
         "AC contingency analysis (Newton): each base case (pd, qd, pg, vg, vm0, va0 as "
         "AcPowerFlow.solve; default: the case) solved with power_flow's start, then with each "
         "outage (branch rows; default: every active branch) from its solution. Keeps per power "
         "flow a summary (status, worst MVA loading, Vm range, monitored_buses' Vm), the "
         "loadings above threshold_percent of rateA and the worst per scenario; never the full "
         "results of every outage. The GIL is released; Ctrl-C interrupts between chunks of "
-        "`chunk` power flows. comm: a Communicator or mpi4py communicator to shard the chunks "
+        "`chunk` power flows (0: 256 on the CPU, thousands on a GPU). comm: a Communicator or "
+        "mpi4py communicator to shard the chunks "
         "over MPI ranks (rank 0 gets the whole result).");
 
     m.def(

@@ -30,9 +30,10 @@ void validate(const AcPowerFlow& pf, const AcBatch& base, const AcContingencyOpt
         throw Error(ErrorKind::invalid_input,
                     "AcContingencyOptions.threshold_percent must be finite and >= 0 (got " +
                         detail::num(o.threshold_percent) + ")");
-    if (o.chunk < 1)
-        throw Error(ErrorKind::invalid_input, "AcContingencyOptions.chunk must be >= 1 (got " +
-                                                  std::to_string(o.chunk) + ")");
+    if (o.chunk < 0)
+        throw Error(ErrorKind::invalid_input,
+                    "AcContingencyOptions.chunk must be >= 0 (0 = automatic; got " +
+                        std::to_string(o.chunk) + ")");
     for (std::size_t i = 0; i < o.outages.size(); ++i)
         detail::require_outage(net, o.outages[i],
                                "AcContingencyOptions.outages[" + std::to_string(i) +
@@ -138,6 +139,21 @@ void monitor(const AcPowerFlowResult& r, Index j, const std::vector<Index>& buse
     for (Index b : buses) out.push_back(r.report.at(j) == Status::converged ? r.vm(b, j) : NAN);
 }
 
+// Power flows per chunk (AcContingencyOptions::chunk). On the CPU 256 keep every thread busy
+// and chunks small enough for MPI ranks to share them evenly; a GPU engine runs one thread per
+// scenario in its factorisation (blocks of 32), so 256 would keep 8 of an H100's 132
+// multiprocessors busy.
+Index chunk_size(const AcPowerFlow& pf, Index asked) {
+    constexpr Index kCpuChunk = 256;
+    if (asked > 0) return asked;
+    if (pf.backend() != Backend::cuda) return kCpuChunk;
+    const Network& net = pf.network();
+    // Per power flow: pd, qd, vm0, va0 in; vm, va, pg, qg, pf, qf, pt, qt and a few scalars out.
+    const double bytes =
+        8.0 * static_cast<double>(6 * net.n_bus() + 2 * net.n_gen() + 4 * net.n_branch() + 8);
+    return std::max(kCpuChunk, static_cast<Index>(512e6 / bytes));
+}
+
 }  // namespace
 
 AcContingencyResult ac_contingencies(const AcPowerFlow& pf, const AcBatch& base,
@@ -165,38 +181,39 @@ AcContingencyResult ac_contingencies(const AcPowerFlow& pf, const AcBatch& base,
         return base.pg ? Vector(base.pg->col(s)) : net.generators().pg;
     };
     std::vector<Real> cases, over;
-    detail::run_chunks(comm, S * n_out, options.chunk, [&](Index first, Index count) {
-        const Index nb = net.n_bus(), ng = net.n_gen();
-        Matrix pd(nb, count), qd(nb, count), pg(base.pg ? ng : 0, count),
-            vg(base.vg ? ng : 0, count), vm0(nb, count), va0(nb, count);
-        IndexVector outage(count);
-        for (Index j = 0; j < count; ++j) {
-            const Index q = first + j, s = q / n_out;
-            pd.col(j) = base.pd.col(s);
-            qd.col(j) = base.qd.col(s);
-            if (base.pg) pg.col(j) = base.pg->col(s);
-            if (base.vg) vg.col(j) = base.vg->col(s);
-            outage[j] = out.outages[static_cast<std::size_t>(q % n_out)];
-            // From the base case's solution; from the case where it has none.
-            const bool warm = out.base.report.at(s) == Status::converged;
-            vm0.col(j) = warm ? Vector(out.base.vm.col(s)) : bus.vm;
-            va0.col(j) = warm ? Vector(out.base.va.col(s)) : bus.va;
-        }
-        AcBatch batch(pd, qd);
-        if (base.pg) batch.pg.emplace(pg);
-        if (base.vg) batch.vg.emplace(vg);
-        batch.vm0.emplace(vm0);
-        batch.va0_deg.emplace(va0);
-        batch.outage.emplace(outage);
-        const AcPowerFlowResult r = pf.solve(batch, StartMode::warm);
-        for (Index j = 0; j < count; ++j) {
-            const Index q = first + j, s = q / n_out;
-            put(cases, q % n_out,
-                summarize(net, r, j, base.pd.col(s), schedule(s), s, outage[j],
-                          options.threshold_percent, &over));
-            monitor(r, j, options.monitored_buses, cases);
-        }
-    });
+    detail::run_chunks(comm, S * n_out, chunk_size(pf, options.chunk),
+                       [&](Index first, Index count) {
+                           const Index nb = net.n_bus(), ng = net.n_gen();
+                           Matrix pd(nb, count), qd(nb, count), pg(base.pg ? ng : 0, count),
+                               vg(base.vg ? ng : 0, count), vm0(nb, count), va0(nb, count);
+                           IndexVector outage(count);
+                           for (Index j = 0; j < count; ++j) {
+                               const Index q = first + j, s = q / n_out;
+                               pd.col(j) = base.pd.col(s);
+                               qd.col(j) = base.qd.col(s);
+                               if (base.pg) pg.col(j) = base.pg->col(s);
+                               if (base.vg) vg.col(j) = base.vg->col(s);
+                               outage[j] = out.outages[static_cast<std::size_t>(q % n_out)];
+                               // From the base case's solution; from the case where it has none.
+                               const bool warm = out.base.report.at(s) == Status::converged;
+                               vm0.col(j) = warm ? Vector(out.base.vm.col(s)) : bus.vm;
+                               va0.col(j) = warm ? Vector(out.base.va.col(s)) : bus.va;
+                           }
+                           AcBatch batch(pd, qd);
+                           if (base.pg) batch.pg.emplace(pg);
+                           if (base.vg) batch.vg.emplace(vg);
+                           batch.vm0.emplace(vm0);
+                           batch.va0_deg.emplace(va0);
+                           batch.outage.emplace(outage);
+                           const AcPowerFlowResult r = pf.solve(batch, StartMode::warm);
+                           for (Index j = 0; j < count; ++j) {
+                               const Index q = first + j, s = q / n_out;
+                               put(cases, q % n_out,
+                                   summarize(net, r, j, base.pd.col(s), schedule(s), s, outage[j],
+                                             options.threshold_percent, &over));
+                               monitor(r, j, options.monitored_buses, cases);
+                           }
+                       });
     cases = comm.gather_concat(cases);
     over = comm.gather_concat(over);
     if (comm.rank() != 0) return out;

@@ -404,19 +404,21 @@ TEST_P(AcContingencyTest, AnalysisSummarisesEveryPowerFlow) {
     }
     EXPECT_NE(res.worst_loading_percent[0], res.worst_loading_percent[1]);
 
-    // Chunks of any size give the same result.
-    o.chunk = 1000;
-    const AcContingencyResult whole = ac_contingencies(pf, base, o);
-    for (Index j = 0; j < n; ++j) {
-        const AcContingency &x = res.cases[static_cast<std::size_t>(j)],
-                            &y = whole.cases[static_cast<std::size_t>(j)];
-        EXPECT_EQ(x.status, y.status);
-        EXPECT_EQ(x.iterations, y.iterations);
-        if (x.status == Status::converged) {
-            EXPECT_EQ(x.max_loading_percent, y.max_loading_percent);
+    // Chunks of any size give the same result, the automatic size (0) too.
+    for (const Index chunk : {Index{1000}, Index{0}}) {
+        o.chunk = chunk;
+        const AcContingencyResult whole = ac_contingencies(pf, base, o);
+        for (Index j = 0; j < n; ++j) {
+            const AcContingency &x = res.cases[static_cast<std::size_t>(j)],
+                                &y = whole.cases[static_cast<std::size_t>(j)];
+            EXPECT_EQ(x.status, y.status) << "chunk " << chunk;
+            EXPECT_EQ(x.iterations, y.iterations) << "chunk " << chunk;
+            if (x.status == Status::converged) {
+                EXPECT_EQ(x.max_loading_percent, y.max_loading_percent) << "chunk " << chunk;
+            }
         }
+        EXPECT_EQ(whole.violations.size(), res.violations.size()) << "chunk " << chunk;
     }
-    EXPECT_EQ(whole.violations.size(), res.violations.size());
 }
 
 TEST_P(AcContingencyTest, AnalysisRefusesBadOptionsNamingThem) {
@@ -433,8 +435,8 @@ TEST_P(AcContingencyTest, AnalysisRefusesBadOptionsNamingThem) {
     o.threshold_percent = -1;
     test::expect_error(run(o), {"AcContingencyOptions.threshold_percent", ">= 0"});
     o = {};
-    o.chunk = 0;
-    test::expect_error(run(o), {"AcContingencyOptions.chunk must be >= 1 (got 0)"});
+    o.chunk = -1;
+    test::expect_error(run(o), {"AcContingencyOptions.chunk must be >= 0 (0 = automatic; got -1)"});
     o = {};
     o.outages = {0, net.n_branch()};
     test::expect_error(run(o), {"AcContingencyOptions.outages[1] = " +
