@@ -365,9 +365,12 @@ DcPowerFlowResult DcPowerFlow::run(const MatrixView& pd, const MatrixView* pg) {
 
     res.report = ScenarioReport(S);
     for (Index s = 0; s < S; ++s) {
-        const bool finite = res.va.col(s).allFinite() && res.pf.col(s).allFinite();
+        // The factorisation succeeded (the solver would not exist otherwise): a non-finite result
+        // of finite injections is an overflow, the linear model's values beyond double range.
+        const bool finite =
+            res.va.col(s).allFinite() && res.pf.col(s).allFinite() && res.pg.col(s).allFinite();
         res.report.status[s] =
-            static_cast<std::int8_t>(finite ? Status::converged : Status::singular);
+            static_cast<std::int8_t>(finite ? Status::converged : Status::diverged);
         res.report.iterations[s] = 1;
         res.report.max_mismatch[s] = mismatch[s];
     }

@@ -447,6 +447,20 @@ TEST(BadInputDc, UnavailableBackendIsNamed) {
     error_of([&] { DcPowerFlow(three_bus(), o); }, ErrorKind::backend_unavailable);
 }
 
+// Finite loads whose solution lies beyond double range: that scenario is flagged (not reported as
+// converged with infinite flows or slack), the others are untouched.
+TEST(BadInputDc, OverflowingScenarioIsFlaggedAlone) {
+    DcPowerFlow pf(three_bus(), cpu_dc());
+    Matrix pd = Matrix::Constant(3, 3, 10.0);
+    pd.col(1).setConstant(1e308);
+    const DcPowerFlowResult r = pf.solve(pd);
+    EXPECT_EQ(r.report.at(0), Status::converged);
+    EXPECT_EQ(r.report.at(1), Status::diverged);
+    EXPECT_EQ(r.report.at(2), Status::converged);
+    EXPECT_TRUE(r.pg.col(0).allFinite() && r.pf.col(2).allFinite());
+    EXPECT_EQ(r.pf.col(0), r.pf.col(2));
+}
+
 TEST(BadInputDc, SensitivityIndicesOutOfRange) {
     DcPowerFlow pf(three_bus(), cpu_dc());
     for (Index bad : {Index{-1}, Index{3}, Index{1} << 40}) {
