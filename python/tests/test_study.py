@@ -48,6 +48,11 @@ def test_errors_in_the_progress_hook_stop_the_study():
         gb.run_study(progress=lambda stage, f: 1 / 0, **SMALL)
     with pytest.raises(gb.InputError, match=r"StudyOptions has no field 'stepz'"):
         gb.run_study(stepz=3)
+    # A bad value names the field a Python caller set (and the command line's option).
+    with pytest.raises(gb.InputError, match=r"StudyOptions.steps \(--steps\) must be at least 4"):
+        gb.run_study(steps=3)
+    with pytest.raises(gb.InputError, match=r"StudyOptions.poi_bus \(--poi\): bus 999 is not"):
+        gb.run_study(poi_bus=999)
 
 
 def test_ctrl_c_stops_the_study():

@@ -36,14 +36,21 @@ constexpr std::size_t kMaxViolationRows = 10000;
     throw Error(ErrorKind::invalid_input, what);
 }
 
+// "StudyOptions.steps (--steps) must be ...": the field for the library's callers, the option
+// for the command line's.
+[[noreturn]] void bad_field(const char* field, const char* option, const std::string& rest) {
+    bad_option(std::string("StudyOptions.") + field + " (--" + option + ")" + rest);
+}
+
 Index resolve_poi(const Network& net, const StudyOptions& o) {
     const Index id = o.poi_bus >= 0 ? o.poi_bus : kBuiltinPoi161;
     if (!net.has_bus(id))
-        bad_option(
-            "--poi: bus " + std::to_string(id) + " is not in the network (" + net.source() + ")" +
-            (o.poi_bus < 0 ? "; give --poi BUS for a case other than the built-in one" : ""));
+        bad_field(
+            "poi_bus", "poi",
+            ": bus " + std::to_string(id) + " is not in the network (" + net.source() + ")" +
+                (o.poi_bus < 0 ? "; give --poi BUS for a case other than the built-in one" : ""));
     if (net.buses().type[net.internal_bus(id)] == static_cast<std::int8_t>(BusType::isolated))
-        bad_option("--poi: bus " + std::to_string(id) + " is isolated (type 4)");
+        bad_field("poi_bus", "poi", ": bus " + std::to_string(id) + " is isolated (type 4)");
     return id;
 }
 
@@ -102,34 +109,47 @@ const char* to_string(Strategy strategy) noexcept {
 }
 
 void StudyOptions::validate(const Network& net) const {
-    auto positive = [](Real v, const char* name) {
+    auto positive = [](Real v, const char* field, const char* option) {
         if (!(v > 0) || !std::isfinite(v))
-            bad_option(std::string(name) + " must be a positive number (got " + detail::num(v) +
-                       ")");
+            bad_field(field, option, " must be a positive number (got " + detail::num(v) + ")");
     };
-    positive(campus_mw, "--campus-mw");
-    positive(dt_seconds, "--dt");
+    positive(campus_mw, "campus_mw", "campus-mw");
+    positive(dt_seconds, "dt_seconds", "dt");
     if (!(power_factor > 0 && power_factor <= 1))
-        bad_option("--power-factor must be in (0, 1] (got " + detail::num(power_factor) + ")");
+        bad_field("power_factor", "power-factor",
+                  " must be in (0, 1] (got " + detail::num(power_factor) + ")");
     if (!(fleet_units >= 0) || !std::isfinite(fleet_units))
-        bad_option("--fleet must be >= 0 units (got " + detail::num(fleet_units) + ")");
+        bad_field("fleet_units", "fleet",
+                  " must be >= 0 units (got " + detail::num(fleet_units) + ")");
     if (!(import_limit_mw > 0))
-        bad_option("--import-limit must be > 0 MW (got " + detail::num(import_limit_mw) + ")");
+        bad_field("import_limit_mw", "import-limit",
+                  " must be > 0 MW (got " + detail::num(import_limit_mw) + ")");
     if (!(ramp_limit_mw_per_min >= 0) || !std::isfinite(ramp_limit_mw_per_min))
-        bad_option("--ramp-limit must be >= 0 MW/min");
+        bad_field("ramp_limit_mw_per_min", "ramp-limit",
+                  " must be >= 0 MW/min (got " + detail::num(ramp_limit_mw_per_min) + ")");
     if (steps < kWelchMinSamples)  // the grid draw's spectrum needs them
-        bad_option("--steps must be at least " + std::to_string(kWelchMinSamples) + " (got " +
-                   std::to_string(steps) + ")");
+        bad_field("steps", "steps",
+                  " must be at least " + std::to_string(kWelchMinSamples) + " (got " +
+                      std::to_string(steps) + ")");
     if (scenarios < 1)
-        bad_option("--scenarios must be at least 1 (got " + std::to_string(scenarios) + ")");
-    if (sizing_points < 2) bad_option("--sizing-points must be at least 2");
-    if (!(sizing_max_units >= 0)) bad_option("--sizing-max must be >= 0 units");
-    if (n1_steps < 0) bad_option("--n1-steps must be >= 0");
-    if (ac_chunk < 1) bad_option("ac_chunk must be >= 1");
+        bad_field("scenarios", "scenarios",
+                  " must be at least 1 (got " + std::to_string(scenarios) + ")");
+    if (sizing_points < 2)
+        bad_field("sizing_points", "sizing-points",
+                  " must be at least 2 (got " + std::to_string(sizing_points) + ")");
+    if (!(sizing_max_units >= 0))
+        bad_field("sizing_max_units", "sizing-max",
+                  " must be >= 0 units (got " + detail::num(sizing_max_units) + ")");
+    if (n1_steps < 0)
+        bad_field("n1_steps", "n1-steps", " must be >= 0 (got " + std::to_string(n1_steps) + ")");
+    if (ac_chunk < 1)
+        bad_option("StudyOptions.ac_chunk must be >= 1 (got " + std::to_string(ac_chunk) + ")");
     if (threads < 0)
-        bad_option("--threads must be >= 0 (0 = all cores; got " + std::to_string(threads) + ")");
+        bad_field("threads", "threads",
+                  " must be >= 0 (0 = all cores; got " + std::to_string(threads) + ")");
     if (poi_bus < -1)  // -1 alone means the built-in network's POI
-        bad_option("--poi must be a bus number of the case (got " + std::to_string(poi_bus) + ")");
+        bad_field("poi_bus", "poi",
+                  " must be a bus number of the case (got " + std::to_string(poi_bus) + ")");
     battery_unit(unit);  // throws naming the unknown unit and the known ones
     resolve_poi(net, *this);
 }

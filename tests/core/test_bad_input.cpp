@@ -1041,7 +1041,8 @@ TEST(BadInputCli, SmoothArguments) {
                "option --hours must give at least one step of --dt");
     EXPECT_CLI("study --hours 0.0003 --no-plots" + out, 1,
                "--hours must give at least 4 steps of --dt (got 1)");
-    EXPECT_CLI("study --steps 3 --no-plots" + out, 1, "--steps must be at least 4 (got 3)");
+    EXPECT_CLI("study --steps 3 --no-plots" + out, 1,
+               "StudyOptions.steps (--steps) must be at least 4 (got 3)");
     // --hours is divided by --dt: a zero step said "(got -9223372036854775808)" steps.
     EXPECT_CLI("study --dt 0 --no-plots" + out, 1, "--dt must be a positive number (got 0)");
     EXPECT_CLI("smooth --synthetic --fleet 10 --ramp-limit -1" + out, 1,
@@ -1069,9 +1070,10 @@ TEST(BadInputCli, SmoothArguments) {
         EXPECT_CLI("smooth --synthetic --fleet 10 --scenarios " + n + out, 1,
                    "option --scenarios must be >= 1 (got " + n + ")");
     }
-    EXPECT_CLI("study --threads -1 --no-plots" + out, 1, "--threads must be >= 0");
+    EXPECT_CLI("study --threads -1 --no-plots" + out, 1,
+               "StudyOptions.threads (--threads) must be >= 0");
     EXPECT_CLI("study --poi -5 --no-plots" + out, 1,
-               "--poi must be a bus number of the case (got -5)");
+               "StudyOptions.poi_bus (--poi) must be a bus number of the case (got -5)");
     EXPECT_CLI("profile --hours -1 --out " + (dir / "p.csv").string(), 1,
                "option --hours must give at least one step of --dt");
 }

@@ -324,10 +324,11 @@ TEST(Study, BadOptionsNameTheOption) {
     const Network net = builtin_network();
     StudyOptions o = short_run();
     o.campus_mw = -5;
-    EXPECT_NE(error_of(o, net).find("--campus-mw"), std::string::npos);
+    EXPECT_NE(error_of(o, net).find("StudyOptions.campus_mw (--campus-mw) must be"),
+              std::string::npos);
     o = short_run();
     o.poi_bus = 123456;
-    EXPECT_NE(error_of(o, net).find("--poi: bus 123456"), std::string::npos);
+    EXPECT_NE(error_of(o, net).find("StudyOptions.poi_bus (--poi): bus 123456"), std::string::npos);
     o = short_run();
     o.fleet_units = -1;
     EXPECT_NE(error_of(o, net).find("--fleet"), std::string::npos);
