@@ -90,8 +90,9 @@ bool effective_types(const Network& net, const std::int8_t* table_type, const st
     return true;
 }
 
-// Every connected part of the network (active branches) needs a reference bus.
-void check_islands(const Network& net, const std::vector<int>& ref) {
+// Every connected part of the network (active branches) needs a reference bus (MATPOWER's runpf
+// has one slack: an island without it is a singular Jacobian there).
+void check_islands(const Network& net, const std::vector<int>& ref, const std::vector<int>& pv) {
     const Index nb = net.n_bus();
     std::vector<Index> parent(static_cast<std::size_t>(nb));
     std::iota(parent.begin(), parent.end(), Index{0});
@@ -118,7 +119,19 @@ void check_islands(const Network& net, const std::vector<int>& ref) {
     for (std::size_t j = 0; j < std::min<std::size_t>(orphan.size(), 10); ++j)
         msg << (j ? ", " : "") << net.buses().id[orphan[j]];
     if (orphan.size() > 10) msg << ", ... (" << orphan.size() << " buses)";
-    msg << "} form an island without a REF or PV bus";
+    std::vector<Index> orphan_pv;  // PV buses with an active generator among them
+    for (int i : pv)
+        if (!has_ref[static_cast<std::size_t>(find(i))]) orphan_pv.push_back(i);
+    if (orphan_pv.empty()) {
+        msg << "} form an island without a generator (no REF or PV bus): connect it, or mark "
+               "its buses isolated (type 4)";
+    } else {
+        msg << "} form an island without a REF bus: make one of its PV buses (";
+        for (std::size_t j = 0; j < std::min<std::size_t>(orphan_pv.size(), 5); ++j)
+            msg << (j ? ", " : "") << net.buses().id[orphan_pv[j]];
+        msg << (orphan_pv.size() > 5 ? ", ..." : "")
+            << ") a REF bus (type 3), or mark the island's buses isolated (type 4)";
+    }
     throw Error(ErrorKind::invalid_input, msg.str());
 }
 
@@ -149,7 +162,7 @@ std::shared_ptr<const detail::PreparedAcNetwork> prepare(const Network& net,
         if (types[i] == kPV) p->pv.push_back(i);
         if (types[i] == kPQ) p->pq.push_back(i);
     }
-    check_islands(net, p->ref);
+    check_islands(net, p->ref, p->pv);
 
     const bool fd = options.algorithm != AcAlgorithm::newton;
     p->method = fd ? detail::AcMethod::fast_decoupled : detail::AcMethod::newton;

@@ -513,6 +513,30 @@ AcOptions cpu_ac() {
     return o;
 }
 
+// An island without a REF bus has no AC solution (one slack, as MATPOWER's runpf): the message
+// names its buses and what to change, which differs where it has a generator (PV bus) of its own.
+TEST(BadInputAc, IslandWithoutReference) {
+    const std::string island =
+        "  3 2 40 5  0 0 1 1 0 230 1 1.1 0.9;\n  4 1 5 0 0 0 1 1 0 230 1 1.1 0.9;\n"
+        "  5 TYPE 5 0 0 0 1 1 0 230 1 1.1 0.9;";
+    for (const bool with_generator : {false, true}) {
+        std::string text = test::three_bus_case_text();
+        text = replace(text, "  3 2 40 5  0 0 1 1 0 230 1 1.1 0.9;",
+                       replace(island, "TYPE", with_generator ? "2" : "1"));
+        text = replace(text, "mpc.branch = [",
+                       "mpc.branch = [\n  4 5 0.01 0.1 0 0 0 0 0 0 1 -360 360;");
+        if (with_generator)
+            text = replace(text, "mpc.gen = [", "mpc.gen = [\n  5 5 0 10 -10 1.0 100 1 20 0;");
+        const Network net = parse_matpower(text, "island.m");
+        const std::string msg = error_of([&] { AcPowerFlow(net, cpu_ac()); });
+        EXPECT_MESSAGE(msg,
+                       "island.m: AC power flow needs a reference bus in every island, but "
+                       "buses {4, 5} form an island without a");
+        EXPECT_MESSAGE(msg, with_generator ? "make one of its PV buses (5) a REF bus (type 3)"
+                                           : "without a generator (no REF or PV bus)");
+    }
+}
+
 TEST(BadInputAc, Shapes) {
     const AcPowerFlow pf(three_bus(), cpu_ac());
     EXPECT_MESSAGE(error_of([&] { pf.solve(Matrix::Zero(2, 1), Matrix::Zero(2, 1)); }),
