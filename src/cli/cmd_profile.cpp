@@ -53,21 +53,20 @@ std::string generator_usage() {
 namespace {
 
 // Each parameter's option, for messages: the library names the parameter.
-constexpr std::pair<const char*, const char*> kParameterOptions[] = {
-    {"gpu_count", "gpus"},
-    {"it_kw_per_gpu", "kw-per-gpu"},
-    {"pue", "pue"},
-    {"idle_level", "idle"},
-    {"cooling_time_constant_s", "cooling-tau"},
-    {"noise", "noise"},
-    {"iteration_period_s", "period"},
-    {"compute_share", "compute-share"},
-    {"trough_level", "trough"},
-    {"checkpoint_interval_s", "checkpoint-every"},
-    {"checkpoint_duration_s", "checkpoint-for"},
-    {"checkpoint_level", "checkpoint-level"},
-    {"failures_per_hour", "failures-per-hour"},
-    {"restart_outage_s", "restart-outage"}};
+const std::vector<OptionOf> kParameterOptions = {{": gpu_count ", "gpus"},
+                                                 {": it_kw_per_gpu ", "kw-per-gpu"},
+                                                 {": pue ", "pue"},
+                                                 {": idle_level ", "idle"},
+                                                 {": cooling_time_constant_s ", "cooling-tau"},
+                                                 {": noise ", "noise"},
+                                                 {": iteration_period_s ", "period"},
+                                                 {": compute_share ", "compute-share"},
+                                                 {": trough_level ", "trough"},
+                                                 {": checkpoint_interval_s ", "checkpoint-every"},
+                                                 {": checkpoint_duration_s ", "checkpoint-for"},
+                                                 {": checkpoint_level ", "checkpoint-level"},
+                                                 {": failures_per_hour ", "failures-per-hour"},
+                                                 {": restart_outage_s ", "restart-outage"}};
 
 TrainingLoadParameters generator_parameters(const Options& opt) {
     TrainingLoadParameters p;
@@ -99,11 +98,7 @@ Matrix generated_load(const Options& opt, const LoadProfileOptions& o) {
     try {
         return training_load({generator_parameters(opt)}, scenarios, o);
     } catch (const Error& e) {
-        const std::string what = e.what();
-        for (const auto& [parameter, option] : kParameterOptions)
-            if (what.find(std::string(": ") + parameter + " ") != std::string::npos)
-                throw Error(e.kind(), "option --" + std::string(option) + ": " + what);
-        throw;
+        rethrow_naming_option(e, kParameterOptions);
     }
 }
 

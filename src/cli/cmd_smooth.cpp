@@ -45,9 +45,24 @@ DispatchMethod parse_method(const std::string& s) {
                 "option --method: '" + s + "' (expected auto, taut-string or dp)");
 }
 
-}  // namespace
+// The options that set the library parameters a bad value is named by (rethrow_naming_option).
+const std::vector<OptionOf> kParameterOptions = {
+    {": throughput_cost ", "throughput-cost"},
+    {": import_limit_mw ", "import-limit"},
+    {"CausalFilterOptions: time_constant_s ", "filter-tau"},
+    {"RecedingHorizonOptions: forecast_noise ", "forecast-noise"},
+    {"RecedingHorizonOptions: need 1 <= replan_every <= horizon_steps", "horizon/--replan-every"},
+    {"size_fleet: max_units ", "max-units"},
+    {": ramp_weight ", "ramp-weight"},
+    {": level_time_constant_s ", "level-time-constant"},
+    {": peak_weight ", "peak-weight"},
+    {"SmoothDispatchOptions: ramp_limit_mw_per_s ", "grid-ramp"},
+    {"fleet (shared): ramp_limit_mw_per_s ", "battery-ramp"},
+    {": backup_mw ", "backup-mw"},
+    {": backup_ramp_mw_per_s ", "backup-ramp"},
+    {": backup_cost_per_mwh ", "backup-cost"}};
 
-int cmd_smooth(const Args& args) {
+int smooth(const Args& args) {
     auto names = generator_option_names();
     for (const char* n : {"load",         "fleet",           "unit",
                           "ramp-limit",   "max-units",       "out",
@@ -258,6 +273,16 @@ int cmd_smooth(const Args& args) {
               << to_string(r.backend) << "), " << n_infeasible << " infeasible; wrote " << dir
               << "/{battery_mw,soc_mwh,grid_mw,metrics}.csv\n";
     return n_infeasible ? 3 : 0;
+}
+
+}  // namespace
+
+int cmd_smooth(const Args& args) {
+    try {
+        return smooth(args);
+    } catch (const Error& e) {
+        rethrow_naming_option(e, kParameterOptions);
+    }
 }
 
 }  // namespace gridbatch::cli

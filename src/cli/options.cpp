@@ -65,4 +65,12 @@ long Options::integer(const std::string& name, long fallback) const {
     return v;
 }
 
+void rethrow_naming_option(const Error& e, const std::vector<OptionOf>& table) {
+    const std::string what = e.what();
+    for (const OptionOf& o : table)
+        if (what.find(o.parameter) != std::string::npos)
+            throw Error(e.kind(), "option --" + std::string(o.option) + ": " + what);
+    throw e;
+}
+
 }  // namespace gridbatch::cli

@@ -31,4 +31,14 @@ private:
     std::map<std::string, std::string> values_;
 };
 
+// A library parameter as its error messages name it (e.g. ": gpu_count ", or with the owner where
+// two share a name, "fleet (shared): ramp_limit_mw_per_s"), and the option that sets it.
+struct OptionOf {
+    const char* parameter;
+    const char* option;
+};
+// Rethrows `e` as "option --<option>: <message>" for the first entry its message names, else as it
+// is: a bad value is named by the option the user typed, the library's parameter after it.
+[[noreturn]] void rethrow_naming_option(const Error& e, const std::vector<OptionOf>& table);
+
 }  // namespace gridbatch::cli

@@ -1073,6 +1073,23 @@ TEST(BadInputCli, SmoothArguments) {
                "option --ramp-limit must be > 0 MW per minute");
     EXPECT_CLI("profile --steps 0 --out " + (dir / "p.csv").string(), 1,
                "option --steps must be >= 1");
+    // smooth's own options: the option first, the library's parameter after it.
+    for (const auto& [option, parameter] :
+         {std::pair<std::string, std::string>{"--throughput-cost -1", "throughput_cost"},
+          {"--import-limit -5", "import_limit_mw"},
+          {"--filter --filter-tau 0", "time_constant_s"},
+          {"--horizon 10 --forecast-noise -1", "forecast_noise"},
+          {"--ramp-limit 5 --max-units 0", "max_units"},
+          {"--objective ramps --ramp-weight -1", "ramp_weight"},
+          {"--objective ramps --grid-ramp -1", "SmoothDispatchOptions: ramp_limit_mw_per_s"},
+          {"--objective ramps --battery-ramp 0", "fleet (shared): ramp_limit_mw_per_s"},
+          {"--objective ramps --backup-mw 5 --backup-cost -1", "backup_cost_per_mwh"}}) {
+        const std::string last = option.substr(option.rfind("--"));
+        const std::string name = last.substr(0, last.find(' '));
+        EXPECT_CLI("smooth --synthetic --fleet 10 --steps 300 " + option + out, 1,
+                   "option " + name + ": ");
+        EXPECT_CLI("smooth --synthetic --fleet 10 --steps 300 " + option + out, 1, parameter);
+    }
     // The library names the parameter; the command line the option that sets it.
     for (const auto& [option, parameter] :
          {std::pair<std::string, std::string>{"--gpus -5", "gpu_count"},
