@@ -115,7 +115,11 @@ LoadProfileOptions generator_options(const Options& opt) {
         throw Error(ErrorKind::invalid_input,
                     opt.has("steps") ? "option --steps must be >= 1"
                                      : "option --hours must give at least one step of --dt");
-    o.seed = static_cast<std::uint64_t>(opt.integer("seed", 1));
+    const long seed = opt.integer("seed", 1);
+    if (seed < 0)  // as study: a negative seed would wrap to a huge unsigned one
+        throw Error(ErrorKind::invalid_input,
+                    "option --seed must be >= 0 (got " + std::to_string(seed) + ")");
+    o.seed = static_cast<std::uint64_t>(seed);
     o.backend = parse_backend(opt.get("backend", "auto"));
     return o;
 }

@@ -1073,6 +1073,8 @@ TEST(BadInputCli, SmoothArguments) {
                "option --ramp-limit must be > 0 MW per minute");
     EXPECT_CLI("profile --steps 0 --out " + (dir / "p.csv").string(), 1,
                "option --steps must be >= 1");
+    EXPECT_CLI("profile --seed -1 --out " + (dir / "p.csv").string(), 1,
+               "option --seed must be >= 0 (got -1)");
     // smooth's own options: the option first, the library's parameter after it.
     for (const auto& [option, parameter] :
          {std::pair<std::string, std::string>{"--throughput-cost -1", "throughput_cost"},
