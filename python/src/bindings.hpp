@@ -13,9 +13,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/invalid_input.hpp"
@@ -287,9 +289,13 @@ private:
 Vector to_vector(const py::handle& value, const char* name, std::optional<Index> expected_size,
                  const char* size_what);
 
-// An integer column from Python: any real array whose values are whole numbers.
+// An integer column from Python: any real array whose values are whole numbers the column's type
+// holds (a status of 256 would otherwise wrap to 0, out of service).
 template <class V>
 V integer_column(const py::handle& value, const std::string& what) {
+    using Scalar = typename V::Scalar;
+    static_assert(std::is_signed<Scalar>::value, "signed columns: max = -min - 1");
+    const double lo = static_cast<double>(std::numeric_limits<Scalar>::min());
     const Vector v = to_vector(value, what.c_str(), std::nullopt, "");
     V out(v.size());
     for (Index i = 0; i < v.size(); ++i) {
@@ -297,7 +303,12 @@ V integer_column(const py::handle& value, const std::string& what) {
             throw Error(ErrorKind::invalid_input, what + "[" + std::to_string(i) +
                                                       "] must be a whole number, got " +
                                                       detail::num(v[i]));
-        out[i] = static_cast<typename V::Scalar>(v[i]);
+        if (!(v[i] >= lo && v[i] < -lo))  // -lo: exact in a double, unlike the maximum
+            throw Error(ErrorKind::invalid_input, what + "[" + std::to_string(i) +
+                                                      "] = " + detail::num(v[i]) +
+                                                      " is out of range (" + detail::num(lo) +
+                                                      " to " + detail::num(-lo - 1) + ")");
+        out[i] = static_cast<Scalar>(v[i]);
     }
     return out;
 }

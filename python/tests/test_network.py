@@ -70,6 +70,15 @@ def test_from_tables_names_the_missing_or_wrong_column(builtin):
     bus["type"] = bus["type"] + 0.5
     with pytest.raises(gb.InputError, match=r"bus\['type'\]\[0\] must be a whole number"):
         gb.Network.from_tables(100.0, bus, gen, branch)
+    # Whole numbers beyond the column's type: a status of 256 wrapped to 0 (out of service), a
+    # bus type of 300 to 44.
+    branch["in_service"] = np.full(builtin.n_branch, 256)
+    with pytest.raises(gb.InputError, match=r"branch\['in_service'\]\[0\] = 256 is out of range"):
+        gb.Network.from_tables(100.0, builtin.bus.to_dict(), gen, branch)
+    bus = builtin.bus.to_dict()
+    bus["type"] = np.full(builtin.n_bus, 300)
+    with pytest.raises(gb.InputError, match=r"bus\['type'\]\[0\] = 300 is out of range"):
+        gb.Network.from_tables(100.0, bus, gen, builtin.branch.to_dict())
 
 
 def test_internal_bus_maps_numbers_to_rows(builtin):
