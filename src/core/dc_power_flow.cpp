@@ -339,7 +339,7 @@ DcPowerFlowResult DcPowerFlow::run(const MatrixView& pd, const MatrixView* pg) {
     res.pg.resize(ng, S);
     for (Index s = 0; s < S; ++s)
         for (Index g = 0; g < ng; ++g)
-            res.pg(g, s) = m.gen_bus[g] < 0 ? net.generators().pg[g]
+            res.pg(g, s) = m.gen_bus[g] < 0 ? 0.0  // out of service: no output, as AC reports
                            : pg             ? (*pg)(g, s)
                                             : m.pg_case[g];
     res.slack_mw = Vector::Zero(S);

@@ -289,7 +289,12 @@ TEST_P(DcPowerFlowTest, ReferenceFallsBackToFirstPvBus) {
     EXPECT_NEAR(r.va(2, 0), 4, 1e-12);
     expect_bus_balance(net, pd, r, 1e-9);
     EXPECT_NEAR(r.pg(1, 0), pd.sum(), 1e-9);  // the unit at bus 3 serves all load
-    EXPECT_EQ(r.pg(0, 0), 50);                // the unit that is off keeps its case value
+    EXPECT_EQ(r.pg(0, 0), 0);  // the unit that is off produces nothing (as AC reports it)
+    // Nor does a schedule given for it change that, or anything else.
+    const DcPowerFlowResult given =
+        DcPowerFlow(net, options()).solve(pd, Matrix::Constant(2, 1, 7));
+    EXPECT_EQ(given.pg(0, 0), 0);
+    EXPECT_NEAR(given.pg(1, 0), pd.sum(), 1e-9);
 }
 
 // Two lines 1-2 whose reactances cancel (+0.1 and -0.1, a series capacitor): bus 2 is connected
