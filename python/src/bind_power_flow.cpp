@@ -83,8 +83,10 @@ void bind_power_flow(py::module_& m) {
                                "(S, n_bus) bus voltage angles, degrees.")
         .def_property_readonly("pf", matrix_of(&DcPowerFlowResult::pf),
                                "(S, n_branch) from-end active flows, MW (to-end flow is -pf).")
-        .def_property_readonly("pg", matrix_of(&DcPowerFlowResult::pg),
-                               "(S, n_gen) generator outputs, MW: schedule plus slack share.")
+        .def_property_readonly(
+            "pg", matrix_of(&DcPowerFlowResult::pg),
+            "(S, n_gen) generator outputs, MW: schedule plus slack share (0 when out of "
+            "service).")
         .def_property_readonly("slack_mw", vector_of(&DcPowerFlowResult::slack_mw),
                                "(S,) total balancing generation added to the schedule, MW.")
         .def("__repr__", [](const DcPowerFlowResult& r) {
