@@ -38,10 +38,10 @@ struct DcOptions {
 };
 
 struct DcPowerFlowResult {
-    Matrix va;        // n_bus x S, degrees (isolated buses keep the case's angle)
-    Matrix pf;        // n_branch x S, MW at the from end; Pt = -Pf, reactive flows are 0
-    Matrix pg;        // n_gen x S, MW: schedule plus the slack share (0 for inactive units)
-    Vector slack_mw;  // S: total balancing generation added to the schedule
+    Matrix va;              // n_bus x S, degrees (isolated buses keep the case's angle)
+    Matrix pf;              // n_branch x S, MW at the from end; Pt = -Pf, reactive flows are 0
+    Matrix pg;              // n_gen x S, MW: schedule plus the slack share (0 for inactive units)
+    Vector slack_mw;        // S: total balancing generation added to the schedule
     ScenarioReport report;  // DC has no iterations: converged, 1 iteration, and max_mismatch =
                             // max |B x - P| of the reduced system (p.u.), a solve-accuracy check
     Backend backend = Backend::cpu;  // the one that ran
