@@ -767,6 +767,8 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
                 st.bus_qd(i, s) -= st.gen_qg(g, s);
                 if (st.table_type(i, s) == kRef) hits_ref = true;
             }
+            // Restored after the loop (on at their limit), also where this scenario stops below.
+            for (Index g : mx) st.limited[static_cast<std::size_t>(s)].push_back(g);
             if (hits_ref && p.ref.size() > 1) {
                 // MATPOWER stops with an error here; one scenario must not stop the batch.
                 res.report.status[s] = static_cast<std::int8_t>(Status::infeasible);
@@ -794,7 +796,6 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
                 for (Index i = 0; i < nb; ++i)
                     if (eff[i] == kRef || eff[i] == kPV) st.table_type(i, s) = eff[i];
             st.type.col(s) = eff;
-            for (Index g : mx) st.limited[static_cast<std::size_t>(s)].push_back(g);
             st.vm0.col(s) = vm.col(s);  // runpf: "start next solve with current solution"
             st.va0.col(s) = va.col(s);
             repeat[static_cast<std::size_t>(j)] = 1;

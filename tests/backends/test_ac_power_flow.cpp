@@ -297,6 +297,31 @@ TEST_P(AcPowerFlowTest, QLimitsInABatchFollowEachScenario) {
     EXPECT_TRUE(differ) << "every scenario switched the same buses; the test shows nothing";
 }
 
+// case9 with every generator's Q range [0, 0]: the first solve needs Q of both signs, so every
+// generator is at a limit and none is left to hold a voltage: infeasible (MATPOWER's runpf fails
+// too). The scenario's files then hold the last iterate with its generators where they were, at
+// their limit (they showed 0 MW: converted to loads and never restored), and its neighbour in the
+// batch, with room for Q, converges untouched.
+TEST_P(AcPowerFlowTest, QLimitsThatLeaveNoGeneratorAreInfeasibleNotZero) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case9"));
+    GeneratorTable gen = net.generators();
+    gen.qmin.setZero();
+    gen.qmax.setZero();
+    const Network none =
+        Network::from_tables(net.base_mva(), net.buses(), gen, net.branches(), "case9 Q = 0");
+    AcOptions o = options();
+    o.enforce_q_limits = true;
+    const AcPowerFlowResult r = AcPowerFlow(none, o).solve();
+    ASSERT_EQ(r.report.at(0), Status::infeasible);
+    EXPECT_EQ(r.qg.col(0), Vector::Zero(3));  // at the limit
+    EXPECT_NEAR(r.pg(1, 0), 163, 1e-9);       // the schedules of the PV units
+    EXPECT_NEAR(r.pg(2, 0), 85, 1e-9);
+    EXPECT_GT(r.pg(0, 0), 60);  // the reference unit: the first solve's balance (~72 MW)
+    const AcPowerFlowResult free = AcPowerFlow(net, o).solve();
+    EXPECT_EQ(free.report.at(0), Status::converged);
+}
+
 // One scenario is one thread's work from start to end: the thread count changes nothing, not
 // even in the last bit.
 TEST_P(AcPowerFlowTest, ResultsDoNotDependOnTheThreadCount) {
