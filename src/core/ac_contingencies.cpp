@@ -7,6 +7,7 @@
 #include <string>
 #include <tuple>
 
+#include "core/ac_result_parts.hpp"
 #include "core/bridges.hpp"
 #include "core/invalid_input.hpp"
 #include "core/run_chunks.hpp"
@@ -147,10 +148,10 @@ Index chunk_size(const AcPowerFlow& pf, Index asked) {
     constexpr Index kCpuChunk = 256;
     if (asked > 0) return asked;
     if (pf.backend() != Backend::cuda) return kCpuChunk;
+    // Per power flow: the chunk's inputs (pd, qd, vm0, va0) and what the solve holds.
     const Network& net = pf.network();
-    // Per power flow: pd, qd, vm0, va0 in; vm, va, pg, qg, pf, qf, pt, qt and a few scalars out.
     const double bytes =
-        8.0 * static_cast<double>(6 * net.n_bus() + 2 * net.n_gen() + 4 * net.n_branch() + 8);
+        32.0 * static_cast<double>(net.n_bus()) + detail::solve_bytes_per_scenario(net);
     return std::max(kCpuChunk, static_cast<Index>(512e6 / bytes));
 }
 

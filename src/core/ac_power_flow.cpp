@@ -562,11 +562,9 @@ AcPowerFlowResult AcPowerFlow::solve_batch(const AcBatch& batch, StartMode start
     const bool distributed = !p.slack_participation.empty();
     const Vector factor =
         distributed ? detail::participation_factors(net, options_.participation) : Vector();
-    // Results (vm, va, pg, qg, four branch flows) and the batch state (loads, generator
-    // schedules, bus types) are held for every scenario at once.
-    detail::require_host_memory(
-        8.0 * static_cast<double>(ns) * static_cast<double>(5 * nb + 7 * ng + 4 * nl + 8),
-        "AC power flow of " + std::to_string(ns) + " scenarios");
+    // Results and batch state are held for every scenario at once.
+    detail::require_host_memory(static_cast<double>(ns) * detail::solve_bytes_per_scenario(net),
+                                "AC power flow of " + std::to_string(ns) + " scenarios");
 
     BatchState st;
     st.bus_pd = batch.pd;

@@ -42,6 +42,10 @@ AcBatch slice(const AcBatch& b, Index first, Index count) {
     return part;
 }
 
+double solve_bytes_per_scenario(const Network& net) {
+    return 8.0 * static_cast<double>(5 * net.n_bus() + 7 * net.n_gen() + 4 * net.n_branch() + 8);
+}
+
 AcPowerFlowResult sized_result(const Network& net, Index S, Backend backend) {
     AcPowerFlowResult r;
     for (Matrix* m : {&r.vm, &r.va}) m->resize(net.n_bus(), S);

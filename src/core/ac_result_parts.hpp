@@ -14,6 +14,10 @@ AcBatch slice(const AcBatch& b, Index first, Index count);
 // reports not_solved, no Q-limited buses.
 AcPowerFlowResult sized_result(const Network& net, Index S, Backend backend);
 
+// Bytes an AC power flow holds per scenario while it solves a batch: the results (vm, va, pg, qg,
+// four branch flows) and the batch state (loads, generator schedules, bus types).
+double solve_bytes_per_scenario(const Network& net);
+
 // Scenario j of part into scenario s of full (sized).
 void copy_scenario(const AcPowerFlowResult& part, Index j, AcPowerFlowResult& full, Index s);
 
