@@ -14,6 +14,10 @@ Network load_case(const std::string& name) {
     return name == "builtin" ? builtin_network() : read_matpower(name);
 }
 
+std::string counted(Index n, const std::string& noun) {
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 int cmd_info(const Args& args) {
     const Options opt(args, {}, {"write"});
     if (opt.positional().size() != 1)

@@ -70,11 +70,12 @@ int cmd_n1(const Args& args) {
     }
     islanding.close();
 
-    std::cout << "n1 screening of " << net.source() << ": " << factors.size() << " scenarios x "
-              << res.screened.size() << " outages on " << to_string(res.base.backend) << ", "
-              << res.violations.size() << " loadings above " << n1.threshold_percent
-              << "% of rateA, " << res.islanding.size()
-              << " islanding outages; wrote violations.csv, worst.csv, "
+    std::cout << "n1 screening of " << net.source() << ": " << counted(factors.size(), "scenario")
+              << " x " << counted(res.screened.size(), "outage") << " on "
+              << to_string(res.base.backend) << ", " << counted(res.violations.size(), "loading")
+              << " above " << n1.threshold_percent << "% of rateA, "
+              << counted(res.islanding.size(), "islanding outage")
+              << "; wrote violations.csv, worst.csv, "
                  "islanding.csv to "
               << dir << "\n";
     return 0;

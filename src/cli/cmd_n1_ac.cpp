@@ -106,10 +106,10 @@ int run_ac_n1(const Options& opt, const Network& net, const Vector& factors) {
 
     write_violations_csv(dir + "/violations.csv", net, res.violations);
 
-    std::cout << "ac n1 of " << net.source() << ": " << factors.size() << " scenarios x "
-              << res.outages.size() << " outages (Newton) on " << to_string(pf.backend()) << ", "
-              << res.islanding.size() << " cutting buses off, " << res.not_converged
-              << " not converged, " << res.violations.size() << " loadings above "
+    std::cout << "ac n1 of " << net.source() << ": " << counted(factors.size(), "scenario") << " x "
+              << counted(res.outages.size(), "outage") << " (Newton) on " << to_string(pf.backend())
+              << ", " << res.islanding.size() << " cutting buses off, " << res.not_converged
+              << " not converged, " << counted(res.violations.size(), "loading") << " above "
               << analysis.threshold_percent
               << "% of rateA (MVA); wrote contingencies.csv, violations.csv, worst.csv, "
                  "islanding.csv to "

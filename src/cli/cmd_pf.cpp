@@ -80,9 +80,10 @@ int run_dc_pf(const PfRequest& req) {
     write_branch_matrix_csv(req.out_dir + "/pf_mw.csv", net, r.pf);
     write_gen_matrix_csv(req.out_dir + "/pg_mw.csv", net, r.pg);
     write_summary_csv(req.out_dir + "/summary.csv", r.report);
-    std::cout << "dc power flow of " << net.source() << ", " << r.size() << " scenarios on "
-              << to_string(r.backend) << ": solved in " << seconds << " s" << req.ranks_note()
-              << "; wrote va_deg.csv, pf_mw.csv, pg_mw.csv, summary.csv to " << req.out_dir << "\n";
+    std::cout << "dc power flow of " << net.source() << ", " << counted(r.size(), "scenario")
+              << " on " << to_string(r.backend) << ": solved in " << seconds << " s"
+              << req.ranks_note() << "; wrote va_deg.csv, pf_mw.csv, pg_mw.csv, summary.csv to "
+              << req.out_dir << "\n";
     return 0;
 }
 

@@ -94,9 +94,9 @@ int run_ac_pf(const PfRequest& req, const Options& opt) {
     write_branch_matrix_csv(req.out_dir + "/qf_mvar.csv", net, r.qf);
     write_gen_matrix_csv(req.out_dir + "/pg_mw.csv", net, r.pg);
     write_summary_csv(req.out_dir + "/summary.csv", r.report, &r.loss_mw, &r.slack_mw);
-    std::cout << what << ", " << r.report.size() << " scenarios on " << to_string(r.backend) << ": "
-              << r.report.n_converged() << " converged, solved in " << seconds << " s"
-              << req.ranks_note()
+    std::cout << what << ", " << counted(r.report.size(), "scenario") << " on "
+              << to_string(r.backend) << ": " << r.report.n_converged() << " converged, solved in "
+              << seconds << " s" << req.ranks_note()
               << "; wrote vm.csv, va_deg.csv, pf_mw.csv, qf_mvar.csv, pg_mw.csv, summary.csv to "
               << req.out_dir << "\n";
     return 0;

@@ -235,8 +235,8 @@ int cmd_profile(const Args& args) {
     const Matrix load = generated_load(opt, o);
     const Index S = load.cols();
     write_series_csv(out, load, o.dt_seconds);
-    std::cout << "wrote " << load.rows() << " steps x " << S << " scenarios to " << out << " (peak "
-              << (load.size() ? load.maxCoeff() : 0.0) << " MW)\n";
+    std::cout << "wrote " << counted(load.rows(), "step") << " x " << counted(S, "scenario")
+              << " to " << out << " (peak " << (load.size() ? load.maxCoeff() : 0.0) << " MW)\n";
     return 0;
 }
 

@@ -269,8 +269,9 @@ int smooth(const Args& args) {
         std::fprintf(f, "\n");
     }
     if (std::fclose(f) != 0) throw Error(ErrorKind::io, "error writing " + path);
-    std::cout << "dispatched " << load.cols() << " scenarios x " << load.rows() << " steps ("
-              << to_string(r.backend) << "), " << n_infeasible << " infeasible; wrote " << dir
+    std::cout << "dispatched " << counted(load.cols(), "scenario") << " x "
+              << counted(load.rows(), "step") << " (" << to_string(r.backend) << "), "
+              << n_infeasible << " infeasible; wrote " << dir
               << "/{battery_mw,soc_mwh,grid_mw,metrics}.csv\n";
     return n_infeasible ? 3 : 0;
 }

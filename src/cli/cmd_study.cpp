@@ -95,8 +95,8 @@ int cmd_study(const Args& args) {
         std::cerr << "gridbatch study: " << net.source() << " (" << net.n_bus()
                   << " buses), POI bus " << (so.poi_bus >= 0 ? so.poi_bus : kBuiltinPoi161) << ", "
                   << so.campus_mw << " MW campus, " << so.fleet_units << " x " << so.unit << ", "
-                  << so.steps << " steps of " << so.dt_seconds << " s, " << so.scenarios
-                  << " scenarios\n";
+                  << counted(so.steps, "step") << " of " << so.dt_seconds << " s, "
+                  << counted(so.scenarios, "scenario") << "\n";
     std::string last_stage;
     int last_percent = -1;
     const StudyProgress progress = [&](const std::string& stage, double f) {

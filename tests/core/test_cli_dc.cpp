@@ -83,6 +83,7 @@ TEST_F(CliDcTest, LoadScaleWritesScenarioMatrices) {
                   " --out " + path("out")),
               0)
         << output_;
+    EXPECT_NE(output_.find(", 3 scenarios on "), std::string::npos) << output_;
     const test::Csv va = test::read_csv(path("out/va_deg.csv"));
     const test::Csv pf = test::read_csv(path("out/pf_mw.csv"));
     const test::Csv summary = test::read_csv(path("out/summary.csv"));
@@ -158,6 +159,16 @@ TEST_F(CliDcTest, N1WritesViolationsAndWorstLoading) {
     const auto w = worst.column("worst_loading_pct");
     for (Index s = 0; s < 2; ++s) EXPECT_NEAR(w[s], expected.worst_loading_percent[s], 1e-9);
     EXPECT_EQ(islanding.rows.size(), expected.islanding.size());
+    // The summary line counts in words ("1 islanding outage", not "1 islanding outages").
+    EXPECT_NE(
+        output_.find(": 2 scenarios x " + std::to_string(expected.screened.size()) +
+                     " outages on cpu, " + std::to_string(expected.violations.size()) +
+                     " loadings above 70% of rateA, " +
+                     (expected.islanding.size() == 1
+                          ? std::string("1 islanding outage;")
+                          : std::to_string(expected.islanding.size()) + " islanding outages;")),
+        std::string::npos)
+        << output_;
 
     // --min-increase reaches the screening.
     ASSERT_EQ(run("n1 " + test::case_path("case30") + " --load-scale " + path("scale.csv") +
