@@ -144,7 +144,8 @@ struct DispatchResult {
     Matrix soc_mwh;               // (T + 1) x S, row 0 = initial
     Matrix grid_mw;               // T x S, load - battery
     Vector objective;             // S, sum_t h (g^2 + throughput_cost |b|)
-    ScenarioReport report;        // status: converged (= optimal) or infeasible; iterations unused
+    ScenarioReport report;        // status: converged (= optimal), infeasible, or diverged (the
+                                  // objective overflows: loads beyond ~1e150 MW); iterations unused
     IndexVector infeasible_step;  // S, first step whose limits cannot be met (T: the terminal
                                   // condition), -1 if none
     Vector violation;             // S, at that step: MW (power) or MWh (energy); 0 if feasible

@@ -191,6 +191,18 @@ std::vector<dispatch::FleetParams> prepare(const MatrixView& load,
 
 }  // namespace detail
 
+namespace {
+
+// Loads beyond ~1e150 MW pass the finiteness check but square to infinity in the objective, where
+// optimality means nothing: such a scenario is diverged, not optimal.
+void flag_overflow(DispatchResult& out) {
+    for (Index s = 0; s < out.report.size(); ++s)
+        if (out.report.at(s) == Status::converged && !std::isfinite(out.objective[s]))
+            out.report.status[s] = static_cast<std::int8_t>(Status::diverged);
+}
+
+}  // namespace
+
 DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
                         const std::vector<GridConnection>& grids, const DispatchOptions& options) {
     const auto params = detail::prepare(load, fleets, grids, options);
@@ -202,6 +214,7 @@ DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>&
     DispatchResult out = detail::allocate(load.rows(), load.cols(), backend);
     auto engine = detail::make_dispatch_engine(backend, options.threads, options.device);
     engine->solve(load, params, options.dt_seconds / 3600.0, static_cast<int>(options.method), out);
+    flag_overflow(out);
     return out;
 }
 
@@ -242,6 +255,7 @@ DispatchResult causal_filter(const MatrixView& load, const std::vector<BatteryFl
         out.objective[s] = o.objective;
         out.report.status[s] = 0;
     }
+    flag_overflow(out);
     return out;
 }
 

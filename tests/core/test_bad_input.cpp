@@ -762,6 +762,25 @@ TEST(BadInputDispatch, InfeasibleIsAStatusNotSuccess) {
     EXPECT_GE(r.infeasible_step[1], 0);
 }
 
+TEST(BadInputDispatch, OverflowingObjectiveIsDivergedAlone) {
+    // 1e200 MW is finite, its square is not: no optimum is represented for that scenario.
+    Matrix load = Matrix::Constant(600, 3, 20.0);
+    load(300, 1) = 1e200;
+    for (const DispatchMethod m : {DispatchMethod::automatic, DispatchMethod::dynamic_program}) {
+        DispatchOptions o = cpu_dispatch();
+        o.method = m;
+        const DispatchResult r = dispatch(load, {small_fleet()}, {GridConnection{}}, o);
+        EXPECT_EQ(r.report.at(0), Status::converged);
+        EXPECT_EQ(r.report.at(1), Status::diverged);
+        EXPECT_EQ(r.report.at(2), Status::converged);
+        EXPECT_TRUE(std::isfinite(r.objective[0]));
+        EXPECT_EQ(r.objective[0], r.objective[2]);
+    }
+    const DispatchResult c = causal_filter(load, {small_fleet()}, 1.0, CausalFilterOptions{});
+    EXPECT_EQ(c.report.at(0), Status::converged);
+    EXPECT_EQ(c.report.at(1), Status::diverged);
+}
+
 // ---- determinism -------------------------------------------------------------------------------
 
 template <typename V>
