@@ -4,6 +4,7 @@
 
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <string>
 
 #include "gridbatch/error.hpp"
@@ -12,6 +13,9 @@ namespace gridbatch::detail::cuda {
 
 [[noreturn]] void throw_cuda_error(const char* call, const std::string& what, const char* file,
                                    int line);
+// Throws Error{device} for a cudaMalloc of `bytes` that found too little memory, saying how much
+// the device had free (detail::device_allocation_failure).
+[[noreturn]] void throw_allocation_failure(std::size_t bytes);
 
 }  // namespace gridbatch::detail::cuda
 

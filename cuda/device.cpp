@@ -15,6 +15,13 @@ void throw_cuda_error(const char* call, const std::string& what, const char* fil
                                        std::to_string(line) + ")");
 }
 
+void throw_allocation_failure(std::size_t bytes) {
+    (void)cudaGetLastError();  // cudaMalloc's error is not sticky; clear it for the next call
+    std::size_t free_bytes = 0, total = 0;
+    (void)cudaMemGetInfo(&free_bytes, &total);
+    throw Error(ErrorKind::device, device_allocation_failure(bytes, free_bytes, total));
+}
+
 bool built() noexcept { return true; }
 
 BackendStatus device_status() {

@@ -91,7 +91,9 @@ private:
     void allocate(std::size_t count) {
         if (count == 0) return;
         void* p = nullptr;
-        GRIDBATCH_CUDA_CHECK(cudaMalloc(&p, count * sizeof(T)));
+        const cudaError_t status = cudaMalloc(&p, count * sizeof(T));
+        if (status == cudaErrorMemoryAllocation) throw_allocation_failure(count * sizeof(T));
+        GRIDBATCH_CUDA_CHECK(status);
         data_ = static_cast<T*>(p);
         size_ = count;
     }

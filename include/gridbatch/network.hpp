@@ -5,6 +5,8 @@
 
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "gridbatch/types.hpp"
 
@@ -61,6 +63,10 @@ public:
     const GeneratorTable& generators() const noexcept { return generators_; }
     const BranchTable& branches() const noexcept { return branches_; }
     const std::string& source() const noexcept { return source_; }
+    // What the source held that this model leaves out, one sentence each, naming file and line
+    // (read_matpower: mpc.dcline); the command line prints them as warnings.
+    const std::vector<std::string>& notes() const noexcept { return notes_; }
+    void add_note(std::string note) { notes_.push_back(std::move(note)); }
 
     // Internal (row) index of an external bus number; throws Error naming the id.
     Index internal_bus(Index external_id) const;
@@ -85,6 +91,7 @@ private:
     GeneratorTable generators_;
     BranchTable branches_;
     std::string source_;
+    std::vector<std::string> notes_;
     std::unordered_map<Index, Index> bus_index_;
     Eigen::VectorXi branch_from_, branch_to_, gen_bus_;
     Index reference_bus_ = -1;

@@ -260,6 +260,9 @@ void bind_network(py::module_& m) {
         .def_property_readonly("n_gen", &Network::n_gen, "Number of generators.")
         .def_property_readonly("n_branch", &Network::n_branch, "Number of branches.")
         .def_property_readonly("source", &Network::source, "Where the network came from.")
+        .def_property_readonly("notes", &Network::notes,
+                               "What the source held that the model leaves out, one sentence "
+                               "each naming file and line (e.g. an ignored mpc.dcline).")
         .def_property_readonly("bus", &Network::buses, py::return_value_policy::reference_internal,
                                "The bus table (columns are read-only numpy views).")
         .def_property_readonly("gen", &Network::generators,

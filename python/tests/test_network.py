@@ -43,6 +43,16 @@ def test_matpower_text_round_trip_is_exact(builtin):
             np.testing.assert_array_equal(getattr(a, column), getattr(b, column), err_msg=column)
 
 
+def test_ignored_dc_lines_are_noted(builtin):
+    text = gb.format_matpower(builtin, "withdc")
+    assert gb.parse_matpower(text, "plain.m").notes == []
+    dcline = "mpc.dcline = [\n 101 104 1 10 8.9 0 0 1.01 1 1 100 -10 10 -10 10 1 0.01;\n];\n"
+    notes = gb.parse_matpower(text + dcline, "withdc.m").notes
+    assert len(notes) == 1
+    assert notes[0].startswith("withdc.m:")
+    assert "mpc.dcline (1 DC line, 1 in service) is ignored" in notes[0]
+
+
 def test_write_and_read_file(builtin, tmp_path):
     path = tmp_path / "builtin.m"
     gb.write_matpower(builtin, path)

@@ -11,7 +11,10 @@
 namespace gridbatch::cli {
 
 Network load_case(const std::string& name) {
-    return name == "builtin" ? builtin_network() : read_matpower(name);
+    Network net = name == "builtin" ? builtin_network() : read_matpower(name);
+    if (launcher_rank() == 0)
+        for (const std::string& note : net.notes()) std::cerr << "warning: " << note << "\n";
+    return net;
 }
 
 std::string counted(Index n, const std::string& noun) {

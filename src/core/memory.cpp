@@ -76,6 +76,15 @@ void require_host_memory(double bytes, const std::string& what) {
                     "ranks (solve_sharded)");
 }
 
+std::string device_allocation_failure(std::size_t bytes, std::size_t free_bytes,
+                                      std::size_t total_bytes) {
+    return "a device allocation of " + gigabytes(static_cast<double>(bytes)) +
+           " failed: " + gigabytes(static_cast<double>(free_bytes)) + " of the GPU's " +
+           gigabytes(static_cast<double>(total_bytes)) +
+           " were free (other processes, or this one's earlier results, hold the rest); solve a "
+           "smaller batch or network, free device memory, or use Backend::cpu";
+}
+
 void populate(void* data, std::size_t bytes) {
 #if defined(__linux__) && defined(MADV_POPULATE_WRITE)
     if (bytes < (std::size_t{1} << 16)) return;  // a syscall for fewer than 16 pages: no gain

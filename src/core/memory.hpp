@@ -19,6 +19,11 @@ std::size_t memory_limit_from_env();
 // Throws Error{invalid_input} when `bytes` exceed the budget: "<what> needs X GB ...".
 void require_host_memory(double bytes, const std::string& what);
 
+// The error of a device allocation of `bytes` that failed with `free_bytes` of `total_bytes` free:
+// what was asked, what there was, and what to do.
+std::string device_allocation_failure(std::size_t bytes, std::size_t free_bytes,
+                                      std::size_t total_bytes);
+
 // Maps the pages of a fresh buffer of `bytes` at `data` in one system call (Linux's
 // MADV_POPULATE_WRITE) instead of one page fault per 4 KiB page at first touch; for buffers that
 // are then written in full. On the VM behind our CPU numbers a fault costs ~10 us: touching 2 MB

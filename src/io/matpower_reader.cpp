@@ -377,8 +377,20 @@ Network build(const ParsedCase& pc, const std::string& name) {
     lines.bus = bm.row_lines;
     lines.gen = gm.row_lines;
     lines.branch = lm.row_lines;
-    return Network::from_tables(base->second.first, std::move(bus), std::move(gen), std::move(br),
-                                name, lines);
+    Network net = Network::from_tables(base->second.first, std::move(bus), std::move(gen),
+                                       std::move(br), name, lines);
+    if (auto dc = pc.matrices.find("dcline"); dc != pc.matrices.end() && !dc->second.rows.empty()) {
+        const NumericMatrix& m = dc->second;
+        std::size_t in_service = 0;
+        for (const auto& row : m.rows) in_service += row.size() > 2 && row[2] > 0;
+        net.add_note(
+            name + ":" + std::to_string(m.line) + ": mpc.dcline (" + std::to_string(m.rows.size()) +
+            (m.rows.size() == 1 ? " DC line, " : " DC lines, ") + std::to_string(in_service) +
+            " in service) is ignored, as MATPOWER's runpf ignores it unless toggle_dcline "
+            "adds each line's terminals as generators; its transfers are not in the "
+            "results");
+    }
+    return net;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -46,6 +47,26 @@ TEST(MatpowerReader, AcceptsContinuationsCommentsCommasInfAndExponents) {
     EXPECT_DOUBLE_EQ(net.branches().b[0], 0.02);
     EXPECT_TRUE(std::isinf(net.generators().qmax[0]));
     EXPECT_LT(net.generators().qmin[0], 0);
+}
+
+// MATPOWER's runpf ignores DC lines unless toggle_dcline adds them; so does the reader, but it
+// says so.
+TEST(MatpowerReader, IgnoredDcLinesAreNoted) {
+    EXPECT_TRUE(parse_matpower(test::three_bus_case_text(), "three.m").notes().empty());
+    std::string text = test::three_bus_case_text();
+    const int line = 1 + static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+    text += "mpc.dcline = [\n";
+    text += " 1 2 1 10 8.9 0 0 1.01 1 1 100 -10 10 -10 10 1 0.01;\n";
+    text += " 2 3 0 10 9.9 0 0 1.01 1 1 100 -10 10 -10 10 0 0;\n];\n";
+    const Network net = parse_matpower(text, "dc.m");
+    ASSERT_EQ(net.notes().size(), 1u);
+    const std::string& note = net.notes()[0];
+    EXPECT_EQ(note.rfind("dc.m:" + std::to_string(line) +
+                             ": mpc.dcline (2 DC lines, 1 in service) is ignored",
+                         0),
+              0u)
+        << note;
+    EXPECT_EQ(net.n_gen(), parse_matpower(test::three_bus_case_text(), "three.m").n_gen());
 }
 
 // As a Windows editor saves it: a UTF-8 byte order mark first and CRLF line ends.

@@ -6,6 +6,7 @@
 #include <string>
 #include <tuple>
 
+#include "core/memory.hpp"
 #include "cuda/require_device.hpp"
 #include "engine/device.hpp"
 #include "gridbatch/ac_power_flow.hpp"
@@ -141,6 +142,14 @@ TEST(MemoryLimit, CudaEnginesInChunksAgreeWithTheCpu) {
     EXPECT_EQ(c.report.iterations, d.report.iterations);
     EXPECT_LT(max_abs_diff(c.vm, d.vm), 1e-9);
     EXPECT_LT(max_abs_diff(c.va, d.va), 1e-7);
+}
+
+TEST(MemoryLimit, DeviceAllocationFailureSaysWhatItAskedAndWhatWasFree) {
+    const std::string m =
+        detail::device_allocation_failure(3'000'000'000, 512'000'000, 80'000'000'000);
+    for (const char* part : {"a device allocation of 3 GB failed: 0.512 GB of the GPU's 80 GB",
+                             "smaller batch", "Backend::cpu"})
+        EXPECT_NE(m.find(part), std::string::npos) << part << " in: " << m;
 }
 
 TEST(MemoryLimit, ABadLimitIsNamed) {

@@ -33,6 +33,17 @@ TEST(DeviceBuffer, CopyOutsideTheBufferIsAnErrorBeforeAnyDeviceCall) {
     EXPECT_THROW(empty.download(&y, 1, nullptr), Error);
 }
 
+TEST(DeviceBuffer, AllocationBeyondTheDeviceSaysWhatItAskedAndWhatWasFree) {
+    GRIDBATCH_REQUIRE_DEVICE();
+    // 1 PB: more than any GPU; the device stays usable afterwards.
+    test::expect_error([] { DeviceBuffer<double> huge(std::size_t{125'000'000'000'000}); },
+                       {"a device allocation of 1e+06 GB failed:", "were free", "Backend::cpu"},
+                       ErrorKind::device);
+    const LibraryHandles handles;
+    const std::vector<double> host{1, 2, 3};
+    EXPECT_EQ(DeviceBuffer<double>(host, handles.stream()).download(handles.stream()), host);
+}
+
 TEST(DeviceBuffer, RoundTripWithOffsetsAndMoves) {
     GRIDBATCH_REQUIRE_DEVICE();
     const LibraryHandles handles;
