@@ -1,10 +1,16 @@
 // MATPOWER case reader. A hand-written scanner over the whole file (one pass, no regex): it reads
-// `mpc.<field> = <value>;` assignments, where a value is a numeric matrix `[...]`, a scalar, a
-// quoted string or a cell array `{...}` (skipped). Comments (`%`), `...` continuations, commas,
-// blank lines and numbers such as `1e-3`, `Inf` and `NaN` are accepted. Every error names the file
-// and line.
+// `mpc.<field> = <value>;` assignments (`mpc` being the function's output, whatever its name),
+// where a value is a numeric matrix `[...]`, a scalar, a quoted string, a cell array `{...}`
+// (skipped) or a variable assigned such a literal before (`bus = [...]; mpc.bus = bus;`).
+// Comments (`%`, `%{ ... %}` blocks), `...` continuations, commas, blank lines, CR, LF or CRLF line
+// ends and numbers such as `1e-3`, `Inf` and `NaN` are accepted; other statements are skipped
+// (strings and brackets honoured), and reading stops at `return` or a second function, as MATLAB
+// runs it. Control flow (`if`, `for`, ...) would decide which assignments count: it is refused,
+// as are element assignments (`mpc.bus(3, 3) = ...`). Every error names the file and line.
+#include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -28,9 +34,8 @@ struct NumericMatrix {
 
 class Scanner {
 public:
-    // A UTF-8 byte order mark (Windows editors write one) is not part of the case.
-    Scanner(const std::string& text, const std::string& name)
-        : s_(text), name_(name), pos_(text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0) {}
+    // `text` has LF line ends and no byte order mark (parse_matpower).
+    Scanner(const std::string& text, const std::string& name) : s_(text), name_(name) {}
 
     [[noreturn]] void fail(const std::string& what, int line = -1) const {
         throw Error(ErrorKind::invalid_input,
@@ -54,10 +59,14 @@ public:
     void skip_blank(bool newlines) {
         while (!at_end()) {
             const char c = s_[pos_];
-            if (c == ' ' || c == '\t' || c == '\r') {
+            if (c == ' ' || c == '\t') {
                 ++pos_;
             } else if (c == '%') {
-                skip_to_eol();
+                if (line_is("%{")) {
+                    skip_block_comment();
+                } else {
+                    skip_to_eol();
+                }
             } else if (c == '.' && s_.compare(pos_, 3, "...") == 0) {
                 skip_to_eol();
                 if (!at_end()) advance_newline();
@@ -76,8 +85,62 @@ public:
         ++pos_;
         ++line_;
     }
-    void skip_statement() {  // to the end of the line
-        skip_to_eol();
+    // Skips a statement this reader does not evaluate: to a `;`, `,` or line end outside
+    // brackets, honouring strings (a quote after a value is MATLAB's transpose), comments and
+    // continuations, so that a `%` in a string or a matrix over several lines stays in it.
+    void skip_statement() {
+        const int start = line_;
+        int depth = 0;
+        char last = ' ';  // the last character that was not blank, for the transpose rule
+        while (!at_end()) {
+            const char c = s_[pos_];
+            if (c == '\'' && !ends_value(last)) {
+                ++pos_;
+                quoted();
+                last = '\'';
+                continue;
+            }
+            if (c == '"') {
+                ++pos_;
+                while (!at_end() && s_[pos_] != '"' && s_[pos_] != '\n') ++pos_;
+                if (!accept('"')) fail("unterminated string");
+                last = '"';
+                continue;
+            }
+            if (c == '%' || (c == '.' && s_.compare(pos_, 3, "...") == 0)) {
+                if (c == '%' && depth == 0) return skip_to_eol();
+                skip_to_eol();  // a comment inside brackets, or a continuation
+                if (c == '.' && !at_end()) advance_newline();
+                continue;
+            }
+            if (c == '\n') {
+                if (depth == 0) return;
+                advance_newline();
+                continue;
+            }
+            if (depth == 0 && (c == ';' || c == ',')) {
+                ++pos_;
+                return;
+            }
+            depth += (c == '[' || c == '(' || c == '{') - (c == ']' || c == ')' || c == '}');
+            if (depth < 0) fail("unexpected '" + std::string(1, c) + "'");
+            if (c != ' ' && c != '\t') last = c;
+            ++pos_;
+        }
+        if (depth > 0)
+            fail("bracket opened in the statement on line " + std::to_string(start) +
+                 " is not closed");
+    }
+
+    // Where the scanner is, to read a value again later (a variable that a field names).
+    struct Mark {
+        std::size_t pos;
+        int line;
+    };
+    Mark mark() const { return {pos_, line_}; }
+    void reset(Mark m) {
+        pos_ = m.pos;
+        line_ = m.line;
     }
 
     std::string identifier() {
@@ -196,56 +259,184 @@ public:
     }
 
 private:
+    // Whether the current line holds `token` alone (blanks around it), as MATLAB's block comment
+    // markers must.
+    bool line_is(const char* token) const {
+        std::size_t begin = pos_ == 0 ? std::string::npos : s_.rfind('\n', pos_ - 1);
+        begin = begin == std::string::npos ? 0 : begin + 1;
+        std::size_t end = s_.find('\n', pos_);
+        if (end == std::string::npos) end = s_.size();
+        auto blank = [](char c) { return c == ' ' || c == '\t'; };
+        while (begin < end && blank(s_[begin])) ++begin;
+        while (end > begin && blank(s_[end - 1])) --end;
+        return s_.compare(begin, end - begin, token) == 0;
+    }
+    // At a `%{` line: skips to the line after its `%}` (blocks nest), or to the end of the text.
+    void skip_block_comment() {
+        int depth = 0;
+        while (!at_end()) {
+            if (line_is("%{")) ++depth;
+            if (line_is("%}")) --depth;
+            skip_to_eol();
+            if (!at_end()) advance_newline();
+            if (depth == 0) return;
+            while (!at_end() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
+        }
+    }
+    // A quote after one of these is MATLAB's transpose, not a string.
+    static bool ends_value(char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ')' || c == ']' ||
+               c == '}' || c == '.' || c == '\'' || c == '"';
+    }
+
     const std::string& s_;
     const std::string& name_;
     std::size_t pos_ = 0;
     int line_ = 1;
 };
 
-struct ParsedCase {
-    std::map<std::string, NumericMatrix> matrices;
-    std::map<std::string, std::pair<double, int>> scalars;
-    std::map<std::string, std::pair<std::string, int>> strings;
+// One assigned value: the last assignment of a field wins, as in MATLAB.
+struct Value {
+    enum class Kind : std::uint8_t { matrix, scalar, string, cell } kind = Kind::scalar;
+    NumericMatrix matrix;
+    double scalar = 0;
+    std::string text;
+    int line = 0;
 };
+
+struct ParsedCase {
+    std::map<std::string, Value> fields;  // of the output variable, without its `mpc.`
+};
+
+bool control_statement(const std::string& id) {
+    for (const char* k : {"if", "elseif", "else", "for", "parfor", "while", "switch", "case",
+                          "otherwise", "try", "catch", "break", "continue"})
+        if (id == k) return true;
+    return false;
+}
+
+// A literal value after `=`; false (nothing read) where the value is not one.
+bool literal(Scanner& sc, Value& v) {
+    v.line = sc.line();
+    if (sc.accept('[')) {
+        v.kind = Value::Kind::matrix;
+        v.matrix = sc.matrix();
+    } else if (sc.accept('{')) {
+        v.kind = Value::Kind::cell;
+        sc.skip_cell();
+    } else if (sc.accept('\'')) {
+        v.kind = Value::Kind::string;
+        v.text = sc.quoted();
+    } else if (const char c = sc.peek();
+               std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.') {
+        v.kind = Value::Kind::scalar;
+        v.scalar = sc.number();
+    } else {
+        const Scanner::Mark start = sc.mark();
+        const std::string word = sc.identifier();
+        sc.reset(start);
+        if (word != "Inf" && word != "inf" && word != "NaN" && word != "nan") return false;
+        v.kind = Value::Kind::scalar;
+        v.scalar = sc.number();
+    }
+    return true;
+}
+
+// Whether the statement ends after a value (taking its `;` or `,`), not an expression going on.
+bool value_ends(Scanner& sc) {
+    sc.skip_blank(false);
+    return sc.accept(';') || sc.accept(',') || sc.peek() == '\n' || sc.at_end();
+}
 
 ParsedCase scan(const std::string& text, const std::string& name) {
     Scanner sc(text, name);
     ParsedCase out;
+    std::string output = "mpc";  // the function's output variable
+    bool in_function = false;
+    std::map<std::string, Scanner::Mark> variables;  // where each other variable was last set
     for (;;) {
         sc.skip_blank(true);
         if (sc.at_end()) break;
-        const int line = sc.line();
+        if (sc.accept(';') || sc.accept(',')) continue;
         const std::string id = sc.identifier();
         if (id.empty()) sc.fail("unexpected " + sc.describe_next());
-        if (id == "function" || id.rfind("mpc.", 0) != 0) {
-            sc.skip_statement();  // the function header and statements that are not case data
+        if (id == "function") {
+            if (in_function) break;  // a subfunction: MATLAB runs the first function only
+            in_function = true;
+            sc.skip_blank(false);
+            if (sc.peek() == '[')
+                sc.fail(
+                    "a function with several outputs ([baseMVA, bus, gen, ...] = ...) is a "
+                    "MATPOWER version 1 case; only version 2 (one struct, mpc) is read: "
+                    "convert it with MATPOWER's savecase");
+            const Scanner::Mark after = sc.mark();
+            const std::string first = sc.identifier();
+            sc.skip_blank(false);
+            if (sc.accept('=') && !first.empty())
+                output = first;
+            else
+                sc.reset(after);
+            sc.skip_statement();
+            continue;
+        }
+        if (id == "return") break;
+        if (control_statement(id))
+            sc.fail("'" + id +
+                    "' statements are not read: a case file's data must be plain assignments "
+                    "(control flow would decide which of them count)");
+        const bool field = id.rfind(output + ".", 0) == 0;
+        sc.skip_blank(false);
+        if (!sc.accept('=') || sc.peek() == '=') {
+            if (field || id == output)
+                sc.fail("expected '=' after " + id +
+                        " (only whole fields are read, as mpc.bus = [...];)");
+            sc.skip_statement();  // a command, an element assignment or a comparison
             continue;
         }
         sc.skip_blank(false);
-        if (!sc.accept('=')) sc.fail("expected '=' after " + id);
-        sc.skip_blank(false);
-        const std::string field = id.substr(4);
-        if (sc.accept('[')) {
-            out.matrices[field] = sc.matrix();
-        } else if (sc.accept('{')) {
-            sc.skip_cell();
-        } else if (sc.accept('\'')) {
-            out.strings[field] = {sc.quoted(), line};
-        } else {
-            out.scalars[field] = {sc.number(), line};
+        if (!field) {
+            variables[id] = sc.mark();
+            if (id == output)
+                sc.fail(id + " = ...: the case must be built field by field (" + id +
+                        ".bus = [...];)");
+            sc.skip_statement();
+            continue;
         }
-        sc.skip_blank(false);
-        sc.accept(';');
+        const std::string key = id.substr(output.size() + 1);
+        Value v;
+        if (!literal(sc, v)) {
+            const std::string source = sc.identifier();
+            const auto it = variables.find(source);
+            if (source.empty() || it == variables.end())
+                sc.fail(id + " = " + (source.empty() ? sc.describe_next() : source) +
+                        ": the value must be a literal (a number, [matrix], 'string' or {cell}) "
+                        "or a variable assigned one before");
+            const Scanner::Mark here = sc.mark();
+            sc.reset(it->second);
+            const bool ok = literal(sc, v) && value_ends(sc);
+            sc.reset(here);
+            if (!ok)
+                sc.fail(id + " = " + source + ": " + source +
+                        " is not a literal this reader evaluates (a number, [matrix], 'string' "
+                        "or {cell})");
+        }
+        out.fields[key] = std::move(v);
+        if (!value_ends(sc))
+            sc.fail("unexpected " + sc.describe_next() + " after the value of " + id +
+                    " (expressions are not evaluated)");
     }
     return out;
 }
 
 const NumericMatrix& require_matrix(const ParsedCase& pc, const std::string& field,
                                     std::size_t min_cols, const std::string& name) {
-    auto it = pc.matrices.find(field);
-    if (it == pc.matrices.end())
+    auto it = pc.fields.find(field);
+    if (it == pc.fields.end())
         throw Error(ErrorKind::invalid_input, name + ": missing mpc." + field);
-    const NumericMatrix& m = it->second;
+    if (it->second.kind != Value::Kind::matrix)
+        throw Error(ErrorKind::invalid_input, name + ":" + std::to_string(it->second.line) +
+                                                  ": mpc." + field + " must be a matrix [...]");
+    const NumericMatrix& m = it->second.matrix;
     for (std::size_t r = 0; r < m.rows.size(); ++r)
         if (m.rows[r].size() < min_cols)
             throw Error(ErrorKind::invalid_input,
@@ -261,7 +452,8 @@ Index integer_cell(const NumericMatrix& m, std::size_t r, std::size_t c, const c
     if (!std::isfinite(v) || v != std::floor(v) || std::abs(v) > 9.0e15)
         throw Error(ErrorKind::invalid_input,
                     name + ":" + std::to_string(m.row_lines[r]) + ": mpc." + field + " row " +
-                        std::to_string(r + 1) + ": " + what + " must be an integer");
+                        std::to_string(r + 1) + ": " + what +
+                        " must be an integer of at most 9e15 in magnitude");
     return static_cast<Index>(v);
 }
 
@@ -277,14 +469,30 @@ std::int8_t status_cell(const NumericMatrix& m, std::size_t r, std::size_t c,
 }
 
 Network build(const ParsedCase& pc, const std::string& name) {
-    if (auto v = pc.strings.find("version"); v != pc.strings.end() && v->second.first != "2")
-        throw Error(ErrorKind::invalid_input, name + ":" + std::to_string(v->second.second) +
-                                                  ": MATPOWER case format version '" +
-                                                  v->second.first +
-                                                  "' is not supported (only version 2)");
-    auto base = pc.scalars.find("baseMVA");
-    if (base == pc.scalars.end())
+    if (auto v = pc.fields.find("version"); v != pc.fields.end()) {
+        const Value& version = v->second;
+        const bool two = version.kind == Value::Kind::string   ? version.text == "2"
+                         : version.kind == Value::Kind::scalar ? version.scalar == 2
+                                                               : false;
+        if (!two)
+            throw Error(ErrorKind::invalid_input,
+                        name + ":" + std::to_string(version.line) +
+                            ": MATPOWER case format version " +
+                            (version.kind == Value::Kind::string ? "'" + version.text + "'"
+                                                                 : std::string("value")) +
+                            " is not supported (only version 2)");
+    }
+    auto base = pc.fields.find("baseMVA");
+    if (base == pc.fields.end())
         throw Error(ErrorKind::invalid_input, name + ": missing mpc.baseMVA");
+    const Value& base_value = base->second;
+    const bool one_by_one = base_value.kind == Value::Kind::matrix &&
+                            base_value.matrix.rows.size() == 1 &&
+                            base_value.matrix.rows[0].size() == 1;
+    if (base_value.kind != Value::Kind::scalar && !one_by_one)
+        throw Error(ErrorKind::invalid_input, name + ":" + std::to_string(base_value.line) +
+                                                  ": mpc.baseMVA must be a number");
+    const double base_mva = one_by_one ? base_value.matrix.rows[0][0] : base_value.scalar;
 
     const NumericMatrix& bm = require_matrix(pc, "bus", 13, name);
     const NumericMatrix& gm = require_matrix(pc, "gen", 10, name);
@@ -373,14 +581,16 @@ Network build(const ParsedCase& pc, const std::string& name) {
         br.angle_max[k] = row.size() > 12 ? row[12] : 360.0;
     }
     SourceLines lines;
-    lines.base_mva = base->second.second;
+    lines.base_mva = base_value.line;
     lines.bus = bm.row_lines;
     lines.gen = gm.row_lines;
     lines.branch = lm.row_lines;
-    Network net = Network::from_tables(base->second.first, std::move(bus), std::move(gen),
-                                       std::move(br), name, lines);
-    if (auto dc = pc.matrices.find("dcline"); dc != pc.matrices.end() && !dc->second.rows.empty()) {
-        const NumericMatrix& m = dc->second;
+    Network net =
+        Network::from_tables(base_mva, std::move(bus), std::move(gen), std::move(br), name, lines);
+    if (auto dc = pc.fields.find("dcline"); dc != pc.fields.end() &&
+                                            dc->second.kind == Value::Kind::matrix &&
+                                            !dc->second.matrix.rows.empty()) {
+        const NumericMatrix& m = dc->second.matrix;
         std::size_t in_service = 0;
         for (const auto& row : m.rows) in_service += row.size() > 2 && row[2] > 0;
         net.add_note(
@@ -396,7 +606,18 @@ Network build(const ParsedCase& pc, const std::string& name) {
 }  // namespace
 
 Network parse_matpower(const std::string& text, const std::string& name) {
-    return build(scan(text, name), name);
+    // One line end (CRLF of Windows, CR of old Macs: LF), and no UTF-8 byte order mark (Windows
+    // editors write one), so the scanner sees one form.
+    std::string lf;
+    lf.reserve(text.size());
+    for (std::size_t i = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0; i < text.size(); ++i) {
+        if (text[i] != '\r') {
+            lf += text[i];
+        } else if (i + 1 == text.size() || text[i + 1] != '\n') {
+            lf += '\n';
+        }
+    }
+    return build(scan(lf, name), name);
 }
 
 Network read_matpower(const std::string& path) {

@@ -69,6 +69,76 @@ TEST(MatpowerReader, IgnoredDcLinesAreNoted) {
     EXPECT_EQ(net.n_gen(), parse_matpower(test::three_bus_case_text(), "three.m").n_gen());
 }
 
+// Legal MATLAB that decides which assignments count: read as MATLAB runs it, or refused; never
+// an assignment taken that MATLAB would not make (or one dropped that it would).
+TEST(MatpowerReader, ReadsAssignmentsAsMatlabRunsThem) {
+    const std::string text = test::three_bus_case_text();
+    auto base_of = [](const std::string& t) { return parse_matpower(t, "ok.m").base_mva(); };
+    EXPECT_EQ(base_of(text + "%{\nmpc.baseMVA = 5;\n%}\n"), 100);  // a block comment
+    EXPECT_EQ(base_of(text + "  %{\n%{\nmpc.baseMVA = 5;\n  %}\nmpc.baseMVA = 6;\n%}\n"), 100);
+    EXPECT_EQ(base_of(text + "%{ not alone on its line\nmpc.baseMVA = 5;\n"), 5);
+    EXPECT_EQ(base_of(text + "return\nmpc.baseMVA = 5;\n"), 100);
+    EXPECT_EQ(base_of(text + "end\nfunction x = helper\nmpc.baseMVA = 5;\n"), 100);
+    // A '%' in a string of a statement the reader skips is not a comment; a quote after a value
+    // is a transpose, not a string.
+    EXPECT_EQ(base_of(replace(text, "mpc.baseMVA = 100;",
+                              "mpc.baseMVA = 100; x = '%'; mpc.baseMVA = 50;")),
+              50);
+    EXPECT_EQ(base_of(replace(text, "mpc.baseMVA = 100;",
+                              "mpc.baseMVA = 100; x = y'; mpc.baseMVA = 50; % '")),
+              50);
+    EXPECT_EQ(base_of(text + "x = \"%\"; mpc.baseMVA = 40;\n"), 40);
+    EXPECT_EQ(base_of(text + "other = [1 2 % a comment\n 3 4];\nmpc.baseMVA = 30;\n"), 30);
+    EXPECT_EQ(base_of(replace(text, "mpc.baseMVA = 100;", "mpc.baseMVA = [100];")), 100);
+
+    for (const char* control : {"if 0\n  mpc.baseMVA = 5;\nend\n", "for k = 1:2\nend\n",
+                                "while false\nend\n", "switch x\nend\n", "try\nend\n"}) {
+        const std::string msg = message_of(text + control);
+        EXPECT_NE(msg.find("bad.m:18: '"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("' statements are not read"), std::string::npos) << msg;
+    }
+}
+
+TEST(MatpowerReader, OutputNameAndVariablesAreFollowed) {
+    std::string text = test::three_bus_case_text();
+    // MATPOWER's loadcase takes the function's output whatever its name.
+    std::string renamed = replace(text, "function mpc = three", "function res = three");
+    for (std::size_t at = renamed.find("mpc."); at != std::string::npos; at = renamed.find("mpc."))
+        renamed.replace(at, 4, "res.");
+    const Network a = parse_matpower(renamed, "res.m");
+    EXPECT_EQ(a.n_bus(), 3);
+    EXPECT_EQ(a.n_branch(), 3);
+    // A table assigned to a variable first.
+    std::string aliased = replace(text, "mpc.gen = [", "gen = [");
+    aliased += "mpc.gen = gen;\n";
+    EXPECT_EQ(parse_matpower(aliased, "alias.m").generators().pg,
+              parse_matpower(text, "three.m").generators().pg);
+
+    EXPECT_NE(message_of(replace(text, "mpc.baseMVA = 100;", "mpc.baseMVA = base;"))
+                  .find("bad.m:3: mpc.baseMVA = base: the value must be a literal"),
+              std::string::npos);
+    EXPECT_NE(message_of(replace(text, "mpc.baseMVA = 100;", "b = 50 * 2; mpc.baseMVA = b;"))
+                  .find("bad.m:3: mpc.baseMVA = b: b is not a literal"),
+              std::string::npos);
+    EXPECT_NE(message_of(replace(text, "mpc.baseMVA = 100;", "mpc.baseMVA = 100 * 2;"))
+                  .find("unexpected character '*' after the value of mpc.baseMVA"),
+              std::string::npos);
+    EXPECT_NE(message_of(replace(text, "mpc.baseMVA = 100;", "mpc.baseMVA = '100';"))
+                  .find("bad.m:3: mpc.baseMVA must be a number"),
+              std::string::npos);
+    EXPECT_NE(message_of(text + "mpc.bus(3, 3) = 5;\n").find("only whole fields are read"),
+              std::string::npos);
+    EXPECT_NE(message_of(text + "mpc = ext2int(mpc);\n").find("built field by field"),
+              std::string::npos);
+    EXPECT_NE(message_of(replace(text, "function mpc = three", "function [baseMVA, bus] = three"))
+                  .find("MATPOWER version 1 case"),
+              std::string::npos);
+    EXPECT_NE(message_of(text + "x = [1 2\n")
+                  .find("bad.m:19: bracket opened in the statement on "
+                        "line 18 is not closed"),
+              std::string::npos);
+}
+
 // As a Windows editor saves it: a UTF-8 byte order mark first and CRLF line ends.
 TEST(MatpowerReader, AcceptsByteOrderMarkAndCrlf) {
     std::string text;
@@ -80,6 +150,10 @@ TEST(MatpowerReader, AcceptsByteOrderMarkAndCrlf) {
     EXPECT_EQ(net.n_branch(), plain.n_branch());
     EXPECT_EQ(net.buses().pd, plain.buses().pd);
     EXPECT_EQ(net.branches().x, plain.branches().x);
+    // Old Mac line ends (CR alone).
+    std::string cr = test::three_bus_case_text();
+    std::replace(cr.begin(), cr.end(), '\n', '\r');
+    EXPECT_EQ(parse_matpower(cr, "mac.m").branches().x, plain.branches().x);
 }
 
 // A byte that is not printable is named by its value (printed alone it is not readable).
