@@ -59,7 +59,8 @@ struct StrategyOutcome {
     Matrix poi_vm;                 // T x S, p.u. (NaN where the AC power flow did not converge)
     Matrix max_loading;            // T x S, highest branch loading, % of rateA (NaN: as poi_vm)
     IndexVector ac_not_converged;  // S
-    // S, over the converged steps (NaN where none converged; the step: 0 without two in a row)
+    // S, over the converged steps (NaN where none converged; the step: NaN without two converged
+    // steps in a row)
     Vector poi_vm_min, poi_vm_max, poi_max_dv_step;
     Vector peak_loading;  // S: the highest of max_loading over the converged steps, or NaN
     IndexVector voltage_violations;  // S: (bus, step) pairs outside Vmin/Vmax

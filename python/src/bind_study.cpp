@@ -111,8 +111,10 @@ void bind_study(py::module_& m) {
                                "(S,) lowest POI voltage, p.u.")
         .def_property_readonly("poi_vm_max", vector_of(&StrategyOutcome::poi_vm_max),
                                "(S,) highest POI voltage, p.u.")
-        .def_property_readonly("poi_max_dv_step", vector_of(&StrategyOutcome::poi_max_dv_step),
-                               "(S,) largest POI voltage change between steps, p.u.")
+        .def_property_readonly(
+            "poi_max_dv_step", vector_of(&StrategyOutcome::poi_max_dv_step),
+            "(S,) largest POI voltage change between two converged steps in a row, "
+            "p.u. (NaN: no such pair).")
         .def_property_readonly("voltage_violations",
                                vector_of(&StrategyOutcome::voltage_violations),
                                "(S,) (bus, step) pairs outside Vmin/Vmax.");

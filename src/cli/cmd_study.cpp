@@ -116,24 +116,30 @@ int cmd_study(const Args& args) {
               << r.seconds << " s, "
               << static_cast<Index>(std::size(kStrategies)) * so.steps * so.scenarios
               << " AC power flows\n\n";
+    // Right-aligned columns, each after a space: a value wider than its column (a 1e9 MW campus)
+    // shifts the row rather than running into its neighbour.
+    auto column = [](int width) { return std::setw(width - 1); };
     std::cout << std::left << std::setw(9) << "scenario" << std::setw(11) << "strategy"
-              << std::right << std::setw(10) << "peak MW" << std::setw(13) << "ramp MW/min"
-              << std::setw(10) << "std MW" << std::setw(12) << "POI Vmin" << std::setw(12)
-              << "POI max dV" << std::setw(12) << "max load %" << std::setw(10) << "V viol"
-              << std::setw(10) << "cycles" << std::setw(9) << "AC fail\n";
+              << std::right << ' ' << column(10) << "peak MW" << ' ' << column(13) << "ramp MW/min"
+              << ' ' << column(10) << "std MW" << ' ' << column(12) << "POI Vmin" << ' '
+              << column(12) << "POI max dV" << ' ' << column(12) << "max load %" << ' '
+              << column(10) << "V viol" << ' ' << column(10) << "cycles" << ' ' << column(8)
+              << "AC fail"
+              << "\n";
     Index not_converged = 0;
     for (Index s = 0; s < so.scenarios; ++s)
         for (Strategy k : kStrategies) {
             const StrategyOutcome& o = r.outcomes[static_cast<std::size_t>(k)];
             std::cout << std::left << std::setw(9) << s << std::setw(11) << to_string(k)
-                      << std::right << std::setprecision(1) << std::setw(10) << o.metrics.peak_mw[s]
-                      << std::setw(13) << o.metrics.max_ramp_mw_per_min[s] << std::setw(10)
-                      << o.metrics.std_mw[s] << std::setprecision(4) << std::setw(12)
-                      << o.poi_vm_min[s] << std::setprecision(5) << std::setw(12)
-                      << o.poi_max_dv_step[s] << std::setprecision(1) << std::setw(12)
-                      << o.peak_loading[s] << std::setw(10) << o.voltage_violations[s]
-                      << std::setprecision(2) << std::setw(10)
-                      << o.metrics.equivalent_full_cycles[s] << std::setw(9)
+                      << std::right << std::setprecision(1) << ' ' << column(10)
+                      << o.metrics.peak_mw[s] << ' ' << column(13)
+                      << o.metrics.max_ramp_mw_per_min[s] << ' ' << column(10)
+                      << o.metrics.std_mw[s] << std::setprecision(4) << ' ' << column(12)
+                      << o.poi_vm_min[s] << std::setprecision(5) << ' ' << column(12)
+                      << o.poi_max_dv_step[s] << std::setprecision(1) << ' ' << column(12)
+                      << o.peak_loading[s] << ' ' << column(10) << o.voltage_violations[s]
+                      << std::setprecision(2) << ' ' << column(10)
+                      << o.metrics.equivalent_full_cycles[s] << ' ' << column(8)
                       << o.ac_not_converged[s] << "\n";
             not_converged += o.ac_not_converged[s];
         }

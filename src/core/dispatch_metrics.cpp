@@ -68,7 +68,8 @@ DispatchMetrics dispatch_metrics(const MatrixView& load, const DispatchResult& r
         Index at_limit = 0;
         for (Index t = 1; t <= T; ++t) at_limit += (e[t] <= lo + tol || e[t] >= hi - tol) ? 1 : 0;
         m.time_at_soc_limits_s[s] = static_cast<Real>(at_limit) * dt_seconds;
-        m.losses_mwh[s] = -b.sum() * h - (e[T] - e[0]);
+        // Energy in minus energy stored; 0 - (...) keeps an idle battery's losses +0, not -0.
+        m.losses_mwh[s] = 0.0 - b.sum() * h - (e[T] - e[0]);
         // One step has no oscillation (and Eigen's FFT of one sample crashed).
         if (bands.empty() || T < 2) continue;
         for (Index t = 0; t < T; ++t) x[t] = g[t] - mean;

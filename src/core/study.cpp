@@ -363,7 +363,7 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
         o.poi_max_dv_step.resize(S);
         o.peak_loading.resize(S);
         for (Index s = 0; s < S; ++s) {
-            Real lo = HUGE_VAL, hi = -HUGE_VAL, step = 0, peak = -HUGE_VAL;
+            Real lo = HUGE_VAL, hi = -HUGE_VAL, step = -1, peak = -HUGE_VAL;
             for (Index t = 0; t < T; ++t) {
                 const Real v = o.poi_vm(t, s);
                 if (std::isnan(v)) continue;
@@ -375,7 +375,7 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
             }
             o.poi_vm_min[s] = lo == HUGE_VAL ? kNaN : lo;
             o.poi_vm_max[s] = hi == -HUGE_VAL ? kNaN : hi;
-            o.poi_max_dv_step[s] = step;
+            o.poi_max_dv_step[s] = step < 0 ? kNaN : step;
             o.peak_loading[s] = peak == -HUGE_VAL ? kNaN : peak;
         }
     }

@@ -359,6 +359,7 @@ TEST(Study, StepsWhosePowerFlowFailsAreCountedAndLeftOut) {
         EXPECT_EQ(k.ac_not_converged[0], o.steps);
         EXPECT_TRUE(k.poi_vm.array().isNaN().all());
         EXPECT_TRUE(std::isnan(k.poi_vm_min[0]));
+        EXPECT_TRUE(std::isnan(k.poi_max_dv_step[0]));  // no pair of steps, not a step of 0
         EXPECT_TRUE(std::isnan(k.peak_loading[0]));
         EXPECT_EQ(k.voltage_violations[0], 0);
     }
@@ -374,6 +375,8 @@ TEST(Study, StepsWhosePowerFlowFailsAreCountedAndLeftOut) {
         for (int i = 0; i <= k; ++i) std::getline(ss, c, ',');
         return c;
     };
+    EXPECT_EQ(cell(header, 9), "poi_max_dv_step");
+    EXPECT_EQ(cell(row, 9), "nan");
     EXPECT_EQ(cell(header, 10), "max_branch_loading_pct");
     EXPECT_EQ(cell(row, 10), "nan");
     EXPECT_EQ(cell(header, 12), "ac_not_converged");
