@@ -23,8 +23,12 @@ std::string counted(Index n, const std::string& noun) {
 
 int cmd_info(const Args& args) {
     const Options opt(args, {}, {"write"});
-    if (opt.positional().size() != 1)
-        throw Error(ErrorKind::invalid_input, "usage: gridbatch info CASE|builtin [--write FILE]");
+    const char* usage = "usage: gridbatch info CASE|builtin [--write FILE]";
+    if (opt.flag("help")) {
+        std::cout << usage << "\n";
+        return 0;
+    }
+    if (opt.positional().size() != 1) throw UsageError(usage);
     const Network net = load_case(opt.positional()[0]);
     Index active_branches = 0, active_gens = 0, isolated = 0, pv = 0;
     for (Index k = 0; k < net.n_branch(); ++k) active_branches += net.branch_active(k);

@@ -16,19 +16,21 @@ int cmd_n1(const Args& args) {
     const Options opt(
         args, {"ac", "enforce-q-lims"},
         {"load-scale", "outages", "threshold", "min-increase", "backend", "threads", "out"});
-    if (opt.positional().size() != 1)
-        throw Error(ErrorKind::invalid_input,
-                    "usage: gridbatch n1 CASE [--ac [--enforce-q-lims]] [--load-scale FILE] "
-                    "[--outages FILE] "
-                    "[--threshold PERCENT] [--min-increase PERCENT_POINTS] "
-                    "[--backend cpu|cuda|auto] [--threads N] --out DIR");
+    const char* usage =
+        "usage: gridbatch n1 CASE [--ac [--enforce-q-lims]] [--load-scale FILE] [--outages FILE] "
+        "[--threshold PERCENT] [--min-increase PERCENT_POINTS] [--backend cpu|cuda|auto] "
+        "[--threads N] --out DIR";
+    if (opt.flag("help")) {
+        std::cout << usage << "\n";
+        return 0;
+    }
+    if (opt.positional().size() != 1) throw UsageError(usage);
     const Network net = load_case(opt.positional()[0]);
     if (opt.flag("ac"))
         return run_ac_n1(opt, net,
                          opt.has("load-scale") ? read_csv_column(opt.get("load-scale", ""), "scale")
                                                : Vector::Ones(1));
-    if (opt.flag("enforce-q-lims"))
-        throw Error(ErrorKind::invalid_input, "option --enforce-q-lims needs --ac");
+    if (opt.flag("enforce-q-lims")) throw UsageError("option --enforce-q-lims needs --ac");
     const std::string dir = opt.require("out");
     DcOptions options;
     options.backend = parse_backend(opt.get("backend", "auto"));

@@ -30,8 +30,7 @@ int run_ac_n1(const Options& opt, const Network& net, const Vector& factors) {
     analysis.threshold_percent = opt.number("threshold", 100);
     if (analysis.threshold_percent < 0)
         throw Error(ErrorKind::invalid_input, "option --threshold must be >= 0 (% of rateA)");
-    if (opt.has("min-increase"))
-        throw Error(ErrorKind::invalid_input, "option --min-increase is for the DC screening");
+    if (opt.has("min-increase")) throw UsageError("option --min-increase is for the DC screening");
     if (opt.has("outages")) {  // the files list them in branch order, as the DC screening does
         analysis.outages = read_outage_list(opt.get("outages", ""), net);
         std::sort(analysis.outages.begin(), analysis.outages.end());

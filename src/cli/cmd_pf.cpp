@@ -93,10 +93,13 @@ int cmd_pf(const Args& args) {
     const Options opt(args, {"dc", "ac", "enforce-q-lims"},
                       {"load-scale", "backend", "threads", "out", "alg", "start", "max-iterations",
                        "tolerance", "slack", "participation"});
-    if (opt.positional().size() != 1) throw Error(ErrorKind::invalid_input, kUsage);
+    if (opt.flag("help")) {
+        std::cout << kUsage << "\n";
+        return 0;
+    }
+    if (opt.positional().size() != 1) throw UsageError(kUsage);
     if (opt.flag("dc") == opt.flag("ac"))
-        throw Error(ErrorKind::invalid_input,
-                    std::string("choose one of --dc and --ac; ") + kUsage);
+        throw UsageError(std::string("choose one of --dc and --ac; ") + kUsage);
     PfRequest req;
     req.network = load_case(opt.positional()[0]);
     req.out_dir = opt.require("out");
@@ -109,9 +112,8 @@ int cmd_pf(const Args& args) {
     if (opt.flag("ac")) return run_ac_pf(req, opt);
     if (opt.has("alg") || opt.has("start") || opt.flag("enforce-q-lims") ||
         opt.has("max-iterations") || opt.has("tolerance"))
-        throw Error(ErrorKind::invalid_input,
-                    "pf: --alg, --start, --enforce-q-lims, --max-iterations and --tolerance need "
-                    "--ac");
+        throw UsageError(
+            "pf: --alg, --start, --enforce-q-lims, --max-iterations and --tolerance need --ac");
     return run_dc_pf(req);
 }
 

@@ -106,6 +106,7 @@ LoadProfileOptions generator_options(const Options& opt) {
     LoadProfileOptions o;
     o.dt_seconds = opt.number("dt", 1.0);
     if (!(o.dt_seconds > 0)) throw Error(ErrorKind::invalid_input, "option --dt must be > 0");
+    if (opt.has("steps") && opt.has("hours")) throw UsageError("give --hours or --steps, not both");
     o.steps = opt.has("steps")
                   ? opt.integer("steps", 0)
                   : static_cast<Index>(opt.number("hours", 1.0) * 3600.0 / o.dt_seconds + 0.5);
@@ -141,8 +142,7 @@ void write_series_csv(const std::string& path, const Eigen::Ref<const Matrix>& s
 }
 
 LoadSeries read_series_csv(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(ErrorKind::io, "cannot read " + path);
+    std::ifstream in = open_input(path);
     std::string line = read_header_line(in, path);
     // A header of numbers is a file without one: its first row of loads would be lost.
     const auto header = split_csv_line(line);
@@ -225,7 +225,7 @@ LoadSeries read_series_csv(const std::string& path) {
 int cmd_profile(const Args& args) {
     auto names = generator_option_names();
     names.insert("out");
-    const Options opt(args, {"help"}, names);
+    const Options opt(args, {}, names);
     if (opt.flag("help")) {
         std::cout << "usage: gridbatch profile [options] --out FILE\n" << generator_usage();
         return 0;

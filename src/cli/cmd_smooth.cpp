@@ -74,7 +74,7 @@ int smooth(const Args& args) {
                           "peak-weight",  "battery-ramp",    "grid-ramp",
                           "price",        "target-mw"})
         names.insert(n);
-    const Options opt(args, {"synthetic", "export", "filter", "help"}, names);
+    const Options opt(args, {"synthetic", "export", "filter"}, names);
     if (opt.flag("help")) {
         std::cout
             << "usage: gridbatch smooth --load FILE|--synthetic [generator options] --fleet N\n"
@@ -109,7 +109,7 @@ int smooth(const Args& args) {
         return 0;
     }
     if (opt.has("load") == opt.flag("synthetic"))
-        throw Error(ErrorKind::invalid_input, "give exactly one of --load FILE and --synthetic");
+        throw UsageError("give exactly one of --load FILE and --synthetic");
     const std::string dir = opt.require("out");
     Matrix load;
     Real dt = opt.number("dt", 1.0);

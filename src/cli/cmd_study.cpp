@@ -12,7 +12,6 @@
 #include "cli/options.hpp"
 #include "core/invalid_input.hpp"
 #include "gridbatch/builtin_network.hpp"
-#include "gridbatch/matpower.hpp"
 #include "gridbatch/study.hpp"
 
 namespace gridbatch::cli {
@@ -42,7 +41,7 @@ std::string python() {
 }  // namespace
 
 int cmd_study(const Args& args) {
-    const Options opt(args, {"no-plots", "no-n1-ac", "help"},
+    const Options opt(args, {"no-plots", "no-n1-ac"},
                       {"case", "poi", "campus-mw", "fleet", "unit", "hours", "steps", "dt",
                        "scenarios", "seed", "ramp-limit", "import-limit", "power-factor",
                        "sizing-max", "sizing-points", "n1-steps", "backend", "threads", "out"});
@@ -51,12 +50,11 @@ int cmd_study(const Args& args) {
         return 0;
     }
     if (!opt.positional().empty())
-        throw Error(ErrorKind::invalid_input,
-                    "unexpected argument '" + opt.positional()[0] + "'\n" + kUsage);
+        throw UsageError("unexpected argument '" + opt.positional()[0] + "'");
     const std::string out_dir = opt.require("out");
-    const Network net = opt.has("case") ? read_matpower(opt.get("case", "")) : builtin_network();
     if (opt.has("case") && !opt.has("poi"))
-        throw Error(ErrorKind::invalid_input, "--case needs --poi BUS (the campus's bus id)");
+        throw UsageError("--case needs --poi BUS (the campus's bus id)");
+    const Network net = load_case(opt.get("case", "builtin"));
 
     StudyOptions so;
     so.poi_bus = opt.integer("poi", -1);
@@ -67,8 +65,7 @@ int cmd_study(const Args& args) {
     if (!(so.dt_seconds > 0))  // before --hours is divided by it
         throw Error(ErrorKind::invalid_input,
                     "--dt must be a positive number (got " + detail::num(so.dt_seconds) + ")");
-    if (opt.has("steps") && opt.has("hours"))
-        throw Error(ErrorKind::invalid_input, "give --hours or --steps, not both");
+    if (opt.has("steps") && opt.has("hours")) throw UsageError("give --hours or --steps, not both");
     so.steps =
         opt.has("steps")
             ? opt.integer("steps", 0)

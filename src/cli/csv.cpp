@@ -42,6 +42,15 @@ bool parse_finite(const std::string& text, Real& value) {
     return end == text.c_str() + last + 1 && errno != ERANGE && std::isfinite(value);
 }
 
+std::ifstream open_input(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(ErrorKind::io, "cannot open '" + path + "'");
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec) && !std::filesystem::is_fifo(path, ec))
+        throw Error(ErrorKind::io, path + ": not a regular file");
+    return in;
+}
+
 std::string read_header_line(std::istream& in, const std::string& path) {
     std::string line;
     if (!std::getline(in, line))
@@ -61,9 +70,8 @@ void require_header_width(const std::vector<std::string>& cells,
                         " columns (a decimal comma? numbers are written 1.5, not 1,5)");
 }
 
-Vector read_csv_column(const std::string& path, const std::string& name) {
-    std::ifstream in(path);
-    if (!in) throw Error(ErrorKind::io, "cannot open '" + path + "'");
+Vector read_csv_column(const std::string& path, const std::string& name, std::vector<int>* lines) {
+    std::ifstream in = open_input(path);
     std::string line = read_header_line(in, path);
     const auto header = split_csv_line(line);
     std::size_t column = header.size();
@@ -84,6 +92,7 @@ Vector read_csv_column(const std::string& path, const std::string& name) {
             throw Error(ErrorKind::invalid_input,
                         where + "'" + text + "' is not a finite number (column '" + name + "')");
         values.push_back(v);
+        if (lines) lines->push_back(number);
     }
     if (values.empty())
         throw Error(ErrorKind::invalid_input, path + ": no values under '" + name + "'");
@@ -91,13 +100,14 @@ Vector read_csv_column(const std::string& path, const std::string& name) {
 }
 
 std::vector<Index> read_outage_list(const std::string& path, const Network& net) {
-    const Vector values = read_csv_column(path, "outage");
+    std::vector<int> lines;
+    const Vector values = read_csv_column(path, "outage", &lines);
     std::vector<Index> out;
     std::vector<char> seen(static_cast<std::size_t>(net.n_branch()), 0);
     for (Index j = 0; j < values.size(); ++j) {
         const Real v = values[j];
-        const std::string where = path + ": value " + std::to_string(j + 1) +
-                                  " of column 'outage' (" + detail::num(v) + ")";
+        const std::string where = path + ":" + std::to_string(lines[static_cast<std::size_t>(j)]) +
+                                  ": outage " + detail::num(v);
         if (v != std::floor(v) || v < 0 || v >= static_cast<Real>(net.n_branch()))
             throw Error(ErrorKind::invalid_input, where + " is not a branch row of " +
                                                       net.source() + " (0.." +

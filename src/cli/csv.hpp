@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdio>
+#include <fstream>
 #include <istream>
 #include <string>
 #include <vector>
@@ -16,6 +17,10 @@ namespace gridbatch::cli {
 
 // Creates `dir` and its parents; throws Error{io} naming it.
 void make_output_dir(const std::string& dir);
+
+// An input file opened for reading; throws Error{io} naming it when it cannot be opened or is not
+// a file (a directory opens on Linux and then reads as empty).
+std::ifstream open_input(const std::string& path);
 
 // The first line of a CSV file, without a UTF-8 byte order mark; throws Error{invalid_input}
 // naming the file when it is empty.
@@ -30,11 +35,12 @@ void require_header_width(const std::vector<std::string>& cells,
 
 // The values of column `name` of a CSV file with a header row, e.g. `--load-scale FILE` with
 // header `scale`. Errors (missing file or column, a cell that is not a finite number) name the
-// file and line.
-Vector read_csv_column(const std::string& path, const std::string& name);
+// file and line. `lines`, when given, receives each value's line in the file.
+Vector read_csv_column(const std::string& path, const std::string& name,
+                       std::vector<int>* lines = nullptr);
 
 // The branch outages listed in column `outage` of a CSV file: rows of the branch table from 0
-// (as the n1 outputs name them), each in service, no repeats. Errors name the file and value.
+// (as the n1 outputs name them), each in service, no repeats. Errors name the file and line.
 std::vector<Index> read_outage_list(const std::string& path, const Network& net);
 
 // The whole of `text` (surrounding blanks allowed) as a finite number; false for anything else

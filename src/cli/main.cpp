@@ -1,6 +1,6 @@
 // `gridbatch COMMAND ...`: the command-line front end. Errors print one line and exit 1; usage
-// errors exit 2; `pf` of a single case that does not converge exits 3 (its files hold the last
-// iterate).
+// errors (cli::UsageError) exit 2; `pf` of a single case that does not converge, and `smooth`
+// with an infeasible scenario, exit 3 (their files say what was reached).
 #include <cstring>
 #include <iomanip>
 #include <iostream>
@@ -9,6 +9,7 @@
 #endif
 
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "gridbatch/backend.hpp"
 #include "gridbatch/distributed.hpp"
 #include "gridbatch/error.hpp"
@@ -96,6 +97,10 @@ int main(int argc, char** argv) {
         if (name != c.name) continue;
         try {
             return c.run(gridbatch::cli::Args(argv + 2, argv + argc));
+        } catch (const gridbatch::cli::UsageError& e) {
+            std::cerr << "gridbatch " << name << ": " << e.what() << " (gridbatch " << name
+                      << " --help)\n";
+            return 2;
         } catch (const gridbatch::Error& e) {
             std::cerr << "gridbatch " << name << ": error: " << e.what() << "\n";
             return 1;

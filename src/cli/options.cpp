@@ -11,19 +11,29 @@ Options::Options(const std::vector<std::string>& args, const std::set<std::strin
                  const std::set<std::string>& valued) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
+        if (a == "-h") {
+            flags_.insert("help");
+            continue;
+        }
         if (a.rfind("--", 0) != 0) {
             positional_.push_back(a);
             continue;
         }
         const std::string name = a.substr(2);
-        if (flags.count(name)) {
+        if (flags.count(name) || name == "help") {
             flags_.insert(name);
         } else if (valued.count(name)) {
-            if (i + 1 >= args.size())
-                throw Error(ErrorKind::invalid_input, "option --" + name + " needs a value");
+            if (i + 1 >= args.size()) throw UsageError("option --" + name + " needs a value");
+            if (values_.count(name))
+                throw UsageError("option --" + name + " is given twice ('" + values_[name] +
+                                 "' and '" + args[i + 1] + "')");
             values_[name] = args[++i];
+        } else if (const auto eq = name.find('=');
+                   eq != std::string::npos && valued.count(name.substr(0, eq))) {
+            throw UsageError("unknown option " + a + " (write --" + name.substr(0, eq) + " " +
+                             name.substr(eq + 1) + ")");
         } else {
-            throw Error(ErrorKind::invalid_input, "unknown option " + a);
+            throw UsageError("unknown option " + a);
         }
     }
 }
@@ -35,8 +45,7 @@ std::string Options::get(const std::string& name, const std::string& fallback) c
 
 std::string Options::require(const std::string& name) const {
     auto it = values_.find(name);
-    if (it == values_.end())
-        throw Error(ErrorKind::invalid_input, "option --" + name + " is required");
+    if (it == values_.end()) throw UsageError("option --" + name + " is required");
     return it->second;
 }
 

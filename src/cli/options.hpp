@@ -11,9 +11,17 @@
 
 namespace gridbatch::cli {
 
+// A command line the command cannot run as given (an unknown, repeated or missing option, a
+// missing argument, options that exclude each other): main() exits 2 for it, 1 for other errors.
+class UsageError : public Error {
+public:
+    explicit UsageError(const std::string& message) : Error(ErrorKind::invalid_input, message) {}
+};
+
 class Options {
 public:
-    // `flags` take no value; `valued` take one. Anything else starting with "--" is an error.
+    // `flags` take no value; `valued` take one, once; `--help` (or `-h`) is a flag of every
+    // command. Anything else starting with "--" is a UsageError.
     Options(const std::vector<std::string>& args, const std::set<std::string>& flags,
             const std::set<std::string>& valued);
 

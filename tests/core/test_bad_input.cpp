@@ -928,10 +928,20 @@ CliRun run_cli(const std::string& args) {
 TEST(BadInputCli, UsageErrors) {
     EXPECT_CLI("", 2, "usage: gridbatch COMMAND");
     EXPECT_CLI("frobnicate", 2, "unknown command 'frobnicate'");
-    EXPECT_CLI("info", 1, "usage: gridbatch info");
-    EXPECT_CLI("info a.m b.m", 1, "usage: gridbatch info");
-    EXPECT_CLI("info builtin --bogus", 1, "unknown option --bogus");
-    EXPECT_CLI("info builtin --write", 1, "option --write needs a value");
+    EXPECT_CLI("info", 2, "usage: gridbatch info");
+    EXPECT_CLI("info a.m b.m", 2, "usage: gridbatch info");
+    EXPECT_CLI("info builtin --bogus", 2, "unknown option --bogus");
+    EXPECT_CLI("info builtin --write", 2, "option --write needs a value");
+    // Usage errors point at the command's help, which every command has.
+    EXPECT_CLI("info", 2, "(gridbatch info --help)");
+    for (const char* command : {"info", "pf", "n1", "profile", "smooth", "study"}) {
+        EXPECT_CLI(std::string(command) + " --help", 0, std::string("gridbatch ") + command);
+        EXPECT_CLI(std::string(command) + " -h", 0, std::string("gridbatch ") + command);
+    }
+    EXPECT_CLI("pf builtin --dc --out a --out b", 2, "option --out is given twice ('a' and 'b')");
+    EXPECT_CLI("pf builtin --dc --out=a", 2, "unknown option --out=a (write --out a)");
+    EXPECT_CLI("profile --steps 10 --hours 1 --out x.csv", 2, "give --hours or --steps, not both");
+    EXPECT_CLI("study extra --out x", 2, "unexpected argument 'extra'");
 }
 
 TEST(BadInputCli, BadCaseFiles) {
@@ -957,17 +967,17 @@ TEST(BadInputCli, PowerFlowAndN1Arguments) {
         std::filesystem::path(testing::TempDir()) / "gridbatch_bad_input_pf";
     std::filesystem::create_directories(dir);
     const std::string out = " --out " + (dir / "out").string();
-    EXPECT_CLI("pf builtin" + out, 1, "choose one of --dc and --ac");
-    EXPECT_CLI("pf builtin --dc --ac" + out, 1, "choose one of --dc and --ac");
-    EXPECT_CLI("pf builtin --dc", 1, "option --out is required");
+    EXPECT_CLI("pf builtin" + out, 2, "choose one of --dc and --ac");
+    EXPECT_CLI("pf builtin --dc --ac" + out, 2, "choose one of --dc and --ac");
+    EXPECT_CLI("pf builtin --dc", 2, "option --out is required");
     EXPECT_CLI("pf builtin --dc --backend gpu" + out, 1, "unknown backend 'gpu'");
     EXPECT_CLI("pf builtin --dc --threads many" + out, 1, "option --threads");
     EXPECT_CLI("pf builtin --dc --threads -2" + out, 1, "threads must be >= 0");
-    EXPECT_CLI("pf builtin --dc --alg nr" + out, 1, "need --ac");
-    EXPECT_CLI("pf builtin --dc --start flat" + out, 1, "need --ac");
+    EXPECT_CLI("pf builtin --dc --alg nr" + out, 2, "need --ac");
+    EXPECT_CLI("pf builtin --dc --start flat" + out, 2, "need --ac");
     EXPECT_CLI("pf builtin --ac --start warm" + out, 1,
                "--start must be from_case, flat, from_dc or previous_step (got 'warm')");
-    EXPECT_CLI("pf builtin --dc --tolerance 1e-6" + out, 1, "need --ac");
+    EXPECT_CLI("pf builtin --dc --tolerance 1e-6" + out, 2, "need --ac");
     EXPECT_CLI("pf builtin --ac --max-iterations 0" + out, 1,
                "--max-iterations must be between 1 and 1000 (got 0)");
     EXPECT_CLI("pf builtin --ac --max-iterations ten" + out, 1, "option --max-iterations");
@@ -1020,21 +1030,23 @@ TEST(BadInputCli, PowerFlowAndN1Arguments) {
                "AcOptions.participation is given but AcOptions.slack is single");
     EXPECT_CLI("pf builtin --ac --alg fdxb --slack distributed" + out, 1,
                "needs AcAlgorithm::newton");
+    // A directory is not a file (it opens on Linux, then reads as empty).
+    EXPECT_CLI("pf builtin --dc --load-scale " + dir.string() + out, 1,
+               dir.string() + ": not a regular file");
     // n1 --outages: rows of the branch table, in service, once each.
     for (const std::string mode : {"", " --ac"}) {
         f = csv("outages_half.csv", "outage\n3.5\n");
-        EXPECT_CLI(
-            "n1 builtin" + mode + " --outages " + f + out, 1,
-            f + ": value 1 of column 'outage' (3.5) is not a branch row of builtin (0..174)");
-        f = csv("outages_twice.csv", "outage\n4\n2\n4\n");
         EXPECT_CLI("n1 builtin" + mode + " --outages " + f + out, 1,
-                   f + ": value 3 of column 'outage' (4) is listed twice");
+                   f + ":2: outage 3.5 is not a branch row of builtin (0..174)");
+        f = csv("outages_twice.csv", "outage\n4\n\n2\n4\n");  // a blank line counts as one
+        EXPECT_CLI("n1 builtin" + mode + " --outages " + f + out, 1,
+                   f + ":5: outage 4 is listed twice");
         f = csv("outages_header.csv", "branch\n4\n");
         EXPECT_CLI("n1 builtin" + mode + " --outages " + f + out, 1,
                    f + ":1: no column 'outage' in the header 'branch'");
     }
-    EXPECT_CLI("n1 builtin --enforce-q-lims" + out, 1, "option --enforce-q-lims needs --ac");
-    EXPECT_CLI("n1 builtin --ac --min-increase 5" + out, 1,
+    EXPECT_CLI("n1 builtin --enforce-q-lims" + out, 2, "option --enforce-q-lims needs --ac");
+    EXPECT_CLI("n1 builtin --ac --min-increase 5" + out, 2,
                "option --min-increase is for the DC screening");
 }
 

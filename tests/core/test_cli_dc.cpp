@@ -183,7 +183,7 @@ TEST_F(CliDcTest, N1WritesViolationsAndWorstLoading) {
 
 TEST_F(CliDcTest, BadInputGivesOneLineErrors) {
     GRIDBATCH_REQUIRE_SHARED();
-    EXPECT_EQ(run("pf " + test::case_path("case9") + " --out " + path("out")), 1);
+    EXPECT_EQ(run("pf " + test::case_path("case9") + " --out " + path("out")), 2);  // usage
     EXPECT_NE(output_.find("--dc"), std::string::npos) << output_;
     {
         std::ofstream scale(path("scale.csv"));
