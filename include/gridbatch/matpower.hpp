@@ -17,7 +17,7 @@ Network parse_matpower(const std::string& text, const std::string& name = "<stri
 namespace gridbatch {
 
 // Writes a network as a MATPOWER case file (format version 2) that read_matpower reads back
-// to the same tables.
+// to the same tables; `name` is its function's name (a MATLAB identifier, else Error).
 void write_matpower(const Network& net, const std::string& path, const std::string& name = "case");
 std::string format_matpower(const Network& net, const std::string& name = "case");
 

@@ -115,6 +115,10 @@ AcPowerFlowResult solve_chunked(const AcPowerFlow& pf, const AcBatch& batch, Ind
 AcPowerFlowResult solve_ac(AcSolver& solver, const py::object& pd, const py::object& qd,
                            const py::object& pg, const py::object& vg, const py::object& vm0,
                            const py::object& va0, const py::object& outage, Index chunk) {
+    if (chunk < 0)
+        throw Error(
+            ErrorKind::invalid_input,
+            "chunk must be >= 0 (scenarios per chunk; 0 = adaptive), got " + std::to_string(chunk));
     const AcInputs in(solver.pf.network(), pd, qd, pg, vg, vm0, va0, outage);
     if (!in.given) {
         py::gil_scoped_release nogil;

@@ -117,8 +117,12 @@ Table table_from_dict(const py::dict& d, const std::vector<Column<Table>>& colum
         const py::handle v = d[c.name];
         if (c.index)
             table.*c.index = integer_column<IndexVector>(v, what);
-        else if (c.flag)
-            table.*c.flag = integer_column<FlagVector>(v, what);
+        else if (c.flag)  // a boolean in_service (as gen_active gives) is 0/1
+            table.*c.flag = integer_column<FlagVector>(
+                py::isinstance<py::array>(v) && py::array(v.cast<py::array>()).dtype().kind() == 'b'
+                    ? py::object(v.attr("astype")("int8"))
+                    : py::reinterpret_borrow<py::object>(v),
+                what);
         else
             table.*c.real = to_vector(v, what.c_str(), std::nullopt, "");
     }

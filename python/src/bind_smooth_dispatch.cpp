@@ -86,7 +86,16 @@ void bind_smooth_dispatch(py::module_& m) {
                 o.*member = v.is_none() ? Vector() : to_vector(v, name, std::nullopt, "time step");
             },
             doc);
-    options_class.def_readwrite("solver", &SmoothDispatchOptions::solver, "A SmoothDispatchSolver.")
+    options_class
+        .def_property(
+            "solver", [](const SmoothDispatchOptions& o) { return o.solver; },
+            [](SmoothDispatchOptions& o, const py::object& v) {
+                o.solver = enum_arg<SmoothDispatchSolver>(
+                    v, "solver",
+                    {{"interior_point", SmoothDispatchSolver::interior_point},
+                     {"admm", SmoothDispatchSolver::admm}});
+            },
+            "'interior_point' or 'admm' (or a SmoothDispatchSolver).")
         .def_readwrite("ipm_max_iterations", &SmoothDispatchOptions::ipm_max_iterations,
                        "Interior point: Newton-step limit.")
         .def_readwrite("max_iterations", &SmoothDispatchOptions::max_iterations,

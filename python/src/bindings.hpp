@@ -185,19 +185,24 @@ private:
     bool copied_;
 };
 
-// An enum argument given as one of its names (e.g. "distributed") or as the bound enum value.
+// An enum argument given as one of its names (e.g. "distributed") or as the bound enum value;
+// anything else (an int, None) is refused naming the argument and its choices.
 template <class E>
 E enum_arg(const py::handle& value, const char* name,
            std::initializer_list<std::pair<const char*, E>> names) {
-    if (!py::isinstance<py::str>(value)) return value.cast<E>();
-    const auto text = value.cast<std::string>();
+    if (py::isinstance<E>(value)) return value.cast<E>();
+    const bool text = py::isinstance<py::str>(value);
     std::string choices;
     for (const auto& [n, e] : names) {
-        if (text == n) return e;
+        if (text && value.cast<std::string>() == n) return e;
         choices += std::string(choices.empty() ? "'" : ", '") + n + "'";
     }
     throw Error(ErrorKind::invalid_input,
-                std::string(name) + " must be one of " + choices + ", got '" + text + "'");
+                std::string(name) + " must be one of " + choices + (text ? "" : " (or the enum)") +
+                    ", got " +
+                    (text ? "'" + value.cast<std::string>() + "'"
+                          : std::string(py::str(py::repr(value))) + " (" +
+                                std::string(py::str(value.get_type().attr("__name__"))) + ")"));
 }
 
 // The per-scenario report (status, iterations, max_mismatch) of a result type with `report`.

@@ -52,6 +52,34 @@ def test_bad_option_values(builtin):
         gb.DcPowerFlow(builtin, threads=-1)
 
 
+def test_enum_options_take_names_or_the_enum_and_nothing_else(builtin):
+    for kwargs, name in [({"start": 0}, "start"), ({"algorithm": 1}, "algorithm"),
+                         ({"slack": None}, "slack")]:
+        with pytest.raises(gb.InputError, match=f"^{name} must be one of .* got "):
+            gb.AcPowerFlow(builtin, backend="cpu", **kwargs)
+    with pytest.raises(gb.InputError, match="terminal must be one of 'equal'.*got 1 \\(int\\)"):
+        gb.BatteryFleet(terminal=1)
+    assert gb.AcPowerFlow(builtin, backend="cpu", start=gb.StartMode.flat) is not None
+    options = gb.SmoothDispatchOptions(solver="admm")
+    assert options.solver == gb.SmoothDispatchSolver.admm
+    with pytest.raises(gb.InputError, match="solver must be one of 'interior_point', 'admm'"):
+        gb.SmoothDispatchOptions(solver="osqp")
+
+
+def test_chunk_and_case_name_are_checked(builtin):
+    with pytest.raises(gb.InputError, match="chunk must be >= 0"):
+        gb.AcPowerFlow(builtin, backend="cpu").solve(pd=builtin.bus.pd, chunk=-7)
+    for name in ["a\nb = 5", "has space", "9lives", ""]:
+        with pytest.raises(gb.InputError, match="is not a MATLAB function name"):
+            gb.format_matpower(builtin, name)
+    # The boolean in-service flags the network gives are a valid in_service column.
+    gen = builtin.gen.to_dict()
+    gen["in_service"] = builtin.gen_active
+    again = gb.Network.from_tables(builtin.base_mva, builtin.bus.to_dict(), gen,
+                                   builtin.branch.to_dict())
+    np.testing.assert_array_equal(again.gen.in_service, builtin.gen.in_service)
+
+
 def test_wrong_shapes_and_dtypes_name_the_argument(builtin):
     pf = gb.DcPowerFlow(builtin, backend="cpu")
     nb, ng = builtin.n_bus, builtin.n_gen

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
@@ -8,6 +10,17 @@
 namespace gridbatch {
 
 std::string format_matpower(const Network& net, const std::string& name) {
+    // It becomes the function's name: a MATLAB identifier (a letter, then letters, digits and
+    // underscores, at most namelengthmax = 63), or the text would not be a case file.
+    const bool identifier =
+        !name.empty() && name.size() <= 63 && std::isalpha(static_cast<unsigned char>(name[0])) &&
+        std::all_of(name.begin(), name.end(),
+                    [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+    if (!identifier)
+        throw Error(ErrorKind::invalid_input,
+                    "case name '" + name +
+                        "' is not a MATLAB function name (a letter, then letters, digits or "
+                        "underscores, at most 63)");
     std::ostringstream o;
     o << std::setprecision(17);
     o << "function mpc = " << name << "\n%% written by gridbatch\nmpc.version = '2';\n"
