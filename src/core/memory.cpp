@@ -1,5 +1,6 @@
 #include "core/memory.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -22,8 +23,8 @@ std::string gigabytes(double bytes) {
     return text;
 }
 
-// MemAvailable in bytes, or 0 where /proc/meminfo does not say (then nothing is refused).
-std::size_t available_bytes() {
+// MemAvailable in bytes, or 0 where /proc/meminfo does not say.
+std::size_t meminfo_available() {
     std::ifstream in("/proc/meminfo");
     std::string key;
     std::size_t kib = 0;
@@ -33,7 +34,58 @@ std::size_t available_bytes() {
     return 0;
 }
 
+// The first number in a file, or `fallback` where there is none ("max": no limit).
+std::size_t number_in(const std::string& path, std::size_t fallback) {
+    std::ifstream in(path);
+    unsigned long long v = 0;
+    return in >> v ? static_cast<std::size_t>(v) : fallback;
+}
+
+// The room left under a memory cgroup's limit at `dir` and each of its ancestors up to `root`.
+std::size_t room_under(std::string dir, const std::string& root, const char* limit_file,
+                       const char* usage_file) {
+    std::size_t room = kNoLimit;
+    for (;;) {
+        const std::size_t limit = number_in(dir + "/" + limit_file, kNoLimit);
+        if (limit < kNoLimit / 2) {  // v1 writes "no limit" as a huge number, v2 as "max"
+            const std::size_t used = number_in(dir + "/" + usage_file, 0);
+            room = std::min(room, limit > used ? limit - used : 0);
+        }
+        if (dir.size() <= root.size()) return room;
+        dir.erase(dir.rfind('/'));
+    }
+}
+
 }  // namespace
+
+std::size_t cgroup_room(const std::string& proc_self_cgroup, const std::string& sys_fs_cgroup) {
+    std::ifstream in(proc_self_cgroup);
+    std::size_t room = kNoLimit;
+    for (std::string line; std::getline(in, line);) {
+        // "0::/path" (v2, unified) or "4:memory:/path" (v1, the memory controller).
+        const auto first = line.find(':'), second = line.find(':', first + 1);
+        if (first == std::string::npos || second == std::string::npos) continue;
+        const std::string controllers = line.substr(first + 1, second - first - 1);
+        std::string path = line.substr(second + 1);
+        if (path == "/") path.clear();
+        if (line.compare(0, first, "0") == 0 && controllers.empty()) {
+            room = std::min(room, room_under(sys_fs_cgroup + path, sys_fs_cgroup, "memory.max",
+                                             "memory.current"));
+        } else if (("," + controllers + ",").find(",memory,") != std::string::npos) {
+            const std::string v1 = sys_fs_cgroup + "/memory";
+            room = std::min(
+                room, room_under(v1 + path, v1, "memory.limit_in_bytes", "memory.usage_in_bytes"));
+        }
+    }
+    return room;
+}
+
+std::size_t available_bytes() {
+    const std::size_t meminfo = meminfo_available();
+    const std::size_t cgroup = cgroup_room("/proc/self/cgroup", "/sys/fs/cgroup");
+    if (meminfo == 0) return cgroup == kNoLimit ? 0 : cgroup;
+    return std::min(meminfo, cgroup);
+}
 
 std::size_t memory_limit_from_env() {
     const char* text = std::getenv("GRIDBATCH_MEMORY_LIMIT");

@@ -1,6 +1,7 @@
 // Host memory guard: a batch whose results cannot fit is refused up front with what it needs and
 // what there is, instead of dying in an allocation failure half way. The budget is the memory
-// available now (MemAvailable of /proc/meminfo), or GRIDBATCH_MEMORY_LIMIT (bytes, with an
+// available now: MemAvailable of /proc/meminfo, or less where the process's memory cgroup (a
+// container's limit, v1 or v2) leaves less room; or GRIDBATCH_MEMORY_LIMIT (bytes, with an
 // optional K, M or G suffix) when set, which is also how tests exercise this path. The CUDA
 // engines cap the free device memory they chunk by with the same variable (cuda/device.cpp).
 #pragma once
@@ -15,6 +16,14 @@ namespace gridbatch::detail {
 // The limit from GRIDBATCH_MEMORY_LIMIT, or 0 when unset. Throws Error{invalid_input} naming the
 // variable when it is set but not a size.
 std::size_t memory_limit_from_env();
+
+// What the budget above is without GRIDBATCH_MEMORY_LIMIT, in bytes (0: unknown).
+std::size_t available_bytes();
+// The room under the memory limits of the process's cgroup and its ancestors: limit - usage,
+// the smallest over the levels that set one; kNoLimit where none does. The paths are
+// /proc/self/cgroup and /sys/fs/cgroup, other roots for tests.
+constexpr std::size_t kNoLimit = static_cast<std::size_t>(-1);
+std::size_t cgroup_room(const std::string& proc_self_cgroup, const std::string& sys_fs_cgroup);
 
 // Throws Error{invalid_input} when `bytes` exceed the budget: "<what> needs X GB ...".
 void require_host_memory(double bytes, const std::string& what);

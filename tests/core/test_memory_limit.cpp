@@ -3,6 +3,8 @@
 // same limit caps the device memory the CUDA engines chunk by, so their chunked paths run here.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <tuple>
 
@@ -150,6 +152,42 @@ TEST(MemoryLimit, DeviceAllocationFailureSaysWhatItAskedAndWhatWasFree) {
     for (const char* part : {"a device allocation of 3 GB failed: 0.512 GB of the GPU's 80 GB",
                              "smaller batch", "Backend::cpu"})
         EXPECT_NE(m.find(part), std::string::npos) << part << " in: " << m;
+}
+
+// A container's memory limit (its cgroup's), not the machine's free memory, is what the kernel
+// enforces: the budget is the room under it, the tightest of the process's cgroup and its
+// ancestors.
+TEST(MemoryLimit, CgroupRoomIsTheTightestLimitLessUsage) {
+    namespace fs = std::filesystem;
+    const fs::path root = fs::path(::testing::TempDir()) / "gridbatch_cgroup_test";
+    fs::remove_all(root);
+    auto write = [](const fs::path& file, const std::string& text) {
+        fs::create_directories(file.parent_path());
+        std::ofstream(file) << text;
+    };
+    // v2: a limit on the parent (8 GB, 3 GB used) and one on the leaf (6 GB, 1 GB used).
+    const fs::path v2 = root / "v2";
+    write(root / "v2.cgroup", "0::/box/job\n");
+    write(v2 / "memory.max", "max\n");
+    write(v2 / "box/memory.max", "8000000000\n");
+    write(v2 / "box/memory.current", "3000000000\n");
+    write(v2 / "box/job/memory.max", "6000000000\n");
+    write(v2 / "box/job/memory.current", "1000000000\n");
+    EXPECT_EQ(detail::cgroup_room((root / "v2.cgroup").string(), v2.string()), 5'000'000'000u);
+    write(v2 / "box/job/memory.current", "5500000000\n");
+    EXPECT_EQ(detail::cgroup_room((root / "v2.cgroup").string(), v2.string()), 500'000'000u);
+    // v1: the memory controller's hierarchy; "no limit" is a huge number there.
+    const fs::path v1 = root / "v1";
+    write(root / "v1.cgroup", "5:cpu,cpuacct:/x\n4:memory:/ctr\n0::/\n");
+    write(v1 / "memory/memory.limit_in_bytes", "9223372036854771712\n");
+    write(v1 / "memory/ctr/memory.limit_in_bytes", "2000000000\n");
+    write(v1 / "memory/ctr/memory.usage_in_bytes", "500000000\n");
+    EXPECT_EQ(detail::cgroup_room((root / "v1.cgroup").string(), v1.string()), 1'500'000'000u);
+    // No limit anywhere, or no cgroup file: no cap.
+    write(root / "free.cgroup", "0::/\n");
+    EXPECT_EQ(detail::cgroup_room((root / "free.cgroup").string(), v2.string()), detail::kNoLimit);
+    EXPECT_EQ(detail::cgroup_room((root / "absent").string(), v2.string()), detail::kNoLimit);
+    fs::remove_all(root);
 }
 
 TEST(MemoryLimit, ABadLimitIsNamed) {
