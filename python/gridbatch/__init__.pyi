@@ -543,7 +543,7 @@ class SmoothDispatchOptions:
     energy_price: F64  # (T,)
     target_mw: F64  # (T,)
     peak_weight: float
-    solver: SmoothDispatchSolver
+    solver: SmoothDispatchSolver  # also settable as 'interior_point', 'admm'
     ipm_tolerance: float
     ipm_max_iterations: int
     eps_abs: float
