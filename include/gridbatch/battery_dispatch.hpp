@@ -35,8 +35,10 @@
 //
 // Solvers, both exact:
 //  * taut_string: lossless fleets (efficiencies 1, no self-discharge, no throughput cost, terminal
-//    equal or at-least-initial). O(T). Power limits are checked afterwards; if the string breaks
-//    one, `automatic` falls back to the dynamic program.
+//    equal or at-least-initial). O(T). It knows the SoC window only: power and grid limits (and,
+//    with at-least-initial, an end below the target) are checked afterwards, and a string that
+//    breaks one is replaced by the dynamic program's dispatch, asked for by name or by
+//    `automatic` alike (DispatchResult::method says which ran).
 //  * dynamic_program: everything in the model (losses, self-discharge, throughput cost, battery
 //    and grid power limits): a one-state convex dynamic program in SoC, O(T log T). With the end
 //    SoC fixed (terminal equal) and no self-discharge it runs as two independent halves, the first

@@ -54,12 +54,16 @@ def test_batch_equals_single_scenarios_bitwise(load):
 
 
 def test_lossless_fleet_uses_the_taut_string(load):
-    fleet = gb.BatteryFleet(energy_mwh=40, charge_mw=40, discharge_mw=40, soc_min=0, soc_max=1,
+    fleet = gb.BatteryFleet(energy_mwh=40, charge_mw=1e4, discharge_mw=1e4, soc_min=0, soc_max=1,
                             initial_soc=0.5, terminal="equal")
     r = gb.dispatch(load, fleet, backend="cpu", method="taut_string")
     assert np.all(r.method == 1)
     np.testing.assert_allclose(r.soc_mwh[:, -1], r.soc_mwh[:, 0], atol=1e-6)
     np.testing.assert_allclose(r.battery_mw.sum(axis=1), 0, atol=1e-6)
+    # With 40 MW the string would break the power limit: the dynamic program's dispatch instead.
+    fleet.charge_mw = fleet.discharge_mw = 40
+    r = gb.dispatch(load, fleet, backend="cpu", method="taut_string")
+    assert np.all(r.method == 2) and np.all(np.abs(r.battery_mw) <= 40 + 1e-9)
 
 
 def test_infeasible_import_limit_is_a_status(load):

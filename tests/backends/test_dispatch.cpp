@@ -177,9 +177,44 @@ TEST_P(DispatchTest, DynamicProgramMatchesTautStringOnLosslessProblems) {
     const DispatchResult b = dispatch(load, {f}, {GridConnection{}}, opt);
     for (Index s = 0; s < load.cols(); ++s) {
         ASSERT_EQ(b.report.at(s), Status::converged);
+        EXPECT_EQ(a.method[s], static_cast<std::int8_t>(DispatchMethod::taut_string));
         EXPECT_NEAR(a.objective[s], b.objective[s], 1e-9 * (a.objective[s] + 1));
         EXPECT_LT((a.grid_mw.col(s) - b.grid_mw.col(s)).lpNorm<Eigen::Infinity>(), 1e-6);
         test::expect_physical(load, b, f, {}, 1, s, kExact);
+    }
+}
+
+// The taut string knows the SoC window only. Asked for by name where its string would break a
+// power limit, or end below the target under at-least-initial, it is not the optimum: the dynamic
+// program's dispatch is returned (and said to be), never the string marked optimal.
+TEST_P(DispatchTest, TautStringByNameNeverReturnsAStringThatBreaksALimit) {
+    const Matrix load = random_load(600, 2, 5);
+    DispatchOptions opt;
+    opt.backend = backend();
+    struct Case {
+        const char* name;
+        BatteryFleet fleet;
+        SmoothingTarget target;
+    };
+    BatteryFleet at_least = lossless_fleet(0.2, 1e6);
+    at_least.terminal = TerminalCondition::at_least_initial;
+    const Case cases[] = {{"power limit", lossless_fleet(0.05, 0.5), SmoothingTarget::zero},
+                          {"at least initial, mean target", at_least, SmoothingTarget::mean_load}};
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.name);
+        opt.target = c.target;
+        opt.method = DispatchMethod::taut_string;
+        const DispatchResult a = dispatch(load, {c.fleet}, {GridConnection{HUGE_VAL, true}}, opt);
+        opt.method = DispatchMethod::dynamic_program;
+        const DispatchResult b = dispatch(load, {c.fleet}, {GridConnection{HUGE_VAL, true}}, opt);
+        Index replaced = 0;
+        for (Index s = 0; s < load.cols(); ++s) {
+            ASSERT_EQ(a.report.at(s), Status::converged);
+            replaced += a.method[s] == static_cast<std::int8_t>(DispatchMethod::dynamic_program);
+            EXPECT_NEAR(a.objective[s], b.objective[s], 1e-9 * (b.objective[s] + 1));
+            test::expect_physical(load, a, c.fleet, {HUGE_VAL, true}, 1, s, kExact);
+        }
+        EXPECT_GT(replaced, 0);  // the instance exercises the replacement
     }
 }
 

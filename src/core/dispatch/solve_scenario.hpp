@@ -16,8 +16,9 @@
 namespace gridbatch::detail::dispatch {
 
 // One scenario end to end. method: 0 automatic (taut string when lossless and it keeps every
-// limit, else the dynamic program), 1 taut string (lossless; ignores power and grid limits),
-// 2 dynamic program. Returns the method used. `work` holds workspace_items(T) breakpoints and
+// limit, else the dynamic program), 1 taut string (the caller has checked the fleet is lossless;
+// as automatic, a string that breaks a limit is not the optimum and the dynamic program replaces
+// it), 2 dynamic program. Returns the method used. `work` holds workspace_items(T) breakpoints and
 // `prices` price_items(T) doubles. Callers with a spare thread run the steps themselves: dp_half(0)
 // and dp_half(1) on two threads, dp_meet_halves on one, then dp_finish_half(0) and (1) on two, or
 // dp_one_pass on one where the halves do not meet.
@@ -50,7 +51,7 @@ GRIDBATCH_HD inline int solve_scenario(const double* load, std::int64_t stride, 
     if (tries_taut_string(f, method)) {
         Point* chains = reinterpret_cast<Point*>(work);
         taut_string(load, stride, T, h, f, battery, chains, chains + (T + 2));
-        if (method == 1 || within_limits(load, stride, T, f, battery)) {
+        if (within_limits(load, stride, T, f, battery)) {
             out = {0, -1, 0.0, 0, 0.0, 0};
             finish_outcome(load, stride, T, h, f, battery, soc, grid, out);
             return 1;
