@@ -47,7 +47,9 @@ struct N1Options {
     Real threshold_percent = 100;  // report post-outage loadings above this % of rateA
     // Report only loadings also above the branch's base-case loading plus this many percentage
     // points (0: only what the outage makes worse, dropping overloads it merely keeps); -inf:
-    // every loading above the threshold. The worst loading per scenario is not filtered.
+    // every loading above the threshold. An increase within 1e-7 points is round-off of a flow
+    // the outage leaves as it was, and counts as none. The worst loading per scenario is not
+    // filtered.
     Real min_increase_percent = -HUGE_VAL;
     Index outages_per_block = 256;  // LODF columns held at once (memory: 8 n_branch x this)
 };

@@ -265,7 +265,10 @@ N1Plan plan_n1(const Network& net, const N1Options& options) {
 
     N1Plan plan;
     plan.threshold = options.threshold_percent / 100;
-    plan.min_increase = options.min_increase_percent / 100;
+    // Post-outage flows carry round-off (~1e-13 of the rating) where an outage leaves a branch as
+    // it was: without a margin, min_increase 0 would keep or drop such branches at random.
+    constexpr Real kRoundOff = 1e-9;  // fraction of rateA: 1e-7 percentage points
+    plan.min_increase = options.min_increase_percent / 100 + kRoundOff;
     plan.inv_rating = Vector::Zero(nl);
     for (Index l = 0; l < nl; ++l)
         if (net.branch_active(l) && net.branches().rate_a[l] > 0)
