@@ -17,10 +17,6 @@ Network load_case(const std::string& name) {
     return net;
 }
 
-std::string counted(Index n, const std::string& noun) {
-    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
-}
-
 int cmd_info(const Args& args) {
     const Options opt(args, {}, {"write"});
     const char* usage = "usage: gridbatch info CASE|builtin [--write FILE]";

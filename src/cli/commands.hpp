@@ -17,7 +17,9 @@ using Args = std::vector<std::string>;
 Network load_case(const std::string& name);
 
 // "1 scenario", "3 scenarios": counts in the commands' summary lines.
-std::string counted(Index n, const std::string& noun);
+inline std::string counted(Index n, const std::string& noun) {
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
 
 // MPI_COMM_WORLD when started by mpirun (a build without MPI says so), else nullptr. The
 // commands that shard their work (pf, n1, smooth, study) call it; main() runs the others on
