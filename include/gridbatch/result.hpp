@@ -13,6 +13,9 @@ enum class Status : std::int8_t {
     infeasible = 4,      // dispatch: the limits cannot be met
     not_solved = 5,
     islanded = 6,  // AC, distributed slack: the branch outage cuts buses off (AcBatch::outage)
+    // smooth_dispatch: the QP's answer charged and discharged at once, and the physical dispatch
+    // made of it breaks a limit (limit_violation): not an optimum of the model
+    relaxation_gap = 7,
 };
 const char* to_string(Status status) noexcept;
 

@@ -56,8 +56,11 @@
 // at E_0 without ramping down; or at soc_max). Such steps are counted in relaxed_steps; the
 // netted dispatch then has energy left over, which is discharged by one constant extra power
 // over the whole horizon (a constant shift of g: no extra ramp), so the result stays physical but
-// is no longer certified optimal. With terminal = at_least_initial there is nothing to burn at
-// the end; prefer it for ramp studies.
+// is no longer certified optimal, and can cost far more or break a limit (a fleet that starts
+// full, say). Such a scenario is solved again with one direction per step (that of the first
+// answer's net power: no step can then do both), whose answer is kept where it keeps every
+// limit and costs no more; relaxed_steps then counts 0. Where the kept dispatch still breaks a
+// limit beyond rounding, the status is relaxation_gap, never converged.
 // Infeasible scenarios (a ramp or import limit the fleet cannot meet) are described by the
 // elastic LP, whichever the solver: min z over the same physics (battery, backup) with every grid
 // limit (import, export, grid ramp) relaxed by z MW, solved by the interior point. Then
@@ -68,7 +71,8 @@
 // limit_violation ~ z. Where the battery alone cannot be kept feasible (the LP has no solution)
 // the ADMM's certificate of infeasibility stands, and infeasible_step, violation and
 // violation_kind describe the first limit the polished dispatch breaks.
-// Statuses: converged (optimal to the method's tolerances), max_iterations, infeasible.
+// Statuses: converged (optimal to the method's tolerances), max_iterations, infeasible,
+// relaxation_gap (above).
 #pragma once
 
 #include <cmath>

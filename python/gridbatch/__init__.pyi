@@ -56,6 +56,7 @@ class Status(enum.IntEnum):
     infeasible = 4
     not_solved = 5
     islanded = 6
+    relaxation_gap = 7
 
 class _Report:
     @property

@@ -81,7 +81,10 @@ void bind_status(py::module_& m) {
         .value("not_solved", Status::not_solved, "Not attempted.")
         .value("islanded", Status::islanded,
                "AC: the scenario's branch outage leaves buses without a reference bus (not "
-               "solved; its results are NaN).");
+               "solved; its results are NaN).")
+        .value("relaxation_gap", Status::relaxation_gap,
+               "smooth_dispatch: the QP charged and discharged at once and the physical dispatch "
+               "made of it breaks a limit (limit_violation); not an optimum of the model.");
 }
 
 }  // namespace

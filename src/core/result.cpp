@@ -18,6 +18,8 @@ const char* to_string(Status status) noexcept {
             return "not_solved";
         case Status::islanded:
             return "islanded";
+        case Status::relaxation_gap:
+            return "relaxation_gap";
     }
     return "unknown";
 }

@@ -746,7 +746,7 @@ SmoothDispatchResult solve_on(const MatrixView& load, const std::vector<BatteryF
     const int threads = detail::cpu::thread_count(options.threads, S);
     struct Worker {  // per-thread state
         detail::QpWorkspace admm;
-        detail::IpmWorkspace ipm, elastic;
+        detail::IpmWorkspace ipm, elastic, one_way;
         Vector q, l, u, mean;
     };
     std::vector<Worker> workers(static_cast<std::size_t>(threads));
@@ -822,7 +822,37 @@ SmoothDispatchResult solve_on(const MatrixView& load, const std::vector<BatteryF
             qo.primal_residual = relaxed_qo.primal_residual;
             qo.dual_residual = relaxed_qo.dual_residual;
         }
-        const PolishOutcome po = polish(*x_of, *x, column, lim, h, r, s);
+        PolishOutcome po = polish(*x_of, *x, column, lim, h, r, s);
+        if (po.simultaneous > 0 && !inf.infeasible && x_of == qps[k].get()) {
+            // The relaxation gap (smooth_dispatch.hpp): the QP charged and discharged at once,
+            // and netting that can cost far more than the optimum or break a limit. Solved again
+            // with one direction per step, that of the answer's net power, the QP has no such
+            // steps: its answer is kept where it keeps every limit and costs no more.
+            const Real relaxed_objective = objective_of(r, s, h, w_ramp, cost);
+            Vector one_way_u = u;
+            const auto& rows = qps[k]->rows();
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                const auto [what, t] = rows[i];
+                const Real net = (*x)[qps[k]->var(t, kD)] - (*x)[qps[k]->var(t, kC)];
+                if ((what == Row::c_box && net >= 0) || (what == Row::d_box && net < 0))
+                    one_way_u[static_cast<Index>(i)] = 0;
+            }
+            const detail::QpOutcome one =
+                qps[k]->interior_point().solve(q, l, one_way_u, w.one_way);
+            qo.iterations += one.iterations;
+            bool keep = false;
+            if (one.status == Status::converged) {
+                const PolishOutcome po_one = polish(*qps[k], w.one_way.x, column, lim, h, r, s);
+                keep = po_one.first_step < 0 &&
+                       (po.first_step >= 0 ||
+                        objective_of(r, s, h, w_ramp, cost) <= relaxed_objective);
+                if (keep) po = po_one;
+            }
+            if (!keep) polish(*x_of, *x, column, lim, h, r, s);  // the relaxed answer's again
+        }
+        // A converged QP whose physical dispatch still breaks a limit is no optimum of the model.
+        if (qo.status == Status::converged && po.first_step >= 0)
+            qo.status = Status::relaxation_gap;
         r.report.status[s] = static_cast<std::int8_t>(qo.status);
         r.report.iterations[s] = qo.iterations;
         r.report.max_mismatch[s] = qo.primal_residual;

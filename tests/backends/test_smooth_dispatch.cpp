@@ -180,6 +180,35 @@ TEST_P(SmoothDispatchSolvers, LossyDispatchIsPhysicalConvergedAndNeverChargesAnd
     EXPECT_EQ((one.grid_mw - r.grid_mw).cwiseAbs().maxCoeff(), 0);
 }
 
+// A lossy fleet that starts full, before a load drop: the relaxed QP burns energy (charges and
+// discharges at once) to end full again, and netting that broke the import limit and cost four
+// orders of magnitude more than the optimum while reporting converged (an independent audit).
+// Solved again one direction per step it is physical, keeps every limit and is smooth.
+TEST_P(SmoothDispatchSolvers, AFleetThatStartsFullIsNotLeftWithARelaxationGap) {
+    const Index T = 80;
+    Matrix load(T, 1);
+    for (Index t = 0; t < T; ++t) load(t, 0) = t < 40 ? 60.0 : 30.0;
+    BatteryFleet f;
+    f.energy_mwh = 2;
+    f.charge_mw = f.discharge_mw = 20;
+    f.soc_min = 0.1;
+    f.soc_max = f.initial_soc = 0.9;
+    f.charge_efficiency = f.discharge_efficiency = 0.9;
+    f.terminal = TerminalCondition::at_least_initial;
+    GridConnection grid;
+    grid.import_limit_mw = 52;  // met only by discharging through the first 40 steps
+    SmoothDispatchOptions options;
+    options.dt_seconds = 10;
+    options.solver = GetParam();
+    const SmoothDispatchResult r = smooth_dispatch(load, {f}, {grid}, options);
+    ASSERT_EQ(r.report.at(0), Status::converged);
+    EXPECT_EQ(r.relaxed_steps[0], 0);
+    EXPECT_LE(r.limit_violation[0], 1e-6);
+    test::expect_physical(load, r, f, grid, options.dt_seconds, 0, {1e-6});
+    // Smooth across the drop: the battery takes the 30 MW step (the relaxed answer jumped 13 MW).
+    EXPECT_LT(max_step_ramp(r.grid_mw.col(0)), 0.1);
+}
+
 TEST_P(SmoothDispatchSolvers, MatchIndependentInteriorPointOnLosslessFleets) {
     const Real dt = 60;  // one-minute steps: SoC limits bind within the small horizon
     const bool ipm = GetParam() == SmoothDispatchSolver::interior_point;
