@@ -245,6 +245,8 @@ DispatchResult causal_filter(const MatrixView& load, const std::vector<BatteryFl
             const Real room_down = f.decay * e - f.e_min, room_up = f.e_max - f.decay * e;
             if (b > 0) b = std::min(b, std::max(0.0, room_down) * f.eta_d / h);
             if (b < 0) b = std::max(b, -std::max(0.0, room_up) / (f.eta_c * h));
+            // Self-discharge alone takes a battery at its floor below it: charge just enough.
+            if (room_down < 0) b = std::max(-f.p_charge, std::min(b, room_down / (f.eta_c * h)));
             out.battery_mw(t, s) = b;
             e = f.decay * e - detail::dispatch::stored_energy_drawn(b, h, f);
         }
