@@ -80,12 +80,17 @@ std::size_t cgroup_room(const std::string& proc_self_cgroup, const std::string& 
     return room;
 }
 
+namespace {
+
+// The budget without GRIDBATCH_MEMORY_LIMIT, in bytes (0: unknown).
 std::size_t available_bytes() {
     const std::size_t meminfo = meminfo_available();
     const std::size_t cgroup = cgroup_room("/proc/self/cgroup", "/sys/fs/cgroup");
     if (meminfo == 0) return cgroup == kNoLimit ? 0 : cgroup;
     return std::min(meminfo, cgroup);
 }
+
+}  // namespace
 
 std::size_t memory_limit_from_env() {
     const char* text = std::getenv("GRIDBATCH_MEMORY_LIMIT");

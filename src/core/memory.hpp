@@ -17,8 +17,6 @@ namespace gridbatch::detail {
 // variable when it is set but not a size.
 std::size_t memory_limit_from_env();
 
-// What the budget above is without GRIDBATCH_MEMORY_LIMIT, in bytes (0: unknown).
-std::size_t available_bytes();
 // The room under the memory limits of the process's cgroup and its ancestors: limit - usage,
 // the smallest over the levels that set one; kNoLimit where none does. The paths are
 // /proc/self/cgroup and /sys/fs/cgroup, other roots for tests.

@@ -823,7 +823,10 @@ SmoothDispatchResult solve_on(const MatrixView& load, const std::vector<BatteryF
             qo.dual_residual = relaxed_qo.dual_residual;
         }
         PolishOutcome po = polish(*x_of, *x, column, lim, h, r, s);
-        if (po.simultaneous > 0 && qo.status == Status::converged && x_of == qps[k].get()) {
+        const QpKind& kind = qps[k]->kind();
+        const bool lossy = kind.eta_c != 1 || kind.eta_d != 1;  // else netting burns nothing
+        if (po.simultaneous > 0 && lossy && qo.status == Status::converged &&
+            x_of == qps[k].get()) {
             // The relaxation gap (smooth_dispatch.hpp): the QP charged and discharged at once,
             // and netting that can cost far more than the optimum or break a limit. Solved again
             // with one direction per step, that of the answer's net power, the QP has no such
