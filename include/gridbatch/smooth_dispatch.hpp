@@ -57,10 +57,11 @@
 // netted dispatch then has energy left over, which is discharged by one constant extra power
 // over the whole horizon (a constant shift of g: no extra ramp), so the result stays physical but
 // is no longer certified optimal, and can cost far more or break a limit (a fleet that starts
-// full, say). Such a scenario is solved again with one direction per step (that of the first
-// answer's net power: no step can then do both), whose answer is kept where it keeps every
-// limit and costs no more; relaxed_steps then counts 0. Where the kept dispatch still breaks a
-// limit beyond rounding, the status is relaxation_gap, never converged.
+// full, say). Such a scenario of a lossy fleet is solved again with one direction per step (that
+// of the first answer's net power: no step can then do both), whose answer is kept where it keeps
+// every limit and costs no more; relaxed_steps then counts 0. (A lossless fleet burns nothing:
+// its netted answer is the optimum, and relaxed_steps only counts the steps netted.) Where the kept
+// dispatch still breaks a limit beyond rounding, the status is relaxation_gap, never converged.
 // Infeasible scenarios (a ramp or import limit the fleet cannot meet) are described by the
 // elastic LP, whichever the solver: min z over the same physics (battery, backup) with every grid
 // limit (import, export, grid ramp) relaxed by z MW, solved by the interior point. Then
