@@ -12,6 +12,7 @@
 #include "cli/dispatch_cli.hpp"
 #include "core/invalid_input.hpp"
 #include "gridbatch/error.hpp"
+#include "io/input_file.hpp"
 
 namespace gridbatch::cli {
 
@@ -142,7 +143,7 @@ void write_series_csv(const std::string& path, const Eigen::Ref<const Matrix>& s
 }
 
 LoadSeries read_series_csv(const std::string& path) {
-    std::ifstream in = open_input(path);
+    std::ifstream in = detail::open_input_file(path, "CSV file");
     std::string line = read_header_line(in, path);
     // A header of numbers is a file without one: its first row of loads would be lost.
     const auto header = split_csv_line(line);

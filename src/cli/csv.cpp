@@ -10,6 +10,7 @@
 
 #include "core/invalid_input.hpp"
 #include "gridbatch/error.hpp"
+#include "io/input_file.hpp"
 
 namespace gridbatch::cli {
 std::vector<std::string> split_csv_line(const std::string& line) {
@@ -42,15 +43,6 @@ bool parse_finite(const std::string& text, Real& value) {
     return end == text.c_str() + last + 1 && errno != ERANGE && std::isfinite(value);
 }
 
-std::ifstream open_input(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(ErrorKind::io, "cannot open '" + path + "'");
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec) && !std::filesystem::is_fifo(path, ec))
-        throw Error(ErrorKind::io, path + ": not a regular file");
-    return in;
-}
-
 std::string read_header_line(std::istream& in, const std::string& path) {
     std::string line;
     if (!std::getline(in, line))
@@ -71,7 +63,7 @@ void require_header_width(const std::vector<std::string>& cells,
 }
 
 Vector read_csv_column(const std::string& path, const std::string& name, std::vector<int>* lines) {
-    std::ifstream in = open_input(path);
+    std::ifstream in = detail::open_input_file(path, "CSV file");
     std::string line = read_header_line(in, path);
     const auto header = split_csv_line(line);
     std::size_t column = header.size();

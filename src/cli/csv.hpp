@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdio>
-#include <fstream>
 #include <istream>
 #include <string>
 #include <vector>
@@ -17,10 +16,6 @@ namespace gridbatch::cli {
 
 // Creates `dir` and its parents; throws Error{io} naming it.
 void make_output_dir(const std::string& dir);
-
-// An input file opened for reading; throws Error{io} naming it when it cannot be opened or is not
-// a file (a directory opens on Linux and then reads as empty).
-std::ifstream open_input(const std::string& path);
 
 // The first line of a CSV file, without a UTF-8 byte order mark; throws Error{invalid_input}
 // naming the file when it is empty.

@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -22,6 +21,7 @@
 
 #include "gridbatch/error.hpp"
 #include "gridbatch/matpower.hpp"
+#include "io/input_file.hpp"
 
 namespace gridbatch {
 namespace {
@@ -621,12 +621,7 @@ Network parse_matpower(const std::string& text, const std::string& name) {
 }
 
 Network read_matpower(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(ErrorKind::io, path + ": cannot open MATPOWER case file");
-    // A directory opens on Linux and then reads as empty; say what it is instead.
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec) && !std::filesystem::is_fifo(path, ec))
-        throw Error(ErrorKind::io, path + ": not a regular file");
+    std::ifstream in = detail::open_input_file(path, "MATPOWER case file");
     std::ostringstream buffer;
     buffer << in.rdbuf();
     if (in.bad()) throw Error(ErrorKind::io, path + ": read error");

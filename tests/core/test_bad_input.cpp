@@ -1033,6 +1033,8 @@ TEST(BadInputCli, PowerFlowAndN1Arguments) {
     // A directory is not a file (it opens on Linux, then reads as empty).
     EXPECT_CLI("pf builtin --dc --load-scale " + dir.string() + out, 1,
                dir.string() + ": not a regular file");
+    EXPECT_CLI("pf builtin --dc --load-scale " + (dir / "absent.csv").string() + out, 1,
+               (dir / "absent.csv").string() + ": cannot open CSV file");
     // n1 --outages: rows of the branch table, in service, once each.
     for (const std::string mode : {"", " --ac"}) {
         f = csv("outages_half.csv", "outage\n3.5\n");
