@@ -53,11 +53,22 @@ struct AcOptions {
     int threads = 0;  // CPU: 0 = all cores
     int device = 0;   // CUDA engine
     AcAlgorithm algorithm = AcAlgorithm::newton;
-    Real tolerance = 1e-8;   // max |mismatch| in p.u. (MATPOWER's default)
+    // Newton: max |mismatch| of P and Q in p.u. (MATPOWER's default). Fast-decoupled, as
+    // MATPOWER's fdpf tests it: max |mismatch| / Vm, so a converged answer's mismatch itself may
+    // exceed it by the factor max Vm (1.02e-8 at Vm 1.02). report.max_mismatch holds the measure
+    // that was tested.
+    Real tolerance = 1e-8;
     int max_iterations = 0;  // 0 = MATPOWER's default: 10 for Newton, 30 for fast-decoupled
     StartMode start = StartMode::from_case;
     // MATPOWER's pf.enforce_q_lims = 1: after a converged solve, every generator outside its
-    // reactive limits is fixed at the limit and its bus becomes PQ; repeat until none is.
+    // reactive limits is fixed at the limit and its bus becomes PQ; repeat until none is. As in
+    // runpf, a reference bus switched so loses its voltage setpoint (its Vm floats), the first
+    // remaining PV bus becomes the reference and takes up the imbalance (the old reference
+    // generator keeps the Pg of the solve before the switch), and the angles are shifted at the
+    // end so the original reference bus keeps its angle. A scenario stops as Status::infeasible
+    // where every remaining generator is outside the same limit, where no bus is left to be the
+    // reference, or where one of several reference buses must switch (runpf stops with an error
+    // there); its voltages are those of the last solve, its generators at their limits.
     bool enforce_q_limits = false;
     // As DcOptions: `single`, the reference bus takes the whole imbalance; `distributed`, the
     // active generators share it in proportion to `participation`, one factor >= 0 per generator

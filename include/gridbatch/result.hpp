@@ -10,7 +10,9 @@ enum class Status : std::int8_t {
     max_iterations = 1,  // iteration limit reached without meeting the tolerance
     diverged = 2,        // the iterate blew up (non-finite or growing mismatch)
     singular = 3,        // a linear system could not be factorised
-    infeasible = 4,      // dispatch: the limits cannot be met
+    // dispatch: the limits cannot be met; AC: Q-limit enforcement finds no generator left to
+    // hold a voltage, or must switch one of several reference buses (AcOptions::enforce_q_limits)
+    infeasible = 4,
     not_solved = 5,
     islanded = 6,  // AC, distributed slack: the branch outage cuts buses off (AcBatch::outage)
     // smooth_dispatch: the QP's answer charged and discharged at once, and the physical dispatch

@@ -138,11 +138,15 @@ AcPowerFlowResult solve_ac(AcSolver& solver, const py::object& pd, const py::obj
 constexpr const char* kOptionsDoc =
     "backend: 'cpu', 'cuda' or 'auto'. threads: CPU threads (0 = all cores). algorithm: "
     "'newton' ('nr'), 'fast_decoupled_xb' ('fdxb') or 'fast_decoupled_bx' ('fdbx'). tolerance: "
-    "max |mismatch| in p.u. max_iterations: 0 = MATPOWER's default (10 Newton, 30 FD). start: "
+    "max |mismatch| in p.u. (fast-decoupled: |mismatch| / Vm, as MATPOWER's fdpf). max_iterations: "
+    "0 = MATPOWER's default (10 Newton, 30 FD). start: "
     "'from_case' (MATPOWER's), 'flat', 'from_dc', 'warm' (needs vm0, va0) or 'previous_step' "
     "(scenarios are the steps of a time series, each warm from the one before, in blocks of 16 "
     "steps). enforce_q_limits: "
-    "MATPOWER's pf.enforce_q_lims. slack: 'single' (the reference bus takes the imbalance) or "
+    "MATPOWER's pf.enforce_q_lims (a reference bus at its limit hands the reference to the "
+    "first PV bus, as runpf; no generator left to hold a voltage, or one of several reference "
+    "buses at its limit: status 'infeasible'). slack: "
+    "'single' (the reference bus takes the imbalance) or "
     "'distributed' (Newton only; generators share it by participation). participation: (n_gen,) "
     "factors for the distributed slack (default: Pmax of active units), as DcPowerFlow's.";
 

@@ -228,7 +228,7 @@ void add_report(py::class_<Result>& cls) {
                 const auto& v = self.cast<const Result&>().report.max_mismatch;
                 return vector_view(v.data(), v.size(), self);
             },
-            "(S,) float64: final max |mismatch| of each scenario, p.u.")
+            "(S,) float64: final max |mismatch| of each scenario, p.u. (as the solver tested it)")
         .def_property_readonly(
             "converged",
             [](const Result& r) {
