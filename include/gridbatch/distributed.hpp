@@ -20,6 +20,7 @@
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/dc_power_flow.hpp"
+#include "gridbatch/error.hpp"
 #include "gridbatch/sensitivities.hpp"
 #include "gridbatch/smooth_dispatch.hpp"
 #include "gridbatch/study.hpp"
@@ -49,9 +50,10 @@ public:
     virtual std::vector<Real> gather_concat(const std::vector<Real>& values) = 0;
     // Collective: the largest `value` over all ranks.
     virtual Index max_over_ranks(Index value) = 0;
-    // Collective: if any rank passes a non-empty message, every rank throws Error naming the
-    // lowest failing rank and its message, so one rank's bad input ends the job, not hangs it.
-    virtual void check(const std::string& local_error) = 0;
+    // Collective: if any rank passes an error, every rank throws an Error of its kind naming the
+    // lowest failing rank and its message, so one rank's bad input ends the job, not hangs it
+    // (a one-process communicator throws the error itself). nullptr: this rank is fine.
+    virtual void check(const Error* local_error) = 0;
 };
 
 // A one-process communicator; `before_chunk`, if given, runs before each chunk is handed out

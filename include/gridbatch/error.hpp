@@ -9,7 +9,7 @@
 
 namespace gridbatch {
 
-enum class ErrorKind : std::uint8_t { invalid_input, io, backend_unavailable, device, cancelled };
+enum class ErrorKind : std::uint8_t { invalid_input, io, backend_unavailable, device };
 
 const char* to_string(ErrorKind kind) noexcept;
 

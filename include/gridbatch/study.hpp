@@ -3,7 +3,7 @@
 // every scenario run through a batched AC power flow — for four strategies side by side: no
 // battery, the causal filter, the optimal dispatch (dispatch(): least variance of the grid draw
 // about the scenario's mean) and the ramp-aware dispatch (smooth_dispatch() with its default
-// objective: least squared ramps plus a slow level term; CPU only). Also a fleet-sizing sweep of
+// objective: least squared ramps plus a slow level term). Also a fleet-sizing sweep of
 // both dispatches, with the smallest fleet that meets a ramp limit under each, and a DC N-1
 // screening of the worst time steps.
 #pragma once

@@ -26,8 +26,9 @@ Conventions
   :class:`BackendUnavailableError` and :class:`DeviceError` (also ``RuntimeError``).
   Numerical non-convergence is not an error: it is the per-scenario ``status`` of a result.
 * The GIL is released while C++ solves, so other Python threads keep running. Ctrl-C interrupts
-  an AC solve between chunks of scenarios and a study between its stages; the other calls finish
-  first (they are short per scenario, and the C++ API has no cancellation hook for them).
+  a long call between its chunks: of scenarios (power flows, dispatch, smooth_dispatch), of
+  outages (N-1 screening, AC contingencies), of re-plans (receding_horizon) and between the
+  stages of a study; the chunk under way finishes first.
 """
 
 from . import _core

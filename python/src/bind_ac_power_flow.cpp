@@ -1,10 +1,11 @@
 // AC power flow: AcPowerFlow (prepare once, solve many batches) and ac_power_flow (one shot).
 //
-// Ctrl-C. The C++ API has no cancellation hook, so a large batch is handed to C++ in chunks of
-// scenarios (about kChunkSeconds of work each, without the GIL) and Python's signal handlers run
-// between chunks: KeyboardInterrupt arrives within one chunk. Scenarios are independent, so a
-// chunked solve gives the same bits as one call; the chunks' outputs are copied once into the
-// full result (cheap next to the Newton iterations that produced them).
+// Ctrl-C. A large batch is handed to C++ in chunks of scenarios (about kChunkSeconds of work
+// each, without the GIL: a time-based chunk, where the other calls' chunks count scenarios) and
+// Python's signal handlers run between chunks: KeyboardInterrupt arrives within one chunk.
+// Scenarios are independent, so a chunked solve gives the same bits as one call; the chunks'
+// outputs are copied once into the full result (cheap next to the Newton iterations that produced
+// them).
 #include <pybind11/stl.h>
 
 #include <chrono>

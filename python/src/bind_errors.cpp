@@ -2,6 +2,8 @@
 // gridbatch.Error, each also a built-in exception so generic handlers work (bad input is a
 // ValueError, a missing backend or a device failure a RuntimeError). The message is the C++ one,
 // unchanged; the kind is kept as the exception's `kind` attribute.
+#include <iterator>
+
 #include "bindings.hpp"
 
 namespace gridbatch::python {
@@ -9,7 +11,7 @@ namespace gridbatch::python {
 namespace {
 
 // Exception classes live as long as the interpreter (module attributes hold them too).
-PyObject* g_classes[5] = {};
+PyObject* g_classes[4] = {};  // by ErrorKind
 
 PyObject* new_class(py::module_& m, const char* name, std::initializer_list<PyObject*> bases,
                     const char* doc) {
@@ -29,7 +31,7 @@ void bind_errors(py::module_& m) {
     PyObject* base = new_class(m, "Error", {PyExc_Exception},
                                "Base class of every error gridbatch raises. `kind` names the "
                                "C++ ErrorKind ('invalid_input', 'io', 'backend_unavailable', "
-                               "'device', 'cancelled').");
+                               "'device').");
     PyObject* input =
         new_class(m, "InputError", {base, PyExc_ValueError},
                   "Invalid input: a malformed case, a wrong array shape or dtype, an option out "
@@ -42,20 +44,17 @@ void bind_errors(py::module_& m) {
                   "no usable device). backend='auto' falls back to the CPU instead.");
     PyObject* device = new_class(m, "DeviceError", {base, PyExc_RuntimeError},
                                  "A CUDA call failed; the message names the call and the error.");
-    PyObject* cancelled = new_class(m, "CancelledError", {base, PyExc_RuntimeError},
-                                    "A solve was cancelled before it finished.");
     g_classes[static_cast<int>(ErrorKind::invalid_input)] = input;
     g_classes[static_cast<int>(ErrorKind::io)] = file;
     g_classes[static_cast<int>(ErrorKind::backend_unavailable)] = backend;
     g_classes[static_cast<int>(ErrorKind::device)] = device;
-    g_classes[static_cast<int>(ErrorKind::cancelled)] = cancelled;
 
     py::register_exception_translator([](std::exception_ptr p) {
         try {
             if (p) std::rethrow_exception(p);
         } catch (const Error& e) {
             const auto index = static_cast<std::size_t>(e.kind());
-            PyObject* cls = index < 5 ? g_classes[index] : g_classes[0];
+            PyObject* cls = index < std::size(g_classes) ? g_classes[index] : g_classes[0];
             const py::object instance = py::reinterpret_borrow<py::object>(cls)(py::str(e.what()));
             instance.attr("kind") = to_string(e.kind());
             PyErr_SetObject(cls, instance.ptr());

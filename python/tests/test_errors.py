@@ -11,7 +11,7 @@ import gridbatch as gb
 def test_exception_hierarchy():
     assert issubclass(gb.InputError, gb.Error) and issubclass(gb.InputError, ValueError)
     assert issubclass(gb.FileError, gb.InputError) and issubclass(gb.FileError, OSError)
-    for cls in (gb.BackendUnavailableError, gb.DeviceError, gb.CancelledError):
+    for cls in (gb.BackendUnavailableError, gb.DeviceError):
         assert issubclass(cls, gb.Error) and issubclass(cls, RuntimeError)
 
 

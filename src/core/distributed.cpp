@@ -35,8 +35,8 @@ public:
     void gather_columns(Matrix&, const ColumnRanges&) override {}
     std::vector<Real> gather_concat(const std::vector<Real>& values) override { return values; }
     Index max_over_ranks(Index value) override { return value; }
-    void check(const std::string& local_error) override {
-        if (!local_error.empty()) throw Error(ErrorKind::invalid_input, local_error);
+    void check(const Error* local_error) override {
+        if (local_error) throw *local_error;
     }
 
 private:

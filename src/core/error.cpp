@@ -12,8 +12,6 @@ const char* to_string(ErrorKind kind) noexcept {
             return "backend_unavailable";
         case ErrorKind::device:
             return "device";
-        case ErrorKind::cancelled:
-            return "cancelled";
     }
     return "unknown";
 }

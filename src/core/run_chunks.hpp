@@ -2,7 +2,7 @@
 #pragma once
 
 #include <algorithm>
-#include <string>
+#include <optional>
 
 #include "gridbatch/distributed.hpp"
 #include "gridbatch/error.hpp"
@@ -16,7 +16,7 @@ ColumnRanges run_chunks(Communicator& comm, Index n, Index chunk, SolveChunk&& s
     if (chunk < 1) throw Error(ErrorKind::invalid_input, "solve_sharded: chunk must be >= 1");
     comm.begin_chunks((n + chunk - 1) / chunk);
     ColumnRanges mine;
-    std::string error;
+    std::optional<Error> error;
     try {
         for (Index c; (c = comm.next_chunk()) >= 0;) {
             const Index first = c * chunk, count = std::min(chunk, n - first);
@@ -24,9 +24,9 @@ ColumnRanges run_chunks(Communicator& comm, Index n, Index chunk, SolveChunk&& s
             mine.emplace_back(first, count);
         }
     } catch (const Error& e) {
-        error = e.what();
+        error = e;
     }
-    comm.check(error);
+    comm.check(error ? &*error : nullptr);
     return mine;
 }
 

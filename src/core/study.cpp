@@ -268,7 +268,9 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
     dopt.target = SmoothingTarget::mean_load;
     SmoothDispatchOptions sopt;
     sopt.dt_seconds = dt;
+    sopt.backend = options.backend;
     sopt.threads = options.threads;
+    sopt.device = device;
     out.outcomes.resize(std::size(kStrategies));
     const auto outcome = [&out](Strategy k) -> StrategyOutcome& {
         return out.outcomes[static_cast<std::size_t>(k)];

@@ -4,6 +4,7 @@
 // to ask for work.
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <mutex>
@@ -133,36 +134,55 @@ public:
         return static_cast<Index>(out);
     }
 
-    void check(const std::string& local_error) override {
-        // The lowest failing rank (size_ if none) and its message go to everyone.
-        int mine = local_error.empty() ? size_ : rank_, failing = size_;
+    void check(const Error* local_error) override {
+        // The lowest failing rank (size_ if none), its error's kind and message go to everyone.
+        int mine = local_error ? rank_ : size_, failing = size_;
         MPI_Allreduce(&mine, &failing, 1, MPI_INT, MPI_MIN, comm_);
         if (failing == size_) return;
-        int length = rank_ == failing ? static_cast<int>(local_error.size()) : 0;
-        MPI_Bcast(&length, 1, MPI_INT, failing, comm_);
-        std::string text = rank_ == failing ? local_error : std::string(std::size_t(length), ' ');
-        MPI_Bcast(text.data(), length, MPI_CHAR, failing, comm_);
-        throw Error(ErrorKind::invalid_input, "rank " + std::to_string(failing) + ": " + text);
+        const std::string local_text = rank_ == failing ? local_error->what() : "";
+        int head[2] = {rank_ == failing ? static_cast<int>(local_error->kind()) : 0,
+                       static_cast<int>(local_text.size())};
+        MPI_Bcast(head, 2, MPI_INT, failing, comm_);
+        std::string text = rank_ == failing ? local_text : std::string(std::size_t(head[1]), ' ');
+        MPI_Bcast(text.data(), head[1], MPI_CHAR, failing, comm_);
+        throw Error(static_cast<ErrorKind>(head[0]),
+                    "rank " + std::to_string(failing) + ": " + text);
     }
 
 private:
+    // Rank 0 gets every rank's values in rank order. MPI counts are int, and rank 0 may receive
+    // more than 2^31 values (the pf of a large batch, a long violation list): the counts travel as
+    // 64-bit numbers and the values in messages of at most kSlice.
     template <typename T>
     std::vector<T> gatherv(const std::vector<T>& local, MPI_Datatype type) {
-        int n = static_cast<int>(local.size());
-        std::vector<int> counts(rank_ == 0 ? size_ : 0), displs(rank_ == 0 ? size_ : 0);
-        MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm_);
-        std::vector<T> all;
-        if (rank_ == 0) {
-            int total = 0;
-            for (int r = 0; r < size_; ++r) {
-                displs[static_cast<std::size_t>(r)] = total;
-                total += counts[static_cast<std::size_t>(r)];
-            }
-            all.resize(static_cast<std::size_t>(total));
+        constexpr long long kSlice = 1 << 26;
+        constexpr int kTag = 7;
+        const auto n = static_cast<long long>(local.size());
+        std::vector<long long> counts(rank_ == 0 ? static_cast<std::size_t>(size_) : 0);
+        check_mpi(MPI_Gather(&n, 1, MPI_LONG_LONG, counts.data(), 1, MPI_LONG_LONG, 0, comm_),
+                  "MPI_Gather");
+        if (rank_ != 0) {
+            for (long long done = 0; done < n; done += kSlice)
+                check_mpi(
+                    MPI_Send(local.data() + done, static_cast<int>(std::min(kSlice, n - done)),
+                             type, 0, kTag, comm_),
+                    "MPI_Send");
+            return {};
         }
-        check_mpi(MPI_Gatherv(local.data(), n, type, all.data(), counts.data(), displs.data(), type,
-                              0, comm_),
-                  "MPI_Gatherv");
+        long long total = 0;
+        for (long long c : counts) total += c;
+        std::vector<T> all(static_cast<std::size_t>(total));
+        std::copy(local.begin(), local.end(), all.begin());
+        long long offset = n;
+        for (int r = 1; r < size_; ++r) {
+            const long long count = counts[static_cast<std::size_t>(r)];
+            for (long long done = 0; done < count; done += kSlice)
+                check_mpi(MPI_Recv(all.data() + offset + done,
+                                   static_cast<int>(std::min(kSlice, count - done)), type, r, kTag,
+                                   comm_, MPI_STATUS_IGNORE),
+                          "MPI_Recv");
+            offset += count;
+        }
         return all;
     }
 
