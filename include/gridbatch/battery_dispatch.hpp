@@ -197,6 +197,10 @@ DispatchResult receding_horizon(const MatrixView& load, const std::vector<Batter
 // Per-scenario quality of a dispatch. Frequency bands in Hz; band energy = sum of |DFT|^2 of the
 // mean-removed grid draw over the band, scaled by Parseval so that the bands of [0, Nyquist]
 // add up to T * variance (MW^2 per sample).
+// max_ramp_mw_per_s: largest |g(t + dt) - g(t)| / dt; max_ramp_mw_per_min: largest
+// |g(t + 60 s) - g(t)|, g linear between samples where dt does not divide a minute (a steady
+// 1 MW/s ramp reads 60 at any dt), over the whole series where it is shorter than a minute.
+// T = 0: peak_mw and std_mw NaN, the rest 0.
 struct DispatchMetrics {
     Vector peak_mw, max_ramp_mw_per_s, max_ramp_mw_per_min, std_mw;
     Vector throughput_mwh;          // sum |b| h

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <limits>
 #include <unsupported/Eigen/FFT>
 
 #include "core/invalid_input.hpp"
@@ -35,17 +36,17 @@ DispatchMetrics dispatch_metrics(const MatrixView& load, const DispatchResult& r
                             detail::num(b.second) + "] Hz is not an interval of frequencies");
     DispatchMetrics m;
     m.bands = bands;
-    m.peak_mw.resize(S);
-    m.max_ramp_mw_per_s.resize(S);
-    m.max_ramp_mw_per_min.resize(S);
-    m.std_mw.resize(S);
-    m.throughput_mwh.resize(S);
-    m.equivalent_full_cycles.resize(S);
-    m.time_at_soc_limits_s.resize(S);
-    m.losses_mwh.resize(S);
+    // An empty horizon (T = 0) has no peak and no spread (NaN), and nothing else (0).
+    m.peak_mw = Vector::Constant(S, std::numeric_limits<Real>::quiet_NaN());
+    m.std_mw = m.peak_mw;
+    m.max_ramp_mw_per_s = Vector::Zero(S);
+    m.max_ramp_mw_per_min = Vector::Zero(S);
+    m.throughput_mwh = Vector::Zero(S);
+    m.equivalent_full_cycles = Vector::Zero(S);
+    m.time_at_soc_limits_s = Vector::Zero(S);
+    m.losses_mwh = Vector::Zero(S);
     m.band_energy = Matrix::Zero(static_cast<Index>(bands.size()), S);
     const Real h = dt_seconds / 3600.0;
-    const Index per_min = detail::steps_per_minute(dt_seconds);
     Eigen::FFT<Real> fft;
     std::vector<Real> x(static_cast<std::size_t>(T));
     std::vector<std::complex<Real>> spectrum;
@@ -56,8 +57,10 @@ DispatchMetrics dispatch_metrics(const MatrixView& load, const DispatchResult& r
         const auto e = result.soc_mwh.col(s);
         if (T == 0) continue;
         m.peak_mw[s] = g.maxCoeff();
-        m.max_ramp_mw_per_s[s] = detail::max_ramp(g, 1) / dt_seconds;
-        m.max_ramp_mw_per_min[s] = detail::max_ramp(g, per_min);
+        if (T >= 2)
+            m.max_ramp_mw_per_s[s] =
+                (g.tail(T - 1) - g.head(T - 1)).cwiseAbs().maxCoeff() / dt_seconds;
+        m.max_ramp_mw_per_min[s] = detail::max_ramp_per_minute(g, dt_seconds);
         const Real mean = g.mean();
         m.std_mw[s] = std::sqrt((g.array() - mean).square().sum() / static_cast<Real>(T));
         m.throughput_mwh[s] = b.cwiseAbs().sum() * h;

@@ -8,17 +8,26 @@
 
 namespace gridbatch::detail {
 
-Real max_ramp(const Eigen::Ref<const Vector>& g, Index lag) {
+Real max_ramp_per_minute(const Eigen::Ref<const Vector>& g, Real dt_seconds) {
     const Index T = g.size();
     if (T < 2) return 0;
-    lag = std::min(lag, T - 1);
+    // A minute in steps: whole steps plus a fraction where dt does not divide 60 s (not for
+    // round-off: 60 / 0.1 is 599.999...).
+    const Real steps = 60.0 / dt_seconds, nearest = std::round(steps);
+    const bool exact = std::abs(steps - nearest) <= 1e-9 * steps;
+    auto whole = static_cast<Index>(exact ? nearest : std::floor(steps));
+    Real frac = exact ? 0.0 : steps - std::floor(steps);
+    if (whole + (frac > 0 ? 1 : 0) > T - 1) {  // a series shorter than a minute: its whole span
+        whole = T - 1;
+        frac = 0;
+    }
     Real r = 0;
-    for (Index t = 0; t + lag < T; ++t) r = std::max(r, std::abs(g[t + lag] - g[t]));
+    for (Index t = 0; t + whole + (frac > 0 ? 1 : 0) < T; ++t) {
+        Real end = g[t + whole];
+        if (frac > 0) end += frac * (g[t + whole + 1] - end);
+        r = std::max(r, std::abs(end - g[t]));
+    }
     return r;
-}
-
-Index steps_per_minute(Real dt_seconds) {
-    return std::max<Index>(1, std::lround(60.0 / dt_seconds));
 }
 
 namespace {
@@ -75,7 +84,6 @@ IndexVector smallest_fleet(const std::string& what, const MatrixView& load, cons
     if (first_probe.size() != 0 && first_probe.size() != S)
         fail(what + ": first_probe has " + std::to_string(first_probe.size()) +
              " entries; expected " + std::to_string(S) + " (one per scenario) or none");
-    const Index lag = steps_per_minute(dt_seconds);
     const Real limit = ramp_limit_mw_per_min * (1 + 1e-12);
 
     // The counts to try before bisecting, in order: none where the load alone meets the ramp
@@ -86,7 +94,7 @@ IndexVector smallest_fleet(const std::string& what, const MatrixView& load, cons
     std::vector<Plan> plan(static_cast<std::size_t>(S));
     for (Index s = 0; s < S; ++s) {
         Plan& p = plan[static_cast<std::size_t>(s)];
-        if (max_ramp(load.col(s), lag) <= limit)
+        if (max_ramp_per_minute(load.col(s), dt_seconds) <= limit)
             p.counts[p.size++] = 0;
         else
             search[static_cast<std::size_t>(s)].lo = 0;
@@ -137,7 +145,7 @@ IndexVector smallest_fleet(const std::string& what, const MatrixView& load, cons
                 if (n < 0 || c == first_of[static_cast<std::size_t>(i) + 1]) break;
                 const auto col = static_cast<Index>(c);
                 const bool ok = r.report.at(col) == Status::converged &&
-                                max_ramp(r.grid_mw.col(col), lag) <= limit;
+                                max_ramp_per_minute(r.grid_mw.col(col), dt_seconds) <= limit;
                 (ok ? after.hi : after.lo) = n;
                 at = after;
             }

@@ -11,10 +11,12 @@
 
 namespace gridbatch::detail {
 
-// Largest |g(t + lag) - g(t)| over the series, the lag clipped to its length (0 below 2 steps).
-Real max_ramp(const Eigen::Ref<const Vector>& g, Index lag);
-// One minute in steps of dt_seconds (at least 1): the lag of a per-minute ramp.
-Index steps_per_minute(Real dt_seconds);
+// Largest |g(t + 60 s) - g(t)| over the steps t of a series sampled every dt_seconds, g linear
+// between samples: the change over whole steps where dt divides a minute, and for any dt a
+// steady ramp's per-minute rate (a lag rounded to whole steps read 63 MW/min for 1 MW/s at
+// dt = 7 s, 300 at dt = 300 s). A series shorter than a minute: its largest change over its
+// span; 0 below 2 steps.
+Real max_ramp_per_minute(const Eigen::Ref<const Vector>& g, Real dt_seconds);
 
 // The dispatch of scenarios whose loads are the columns of `load`, fleet i for column i.
 using SizingDispatch =

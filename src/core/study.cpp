@@ -469,7 +469,6 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
                            : largest > 0                ? 2 * static_cast<Real>(largest)
                                                         : search_max;
     report("sizing sweep", 0);
-    const Index per_min = detail::steps_per_minute(dt);
     const Index points = options.sizing_points;
     for (Index p = 0; p < points; ++p) {
         const Real units =
@@ -486,7 +485,7 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
         }
         for (Index s = 0; s < S; ++s)
             point.max_ramp_mw_per_min[s] = point.ramp_aware_max_ramp_mw_per_min[s] =
-                detail::max_ramp(out.load_mw.col(s), per_min);
+                detail::max_ramp_per_minute(out.load_mw.col(s), dt);
     }
     // Several fleet sizes per call when there are fewer scenarios than cores: one scenario
     // alone would leave every core but one idle through a day-long QP per size. The columns are
@@ -509,9 +508,10 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
         for (Index i = 0; i < n; ++i) {
             SizingPoint& point = out.sizing[sized[static_cast<std::size_t>(first + i)]];
             for (Index s = 0; s < S; ++s) {
-                point.max_ramp_mw_per_min[s] = detail::max_ramp(grid_mw.col(i * S + s), per_min);
+                point.max_ramp_mw_per_min[s] =
+                    detail::max_ramp_per_minute(grid_mw.col(i * S + s), dt);
                 point.ramp_aware_max_ramp_mw_per_min[s] =
-                    detail::max_ramp(ramp_aware_mw.col(i * S + s), per_min);
+                    detail::max_ramp_per_minute(ramp_aware_mw.col(i * S + s), dt);
             }
         }
         report("sizing sweep", static_cast<double>(first + n) / static_cast<double>(n_sized));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/fleet_sizing.hpp"
+#include "gridbatch/battery_dispatch.hpp"
 
 namespace gridbatch {
 namespace {
@@ -119,6 +120,66 @@ TEST(FleetSizing, AnswerDoesNotDependOnColumnsWhereMoreUnitsHurt) {
             EXPECT_EQ(table.search(load, max_units, cols, probe), plain)
                 << "rep " << rep << ", columns " << cols;
         }
+    }
+}
+
+}  // namespace
+}  // namespace gridbatch
+
+namespace gridbatch {
+namespace {
+
+// The per-minute ramp is |g(t + 60 s) - g(t)| at any step: a steady 1 MW/s ramp reads 60 MW/min
+// whether dt divides a minute or not (a lag rounded to whole steps read 63 at dt = 7 s, 45 at
+// 45 s, 300 at 300 s), a step change reads its height where dt divides a minute.
+TEST(RampPerMinute, SteadyRampReadsItsRateAtAnyStep) {
+    for (const Real dt : {0.1, 1.0, 7.0, 45.0, 60.0, 90.0, 120.0, 300.0, 3600.0}) {
+        const Index T = std::max<Index>(3, static_cast<Index>(std::ceil(7200 / dt)));
+        Vector g(T);
+        for (Index t = 0; t < T; ++t) g[t] = 100 + static_cast<Real>(t) * dt;  // 1 MW/s
+        EXPECT_NEAR(detail::max_ramp_per_minute(g, dt), 60, 1e-9) << "dt " << dt;
+        DispatchResult r;
+        r.grid_mw = g;
+        r.battery_mw = Matrix::Zero(T, 1);
+        r.soc_mwh = Matrix::Zero(T + 1, 1);
+        const DispatchMetrics m = dispatch_metrics(g, r, {BatteryFleet{}}, dt, {});
+        EXPECT_NEAR(m.max_ramp_mw_per_min[0], 60, 1e-9) << "dt " << dt;
+        EXPECT_NEAR(m.max_ramp_mw_per_s[0], 1, 1e-9) << "dt " << dt;
+    }
+    Vector step = Vector::Constant(600, 100);
+    step.tail(300).array() += 25;
+    EXPECT_DOUBLE_EQ(detail::max_ramp_per_minute(step, 1.0), 25);
+    EXPECT_DOUBLE_EQ(detail::max_ramp_per_minute(step, 15.0), 25);
+    // Shorter than a minute: the largest change over the series' span.
+    EXPECT_DOUBLE_EQ(detail::max_ramp_per_minute(step.head(310).tail(20), 1.0), 25);
+    EXPECT_EQ(detail::max_ramp_per_minute(step.head(1), 1.0), 0);
+}
+
+// The sizing search uses the same measure: a steady ramp within the limit needs no battery at
+// any dt (with whole-step lags it said "no fleet is enough" at dt = 7, 90, 120 or 300 s).
+TEST(RampPerMinute, SizingNeedsNoFleetForARampWithinTheLimit) {
+    const BatteryUnit unit{"ideal", 2.0, 1.0, 1.0, 1.0};
+    for (const Real dt : {7.0, 90.0, 300.0}) {
+        const auto T = static_cast<Index>(std::ceil(7200 / dt));
+        Matrix load(T, 1);
+        for (Index t = 0; t < T; ++t) load(t, 0) = 100 + static_cast<Real>(t) * dt;
+        DispatchOptions o;
+        o.dt_seconds = dt;
+        EXPECT_EQ(size_fleet(load, unit, 60.06, 8, GridConnection{}, o)[0], 0) << "dt " << dt;
+    }
+}
+
+// An empty horizon has no peak or spread (NaN) and nothing else; it read uninitialised memory.
+TEST(RampPerMinute, EmptyHorizonMetrics) {
+    DispatchResult r;
+    r.grid_mw = Matrix::Zero(0, 2);
+    r.battery_mw = Matrix::Zero(0, 2);
+    r.soc_mwh = Matrix::Zero(1, 2);
+    const DispatchMetrics m = dispatch_metrics(Matrix::Zero(0, 2), r, {BatteryFleet{}}, 1.0);
+    for (Index s = 0; s < 2; ++s) {
+        EXPECT_TRUE(std::isnan(m.peak_mw[s]) && std::isnan(m.std_mw[s]));
+        EXPECT_EQ(m.max_ramp_mw_per_min[s], 0);
+        EXPECT_EQ(m.losses_mwh[s], 0);
     }
 }
 
