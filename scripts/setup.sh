@@ -8,7 +8,8 @@ packages=(build-essential cmake libeigen3-dev libsuitesparse-dev libgtest-dev li
           pybind11-dev python3-dev python3-numpy python3-matplotlib python3-nbclient
           python3-ipykernel python3-pytest clang clang-format libopenmpi-dev openmpi-bin python3-mpi4py
           clang-14 libclang-rt-14-dev  # clang-14 + its runtimes: scripts/fuzz.sh (libFuzzer)
-          shellcheck)
+          shellcheck
+          locales)  # locale sources: a test reads case files under de_DE (built by localedef)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,6 +10,7 @@
 
 #include "core/invalid_input.hpp"
 #include "gridbatch/error.hpp"
+#include "io/c_number.hpp"
 #include "io/input_file.hpp"
 
 namespace gridbatch::cli {
@@ -39,7 +40,7 @@ bool parse_finite(const std::string& text, Real& value) {
     const char* begin = text.c_str() + first;
     char* end = nullptr;
     errno = 0;
-    value = std::strtod(begin, &end);
+    value = detail::strtod_c(begin, &end);
     return end == text.c_str() + last + 1 && errno != ERANGE && std::isfinite(value);
 }
 

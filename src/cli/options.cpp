@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "io/c_number.hpp"
+
 namespace gridbatch::cli {
 
 Options::Options(const std::vector<std::string>& args, const std::set<std::string>& flags,
@@ -54,7 +56,7 @@ double Options::number(const std::string& name, double fallback) const {
     if (it == values_.end()) return fallback;
     char* end = nullptr;
     errno = 0;
-    const double v = std::strtod(it->second.c_str(), &end);
+    const double v = detail::strtod_c(it->second.c_str(), &end);
     if (end == it->second.c_str() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
         throw Error(ErrorKind::invalid_input,
                     "option --" + name + ": '" + it->second + "' is not a finite number");

@@ -13,6 +13,7 @@
 #endif
 
 #include "gridbatch/error.hpp"
+#include "io/c_number.hpp"
 
 namespace gridbatch::detail {
 namespace {
@@ -96,7 +97,7 @@ std::size_t memory_limit_from_env() {
     const char* text = std::getenv("GRIDBATCH_MEMORY_LIMIT");
     if (!text || !*text) return 0;
     char* end = nullptr;
-    const double value = std::strtod(text, &end);
+    const double value = detail::strtod_c(text, &end);
     double scale = 1;
     if (end && *end) {
         switch (std::toupper(static_cast<unsigned char>(*end))) {

@@ -21,6 +21,7 @@
 
 #include "gridbatch/error.hpp"
 #include "gridbatch/matpower.hpp"
+#include "io/c_number.hpp"
 #include "io/input_file.hpp"
 
 namespace gridbatch {
@@ -178,7 +179,7 @@ public:
         const char* begin = s_.c_str() + pos_;
         char* end = nullptr;
         errno = 0;
-        const double v = std::strtod(begin, &end);
+        const double v = detail::strtod_c(begin, &end);
         const std::size_t used = static_cast<std::size_t>(end - begin);
         const char next = pos_ + used < s_.size() ? s_[pos_ + used] : ' ';
         const bool delimited = std::isspace(static_cast<unsigned char>(next)) || next == ';' ||
