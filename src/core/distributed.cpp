@@ -209,10 +209,12 @@ N1Result n1_screen(DcPowerFlow& pf, const MatrixView& pd, const N1Options& optio
         for (std::size_t i = 0; i + 3 < all_found.size(); i += 4)
             piece.push_back({Index(all_found[i]), Index(all_found[i + 1]), Index(all_found[i + 2]),
                              all_found[i + 3]});
+        const std::vector<Index> position =
+            detail::plan_positions(plan, pf.network().branches().size());
         for (std::size_t i = 0; i + 2 < all_worst.size(); i += 3) {
             const Index s = static_cast<Index>((i / 3) % static_cast<std::size_t>(S));
             detail::merge_worst(merged, s, all_worst[i], Index(all_worst[i + 1]),
-                                Index(all_worst[i + 2]));
+                                Index(all_worst[i + 2]), position);
         }
     }
     return detail::finish_n1(plan, std::move(base), std::move(merged), pf.options().threads);

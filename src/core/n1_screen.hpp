@@ -30,9 +30,13 @@ OutageScreenResult empty_screen(Index n_scenarios);
 void screen_block(DcPowerFlow& pf, const N1Plan& plan, std::size_t b, const DcPowerFlowResult& base,
                   Matrix& factors, OutageScreenResult& screen);
 
-// Keeps `candidate` for scenario s if it beats the current worst (ties: lower outage, then lower
-// branch) — the rule the engines apply within one worker.
-void merge_worst(OutageScreenResult& screen, Index s, Real worst, Index outage, Index branch);
+// Keeps `candidate` for scenario s if it beats the current worst (ties: the outage earlier in the
+// plan, then the lower branch) — the engines' rule, which screen blocks in plan order and keep the
+// first outage that reaches a loading. `position`: each outage's place in the plan, by branch.
+void merge_worst(OutageScreenResult& screen, Index s, Real worst, Index outage, Index branch,
+                 const std::vector<Index>& position);
+// Each outage's place in the plan's blocks, by branch index (-1: not screened).
+std::vector<Index> plan_positions(const N1Plan& plan, Index n_branch);
 
 // The result: violations sorted by scenario, outage, branch; loadings in percent. `threads`: CPU
 // threads for the sorting (0: every core).

@@ -287,6 +287,14 @@ N1Plan plan_n1(const Network& net, const N1Options& options) {
     return plan;
 }
 
+std::vector<Index> plan_positions(const N1Plan& plan, Index n_branch) {
+    std::vector<Index> position(static_cast<std::size_t>(n_branch), -1);
+    Index next = 0;
+    for (const auto& block : plan.blocks)
+        for (Index k : block) position[static_cast<std::size_t>(k)] = next++;
+    return position;
+}
+
 OutageScreenResult empty_screen(Index n_scenarios) {
     OutageScreenResult screen;
     screen.worst = Vector::Zero(n_scenarios);
@@ -317,12 +325,14 @@ void screen_block(DcPowerFlow& pf, const N1Plan& plan, std::size_t b, const DcPo
     if (S > 0) DcAccess::engine(pf).screen_outages(ob, screen);
 }
 
-void merge_worst(OutageScreenResult& screen, Index s, Real worst, Index outage, Index branch) {
+void merge_worst(OutageScreenResult& screen, Index s, Real worst, Index outage, Index branch,
+                 const std::vector<Index>& position) {
     if (outage < 0) return;
     const Index have = screen.worst_outage[s];
+    const auto at = [&position](Index k) { return position[static_cast<std::size_t>(k)]; };
     if (have < 0 || worst > screen.worst[s] ||
         (worst == screen.worst[s] &&
-         std::tie(outage, branch) < std::tie(have, screen.worst_branch[s]))) {
+         std::make_tuple(at(outage), branch) < std::make_tuple(at(have), screen.worst_branch[s]))) {
         screen.worst[s] = worst;
         screen.worst_outage[s] = outage;
         screen.worst_branch[s] = branch;

@@ -12,6 +12,7 @@
 #include <iomanip>
 #include <iterator>
 #include <limits>
+#include <locale>
 #include <numeric>
 
 #include "core/fleet_sizing.hpp"
@@ -541,6 +542,7 @@ void write_study(const StudyResult& r, const Network& net, const std::string& di
     auto open = [&](const std::string& name) {
         std::ofstream f(fs::path(dir) / name);
         if (!f) throw Error(ErrorKind::io, (fs::path(dir) / name).string() + ": cannot write");
+        f.imbue(std::locale::classic());  // a decimal point under any global C++ locale
         f << std::setprecision(10);
         return f;
     };

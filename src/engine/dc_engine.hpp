@@ -110,9 +110,9 @@ struct OutageViolation {
     Real loading = 0;                            // fraction of rateA
 };
 // Accumulated over blocks: `worst*` keep, per scenario, the largest loading seen so far (ties go
-// to the lower outage, then the lower branch index); `violations` are appended in pieces, in any
-// order (one list grown to millions of entries copied itself, and mapped fresh pages, at every
-// doubling: half of an N-1 screening's time).
+// to the outage earlier in the plan, then the lower branch index); `violations` are appended in
+// pieces, in any order (one list grown to millions of entries copied itself, and mapped fresh
+// pages, at every doubling: half of an N-1 screening's time).
 struct OutageScreenResult {
     std::vector<std::vector<OutageViolation>> violations;
     Vector worst;  // S, fraction; initialised by the caller (0 or the base case)

@@ -2,6 +2,7 @@
 #include <cctype>
 #include <fstream>
 #include <iomanip>
+#include <locale>
 #include <sstream>
 
 #include "gridbatch/error.hpp"
@@ -22,6 +23,7 @@ std::string format_matpower(const Network& net, const std::string& name) {
                         "' is not a MATLAB function name (a letter, then letters, digits or "
                         "underscores, at most 63)");
     std::ostringstream o;
+    o.imbue(std::locale::classic());  // MATLAB's decimal point under any global C++ locale
     o << std::setprecision(17);
     o << "function mpc = " << name << "\n%% written by gridbatch\nmpc.version = '2';\n"
       << "mpc.baseMVA = " << net.base_mva() << ";\n\n";

@@ -87,3 +87,31 @@ TEST(FinishN1, SortedListWhetherViolationsComeInScenarioRunsOrInAnyOrder) {
 
 }  // namespace
 }  // namespace gridbatch
+
+namespace gridbatch {
+namespace {
+
+// MPI ranks' worst outages merge as one process keeps them: ties go to the outage earlier in the
+// plan (the caller's order, which the engines screen in), then the lower branch; the merge
+// preferred the lower branch index of the outage, which differs for a list out of order.
+TEST(MergeWorst, TiesGoToTheOutageEarlierInThePlan) {
+    detail::N1Plan plan;
+    plan.blocks = {{5, 2}, {7}};
+    const std::vector<Index> position = detail::plan_positions(plan, 8);
+    EXPECT_EQ(position, (std::vector<Index>{-1, -1, 1, -1, -1, 0, -1, 2}));
+    detail::OutageScreenResult screen = detail::empty_screen(1);
+    detail::merge_worst(screen, 0, 1.2, 2, 4, position);
+    detail::merge_worst(screen, 0, 1.2, 5, 6, position);
+    EXPECT_EQ(std::make_tuple(screen.worst_outage[0], screen.worst_branch[0]),
+              std::make_tuple(Index(5), Index(6)));
+    detail::merge_worst(screen, 0, 1.2, 2, 0, position);  // later in the plan: not kept
+    detail::merge_worst(screen, 0, 1.2, 5, 3, position);  // same outage, lower branch
+    EXPECT_EQ(std::make_tuple(screen.worst_outage[0], screen.worst_branch[0]),
+              std::make_tuple(Index(5), Index(3)));
+    detail::merge_worst(screen, 0, 1.3, 7, 1, position);
+    EXPECT_EQ(screen.worst_outage[0], 7);
+    EXPECT_EQ(screen.worst[0], 1.3);
+}
+
+}  // namespace
+}  // namespace gridbatch
