@@ -271,10 +271,11 @@ struct CudaAcEngine::DeviceFdLayout {
 
 CudaAcEngine::CudaAcEngine(std::shared_ptr<const PreparedAcNetwork> network, int device)
     : net_(std::move(network)), device_(device) {
-    if (distributed() && net_->method != AcMethod::newton) {  // the CPU engine's domain too
-        cpu_fallback_ = cpu::make_ac_engine(net_);
-        return;
-    }
+    // AcOptions::validate allows a distributed slack with Newton and one REF bus only, and no Q
+    // limits that could move it: one P balance row, as the kernels have it.
+    if (distributed() && (net_->method != AcMethod::newton || net_->ref.size() != 1))
+        throw Error(ErrorKind::invalid_input,
+                    "CUDA AC engine: a distributed slack needs Newton and one reference bus");
     GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_));
     stream_.emplace();
     const cudaStream_t stream = stream_->get();
@@ -330,7 +331,6 @@ const CudaAcEngine::DeviceFdLayout& CudaAcEngine::fd_layout_for(
 }
 
 void CudaAcEngine::solve(const AcEngineBatch& batch, AcEngineOutput& out) {
-    if (cpu_fallback_) return cpu_fallback_->solve(batch, out);
     const std::lock_guard<std::mutex> lock(solve_mutex_);
     GRIDBATCH_CUDA_CHECK(cudaSetDevice(device_));
     const Index n_scenarios = batch.p_spec.cols();
@@ -379,8 +379,6 @@ ChunkOutages chunk_outages(const PreparedAcNetwork& net, const AcEngineBatch& ba
 
 void CudaAcEngine::solve_group(const std::vector<std::int8_t>& bus_type, const AcEngineBatch& batch,
                                const std::vector<Index>& columns, AcEngineOutput& out) {
-    if (distributed() && std::count(bus_type.begin(), bus_type.end(), kRef) != 1)
-        return solve_on_cpu(bus_type, batch, columns, out);
     const bool newton = net_->method == AcMethod::newton;
     const DeviceLayout* layout = newton ? &layout_for(bus_type) : nullptr;
     const DeviceFdLayout* fd_layout = newton ? nullptr : &fd_layout_for(bus_type);
@@ -481,47 +479,6 @@ void CudaAcEngine::solve_chunk(const AcEngineBatch& batch, const std::vector<Ind
         out.report.iterations[s] = iterations[t];
         out.report.max_mismatch[s] = mismatch[t];
         out.slack[s] = lambda.empty() ? 0.0 : lambda[t];
-    }
-}
-
-void CudaAcEngine::solve_on_cpu(const std::vector<std::int8_t>& bus_type,
-                                const AcEngineBatch& batch, const std::vector<Index>& columns,
-                                AcEngineOutput& out) {
-    if (!cpu_engine_) cpu_engine_ = cpu::make_ac_engine(net_);
-    const auto pick = [&](const Eigen::Ref<const Matrix>& m) {
-        Matrix r(m.rows(), static_cast<Index>(columns.size()));
-        for (std::size_t k = 0; k < columns.size(); ++k) r.col(k) = m.col(columns[k]);
-        return r;
-    };
-    const Eigen::Matrix<std::int8_t, Eigen::Dynamic, Eigen::Dynamic> types =
-        Eigen::Map<const Eigen::Matrix<std::int8_t, Eigen::Dynamic, 1>>(bus_type.data(),
-                                                                        net_->n_bus)
-            .replicate(1, static_cast<Index>(columns.size()));
-    const Matrix p = pick(batch.p_spec), q = pick(batch.q_spec), vm0 = pick(batch.vm0),
-                 va0 = pick(batch.va0);
-    std::vector<int> outage;
-    std::vector<const std::vector<int>*> cut_off;
-    if (batch.outage)
-        for (const Index s : columns) outage.push_back(batch.outage[s]);
-    if (batch.cut_off)
-        for (const Index s : columns) cut_off.push_back(batch.cut_off[s]);
-    AcEngineOutput part;
-    part.vm.resize(net_->n_bus, static_cast<Index>(columns.size()));
-    part.va.resize(net_->n_bus, static_cast<Index>(columns.size()));
-    part.slack.resize(static_cast<Index>(columns.size()));
-    part.report = ScenarioReport(static_cast<Index>(columns.size()));
-    cpu_engine_->solve(AcEngineBatch{p, q, vm0, va0, &types, batch.outage ? outage.data() : nullptr,
-                                     batch.cut_off ? cut_off.data() : nullptr},
-                       part);
-    for (std::size_t k = 0; k < columns.size(); ++k) {
-        const auto s = columns[k];
-        const auto t = static_cast<Index>(k);
-        out.vm.col(s) = part.vm.col(t);
-        out.va.col(s) = part.va.col(t);
-        out.slack[s] = part.slack[t];
-        out.report.status[s] = part.report.status[t];
-        out.report.iterations[s] = part.report.iterations[t];
-        out.report.max_mismatch[s] = part.report.max_mismatch[t];
     }
 }
 

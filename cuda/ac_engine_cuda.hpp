@@ -10,9 +10,8 @@
 // solving its own right-hand side. A branch outage (AcEngineBatch::outage) is one more scenario on
 // the same pattern: the kernels take its share of Ybus out of the four entries it touches, and
 // the buses it cuts off become identity rows (ac::BranchCut, chunk_outages). The distributed
-// slack adds one unknown (see NewtonLayout); the
-// rare cases the GPU path leaves out (several reference buses with a distributed slack) run on
-// the CPU engine behind this one, so every option works with Backend::cuda.
+// slack adds one unknown (see NewtonLayout): with Newton and one reference bus, as AcOptions allows
+// it.
 #pragma once
 
 #include <map>
@@ -105,16 +104,10 @@ private:
     void iterate_fd(const DeviceFdLayout& layout, int count);
     ac::BatchState batch_state(int count);
     bool distributed() const { return !net_->slack_participation.empty(); }
-    // A distributed slack needs exactly one reference bus on the GPU (its P balance is one
-    // equation); other bus-class sets of a batch (Q limits can move the reference) go here, with
-    // the group's bus classes (the batch has none where they are the case's).
-    void solve_on_cpu(const std::vector<std::int8_t>& bus_type, const AcEngineBatch& batch,
-                      const std::vector<Index>& columns, AcEngineOutput& out);
 
     std::shared_ptr<const PreparedAcNetwork> net_;
     int device_;
-    std::unique_ptr<AcEngine> cpu_fallback_, cpu_engine_;
-    std::optional<Stream> stream_;  // none for the CPU fallback
+    std::optional<Stream> stream_;
     DeviceBuffer<int> y_row_ptr_, y_col_;
     DeviceBuffer<double> y_re_, y_im_, participation_;
     std::vector<std::int8_t> default_types_;

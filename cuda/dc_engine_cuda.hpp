@@ -45,7 +45,8 @@ public:
     void solve_reduced(Real* x, Index ld, Index count) override;
     void branch_sensitivity(const Real* r, Index ld_r, Index count, Real* y, Index ld_y) override;
     void screen_outages(const OutageBlock& block, OutageScreenResult& result) override;
-    std::size_t bytes_per_scenario() const noexcept override;
+    // Device memory per scenario of solve(): what max_chunk() sizes chunks by.
+    std::size_t bytes_per_scenario() const noexcept;
 
     // The three stages of solve() for one chunk of at most max_chunk() scenarios, for timing:
     // upload the inputs, compute on the device (asynchronous on stream()), download the outputs.

@@ -145,7 +145,7 @@ struct DispatchResult {
     Matrix battery_mw;            // T x S, > 0 discharging
     Matrix soc_mwh;               // (T + 1) x S, row 0 = initial
     Matrix grid_mw;               // T x S, load - battery
-    Vector objective;             // S, sum_t h (g^2 + throughput_cost |b|)
+    Vector objective;             // S, sum_t h ((g - z)^2 + throughput_cost |b|), z the target
     ScenarioReport report;        // status: converged (= optimal), infeasible, or diverged (the
                                   // objective overflows: loads beyond ~1e150 MW); iterations unused
     IndexVector infeasible_step;  // S, first step whose limits cannot be met (T: the terminal
@@ -166,8 +166,9 @@ DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>&
 // Causal baseline (no look-ahead): the grid follows a first-order low-pass of the load with time
 // constant `time_constant_s`, nudged towards the SoC set point (initial SoC) with gain
 // `soc_gain_per_hour` (1/h), and the battery covers the rest within its power and energy limits;
-// what it cannot cover goes to the grid. Status is always converged; limits of the grid
-// connection are not enforced by a filter (see the metrics).
+// what it cannot cover goes to the grid. Status is converged (diverged only where the objective
+// overflows, as in dispatch()); limits of the grid connection are not enforced by a filter (see
+// the metrics).
 struct CausalFilterOptions {
     Real time_constant_s = 600;
     Real soc_gain_per_hour = 1.0;

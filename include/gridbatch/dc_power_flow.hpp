@@ -5,7 +5,6 @@
 // reuses it for any number of scenarios (one scenario per column).
 #pragma once
 
-#include <cstdint>
 #include <memory>
 
 #include "gridbatch/backend.hpp"

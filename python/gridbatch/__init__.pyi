@@ -29,7 +29,9 @@ class BackendUnavailableError(Error, RuntimeError): ...
 class DeviceError(Error, RuntimeError): ...
 
 # --- backends -----------------------------------------------------------------------------
-class Backend(enum.IntEnum):
+# The enums are pybind11's: members with .name and .value (an int); a member does not compare
+# equal to its int (result.status arrays hold ints: compare with Status.converged.value).
+class Backend(enum.Enum):
     cpu = 0
     cuda = 1
     automatic = 2
@@ -47,7 +49,7 @@ def available_backends() -> List[Backend]: ...
 def resolve_backend(backend: BackendLike = "auto") -> Backend: ...
 def build_info() -> Dict[str, Any]: ...
 
-class Status(enum.IntEnum):
+class Status(enum.Enum):
     converged = 0
     max_iterations = 1
     diverged = 2
@@ -216,7 +218,7 @@ def make_dc_matrices(network: Network) -> DcMatrices: ...
 def bus_injections(network: Network) -> npt.NDArray[np.complex128]: ...
 
 # --- DC power flow and sensitivities --------------------------------------------------------
-class SlackMode(enum.IntEnum):
+class SlackMode(enum.Enum):
     single = 0
     distributed = 1
 
@@ -272,12 +274,12 @@ def n1_screen(power_flow: DcPowerFlow, pd: Optional[ArrayLike] = None, *,
               comm: CommLike = None) -> N1Result: ...
 
 # --- AC power flow --------------------------------------------------------------------------
-class AcAlgorithm(enum.IntEnum):
+class AcAlgorithm(enum.Enum):
     newton = 0
     fast_decoupled_xb = 1
     fast_decoupled_bx = 2
 
-class StartMode(enum.IntEnum):
+class StartMode(enum.Enum):
     flat = 0
     from_case = 1
     from_dc = 2
@@ -359,7 +361,7 @@ class BatteryUnit:
 def battery_unit(name: str) -> BatteryUnit: ...
 def battery_unit_names() -> List[str]: ...
 
-class TerminalCondition(enum.IntEnum):
+class TerminalCondition(enum.Enum):
     equal = 0
     at_least_initial = 1
     free = 2
@@ -470,7 +472,7 @@ def training_load(parameters: Union[None, TrainingLoadParameters,
                   seed: int = 1, backend: BackendLike = "auto", threads: int = 0) -> F64: ...
 
 # --- the data-centre study ------------------------------------------------------------------
-class Strategy(enum.IntEnum):
+class Strategy(enum.Enum):
     none = 0
     filter = 1
     optimal = 2
@@ -530,7 +532,7 @@ def write_study(result: StudyResult, network: Network, directory: PathLike) -> N
 def welch_psd(x: ArrayLike, dt: float, segment: int = 1024) -> Tuple[F64, F64]: ...
 
 # --- ramp-aware dispatch --------------------------------------------------------------------
-class SmoothDispatchSolver(enum.IntEnum):
+class SmoothDispatchSolver(enum.Enum):
     interior_point = 0
     admm = 1
 

@@ -261,8 +261,9 @@ void bind_study(py::module_& m) {
                                   owned_vector(std::move(r.second)));
         },
         py::arg("x"), py::arg("dt"), py::arg("segment") = 1024,
-        "Welch power spectral density (Hann window, 50 % overlap, segments of `segment` "
-        "samples, a power of two) of the mean-removed series x sampled every dt seconds: "
+        "Welch power spectral density (Hann window, 50 % overlap, segments of the largest "
+        "power of two up to `segment` and len(x) samples) of the mean-removed series x sampled "
+        "every dt seconds: "
         "(frequencies Hz, PSD x^2/Hz).");
 }
 

@@ -70,18 +70,21 @@ void bind_backend(py::module_& m) {
 void bind_status(py::module_& m) {
     py::enum_<Status>(m, "Status",
                       "Outcome of one scenario. Results hold these as an int8 array "
-                      "(`result.status`); compare with Status.converged.value or use "
-                      "`result.converged`.")
+                      "(`result.status`): compare with the member's value "
+                      "(`result.status == Status.converged.value`) or use `result.converged`.")
         .value("converged", Status::converged, "Converged (optimal, for dispatch).")
         .value("max_iterations", Status::max_iterations,
                "Iteration limit reached without meeting the tolerance.")
         .value("diverged", Status::diverged, "The iterate blew up.")
         .value("singular", Status::singular, "A linear system could not be factorised.")
-        .value("infeasible", Status::infeasible, "Dispatch: the limits cannot be met.")
+        .value("infeasible", Status::infeasible,
+               "Dispatch: the limits cannot be met. AC with Q limits: no generator is left to "
+               "hold a voltage, or one of several reference buses must switch.")
         .value("not_solved", Status::not_solved, "Not attempted.")
         .value("islanded", Status::islanded,
-               "AC: the scenario's branch outage leaves buses without a reference bus (not "
-               "solved; its results are NaN).")
+               "AC with a distributed slack: the scenario's branch outage leaves buses without a "
+               "reference bus (not solved; its results are NaN). With a single slack such "
+               "buses are de-energised and the rest solved.")
         .value("relaxation_gap", Status::relaxation_gap,
                "smooth_dispatch: the QP charged and discharged at once and the physical dispatch "
                "made of it breaks a limit (limit_violation); not an optimum of the model.");

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <tuple>
 #include <utility>
 
 #include "core/ac_result_parts.hpp"

@@ -124,11 +124,6 @@ public:
 
     Backend backend() const noexcept override { return Backend::cpu; }
 
-    std::size_t bytes_per_scenario() const noexcept override {
-        const DcModel& m = *model_;
-        return sizeof(Real) * static_cast<std::size_t>(m.n_bus + m.n_branch + m.n_island + 1);
-    }
-
     void solve(const DcBatchIn& in, const DcBatchOut& out) override {
         const DcModel& m = *model_;
         const Index nb = m.n_bus, nl = m.n_branch, ng = m.n_gen, ni = m.n_island;

@@ -144,9 +144,6 @@ public:
 
     // Adds the block's violations and updates the per-scenario worst loadings.
     virtual void screen_outages(const OutageBlock& block, OutageScreenResult& result) = 0;
-
-    // Working memory per scenario of solve(), for chunking large batches.
-    virtual std::size_t bytes_per_scenario() const noexcept = 0;
 };
 
 namespace cpu {

@@ -14,7 +14,8 @@ bool built() noexcept;
 BackendStatus device_status();
 // Number of CUDA devices (0 when there is none or CUDA is not built).
 int device_count() noexcept;
-// Throws Error{invalid_input} unless 0 <= device < device_count().
+// Throws Error{backend_unavailable} (with the reason) where there is no usable device, and
+// Error{invalid_input} unless 0 <= device < device_count().
 void check_device_index(int device);
 // Bytes free on the current device (0 when there is none), capped by GRIDBATCH_MEMORY_LIMIT.
 std::size_t device_free_bytes();

@@ -12,9 +12,9 @@
 //   g_t  grid draw = load_t - b_t, MW
 //   E_t  stored energy, MWh, t = 0..T; E_{t+1} = a E_t - h psi(b_t), h = dt / 3600 h,
 //        a = 1 - self_discharge * h, psi(b) = b / eta_d (b >= 0) or eta_c b (b < 0).
-// Objective: sum_t h ((g_t - z)^2 + kappa |b_t|), z <= min_t load_t (see battery_dispatch.hpp). For
-// a fixed total energy sum g^2 is the variance of the grid draw plus a constant; the taut string
-// minimises every convex function of g at once.
+// Objective: sum_t h ((g_t - z)^2 + kappa |b_t|), z the target (see battery_dispatch.hpp). For a
+// fixed total energy sum g^2 is the variance of the grid draw plus a constant; the taut string
+// minimises every convex function of g at once, exactly so where z <= min_t load_t.
 #pragma once
 
 #include <cmath>
@@ -31,7 +31,7 @@ struct FleetParams {
     double eta_c, eta_d;           // in (0, 1]
     double decay;                  // a = 1 - self-discharge per step, in (0, 1]
     double kappa;                  // throughput cost, objective units per MWh
-    double target;                 // z: objective pulls g towards it; <= every load (exactness)
+    double target;                 // z: objective pulls g towards it
     int terminal;                  // 0 equal, 1 at least initial, 2 free
     double g_min, g_max;           // grid draw limits, MW (g_min = 0 when export is forbidden)
 };
