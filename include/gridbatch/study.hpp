@@ -36,10 +36,12 @@ struct StudyOptions {
     int threads = 0;
     Index sizing_points = 9;    // fleet sizes in the sweep, from 0
     Real sizing_max_units = 0;  // sweep and search range; 0 = automatic (see run_study)
-    Index n1_steps = 3;         // worst time steps per strategy screened for N-1
-    bool n1_ac = true;          // those steps' AC contingencies too (every branch out in turn)
-    Index ac_chunk = 4096;      // power flows per AC batch (bounds memory; whole time-series
-                                // blocks: rounded up to a multiple of kTimeSeriesBlock)
+    // Worst time steps per strategy screened for N-1: by AC branch loading, or by the campus's
+    // grid draw in a network without branch ratings.
+    Index n1_steps = 3;
+    bool n1_ac = true;      // those steps' AC contingencies too (every branch out in turn)
+    Index ac_chunk = 4096;  // power flows per AC batch (bounds memory; whole time-series
+                            // blocks: rounded up to a multiple of kTimeSeriesBlock)
 
     // Throws Error{invalid_input} naming the option (CLI spelling, e.g. "--campus-mw").
     void validate(const Network& net) const;
@@ -56,8 +58,9 @@ const char* to_string(Strategy strategy) noexcept;
 struct StrategyOutcome {
     DispatchResult dispatch;  // battery, SoC, grid draw (T x S); "none": battery 0
     DispatchMetrics metrics;
-    Matrix poi_vm;                 // T x S, p.u. (NaN where the AC power flow did not converge)
-    Matrix max_loading;            // T x S, highest branch loading, % of rateA (NaN: as poi_vm)
+    Matrix poi_vm;  // T x S, p.u. (NaN where the AC power flow did not converge)
+    // T x S, highest branch loading, % of rateA (NaN: as poi_vm, or no branch has a rateA)
+    Matrix max_loading;
     IndexVector ac_not_converged;  // S
     // S, over the converged steps (NaN where none converged; the step: NaN without two converged
     // steps in a row)
@@ -75,8 +78,8 @@ struct VoltageViolation {
 struct StudyN1Row {
     Strategy strategy;
     Index scenario, step;
-    Real base_max_loading;             // % (DC)
-    Real worst_loading_percent;        // after the worst single-branch outage (DC)
+    Real base_max_loading;             // % (DC); NaN where no branch has a rateA
+    Real worst_loading_percent;        // after the worst single-branch outage (DC); NaN as above
     Index worst_outage, worst_branch;  // branch rows, -1 if none
     Index n_violations;                // post-outage loadings above 100 %
     // AC contingencies of the step (options.n1_ac; else NaN and -1): every in-service branch out

@@ -151,6 +151,7 @@ int cmd_study(const Args& args) {
         Index poi_cut_off = 0;
         for (Strategy k : kStrategies) {
             Real dc = NAN, ac = NAN, vm = NAN;
+            Index failed = 0;
             const auto worse = [](Real& acc, Real v, bool higher) {
                 if (!std::isnan(v) && (std::isnan(acc) || (higher ? v > acc : v < acc))) acc = v;
             };
@@ -160,10 +161,17 @@ int cmd_study(const Args& args) {
                 worse(ac, n.ac_worst_loading_percent, true);
                 worse(vm, n.ac_min_vm, false);
                 poi_cut_off = std::max(poi_cut_off, n.ac_poi_cut_off);
+                failed += n.ac_not_converged;
             }
+            // An outage whose power flow failed has no voltages: the lowest voltage is of the
+            // others, and may hide a collapse; say so on the line.
             std::cout << "  " << std::left << std::setw(11) << to_string(k) << std::right
                       << std::setprecision(1) << std::setw(8) << dc << " %" << std::setw(8) << ac
-                      << " %" << std::setprecision(4) << std::setw(10) << vm << " p.u.\n";
+                      << " %" << std::setprecision(4) << std::setw(10) << vm << " p.u.";
+            if (failed > 0)
+                std::cout << "  (" << counted(failed, "outage power flow")
+                          << " did not converge: ac_not_converged in n1.csv)";
+            std::cout << "\n";
         }
         if (poi_cut_off > 0)
             std::cout << "warning: " << poi_cut_off

@@ -314,6 +314,8 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
     const Index columns = T * S;
     const auto& bus = net.buses();
     const auto& br = net.branches();
+    // Loadings are of rateA; a network without any (case14, case30) has none to report.
+    const bool rated = ((br.rate_a.array() > 0) && (br.in_service.array() != 0)).any();
     const Index total = static_cast<Index>(std::size(kStrategies)) * columns;
     Index done = 0;
     for (Strategy k : kStrategies) {
@@ -344,7 +346,7 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
                     continue;
                 }
                 o.poi_vm(t, s) = r.vm(poi, c);
-                Real worst = 0;
+                Real worst = rated ? 0 : kNaN;  // no rateA anywhere: no loading, not 0 %
                 for (Index l = 0; l < net.n_branch(); ++l) {
                     if (br.rate_a[l] <= 0) continue;
                     worst = std::max(worst, loading_percent(r, l, c, br.rate_a[l]));
@@ -406,7 +408,9 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
             const StrategyOutcome& o = out.outcomes[static_cast<std::size_t>(k)];
             std::vector<Index> cols(static_cast<std::size_t>(T * S));
             std::iota(cols.begin(), cols.end(), 0);
+            // The worst steps by branch loading; without ratings, by the campus's grid draw.
             auto loading = [&](Index c) {
+                if (!rated) return o.dispatch.grid_mw(c % T, c / T);
                 const Real v = o.max_loading(c % T, c / T);
                 return std::isnan(v) ? -1.0 : v;
             };
@@ -428,7 +432,7 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
             for (const auto& v : n1.violations) ++violations[static_cast<std::size_t>(v.scenario)];
             for (Index c = 0; c < take; ++c) {
                 const Index col = cols[static_cast<std::size_t>(c)];
-                Real base = 0;
+                Real base = rated ? 0 : kNaN;
                 for (Index l = 0; l < net.n_branch(); ++l)
                     if (br.rate_a[l] > 0)
                         base = std::max(base, std::abs(n1.base.pf(l, c)) / br.rate_a[l] * 100);
@@ -436,7 +440,7 @@ StudyResult study(const Network& net, const StudyOptions& options, Communicator*
                                col / T,
                                col % T,
                                base,
-                               n1.worst_loading_percent[c],
+                               rated ? n1.worst_loading_percent[c] : kNaN,
                                n1.worst_outage[c],
                                n1.worst_branch[c],
                                violations[static_cast<std::size_t>(c)]};

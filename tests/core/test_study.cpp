@@ -282,6 +282,36 @@ TEST(Study, AcN1CountsTheOutagesThatCutThePoiOff) {
         << text;
 }
 
+// A network without branch ratings (case14) has no loadings to report: NaN, not 0 %, and the
+// N-1 steps are those of the largest grid draw (by loading they were all 0, so the first steps).
+TEST(Study, NetworkWithoutRatingsReportsNoLoading) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case14"));
+    StudyOptions o;
+    o.poi_bus = 9;
+    o.campus_mw = 30;
+    o.steps = 120;
+    o.scenarios = 1;
+    o.n1_steps = 2;
+    o.n1_ac = false;
+    o.sizing_points = 2;
+    o.backend = Backend::cpu;
+    const StudyResult r = run_study(net, o);
+    for (const StrategyOutcome& outcome : r.outcomes) {
+        EXPECT_TRUE(outcome.max_loading.array().isNaN().all());
+        EXPECT_TRUE(std::isnan(outcome.peak_loading[0]));
+    }
+    ASSERT_EQ(r.n1.size(), 2 * std::size(kStrategies));
+    for (const StudyN1Row& row : r.n1) {
+        EXPECT_TRUE(std::isnan(row.base_max_loading) && std::isnan(row.worst_loading_percent));
+        const Matrix& grid = r.outcomes[static_cast<std::size_t>(row.strategy)].dispatch.grid_mw;
+        // Among the largest draws of its strategy: none of the steps left out draws more.
+        Index above = 0;
+        for (Index t = 0; t < grid.rows(); ++t) above += grid(t, 0) > grid(row.step, 0);
+        EXPECT_LT(above, 2) << to_string(row.strategy) << " step " << row.step;
+    }
+}
+
 TEST_F(StudyShortRun, WritesEveryOutputFile) {
     const auto dir = std::filesystem::temp_directory_path() / "gridbatch_test_study";
     write_study(*result_, *net_, dir.string());
