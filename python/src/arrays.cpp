@@ -60,6 +60,27 @@ py::array owned_matrix(Matrix&& matrix) { return take_ownership(std::move(matrix
 
 py::array owned_vector(Vector&& vector) { return take_ownership(std::move(vector), false); }
 
+std::uint64_t seed_arg(const py::handle& value, const char* name) {
+    const auto refuse = [&] {
+        throw Error(ErrorKind::invalid_input, std::string(name) +
+                                                  " must be an integer in [0, 2**64) (got " +
+                                                  py::repr(value).cast<std::string>() + ")");
+    };
+    if (py::isinstance<py::bool_>(value)) refuse();
+    PyObject* index = PyNumber_Index(value.ptr());  // int, numpy integer, ...
+    if (index == nullptr) {
+        PyErr_Clear();
+        refuse();
+    }
+    const unsigned long long seed = PyLong_AsUnsignedLongLong(index);
+    Py_DECREF(index);
+    if (PyErr_Occurred()) {  // negative or too large
+        PyErr_Clear();
+        refuse();
+    }
+    return seed;
+}
+
 ScenarioInput::ScenarioInput(const py::handle& value, const char* name, Index rows,
                              const char* rows_what)
     : ScenarioInput(prepare(value, name, rows, rows_what), rows) {}

@@ -341,7 +341,7 @@ void bind_dispatch(py::module_& m) {
     m.def(
         "receding_horizon",
         [](const py::object& load, const py::object& fleet, const py::object& grid,
-           Index horizon_steps, Index replan_every, Real forecast_noise, std::uint64_t seed,
+           Index horizon_steps, Index replan_every, Real forecast_noise, const py::object& seed,
            Real dt_seconds, const py::object& method, const py::object& target,
            const py::object& backend, int threads) {
             const ScenarioInput in = load_input(load);
@@ -353,7 +353,7 @@ void bind_dispatch(py::module_& m) {
             mpc.horizon_steps = horizon_steps;
             mpc.replan_every = replan_every;
             mpc.forecast_noise = forecast_noise;
-            mpc.seed = seed;
+            mpc.seed = seed_arg(seed, "seed");
             mpc.before_replan = check_signals_hook();
             py::gil_scoped_release nogil;
             return gridbatch::receding_horizon(in.view(), fleets, grids, mpc, o);
@@ -415,7 +415,7 @@ void bind_dispatch(py::module_& m) {
     m.def(
         "training_load",
         [](const py::object& parameters, Index n_scenarios, Index steps, Real dt_seconds,
-           std::uint64_t seed, const py::object& backend, int threads) {
+           const py::object& seed, const py::object& backend, int threads) {
             const std::vector<TrainingLoadParameters> p =
                 parameters.is_none()
                     ? std::vector<TrainingLoadParameters>{TrainingLoadParameters{}}
@@ -423,7 +423,7 @@ void bind_dispatch(py::module_& m) {
             LoadProfileOptions o;
             o.steps = steps;
             o.dt_seconds = dt_seconds;
-            o.seed = seed;
+            o.seed = seed_arg(seed, "seed");
             o.backend = to_backend(backend);
             o.threads = threads;
             Matrix out;

@@ -81,7 +81,10 @@ void bind_study(py::module_& m) {
              {"ac_chunk", &StudyOptions::ac_chunk, "Power flows per AC batch (bounds memory)."}})
         options_class.def_readwrite(name, member, doc);
     options_class.def_readwrite("unit", &StudyOptions::unit, "Battery unit preset name.")
-        .def_readwrite("seed", &StudyOptions::seed, "Random seed of the load profiles.")
+        .def_property(
+            "seed", [](const StudyOptions& o) { return o.seed; },
+            [](StudyOptions& o, const py::object& v) { o.seed = seed_arg(v, "StudyOptions.seed"); },
+            "Random seed of the load profiles, an integer in [0, 2**64).")
         .def_readwrite("n1_ac", &StudyOptions::n1_ac,
                        "AC contingencies of the N-1 steps too (every branch out in turn).")
         .def_readwrite("threads", &StudyOptions::threads, "CPU threads; 0 = all cores.")

@@ -86,6 +86,10 @@ IndexVector solve_in_chunks(Index S, Index chunk, Solve&& solve) {
 // Accepts a Backend or one of the strings "cpu", "cuda", "auto".
 Backend to_backend(const py::handle& value);
 
+// A random seed: an integer (Python's or numpy's) in [0, 2^64); anything else is refused naming
+// the argument (pybind11 said "incompatible function arguments" for -1 or 2**64).
+std::uint64_t seed_arg(const py::handle& value, const char* name);
+
 // A numpy view of `count` elements at `data`, owned by `base` (which keeps the memory alive).
 template <class T>
 py::array vector_view(const T* data, Index count, const py::handle& base, bool writeable = true) {

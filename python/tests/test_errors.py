@@ -174,3 +174,23 @@ def test_a_batch_over_the_memory_limit_is_refused_with_sizes(builtin, monkeypatc
     with pytest.raises(gb.InputError, match="needs .* GB of host memory.*GRIDBATCH_MEMORY_LIMIT"):
         dc.solve(pd)
     assert dc.solve(pd[:10]).pf.shape[0] == 10
+
+
+def test_seeds_are_integers_in_range():
+    # pybind11 refused -1 or 2**64 with "incompatible function arguments", naming no argument.
+    for bad in (-1, 2**64, 1.5, True):
+        with pytest.raises(gb.InputError, match=r"seed must be an integer in \[0, 2\*\*64\)"):
+            gb.training_load(steps=4, seed=bad)
+    a = gb.training_load(steps=4, seed=np.int64(7))
+    assert np.array_equal(a, gb.training_load(steps=4, seed=7))
+    gb.training_load(steps=4, seed=2**64 - 1)
+    options = gb.StudyOptions()
+    with pytest.raises(gb.InputError, match="StudyOptions.seed"):
+        options.seed = -1
+
+
+def test_cooling_time_constant_must_be_finite():
+    p = gb.TrainingLoadParameters()
+    p.cooling_time_constant_s = float("inf")
+    with pytest.raises(gb.InputError, match="cooling_time_constant_s must be finite and > 0"):
+        gb.training_load(p, steps=4)

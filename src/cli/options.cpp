@@ -57,9 +57,13 @@ double Options::number(const std::string& name, double fallback) const {
     char* end = nullptr;
     errno = 0;
     const double v = detail::strtod_c(it->second.c_str(), &end);
-    if (end == it->second.c_str() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
+    if (end == it->second.c_str() || *end != '\0' || !std::isfinite(v))
         throw Error(ErrorKind::invalid_input,
                     "option --" + name + ": '" + it->second + "' is not a finite number");
+    if (errno == ERANGE)  // e.g. 1e-320: strtod flags what is below the smallest normal double too
+        throw Error(ErrorKind::invalid_input,
+                    "option --" + name + ": '" + it->second +
+                        "' is out of range (beyond 1.8e308, or below 2.2e-308)");
     return v;
 }
 

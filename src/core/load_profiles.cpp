@@ -19,8 +19,8 @@ void TrainingLoadParameters::validate(const std::string& where) const {
             it_kw_per_gpu, "finite and >= 0");
     require(idle_level >= 0 && idle_level <= 1, where, "idle_level", idle_level, "in [0, 1]");
     require(std::isfinite(pue) && pue >= 1, where, "pue", pue, "finite and >= 1");
-    require(cooling_time_constant_s > 0, where, "cooling_time_constant_s", cooling_time_constant_s,
-            "> 0");
+    require(std::isfinite(cooling_time_constant_s) && cooling_time_constant_s > 0, where,
+            "cooling_time_constant_s", cooling_time_constant_s, "finite and > 0");
     require(noise >= 0 && noise < 0.2, where, "noise", noise, "in [0, 0.2)");
     if (jobs.size() > static_cast<std::size_t>(kMaxTrainingJobs))
         throw Error(ErrorKind::invalid_input, where + ": " + std::to_string(jobs.size()) +
