@@ -301,7 +301,7 @@ class AcPowerFlowResult(_Report):
     q_limited_buses: List[List[int]]
 
 class AcPowerFlow:
-    def __init__(self, network: Network, *, backend: BackendLike = "auto", threads: int = 0,
+    def __init__(self, network: Network, *, backend: BackendLike = "auto", threads: int = 0, device: int = 0,
                  algorithm: Union[AcAlgorithm, str] = "newton", tolerance: float = 1e-8,
                  max_iterations: int = 0, start: Union[StartMode, str] = "from_case",
                  enforce_q_limits: bool = False, slack: Union[SlackMode, str] = "single",
@@ -319,7 +319,7 @@ def ac_power_flow(network: Network, pd: Optional[ArrayLike] = None,
                   qd: Optional[ArrayLike] = None, *, pg: Optional[ArrayLike] = None,
                   vg: Optional[ArrayLike] = None, vm0: Optional[ArrayLike] = None,
                   va0: Optional[ArrayLike] = None, outage: Optional[ArrayLike] = None,
-                  backend: BackendLike = "auto", threads: int = 0, algorithm: Union[AcAlgorithm, str] = "newton",
+                  backend: BackendLike = "auto", threads: int = 0, device: int = 0, algorithm: Union[AcAlgorithm, str] = "newton",
                   tolerance: float = 1e-8, max_iterations: int = 0,
                   start: Union[StartMode, str] = "from_case", enforce_q_limits: bool = False,
                   slack: Union[SlackMode, str] = "single",
@@ -448,7 +448,7 @@ FleetLike = Union[BatteryFleet, Sequence[BatteryFleet]]
 def dispatch(load: ArrayLike, fleet: FleetLike,
              grid: Union[None, GridConnection, Sequence[GridConnection]] = None, *,
              dt_seconds: float = 1.0, method: str = "auto", target: Optional[str] = None,
-             backend: BackendLike = "auto", threads: int = 0,
+             backend: BackendLike = "auto", threads: int = 0, device: int = 0,
              comm: CommLike = None) -> DispatchResult: ...
 def causal_filter(load: ArrayLike, fleet: FleetLike, *, dt_seconds: float = 1.0,
                   time_constant_s: float = 600.0,
@@ -458,18 +458,18 @@ def receding_horizon(load: ArrayLike, fleet: FleetLike,
                      horizon_steps: int = 3600, replan_every: int = 60,
                      forecast_noise: float = 0.0, seed: int = 1, dt_seconds: float = 1.0,
                      method: str = "auto", target: Optional[str] = None,
-                     backend: BackendLike = "auto", threads: int = 0) -> DispatchResult: ...
+                     backend: BackendLike = "auto", threads: int = 0, device: int = 0) -> DispatchResult: ...
 def dispatch_metrics(load: ArrayLike, result: DispatchResult, fleet: FleetLike, *,
                      dt_seconds: float = 1.0,
                      bands: Optional[Sequence[Tuple[float, float]]] = None) -> DispatchMetrics: ...
 def size_fleet(load: ArrayLike, unit: Union[BatteryUnit, str], ramp_limit_mw_per_min: float, *,
                max_units: int = 1000, grid: Optional[GridConnection] = None,
                dt_seconds: float = 1.0, method: str = "auto", target: Optional[str] = None,
-               backend: BackendLike = "auto", threads: int = 0) -> I64: ...
+               backend: BackendLike = "auto", threads: int = 0, device: int = 0) -> I64: ...
 def training_load(parameters: Union[None, TrainingLoadParameters,
                                     Sequence[TrainingLoadParameters]] = None, *,
                   n_scenarios: int = 1, steps: int = 3600, dt_seconds: float = 1.0,
-                  seed: int = 1, backend: BackendLike = "auto", threads: int = 0) -> F64: ...
+                  seed: int = 1, backend: BackendLike = "auto", threads: int = 0, device: int = 0) -> F64: ...
 
 # --- the data-centre study ------------------------------------------------------------------
 class Strategy(enum.Enum):

@@ -23,13 +23,14 @@ namespace {
 constexpr double kChunkSeconds = 0.25;
 constexpr Index kFirstChunk = 64;
 
-AcOptions ac_options(const Network& net, const py::object& backend, int threads,
+AcOptions ac_options(const Network& net, const py::object& backend, int threads, int device,
                      const py::object& algorithm, Real tolerance, int max_iterations,
                      const py::object& start, bool enforce_q_limits, const py::object& slack,
                      const py::object& participation) {
     AcOptions o;
     o.backend = to_backend(backend);
     o.threads = threads;
+    o.device = device;
     o.algorithm = enum_arg<AcAlgorithm>(algorithm, "algorithm",
                                         {{"newton", AcAlgorithm::newton},
                                          {"nr", AcAlgorithm::newton},
@@ -137,7 +138,8 @@ AcPowerFlowResult solve_ac(AcSolver& solver, const py::object& pd, const py::obj
 }
 
 constexpr const char* kOptionsDoc =
-    "backend: 'cpu', 'cuda' or 'auto'. threads: CPU threads (0 = all cores). algorithm: "
+    "backend: 'cpu', 'cuda' or 'auto'. threads: CPU threads (0 = all cores). device: the CUDA "
+    "device (device_for(comm) under MPI). algorithm: "
     "'newton' ('nr'), 'fast_decoupled_xb' ('fdxb') or 'fast_decoupled_bx' ('fdbx'). tolerance: "
     "max |mismatch| in p.u. (fast-decoupled: |mismatch| / Vm, as MATPOWER's fdpf). max_iterations: "
     "0 = MATPOWER's default (10 Newton, 30 FD). start: "
@@ -261,18 +263,18 @@ void bind_ac_power_flow(py::module_& m) {
                          "conventions). Building it prepares Ybus, the Jacobian pattern and its "
                          "symbolic analysis once; solve() reuses them for any number of "
                          "scenarios. Non-convergence is a per-scenario status, not an error.")
-        .def(py::init([](const Network& net, const py::object& backend, int threads,
+        .def(py::init([](const Network& net, const py::object& backend, int threads, int device,
                          const py::object& algorithm, Real tolerance, int max_iterations,
                          const py::object& start, bool enforce_q_limits, const py::object& slack,
                          const py::object& participation) {
                  AcOptions o =
-                     ac_options(net, backend, threads, algorithm, tolerance, max_iterations, start,
-                                enforce_q_limits, slack, participation);
+                     ac_options(net, backend, threads, device, algorithm, tolerance, max_iterations,
+                                start, enforce_q_limits, slack, participation);
                  py::gil_scoped_release nogil;
                  return std::make_unique<AcSolver>(net, std::move(o));
              }),
              py::arg("network"), py::kw_only(), py::arg("backend") = "auto", py::arg("threads") = 0,
-             py::arg("algorithm") = "newton", py::arg("tolerance") = 1e-8,
+             py::arg("device") = 0, py::arg("algorithm") = "newton", py::arg("tolerance") = 1e-8,
              py::arg("max_iterations") = 0, py::arg("start") = "from_case",
              py::arg("enforce_q_limits") = false, py::arg("slack") = "single",
              py::arg("participation") = py::none(), kOptionsDoc)
@@ -433,11 +435,11 @@ void bind_ac_power_flow(py::module_& m) {
         "ac_power_flow",
         [](const Network& net, const py::object& pd, const py::object& qd, const py::object& pg,
            const py::object& vg, const py::object& vm0, const py::object& va0,
-           const py::object& outage, const py::object& backend, int threads,
+           const py::object& outage, const py::object& backend, int threads, int device,
            const py::object& algorithm, Real tolerance, int max_iterations, const py::object& start,
            bool enforce_q_limits, const py::object& slack, const py::object& participation) {
-            AcOptions o = ac_options(net, backend, threads, algorithm, tolerance, max_iterations,
-                                     start, enforce_q_limits, slack, participation);
+            AcOptions o = ac_options(net, backend, threads, device, algorithm, tolerance,
+                                     max_iterations, start, enforce_q_limits, slack, participation);
             std::unique_ptr<AcSolver> solver;
             {
                 py::gil_scoped_release nogil;
@@ -448,8 +450,8 @@ void bind_ac_power_flow(py::module_& m) {
         py::arg("network"), py::arg("pd") = py::none(), py::arg("qd") = py::none(), py::kw_only(),
         py::arg("pg") = py::none(), py::arg("vg") = py::none(), py::arg("vm0") = py::none(),
         py::arg("va0") = py::none(), py::arg("outage") = py::none(), py::arg("backend") = "auto",
-        py::arg("threads") = 0, py::arg("algorithm") = "newton", py::arg("tolerance") = 1e-8,
-        py::arg("max_iterations") = 0, py::arg("start") = "from_case",
+        py::arg("threads") = 0, py::arg("device") = 0, py::arg("algorithm") = "newton",
+        py::arg("tolerance") = 1e-8, py::arg("max_iterations") = 0, py::arg("start") = "from_case",
         py::arg("enforce_q_limits") = false, py::arg("slack") = "single",
         py::arg("participation") = py::none(),
         "One-shot AC power flow: AcPowerFlow(network, **options).solve(pd, qd, ...).");

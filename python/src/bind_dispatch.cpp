@@ -63,7 +63,8 @@ ScenarioInput load_input(const py::object& load) {
 }
 
 DispatchOptions dispatch_options(Real dt_seconds, const py::object& method,
-                                 const py::object& target, const py::object& backend, int threads) {
+                                 const py::object& target, const py::object& backend, int threads,
+                                 int device) {
     DispatchOptions o;
     if (!target.is_none())  // None: the C++ default
         o.target = enum_arg<SmoothingTarget>(target, "target",
@@ -78,6 +79,7 @@ DispatchOptions dispatch_options(Real dt_seconds, const py::object& method,
                                          {"dynamic_program", DispatchMethod::dynamic_program}});
     o.backend = to_backend(backend);
     o.threads = threads;
+    o.device = device;
     return o;
 }
 
@@ -295,12 +297,12 @@ void bind_dispatch(py::module_& m) {
         "dispatch",
         [](const py::object& load, const py::object& fleet, const py::object& grid, Real dt_seconds,
            const py::object& method, const py::object& target, const py::object& backend,
-           int threads, const py::object& comm) {
+           int threads, int device, const py::object& comm) {
             const ScenarioInput in = load_input(load);
             const auto fleets = one_or_many<BatteryFleet>(fleet, "fleet");
             const auto grids = grids_of(grid);
             const DispatchOptions o =
-                dispatch_options(dt_seconds, method, target, backend, threads);
+                dispatch_options(dt_seconds, method, target, backend, threads, device);
             const CommArg c(comm);
             const Index chunk = scenario_chunk(in.scenarios());
             py::gil_scoped_release nogil;
@@ -308,7 +310,8 @@ void bind_dispatch(py::module_& m) {
         },
         py::arg("load"), py::arg("fleet"), py::arg("grid") = py::none(), py::kw_only(),
         py::arg("dt_seconds") = 1.0, py::arg("method") = "auto", py::arg("target") = py::none(),
-        py::arg("backend") = "auto", py::arg("threads") = 0, py::arg("comm") = py::none(),
+        py::arg("backend") = "auto", py::arg("threads") = 0, py::arg("device") = 0,
+        py::arg("comm") = py::none(),
         (std::string("Optimal battery dispatch smoothing the grid draw (exact: taut string or "
                      "convex dynamic program). ") +
          kLoadDoc +
@@ -343,12 +346,12 @@ void bind_dispatch(py::module_& m) {
         [](const py::object& load, const py::object& fleet, const py::object& grid,
            Index horizon_steps, Index replan_every, Real forecast_noise, const py::object& seed,
            Real dt_seconds, const py::object& method, const py::object& target,
-           const py::object& backend, int threads) {
+           const py::object& backend, int threads, int device) {
             const ScenarioInput in = load_input(load);
             const auto fleets = one_or_many<BatteryFleet>(fleet, "fleet");
             const auto grids = grids_of(grid);
             const DispatchOptions o =
-                dispatch_options(dt_seconds, method, target, backend, threads);
+                dispatch_options(dt_seconds, method, target, backend, threads, device);
             RecedingHorizonOptions mpc;
             mpc.horizon_steps = horizon_steps;
             mpc.replan_every = replan_every;
@@ -362,7 +365,7 @@ void bind_dispatch(py::module_& m) {
         py::arg("horizon_steps") = 3600, py::arg("replan_every") = 60,
         py::arg("forecast_noise") = 0.0, py::arg("seed") = 1, py::arg("dt_seconds") = 1.0,
         py::arg("method") = "auto", py::arg("target") = py::none(), py::arg("backend") = "auto",
-        py::arg("threads") = 0,
+        py::arg("threads") = 0, py::arg("device") = 0,
         (std::string("Receding-horizon (MPC) dispatch: every replan_every steps, the optimal "
                      "dispatch of the next horizon_steps on a forecast (the load times 1 + "
                      "forecast_noise N(0, 1), from seed), ending the window at the SoC it "
@@ -388,7 +391,7 @@ void bind_dispatch(py::module_& m) {
         "size_fleet",
         [](const py::object& load, const py::object& unit, Real ramp_limit_mw_per_min,
            Index max_units, const py::object& grid, Real dt_seconds, const py::object& method,
-           const py::object& target, const py::object& backend, int threads) {
+           const py::object& target, const py::object& backend, int threads, int device) {
             const ScenarioInput in = load_input(load);
             const BatteryUnit u = py::isinstance<py::str>(unit)
                                       ? battery_unit(unit.cast<std::string>())
@@ -396,7 +399,7 @@ void bind_dispatch(py::module_& m) {
             const GridConnection g =
                 grid.is_none() ? GridConnection{} : grid.cast<GridConnection>();
             const DispatchOptions o =
-                dispatch_options(dt_seconds, method, target, backend, threads);
+                dispatch_options(dt_seconds, method, target, backend, threads, device);
             // Scenarios are sized independently: chunks of them, Ctrl-C between chunks.
             const Index S = in.scenarios();
             const IndexVector out =
@@ -409,13 +412,13 @@ void bind_dispatch(py::module_& m) {
         py::arg("load"), py::arg("unit"), py::arg("ramp_limit_mw_per_min"), py::kw_only(),
         py::arg("max_units") = 1000, py::arg("grid") = py::none(), py::arg("dt_seconds") = 1.0,
         py::arg("method") = "auto", py::arg("target") = py::none(), py::arg("backend") = "auto",
-        py::arg("threads") = 0,
+        py::arg("threads") = 0, py::arg("device") = 0,
         "(S,) int64: smallest unit count per scenario keeping every 60 s grid ramp within "
         "ramp_limit_mw_per_min under optimal dispatch; -1 where max_units is not enough.");
     m.def(
         "training_load",
         [](const py::object& parameters, Index n_scenarios, Index steps, Real dt_seconds,
-           const py::object& seed, const py::object& backend, int threads) {
+           const py::object& seed, const py::object& backend, int threads, int device) {
             const std::vector<TrainingLoadParameters> p =
                 parameters.is_none()
                     ? std::vector<TrainingLoadParameters>{TrainingLoadParameters{}}
@@ -426,6 +429,7 @@ void bind_dispatch(py::module_& m) {
             o.seed = seed_arg(seed, "seed");
             o.backend = to_backend(backend);
             o.threads = threads;
+            o.device = device;
             Matrix out;
             {
                 py::gil_scoped_release nogil;
@@ -435,7 +439,7 @@ void bind_dispatch(py::module_& m) {
         },
         py::arg("parameters") = py::none(), py::kw_only(), py::arg("n_scenarios") = 1,
         py::arg("steps") = 3600, py::arg("dt_seconds") = 1.0, py::arg("seed") = 1,
-        py::arg("backend") = "auto", py::arg("threads") = 0,
+        py::arg("backend") = "auto", py::arg("threads") = 0, py::arg("device") = 0,
         "Synthetic AI-training campus load, (n_scenarios, steps) MW (no copy: the array owns "
         "the C++ buffer). parameters: a TrainingLoadParameters (default: the Colossus-sized "
         "campus) or one per scenario. Deterministic in seed, independent of threads.");

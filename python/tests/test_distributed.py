@@ -136,3 +136,15 @@ def test_rank_helpers_without_mpirun():
     comm = gb.local_communicator()
     assert gb.device_for(comm) == 0  # one process; no device here or device 0
     assert gb.launcher_rank() == 0
+
+
+def test_every_solver_a_rank_builds_takes_a_device(builtin):
+    # device_for(comm) is meant for the device= of each solver; AC, dispatch and the load
+    # generator had no such argument, so every rank of a node used GPU 0.
+    load = gb.training_load(steps=8, device=0)
+    fleet = gb.BatteryFleet(energy_mwh=1, charge_mw=1, discharge_mw=1)
+    gb.dispatch(load, fleet, device=0)
+    gb.receding_horizon(load, fleet, horizon_steps=4, replan_every=2, device=0)
+    gb.size_fleet(load, "megapack-2h", 1e6, max_units=2, device=0)
+    gb.AcPowerFlow(builtin, device=0)
+    gb.ac_power_flow(builtin, device=0)
