@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "core/invalid_input.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/load_profiles.hpp"
 
@@ -400,6 +401,7 @@ void bind_dispatch(py::module_& m) {
                 grid.is_none() ? GridConnection{} : grid.cast<GridConnection>();
             const DispatchOptions o =
                 dispatch_options(dt_seconds, method, target, backend, threads, device);
+            detail::check_site_load(in.view(), "size_fleet");  // the caller's scenario numbers
             // Scenarios are sized independently: chunks of them, Ctrl-C between chunks.
             const Index S = in.scenarios();
             const IndexVector out =

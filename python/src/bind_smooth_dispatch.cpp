@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "core/invalid_input.hpp"
 #include "gridbatch/smooth_dispatch.hpp"
 
 namespace gridbatch::python {
@@ -180,6 +181,7 @@ void bind_smooth_dispatch(py::module_& m) {
             const GridConnection g =
                 grid.is_none() ? GridConnection{} : grid.cast<GridConnection>();
             const SmoothDispatchOptions o = options_of(options, kwargs);
+            detail::check_site_load(in.view(), "smallest_fleet_for_ramp");  // caller's numbers
             // Scenarios are sized independently: chunks of one per core, Ctrl-C between them.
             const IndexVector out =
                 solve_in_chunks(in.scenarios(), core_count(), [&](Index first, Index count) {

@@ -163,8 +163,18 @@ def test_non_finite_input_names_scenario_and_bus(builtin):
     load = np.full((3, 50), 20.0)
     load[2, 7] = np.inf
     fleet = gb.BatteryFleet.from_units(gb.battery_unit("megapack-2h"), 1)
-    with pytest.raises(gb.InputError, match=r"^load\[step 7, scenario 2\] is inf"):
+    with pytest.raises(gb.InputError, match=r"^dispatch: load\[step 7, scenario 2\] is inf"):
         gb.dispatch(load, fleet, backend="cpu")
+    # Chunked calls check the whole batch first: the scenario number is the caller's (chunks of
+    # 2 scenarios said "in scenarios 2..3 ...: load of scenario 0", or, for the sizing, just
+    # "scenario 0").
+    load = np.full((5, 50), 20.0)
+    load[4, 7] = np.nan
+    for call, name in ((lambda: gb.smooth_dispatch(load, fleet), "smooth_dispatch"),
+                       (lambda: gb.smallest_fleet_for_ramp(load, "megapack-2h", 5.0), "smallest_fleet_for_ramp"),
+                       (lambda: gb.size_fleet(load, "megapack-2h", 5.0), "size_fleet")):
+        with pytest.raises(gb.InputError, match=rf"^{name}: load\[step 7, scenario 4\] is nan"):
+            call()
 
 
 def test_a_batch_over_the_memory_limit_is_refused_with_sizes(builtin, monkeypatch):

@@ -110,19 +110,6 @@ void check_count(std::size_t n, Index S, const char* what) {
              std::to_string(S) + " (one per scenario)");
 }
 
-void check_load(const MatrixView& load) {
-    for (Index s = 0; s < load.cols(); ++s)
-        for (Index t = 0; t < load.rows(); ++t) {
-            const Real v = load(t, s);
-            if (!std::isfinite(v))
-                fail("load[step " + std::to_string(t) + ", scenario " + std::to_string(s) +
-                     "] is " + num(v) + "; loads must be finite");
-            if (v < 0)
-                fail("load[step " + std::to_string(t) + ", scenario " + std::to_string(s) +
-                     "] is " + num(v) + " MW; smoothing needs a non-negative site load");
-        }
-}
-
 dispatch::FleetParams convert(const BatteryFleet& f, const GridConnection& g, Real hours) {
     dispatch::FleetParams p;
     p.e_min = f.soc_min * f.energy_mwh;
@@ -168,7 +155,7 @@ std::vector<dispatch::FleetParams> prepare(const MatrixView& load,
             fail(where + ": backup_mw = " + num(grids[i].backup_mw) +
                  ": dispatch() does not model backup generation; smooth_dispatch() does");
     }
-    check_load(load);
+    detail::check_site_load(load, "dispatch");
     const Real hours = options.dt_seconds / 3600.0;
     std::vector<dispatch::FleetParams> params(static_cast<std::size_t>(S));
     for (Index s = 0; s < S; ++s) {

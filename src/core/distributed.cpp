@@ -7,6 +7,7 @@
 
 #include "core/ac_result_parts.hpp"
 #include "core/dc_access.hpp"
+#include "core/invalid_input.hpp"
 #include "core/memory.hpp"
 #include "core/n1_screen.hpp"
 #include "core/run_chunks.hpp"
@@ -282,6 +283,7 @@ Result dispatch_sharded(const char* name, const MatrixView& load,
         using V = std::decay_t<decltype(v)>;
         return v.size() == 1 ? v : V(v.begin() + first, v.begin() + first + count);
     };
+    detail::check_site_load(load, name);  // whole batch: scenario numbers are the caller's
     const ColumnRanges mine = detail::run_chunks(comm, S, chunk, [&](Index first, Index count) {
         Result r;
         try {

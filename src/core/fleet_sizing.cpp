@@ -80,6 +80,7 @@ IndexVector smallest_fleet(const std::string& what, const MatrixView& load, cons
     if (max_units < 1)
         fail(what + ": max_units must be >= 1 (got " + std::to_string(max_units) + ")");
     require(dt_seconds > 0 && std::isfinite(dt_seconds), what, "dt_seconds", dt_seconds, "> 0");
+    check_site_load(load, what);  // the searches dispatch subsets: name the caller's scenario
     const Index T = load.rows(), S = load.cols();
     if (first_probe.size() != 0 && first_probe.size() != S)
         fail(what + ": first_probe has " + std::to_string(first_probe.size()) +

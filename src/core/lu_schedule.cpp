@@ -3,6 +3,7 @@
 #include <amd.h>
 
 #include <algorithm>
+#include <climits>
 #include <stdexcept>
 #include <string>
 
@@ -104,6 +105,16 @@ LuSchedule::LuSchedule(int n, const std::vector<int>& row_ptr, const std::vector
 
     row_ptr_.assign(static_cast<std::size_t>(n) + 1, 0);
     diag_.assign(static_cast<std::size_t>(n), 0);
+    // Positions and schedule offsets are int (what the kernels index with): a factor or a
+    // schedule past 2^31 entries is refused, not wrapped.
+    const auto too_large = [](const char* what, std::size_t size) {
+        throw Error(ErrorKind::invalid_input,
+                    std::string("static-pivot LU: the factor needs more than 2^31 ") + what + " (" +
+                        std::to_string(size) + "+), more than its int indices hold");
+    };
+    std::size_t factor_size = static_cast<std::size_t>(n);
+    for (int i = 0; i < n; ++i) factor_size += l_rows[i].size() + u_rows[i].size();
+    if (factor_size > static_cast<std::size_t>(INT_MAX)) too_large("nonzeros", factor_size);
     for (int i = 0; i < n; ++i) {
         col_.insert(col_.end(), l_rows[i].begin(), l_rows[i].end());
         diag_[i] = static_cast<int>(col_.size());
@@ -118,6 +129,8 @@ LuSchedule::LuSchedule(int n, const std::vector<int>& row_ptr, const std::vector
     for (int i = 0; i < n; ++i) {
         for (int p = row_ptr_[i]; p < diag_[i]; ++p) {
             const int k = col_[p];
+            if (dst_.size() > static_cast<std::size_t>(INT_MAX - n))
+                too_large("multiply-adds", dst_.size());
             step_pos_.push_back(p);
             step_row_.push_back(k);
             step_dst_.push_back(static_cast<int>(dst_.size()));

@@ -667,11 +667,7 @@ SmoothDispatchResult solve_on(const MatrixView& load, const std::vector<BatteryF
             fail(std::string("smooth_dispatch: options.") + name + " has " +
                  std::to_string(series->size()) + " entries; expected 0 (none) or " +
                  std::to_string(T) + " (one per step)");
-    for (Index s = 0; s < S; ++s)
-        for (Index t = 0; t < T; ++t)
-            if (!std::isfinite(load(t, s)) || load(t, s) < 0)
-                fail("smooth_dispatch: load of scenario " + std::to_string(s) + " at step " +
-                     std::to_string(t) + " is " + num(load(t, s)) + "; must be finite and >= 0");
+    detail::check_site_load(load, "smooth_dispatch");
 
     const Real h = options.dt_seconds / 3600;
     const Real w_ramp = options.ramp_weight, w_level = options.effective_level_weight();

@@ -584,8 +584,8 @@ TEST(SmoothDispatch, BadInputsNameArgumentAndScenario) {
     };
     load(7, 2) = std::nan("");
     const std::string nan = message({});
-    EXPECT_NE(nan.find("load of scenario 2"), std::string::npos) << nan;
-    EXPECT_NE(nan.find("step 7"), std::string::npos) << nan;
+    EXPECT_NE(nan.find("smooth_dispatch: load[step 7, scenario 2] is nan"), std::string::npos)
+        << nan;
     load(7, 2) = 100;
     SmoothDispatchOptions o;
     o.ramp_weight = -1;
