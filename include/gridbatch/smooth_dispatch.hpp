@@ -64,8 +64,9 @@
 // still); relaxed_steps still counts the steps the QP did both at: where it is > 0 the dispatch
 // is physical but not certified optimal (on an audit's 12 small problems, checked against every
 // direction pattern, 11 met the optimum and one was 1e-4 above it). (A lossless fleet burns
-// nothing: its netted answer is the optimum.) Where the kept dispatch still breaks a limit beyond
-// rounding, the status is relaxation_gap, never converged.
+// nothing: its netted answer is the optimum.) Where the kept dispatch of such a scenario still
+// breaks a limit beyond rounding, the status is relaxation_gap, never converged; an excess of a
+// scenario without the gap is the solver's tolerance (limit_violation).
 // Infeasible scenarios (a ramp or import limit the fleet cannot meet) are described by the
 // elastic LP, whichever the solver: min z over the same physics (battery, backup) with every grid
 // limit (import, export, grid ramp) relaxed by z MW, solved by the interior point. Then
