@@ -67,6 +67,7 @@ void TrainingLoadParameters::validate(const std::string& where) const {
 namespace detail {
 
 dispatch::LoadParams load_params(const TrainingLoadParameters& p) {
+    static_assert(dispatch::kMaxJobs == kMaxTrainingJobs, "one job limit for both structs");
     dispatch::LoadParams q{};
     q.gpu_count = p.gpu_count;
     q.it_kw_per_gpu = p.it_kw_per_gpu;
@@ -76,22 +77,24 @@ dispatch::LoadParams load_params(const TrainingLoadParameters& p) {
     q.noise = p.noise;
     q.n_jobs = static_cast<int>(p.jobs.size());
     for (std::size_t k = 0; k < p.jobs.size(); ++k) {
+        // By name, not by position: the device struct's order is its own.
         const TrainingJob& j = p.jobs[k];
-        q.jobs[k] = {j.gpu_share,
-                     j.iteration_period_s,
-                     j.period_jitter,
-                     j.compute_share,
-                     j.peak_level,
-                     j.trough_level,
-                     j.amplitude_jitter,
-                     j.start_s,
-                     j.stop_s,
-                     j.ramp_s,
-                     j.checkpoint_interval_s,
-                     j.checkpoint_duration_s,
-                     j.checkpoint_level,
-                     j.failures_per_hour,
-                     j.restart_outage_s};
+        dispatch::JobParams& d = q.jobs[k];
+        d.share = j.gpu_share;
+        d.period_s = j.iteration_period_s;
+        d.period_jitter = j.period_jitter;
+        d.compute_share = j.compute_share;
+        d.peak_level = j.peak_level;
+        d.trough_level = j.trough_level;
+        d.amplitude_jitter = j.amplitude_jitter;
+        d.start_s = j.start_s;
+        d.stop_s = j.stop_s;
+        d.ramp_s = j.ramp_s;
+        d.checkpoint_interval_s = j.checkpoint_interval_s;
+        d.checkpoint_duration_s = j.checkpoint_duration_s;
+        d.checkpoint_level = j.checkpoint_level;
+        d.failure_rate_per_h = j.failures_per_hour;
+        d.restart_outage_s = j.restart_outage_s;
     }
     return q;
 }
