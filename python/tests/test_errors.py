@@ -175,6 +175,12 @@ def test_non_finite_input_names_scenario_and_bus(builtin):
                        (lambda: gb.size_fleet(load, "megapack-2h", 5.0), "size_fleet")):
         with pytest.raises(gb.InputError, match=rf"^{name}: load\[step 7, scenario 4\] is nan"):
             call()
+    # ... and what is not about one scenario carries no chunk's range ("in scenarios 0..1").
+    with pytest.raises(gb.InputError, match=r"^smooth_dispatch: options.target_mw has 3 entries"):
+        gb.smooth_dispatch(np.full((5, 50), 20.0), fleet, target_mw=np.ones(3))
+    fleets = [fleet] * 4 + [gb.BatteryFleet(energy_mwh=-1)]
+    with pytest.raises(gb.InputError, match=r"^fleet of scenario 4: energy_mwh"):
+        gb.smooth_dispatch(np.full((5, 50), 20.0), fleets)
 
 
 def test_a_batch_over_the_memory_limit_is_refused_with_sizes(builtin, monkeypatch):

@@ -7,11 +7,12 @@
 
 #include "core/ac_result_parts.hpp"
 #include "core/dc_access.hpp"
-#include "core/invalid_input.hpp"
 #include "core/memory.hpp"
 #include "core/n1_screen.hpp"
 #include "core/run_chunks.hpp"
 #include "engine/device.hpp"
+#include "engine/dispatch_engine.hpp"
+#include "engine/ipm_engine.hpp"
 #include "gridbatch/error.hpp"
 
 namespace gridbatch {
@@ -283,7 +284,6 @@ Result dispatch_sharded(const char* name, const MatrixView& load,
         using V = std::decay_t<decltype(v)>;
         return v.size() == 1 ? v : V(v.begin() + first, v.begin() + first + count);
     };
-    detail::check_site_load(load, name);  // whole batch: scenario numbers are the caller's
     const ColumnRanges mine = detail::run_chunks(comm, S, chunk, [&](Index first, Index count) {
         Result r;
         try {
@@ -327,6 +327,7 @@ Result dispatch_sharded(const char* name, const MatrixView& load,
 DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
                         const std::vector<GridConnection>& grids, const DispatchOptions& options,
                         Communicator& comm, Index chunk) {
+    detail::prepare(load, fleets, grids, options);  // the whole batch: the caller's numbers
     return dispatch_sharded<DispatchResult>(
         "dispatch", load, fleets, grids, comm, chunk,
         [&](const MatrixView& l, const std::vector<BatteryFleet>& f,
@@ -338,6 +339,7 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
                                      const std::vector<GridConnection>& grids,
                                      const SmoothDispatchOptions& options, Communicator& comm,
                                      Index chunk) {
+    detail::check_smooth_dispatch_inputs(load, fleets, grids, options);  // as dispatch's
     return dispatch_sharded<SmoothDispatchResult>(
         "smooth_dispatch", load, fleets, grids, comm, chunk,
         [&](const MatrixView& l, const std::vector<BatteryFleet>& f,

@@ -635,21 +635,9 @@ SmoothDispatchResult smooth_dispatch(const MatrixView& load,
 
 namespace detail {
 
-SmoothDispatchResult smooth_dispatch_on(const MatrixView& load,
-                                        const std::vector<BatteryFleet>& fleets,
-                                        const std::vector<GridConnection>& grids,
-                                        const SmoothDispatchOptions& options, IpmEngine* device) {
-    return solve_on(load, fleets, grids, options, device, nullptr);
-}
-
-}  // namespace detail
-
-namespace {
-
-SmoothDispatchResult solve_on(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
-                              const std::vector<GridConnection>& grids,
-                              const SmoothDispatchOptions& options, detail::IpmEngine* device,
-                              KeptQps* kept) {
+void check_smooth_dispatch_inputs(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
+                                  const std::vector<GridConnection>& grids,
+                                  const SmoothDispatchOptions& options) {
     options.validate();
     const Index T = load.rows(), S = load.cols();
     if (T < 1) fail("smooth_dispatch: load has no time steps (0 rows)");
@@ -668,6 +656,25 @@ SmoothDispatchResult solve_on(const MatrixView& load, const std::vector<BatteryF
                  std::to_string(series->size()) + " entries; expected 0 (none) or " +
                  std::to_string(T) + " (one per step)");
     detail::check_site_load(load, "smooth_dispatch");
+}
+
+SmoothDispatchResult smooth_dispatch_on(const MatrixView& load,
+                                        const std::vector<BatteryFleet>& fleets,
+                                        const std::vector<GridConnection>& grids,
+                                        const SmoothDispatchOptions& options, IpmEngine* device) {
+    return solve_on(load, fleets, grids, options, device, nullptr);
+}
+
+}  // namespace detail
+
+namespace {
+
+SmoothDispatchResult solve_on(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
+                              const std::vector<GridConnection>& grids,
+                              const SmoothDispatchOptions& options, detail::IpmEngine* device,
+                              KeptQps* kept) {
+    detail::check_smooth_dispatch_inputs(load, fleets, grids, options);
+    const Index T = load.rows(), S = load.cols();
 
     const Real h = options.dt_seconds / 3600;
     const Real w_ramp = options.ramp_weight, w_level = options.effective_level_weight();

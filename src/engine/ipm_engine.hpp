@@ -26,6 +26,13 @@ namespace cuda {
 std::unique_ptr<IpmEngine> make_ipm_engine(int device);
 }
 
+// Throws Error for what smooth_dispatch() refuses (options, fleet and grid counts and values,
+// series lengths, loads), naming the caller's scenarios: the sharded form runs it on the whole
+// batch before its chunks.
+void check_smooth_dispatch_inputs(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
+                                  const std::vector<GridConnection>& grids,
+                                  const SmoothDispatchOptions& options);
+
 // smooth_dispatch() once the backend is chosen: the interior point's first solve of every
 // scenario on `device` (null: on the CPU threads, as everything else).
 SmoothDispatchResult smooth_dispatch_on(const MatrixView& load,
