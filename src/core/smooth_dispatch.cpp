@@ -398,6 +398,10 @@ void fill_bounds(const SmoothQp& qp, const Eigen::Ref<const Vector>& load, const
 Real psi(Real b, const QpKind& k) { return b >= 0 ? b / k.eta_d : b * k.eta_c; }
 Real psi_inverse(Real v, const QpKind& k) { return v >= 0 ? v * k.eta_d : v / k.eta_c; }
 
+// Power below which a charge or discharge is rounding, MW: a step with both above it charged and
+// discharged at once.
+Real power_tolerance(const Limits& lim) { return 1e-5 * (1 + std::max(lim.c_max, lim.d_max)); }
+
 struct PolishOutcome {
     Index simultaneous = 0;
     Real limit_violation = 0;
@@ -412,7 +416,7 @@ PolishOutcome polish(const SmoothQp& qp, const Vector& x, const Eigen::Ref<const
     const QpKind& kind = qp.kind();
     const Index T = load.size();
     PolishOutcome out;
-    const Real tol_mw = 1e-5 * (1 + std::max(lim.c_max, lim.d_max));
+    const Real tol_mw = power_tolerance(lim);
     const Real tol_e = 1e-9 * (1 + lim.e_max);
     Vector net(T);
     for (Index t = 0; t < T; ++t) {
@@ -839,7 +843,7 @@ SmoothDispatchResult solve_on(const MatrixView& load, const std::vector<BatteryF
             // that is cheaper. The cheapest answer that keeps every limit is kept, and the
             // relaxed one where that is cheaper still.
             constexpr Index kGreedySteps = 8;
-            const Real tol_mw = 1e-5 * (1 + std::max(lim.c_max, lim.d_max));
+            const Real tol_mw = power_tolerance(lim);
             const Index T = column.size();
             std::vector<char> discharge(static_cast<std::size_t>(T));
             std::vector<Index> both;
