@@ -10,7 +10,7 @@ out=${GRIDBATCH_TSAN_DIR:-build/tsan}
 mkdir -p "$out"
 "${CXX:-g++}" -std=c++17 -O1 -g -fsanitize=thread -pthread -Iinclude -Isrc -I/usr/include/eigen3 \
   tests/tsan/dispatch_halves.cpp src/cpu/dispatch_engine_cpu.cpp src/cpu/parallel.cpp \
-  src/core/memory.cpp \
+  src/core/memory.cpp src/io/c_number.cpp \
   src/core/result.cpp src/core/error.cpp -o "$out/dispatch_halves"
 # Without address-space randomisation where allowed: ThreadSanitizer's fixed shadow layout can
 # clash with it.
