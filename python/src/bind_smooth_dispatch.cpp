@@ -158,6 +158,9 @@ void bind_smooth_dispatch(py::module_& m) {
         "gets in `violation` the smallest amount, MW, by which every grid limit (import, export, "
         "grid ramp per step) must be relaxed for it to become feasible, in `infeasible_step` the "
         "first step that needs all of it, and the best dispatch under limits relaxed that much. "
+        "Where no relaxation of the grid limits helps (the battery alone cannot keep its own "
+        "limits, e.g. an energy target it cannot reach), `infeasible_step`, `violation` and "
+        "`violation_kind` describe the first limit the returned dispatch breaks instead. "
         "The GIL is released; scenarios run in chunks so Ctrl-C interrupts between them. comm: a "
         "Communicator or mpi4py communicator to shard the scenarios over MPI ranks.");
     m.def(
