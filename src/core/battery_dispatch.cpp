@@ -104,12 +104,6 @@ std::unique_ptr<DispatchEngine> make_dispatch_engine(Backend backend, int thread
 
 namespace {
 
-void check_count(std::size_t n, Index S, const char* what) {
-    if (n != 1 && static_cast<Index>(n) != S)
-        fail(std::string(what) + " has " + std::to_string(n) + " entries; expected 1 (shared) or " +
-             std::to_string(S) + " (one per scenario)");
-}
-
 dispatch::FleetParams convert(const BatteryFleet& f, const GridConnection& g, Real hours) {
     dispatch::FleetParams p;
     p.e_min = f.soc_min * f.energy_mwh;
@@ -130,44 +124,48 @@ dispatch::FleetParams convert(const BatteryFleet& f, const GridConnection& g, Re
 
 }  // namespace
 
+void check_dispatch_inputs(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
+                           const std::vector<GridConnection>& grids,
+                           const DispatchOptions& options) {
+    options.validate();
+    const Index S = load.cols();
+    check_fleets_and_grids(fleets, grids, S, "dispatch");
+    for (std::size_t i = 0; i < fleets.size(); ++i)
+        if (std::isfinite(fleets[i].ramp_limit_mw_per_s))
+            fail(
+                (fleets.size() == 1 ? "fleet (shared)" : "fleet of scenario " + std::to_string(i)) +
+                ": ramp_limit_mw_per_s = " + num(fleets[i].ramp_limit_mw_per_s) +
+                ": dispatch() does not model a battery ramp limit; smooth_dispatch() does");
+    for (std::size_t i = 0; i < grids.size(); ++i)
+        if (grids[i].backup_mw > 0)
+            fail((grids.size() == 1 ? "grid connection (shared)"
+                                    : "grid connection of scenario " + std::to_string(i)) +
+                 ": backup_mw = " + num(grids[i].backup_mw) +
+                 ": dispatch() does not model backup generation; smooth_dispatch() does");
+    detail::check_site_load(load, "dispatch");
+    if (options.method == DispatchMethod::taut_string)
+        for (Index s = 0; s < S; ++s) {
+            const BatteryFleet& f = fleets[fleets.size() == 1 ? 0 : s];
+            if (!f.lossless() || f.terminal == TerminalCondition::free)
+                fail(
+                    "DispatchMethod::taut_string needs a lossless fleet (efficiencies 1, no "
+                    "self-discharge, no throughput cost) with a terminal condition other than "
+                    "free; scenario " +
+                    std::to_string(s) + " has none");
+        }
+}
+
 std::vector<dispatch::FleetParams> prepare(const MatrixView& load,
                                            const std::vector<BatteryFleet>& fleets,
                                            const std::vector<GridConnection>& grids,
                                            const DispatchOptions& options) {
-    options.validate();
+    check_dispatch_inputs(load, fleets, grids, options);
     const Index S = load.cols();
-    check_count(fleets.size(), S, "fleets");
-    check_count(grids.size(), S, "grids");
-    for (std::size_t i = 0; i < fleets.size(); ++i) {
-        const std::string where =
-            fleets.size() == 1 ? "fleet (shared)" : "fleet of scenario " + std::to_string(i);
-        fleets[i].validate(where);
-        if (std::isfinite(fleets[i].ramp_limit_mw_per_s))
-            fail(where + ": ramp_limit_mw_per_s = " + num(fleets[i].ramp_limit_mw_per_s) +
-                 ": dispatch() does not model a battery ramp limit; smooth_dispatch() does");
-    }
-    for (std::size_t i = 0; i < grids.size(); ++i) {
-        const std::string where = grids.size() == 1
-                                      ? "grid connection (shared)"
-                                      : "grid connection of scenario " + std::to_string(i);
-        grids[i].validate(where);
-        if (grids[i].backup_mw > 0)
-            fail(where + ": backup_mw = " + num(grids[i].backup_mw) +
-                 ": dispatch() does not model backup generation; smooth_dispatch() does");
-    }
-    detail::check_site_load(load, "dispatch");
     const Real hours = options.dt_seconds / 3600.0;
     std::vector<dispatch::FleetParams> params(static_cast<std::size_t>(S));
     for (Index s = 0; s < S; ++s) {
-        const BatteryFleet& f = fleets[fleets.size() == 1 ? 0 : s];
-        if (options.method == DispatchMethod::taut_string &&
-            (!f.lossless() || f.terminal == TerminalCondition::free))
-            fail(
-                "DispatchMethod::taut_string needs a lossless fleet (efficiencies 1, no "
-                "self-discharge, no throughput cost) with a terminal condition other than free; "
-                "scenario " +
-                std::to_string(s) + " has none");
-        params[s] = convert(f, grids[grids.size() == 1 ? 0 : s], hours);
+        params[s] =
+            convert(fleets[fleets.size() == 1 ? 0 : s], grids[grids.size() == 1 ? 0 : s], hours);
         if (load.rows() > 0 && options.target == SmoothingTarget::min_load)
             params[s].target = load.col(s).minCoeff();
         if (load.rows() > 0 && options.target == SmoothingTarget::mean_load)

@@ -259,18 +259,14 @@ void for_each_series(SmoothDispatchResult& r, F&& f) {
     f(r.backup_mw, 0);
 }
 
-// Scenario sharding of a dispatch-like solve: solve(load, fleets, grids) on each chunk.
+// Scenario sharding of a dispatch-like solve: solve(load, fleets, grids) on each chunk, once the
+// caller has checked the whole batch (fleet and grid counts included).
 template <typename Result, typename Solve>
 Result dispatch_sharded(const char* name, const MatrixView& load,
                         const std::vector<BatteryFleet>& fleets,
                         const std::vector<GridConnection>& grids, Communicator& comm, Index chunk,
                         Solve&& solve) {
     const Index T = load.rows(), S = load.cols();
-    for (auto [n, what] : {std::pair{fleets.size(), "fleets"}, {grids.size(), "grids"}})
-        if (n != 1 && static_cast<Index>(n) != S)
-            throw Error(ErrorKind::invalid_input, std::string(name) + ": " + what +
-                                                      " must have 1 or S = " + std::to_string(S) +
-                                                      " entries (got " + std::to_string(n) + ")");
     detail::require_host_memory(8.0 * static_cast<double>(S) * static_cast<double>(3 * T + 16),
                                 std::string(name) + " of " + std::to_string(S) + " scenarios x " +
                                     std::to_string(T) + " steps");
@@ -327,7 +323,7 @@ Result dispatch_sharded(const char* name, const MatrixView& load,
 DispatchResult dispatch(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
                         const std::vector<GridConnection>& grids, const DispatchOptions& options,
                         Communicator& comm, Index chunk) {
-    detail::prepare(load, fleets, grids, options);  // the whole batch: the caller's numbers
+    detail::check_dispatch_inputs(load, fleets, grids, options);  // the caller's numbers
     return dispatch_sharded<DispatchResult>(
         "dispatch", load, fleets, grids, comm, chunk,
         [&](const MatrixView& l, const std::vector<BatteryFleet>& f,

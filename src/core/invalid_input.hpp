@@ -5,7 +5,9 @@
 #include <cmath>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/error.hpp"
 #include "gridbatch/types.hpp"
 
@@ -42,6 +44,24 @@ inline void check_site_load(const MatrixView& load, const std::string& who) {
                      (v < 0 ? " MW; smoothing needs a non-negative site load"
                             : "; loads must be finite"));
         }
+}
+
+// Throws "<who>: fleets has n entries; expected 1 (shared) or S (one per scenario)" (and for
+// grids), then the first fleet or grid connection that is not valid, named as its scenario's.
+// One check for dispatch and smooth_dispatch.
+inline void check_fleets_and_grids(const std::vector<BatteryFleet>& fleets,
+                                   const std::vector<GridConnection>& grids, Index S,
+                                   const std::string& who) {
+    for (auto [n, what] : {std::pair{fleets.size(), "fleets"}, {grids.size(), "grids"}})
+        if (n != 1 && static_cast<Index>(n) != S)
+            fail(who + ": " + what + " has " + std::to_string(n) +
+                 " entries; expected 1 (shared) or " + std::to_string(S) + " (one per scenario)");
+    for (std::size_t i = 0; i < fleets.size(); ++i)
+        fleets[i].validate(fleets.size() == 1 ? "fleet (shared)"
+                                              : "fleet of scenario " + std::to_string(i));
+    for (std::size_t i = 0; i < grids.size(); ++i)
+        grids[i].validate(grids.size() == 1 ? "grid connection (shared)"
+                                            : "grid connection of scenario " + std::to_string(i));
 }
 
 }  // namespace gridbatch::detail

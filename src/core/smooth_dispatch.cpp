@@ -546,12 +546,6 @@ Real objective_of(const SmoothDispatchResult& r, Index s, Real h, Real w_ramp, c
            (cost.peak > 0 ? cost.peak * peak : 0);
 }
 
-void check_count(std::size_t n, Index S, const char* what) {
-    if (n != 1 && static_cast<Index>(n) != S)
-        fail(std::string("smooth_dispatch: ") + what + " has " + std::to_string(n) +
-             " entries; expected 1 (shared) or " + std::to_string(S) + " (one per scenario)");
-}
-
 }  // namespace
 
 Real SmoothDispatchOptions::effective_level_weight() const {
@@ -645,14 +639,7 @@ void check_smooth_dispatch_inputs(const MatrixView& load, const std::vector<Batt
     options.validate();
     const Index T = load.rows(), S = load.cols();
     if (T < 1) fail("smooth_dispatch: load has no time steps (0 rows)");
-    check_count(fleets.size(), S, "fleets");
-    check_count(grids.size(), S, "grids");
-    for (std::size_t i = 0; i < fleets.size(); ++i)
-        fleets[i].validate(fleets.size() == 1 ? "fleet (shared)"
-                                              : "fleet of scenario " + std::to_string(i));
-    for (std::size_t i = 0; i < grids.size(); ++i)
-        grids[i].validate(grids.size() == 1 ? "grid connection (shared)"
-                                            : "grid connection of scenario " + std::to_string(i));
+    detail::check_fleets_and_grids(fleets, grids, S, "smooth_dispatch");
     for (const auto& [series, name] : {std::pair{&options.energy_price, "energy_price"},
                                        std::pair{&options.target_mw, "target_mw"}})
         if (series->size() != 0 && series->size() != T)
@@ -844,7 +831,6 @@ SmoothDispatchResult solve_on(const MatrixView& load, const std::vector<BatteryF
             // relaxed one where that is cheaper still.
             constexpr Index kGreedySteps = 8;
             const Real tol_mw = power_tolerance(lim);
-            const Index T = column.size();
             std::vector<char> discharge(static_cast<std::size_t>(T));
             std::vector<Index> both;
             for (Index t = 0; t < T; ++t) {

@@ -73,18 +73,25 @@ public:
         // finishes its own half (the first waits for the meet, about as long as the halves'
         // times differ) and the last to finish joins them. Where the halves do not meet, the
         // task that found it runs the one pass alone; where the program does not split, the
-        // first task runs all of solve_scenario.
+        // first task runs all of solve_scenario. A task claims its half before it starts; the
+        // first to finish waits only for a half that another thread has claimed, and runs an
+        // unclaimed one itself (then the scenario is this thread's alone): parallel_for may have
+        // fewer threads than planned, and nothing may wait for a task no thread has taken.
         std::vector<Workspace> ws(static_cast<std::size_t>(S));
         std::vector<dispatch::DpHalves> halves(static_cast<std::size_t>(S));
+        std::unique_ptr<std::atomic<int>[]> claimed(new std::atomic<int>[2 * S]);
         std::unique_ptr<std::atomic<int>[]> done(new std::atomic<int>[S]);
         std::unique_ptr<std::atomic<int>[]> met(new std::atomic<int>[S]);  // 0 not yet, 1, 2 no
         for (Index s = 0; s < S; ++s) {
             ws[static_cast<std::size_t>(s)].reserve(T);
+            claimed[2 * s].store(0);
+            claimed[2 * s + 1].store(0);
             done[s].store(0);
             met[s].store(0);
         }
         parallel_for(2 * S, n_threads, 1, [&](int, Index begin, Index end) {
             for (Index i = begin; i < end; ++i) {
+                if (claimed[i].exchange(1, std::memory_order_acq_rel)) continue;  // run below
                 const Index s = i / 2;
                 const int half = static_cast<int>(i % 2);
                 Workspace& w = ws[static_cast<std::size_t>(s)];
@@ -104,9 +111,12 @@ public:
                 auto& hv = halves[static_cast<std::size_t>(s)];
                 dispatch::dp_half(l, 1, T, hours_per_step, fleets[s], half, w.work.get(),
                                   w.prices.get(), hv);
-                if (done[s].fetch_add(1, std::memory_order_acq_rel) == 0) {
-                    // The other half runs on another thread, or will: tasks are handed out in
-                    // order to at least two threads, and only the first to finish waits.
+                const bool first = done[s].fetch_add(1, std::memory_order_acq_rel) == 0;
+                const bool alone = first && !claimed[i ^ 1].exchange(1, std::memory_order_acq_rel);
+                if (alone)
+                    dispatch::dp_half(l, 1, T, hours_per_step, fleets[s], 1 - half, w.work.get(),
+                                      w.prices.get(), hv);
+                if (first && !alone) {
                     while (met[s].load(std::memory_order_acquire) == 0) std::this_thread::yield();
                     if (met[s].load(std::memory_order_relaxed) == 2) continue;
                 } else if (dispatch::dp_meet_halves(hv)) {
@@ -120,8 +130,13 @@ public:
                 }
                 dispatch::dp_finish_half(l, 1, T, hours_per_step, fleets[s], hv, half,
                                          w.prices.get(), battery, soc, grid);
-                if (done[s].fetch_add(1, std::memory_order_acq_rel) == 3)
+                if (alone) {
+                    dispatch::dp_finish_half(l, 1, T, hours_per_step, fleets[s], hv, 1 - half,
+                                             w.prices.get(), battery, soc, grid);
                     store_outcome(out, s, 2, dispatch::dp_joined(hv));
+                } else if (done[s].fetch_add(1, std::memory_order_acq_rel) == 3) {
+                    store_outcome(out, s, 2, dispatch::dp_joined(hv));
+                }
             }
         });
     }

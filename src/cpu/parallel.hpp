@@ -21,7 +21,7 @@ inline int thread_count(int requested, Index work_items) {
 }
 
 // Runs `task` on a thread of the process's pool: an idle one, else a new one that the pool keeps.
-// Every call gets a thread of its own at once, so tasks may wait for each other. Why a pool: a
+// Every call gets a thread of its own at once. Why a pool: a
 // thread created per call was often placed on its creator's core and started only at the next
 // scheduler tick (~4 ms on the 2-core VM behind our numbers), leaving the caller to run alone;
 // an idle pool thread wakes where it last ran, in ~20 us. After fork() the child starts an empty
@@ -53,9 +53,11 @@ private:
 // Calls body(worker, begin, end) on chunks of [0, count) of at most `chunk` items, handed out
 // dynamically (per-scenario cost differs, e.g. non-converging scenarios), `worker` in
 // [0, threads) so each thread can keep its own workspace; worker 0 is the caller. Every worker
-// runs on its own thread from the start. One thread takes the same chunks in order: a body may
-// size its work by the chunk (the DC engine solves a chunk's scenarios interleaved). The first
-// exception is rethrown after all threads finish.
+// runs on its own thread from the start, where the system starts one: where it refuses (EAGAIN at
+// a process or memory limit), the workers already running do every chunk, so a body must never
+// wait for another chunk. One thread takes the same chunks in order: a body may size its work by
+// the chunk (the DC engine solves a chunk's scenarios interleaved). The first exception is
+// rethrown after all threads finish.
 template <typename Body>
 void parallel_for(Index count, int threads, Index chunk, Body&& body) {
     chunk = std::max<Index>(chunk, 1);
@@ -87,8 +89,7 @@ void parallel_for(Index count, int threads, Index chunk, Body&& body) {
                 work(worker);
                 helpers.count_down();
             });
-    } catch (...) {  // no thread for worker `started` and after: the call fails
-        if (!failed.exchange(true)) error = std::current_exception();
+    } catch (...) {  // no thread (or no memory) for worker `started` and after
         helpers.count_down(threads - started);
     }
     work(0);

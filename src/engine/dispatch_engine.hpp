@@ -63,6 +63,12 @@ namespace cuda {
 std::unique_ptr<DispatchEngine> make_dispatch_engine(int device);
 }
 
+// Throws Error for what dispatch() refuses (options, fleet and grid counts and values, loads),
+// naming the caller's scenarios: the sharded form runs it on the whole batch before its chunks.
+void check_dispatch_inputs(const MatrixView& load, const std::vector<BatteryFleet>& fleets,
+                           const std::vector<GridConnection>& grids,
+                           const DispatchOptions& options);
+
 // Validated inputs as the engines take them: one FleetParams per scenario (the target from
 // options.target and the load), and a generator's plain parameters (validated by the caller).
 std::vector<dispatch::FleetParams> prepare(const MatrixView& load,

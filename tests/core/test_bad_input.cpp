@@ -19,6 +19,7 @@
 #include "gridbatch/admittance.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/dc_power_flow.hpp"
+#include "gridbatch/distributed.hpp"
 #include "gridbatch/error.hpp"
 #include "gridbatch/load_profiles.hpp"
 #include "gridbatch/matpower.hpp"
@@ -695,6 +696,24 @@ TEST(BadInputDispatch, ShapesAndValues) {
                        dispatch(load, {f}, {GridConnection{}, GridConnection{}}, cpu_dispatch());
                    }),
                    "expected 1 (shared) or 3");
+    // The sharded forms check the whole batch first: the same message as the plain call, with
+    // the caller's scenario numbers, not a chunk's.
+    const auto comm = local_communicator();
+    EXPECT_MESSAGE(error_of([&] {
+                       dispatch(load, {f, f}, grid, cpu_dispatch(), *comm, 1);
+                   }),
+                   "dispatch: fleets has 2 entries; expected 1 (shared) or 3");
+    EXPECT_MESSAGE(error_of([&] {
+                       smooth_dispatch(load, {f}, {GridConnection{}, GridConnection{}},
+                                       SmoothDispatchOptions{}, *comm, 1);
+                   }),
+                   "smooth_dispatch: grids has 2 entries; expected 1 (shared) or 3");
+    BatteryFleet bad = f;
+    bad.initial_soc = 2;
+    EXPECT_MESSAGE(error_of([&] {
+                       dispatch(load, {f, f, bad}, grid, cpu_dispatch(), *comm, 1);
+                   }),
+                   "fleet of scenario 2");
     load(5, 2) = kNaN;
     EXPECT_MESSAGE(error_of([&] { dispatch(load, {f}, grid, cpu_dispatch()); }),
                    "load[step 5, scenario 2]");
