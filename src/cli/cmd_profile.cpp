@@ -152,7 +152,7 @@ LoadSeries read_series_csv(const std::string& path) {
             return parse_finite(cell, v);
         }))
         throw Error(ErrorKind::invalid_input,
-                    path + ":1: '" + line +
+                    path + ":1: '" + shown(line) +
                         "' is not a header: the first row names the columns (e.g. "
                         "time_s,scenario_0), the loads follow one row per step");
     // A first column named time... (any case: time_s as `profile` writes it, Time, timestamp)
@@ -179,8 +179,9 @@ LoadSeries read_series_csv(const std::string& path) {
             const bool number = parse_finite(cells[c], v);
             if (c == 0 && has_time) {
                 if (seconds && !number)
-                    throw Error(ErrorKind::invalid_input,
-                                where + "'" + cells[c] + "' is not a time in seconds (time_s)");
+                    throw Error(
+                        ErrorKind::invalid_input,
+                        where + "'" + shown(cells[c]) + "' is not a time in seconds (time_s)");
                 if (seconds) {
                     times.push_back(v);
                     time_line.push_back(line_no);
@@ -189,7 +190,7 @@ LoadSeries read_series_csv(const std::string& path) {
             }
             if (!number)
                 throw Error(ErrorKind::invalid_input,
-                            where + "'" + cells[c] + "' is not a finite number");
+                            where + "'" + shown(cells[c]) + "' is not a finite number");
             row.push_back(v);
         }
         rows.push_back(std::move(row));
@@ -201,23 +202,26 @@ LoadSeries read_series_csv(const std::string& path) {
     for (Index t = 0; t < out.load.rows(); ++t)
         for (Index s = 0; s < out.load.cols(); ++s) out.load(t, s) = rows[t][s];
     // The step of an evenly spaced time_s column: a load at 0.1 s read as 1 s steps would be
-    // dispatched with ten times its energy.
+    // dispatched with ten times its energy. Each row is one step after the row before it (the
+    // first two rows' step), named at the first that is not; the step is the whole span's mean.
     if (times.size() >= 2) {
-        const auto n = static_cast<Real>(times.size() - 1);
-        const Real dt = (times.back() - times.front()) / n;
-        if (!(dt > 0))
-            throw Error(ErrorKind::invalid_input, path + ": the time_s column does not increase (" +
-                                                      detail::num(times.front()) + " to " +
-                                                      detail::num(times.back()) + ")");
-        for (std::size_t k = 0; k < times.size(); ++k) {
-            const Real expected = times.front() + static_cast<Real>(k) * dt;
-            if (std::abs(times[k] - expected) > 1e-3 * dt)
+        const Real first_step = times[1] - times[0];
+        if (!(first_step > 0))
+            throw Error(ErrorKind::invalid_input,
+                        path + ":" + std::to_string(time_line[1]) + ": time_s " +
+                            detail::num(times[1]) + " does not come after " +
+                            detail::num(times[0]) + ": the time_s column must increase");
+        for (std::size_t k = 2; k < times.size(); ++k) {
+            const Real step = times[k] - times[k - 1];
+            if (std::abs(step - first_step) > 1e-3 * first_step)
                 throw Error(ErrorKind::invalid_input,
                             path + ":" + std::to_string(time_line[k]) + ": time_s " +
-                                detail::num(times[k]) + " is off the even step of " +
-                                detail::num(dt) + " s (expected " + detail::num(expected) +
-                                "): the rows must be one step apart");
+                                detail::num(times[k]) + " is " + detail::num(step) +
+                                " s after the row before it, where the first rows are " +
+                                detail::num(first_step) +
+                                " s apart: the rows must be one even step apart");
         }
+        const Real dt = (times.back() - times.front()) / static_cast<Real>(times.size() - 1);
         out.dt_seconds = dt;
     }
     return out;

@@ -15,13 +15,61 @@
 namespace gridbatch::cli {
 std::vector<std::string> split_csv_line(const std::string& line) {
     std::vector<std::string> cells;
-    std::stringstream in(line);
-    for (std::string cell; std::getline(in, cell, ',');) {
-        const auto b = cell.find_first_not_of(" \t\r");
+    const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+    std::size_t i = 0;
+    for (;;) {
+        while (i < line.size() && blank(line[i])) ++i;
+        std::string cell;
+        if (i < line.size() && line[i] == '"') {
+            // A quoted cell (RFC 4180, as R's write.csv and Excel write headers): commas inside
+            // it are text, "" is one quote. An unclosed quote keeps the cell as it stands, so
+            // that the message about it shows the quote.
+            const std::size_t open = i++;
+            bool closed = false;
+            for (; i < line.size(); ++i) {
+                if (line[i] != '"') {
+                    cell += line[i];
+                } else if (i + 1 < line.size() && line[i + 1] == '"') {
+                    cell += '"';
+                    ++i;
+                } else {
+                    closed = true;
+                    ++i;
+                    break;
+                }
+            }
+            if (!closed) cell = line.substr(open);
+            const std::size_t comma = line.find(',', i);
+            const std::string after =
+                line.substr(i, comma == std::string::npos ? comma : comma - i);
+            if (after.find_first_not_of(" \t\r") != std::string::npos) cell += after;  // "a"b
+            i = comma;
+        } else {
+            const std::size_t comma = line.find(',', i);
+            cell = line.substr(i, comma == std::string::npos ? comma : comma - i);
+            i = comma;
+        }
         const auto e = cell.find_last_not_of(" \t\r");
-        cells.push_back(b == std::string::npos ? "" : cell.substr(b, e - b + 1));
+        cells.push_back(e == std::string::npos ? "" : cell.substr(0, e + 1));
+        if (i == std::string::npos) break;
+        ++i;  // past the comma
     }
     return cells;
+}
+
+std::string shown(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u != 0x7f) {
+            out += c;
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02X", u);
+            out += hex;
+        }
+    }
+    return out;
 }
 
 void make_output_dir(const std::string& dir) {
@@ -36,6 +84,8 @@ bool parse_finite(const std::string& text, Real& value) {
     const std::size_t first = text.find_first_not_of(" \t\r");
     if (first == std::string::npos) return false;
     const std::size_t last = text.find_last_not_of(" \t\r");
+    // Decimal only: strtod would read "0x10" as 16.
+    if (text.find_first_not_of("0123456789+-.eE \t\r") != std::string::npos) return false;
     const char* begin = text.c_str() + first;
     char* end = nullptr;
     errno = 0;
@@ -68,10 +118,15 @@ Vector read_csv_column(const std::string& path, const std::string& name, std::ve
     const auto header = split_csv_line(line);
     std::size_t column = header.size();
     for (std::size_t c = 0; c < header.size(); ++c)
-        if (header[c] == name) column = c;
+        if (header[c] == name) {
+            if (column != header.size())
+                throw Error(ErrorKind::invalid_input,
+                            path + ":1: the header names column '" + name + "' twice");
+            column = c;
+        }
     if (column == header.size())
         throw Error(ErrorKind::invalid_input,
-                    path + ":1: no column '" + name + "' in the header '" + line + "'");
+                    path + ":1: no column '" + name + "' in the header '" + shown(line) + "'");
     std::vector<Real> values;
     for (int number = 2; std::getline(in, line); ++number) {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -81,8 +136,9 @@ Vector read_csv_column(const std::string& path, const std::string& name, std::ve
         const std::string& text = cells[column];
         Real v = 0;
         if (!parse_finite(text, v))
-            throw Error(ErrorKind::invalid_input,
-                        where + "'" + text + "' is not a finite number (column '" + name + "')");
+            throw Error(
+                ErrorKind::invalid_input,
+                where + "'" + shown(text) + "' is not a finite number (column '" + name + "')");
         values.push_back(v);
         if (lines) lines->push_back(number);
     }

@@ -21,8 +21,11 @@ void make_output_dir(const std::string& dir);
 // naming the file when it is empty.
 std::string read_header_line(std::istream& in, const std::string& path);
 
-// The cells of one CSV line, blanks and a trailing CR trimmed.
+// The cells of one CSV line, blanks and a trailing CR trimmed; a quoted cell ("a,b" or "say
+// ""x""") is its text.
 std::vector<std::string> split_csv_line(const std::string& line);
+// Text for a message: control bytes (a NUL, a stray CR) as \xNN, the rest as it is.
+std::string shown(const std::string& text);
 // Throws "<where>N cells, but the header has M columns ..." unless a row has the header's width
 // (a row "1,5" under the header "scale" is a decimal comma, not the value 1).
 void require_header_width(const std::vector<std::string>& cells,
@@ -38,8 +41,8 @@ Vector read_csv_column(const std::string& path, const std::string& name,
 // (as the n1 outputs name them), each in service, no repeats. Errors name the file and line.
 std::vector<Index> read_outage_list(const std::string& path, const Network& net);
 
-// The whole of `text` (surrounding blanks allowed) as a finite number; false for anything else
-// ("12abc", "nan", "inf", "", embedded NUL).
+// The whole of `text` (surrounding blanks allowed) as a finite decimal number; false for anything
+// else ("12abc", "nan", "inf", "0x10", "", embedded NUL).
 bool parse_finite(const std::string& text, Real& value);
 
 // Writes cells separated by commas; numbers with 15 significant digits (round-trips to ~1e-15

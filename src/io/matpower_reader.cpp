@@ -438,12 +438,20 @@ const NumericMatrix& require_matrix(const ParsedCase& pc, const std::string& fie
         throw Error(ErrorKind::invalid_input, name + ":" + std::to_string(it->second.line) +
                                                   ": mpc." + field + " must be a matrix [...]");
     const NumericMatrix& m = it->second.matrix;
-    for (std::size_t r = 0; r < m.rows.size(); ++r)
+    for (std::size_t r = 0; r < m.rows.size(); ++r) {
+        const auto where = name + ":" + std::to_string(m.row_lines[r]) + ": mpc." + field +
+                           " row " + std::to_string(r + 1) + " has " +
+                           std::to_string(m.rows[r].size()) + " columns";
         if (m.rows[r].size() < min_cols)
             throw Error(ErrorKind::invalid_input,
-                        name + ":" + std::to_string(m.row_lines[r]) + ": mpc." + field + " row " +
-                            std::to_string(r + 1) + " has " + std::to_string(m.rows[r].size()) +
-                            " columns, expected at least " + std::to_string(min_cols));
+                        where + ", expected at least " + std::to_string(min_cols));
+        // A value too many or too few shifts every column after it: MATLAB refuses such a
+        // matrix ("dimensions ... not consistent"), and so do we.
+        if (m.rows[r].size() != m.rows[0].size())
+            throw Error(ErrorKind::invalid_input,
+                        where + " but row 1 has " + std::to_string(m.rows[0].size()) +
+                            " (rows of a matrix must have the same number of columns)");
+    }
     return m;
 }
 

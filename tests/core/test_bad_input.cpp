@@ -106,6 +106,10 @@ TEST(BadInput, WrongColumnCountsNameLineRowAndCount) {
              Case{kBranch2, "2 3 0.01 0.1 0.02 100 100 100 0 0;",
                   "bad.m:15: mpc.branch row 2 has 10 columns, expected at least 11"},
              Case{kBus2, "2;", "bad.m:6: mpc.bus row 2 has 1 columns"},
+             // One value too many shifts the columns after it (here the ratio would read 100
+             // and the status 0): MATLAB refuses a ragged matrix.
+             Case{kBranch2, "2 3 0.01 0.1 0.02 100 100 100 100 0 0 1 -360 360;",
+                  "bad.m:15: mpc.branch row 2 has 14 columns but row 1 has 13"},
          })
         EXPECT_MESSAGE(parse_error(replace(base, c.from, c.to)), c.expect);
 }
@@ -1215,12 +1219,36 @@ TEST(BadInputCli, SmoothLoadFiles) {
     const std::string headless = write("headless.csv", "100\n120\n90\n");
     EXPECT_CLI("smooth --load " + headless + out, 1, headless + ":1: '100' is not a header");
     const std::string uneven = write("uneven.csv", "time_s,a\n0,1\n1,2\n3,3\n");
-    EXPECT_CLI("smooth --load " + uneven + out, 1, uneven + ":3: time_s 1 is off the even step");
+    EXPECT_CLI("smooth --load " + uneven + out, 1,
+               uneven + ":4: time_s 3 is 2 s after the row before it, where the first rows are 1");
+    // One gap in a long file is named where it is, not at the first row off the mean step.
+    std::string gap = "time_s,a\n";
+    for (int t = 0; t < 60; ++t) gap += std::to_string(t < 50 ? t : t + 25) + ",1\n";
+    const std::string gapped = write("gap.csv", gap);
+    EXPECT_CLI("smooth --load " + gapped + out, 1, gapped + ":52: time_s 75 is 26 s after");
     const std::string stamps = write("stamps.csv", "time_s,a\n0,1\nnoon,2\n");
     EXPECT_CLI("smooth --load " + stamps + out, 1,
                stamps + ":3: 'noon' is not a time in seconds (time_s)");
     const std::string backwards = write("backwards.csv", "time_s,a\n5,1\n4,2\n");
-    EXPECT_CLI("smooth --load " + backwards + out, 1, "the time_s column does not increase");
+    EXPECT_CLI("smooth --load " + backwards + out, 1,
+               backwards + ":3: time_s 4 does not come after 5: the time_s column must increase");
+    // Quoted cells as R's write.csv and Excel write them: the time column stays a time column.
+    const std::string quoted =
+        write("quoted.csv", "\"time_s\",\"scenario_0\"\n0,100\n1,120\n2,90\n3,130\n");
+    const std::string unquoted =
+        write("unquoted.csv", "time_s,scenario_0\n0,100\n1,120\n2,90\n3,130\n");
+    EXPECT_EQ(metrics("--load " + quoted, "q"), metrics("--load " + unquoted, "u"));
+    const std::string nul = write("nul.csv", std::string("time_s,a\n0,1\n1,\0x\n", 18));
+    EXPECT_CLI("smooth --load " + nul + out, 1, nul + ":3: '\\x00x' is not a finite number");
+    // Hexadecimal is not a decimal number (strtod reads 0x10 as 16); a column named twice is not
+    // one column; a quoted header names its column.
+    const std::string pf_out = " --out " + (dir / "pf").string();
+    EXPECT_CLI("pf builtin --dc --load-scale " + write("hex.csv", "scale\n0x1\n") + pf_out, 1,
+               "'0x1' is not a finite number");
+    EXPECT_CLI("pf builtin --dc --load-scale " + write("twice.csv", "scale,scale\n1,2\n") + pf_out,
+               1, "the header names column 'scale' twice");
+    EXPECT_CLI("pf builtin --dc --load-scale " + write("q.csv", "\"scale\"\n1\n1.1\n") + pf_out, 0,
+               "2 scenarios");
     // --load-scale as Excel saves it.
     const std::string scale = write("scale.csv", "\xEF\xBB\xBFscale\r\n1\r\n1.1\r\n");
     EXPECT_CLI("pf builtin --dc --load-scale " + scale + " --out " + (dir / "pf").string(), 0,
