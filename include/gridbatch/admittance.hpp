@@ -20,6 +20,7 @@ struct DcMatrices {
     Vector pbusinj;     // n_bus, phase-shifter injections (p.u.)
     Vector pfinj;       // n_branch
 };
+// Throws Error{invalid_input} naming an in-service branch with x = 0 (its DC flow is undefined).
 DcMatrices make_dc_matrices(const Network& net);
 
 // Bus injections of the case, in p.u.: Sbus = (Cg Sg - Sd) / baseMVA, active generators only.

@@ -248,12 +248,13 @@ int smooth(const Args& args) {
     for (const auto& b : m.bands) std::fprintf(f, ",band_%g_%g_hz", b.first, b.second);
     if (sizing) std::fprintf(f, ",units_for_ramp_limit");
     std::fprintf(f, "\n");
-    Index n_infeasible = 0;
+    Index n_infeasible = 0, n_unsolved = 0;
     for (Index s = 0; s < load.cols(); ++s) {
         const auto col = load.col(s);
         const Real load_std =
             col.size() ? std::sqrt((col.array() - col.mean()).square().mean()) : 0.0;
         n_infeasible += r.report.at(s) == Status::infeasible;
+        n_unsolved += r.report.at(s) != Status::converged && r.report.at(s) != Status::infeasible;
         std::fprintf(f,
                      "%ld,%s,%ld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%ld",
                      static_cast<long>(s),
@@ -271,9 +272,10 @@ int smooth(const Args& args) {
     if (std::fclose(f) != 0) throw Error(ErrorKind::io, "error writing " + path);
     std::cout << "dispatched " << counted(load.cols(), "scenario") << " x "
               << counted(load.rows(), "step") << " (" << to_string(r.backend) << "), "
-              << n_infeasible << " infeasible; wrote " << dir
-              << "/{battery_mw,soc_mwh,grid_mw,metrics}.csv\n";
-    return n_infeasible ? 3 : 0;
+              << n_infeasible << " infeasible";
+    if (n_unsolved) std::cout << ", " << n_unsolved << " not solved (status in metrics.csv)";
+    std::cout << "; wrote " << dir << "/{battery_mw,soc_mwh,grid_mw,metrics}.csv\n";
+    return n_infeasible || n_unsolved ? 3 : 0;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // `gridbatch COMMAND ...`: the command-line front end. Errors print one line and exit 1; usage
 // errors (cli::UsageError) exit 2; `pf` of a single case that does not converge, and `smooth`
-// with an infeasible scenario, exit 3 (their files say what was reached).
+// with a scenario not optimal (infeasible, diverged, out of iterations), exit 3 (their files say
+// what was reached).
 #include <cstring>
 #include <iomanip>
 #include <iostream>

@@ -538,9 +538,15 @@ AcPowerFlowResult AcPowerFlow::solve_time_series(const AcBatch& batch) const {
             if (batch.pg) pg.col(j) = batch.pg->col(s);
             if (batch.vg) vg.col(j) = batch.vg->col(s);
             if (batch.outage) outage[j] = (*batch.outage)[s];
+            // From the step before where it converged; a bus its outage cut off is NaN there
+            // and starts from the case's values (a NaN start spoiled the step after).
             const bool warm = w > 0 && res.report.at(s - 1) == Status::converged;
-            vm0.col(j) = warm ? Vector(res.vm.col(s - 1)) : net_.buses().vm;
-            va0.col(j) = warm ? Vector(res.va.col(s - 1)) : net_.buses().va;
+            for (Index i = 0; i < nb; ++i) {
+                const bool from_previous =
+                    warm && std::isfinite(res.vm(i, s - 1)) && std::isfinite(res.va(i, s - 1));
+                vm0(i, j) = from_previous ? res.vm(i, s - 1) : net_.buses().vm[i];
+                va0(i, j) = from_previous ? res.va(i, s - 1) : net_.buses().va[i];
+            }
         }
         AcBatch step(pd, qd);
         if (batch.pg) step.pg.emplace(pg);
@@ -944,6 +950,17 @@ BranchAdmittance branch_admittance(const PreparedAcNetwork& p, int k) {
 // shifts (and without resistance for BX). Legacy makeB keeps the bus shunts in B''; with them the
 // iteration counts of the references (case_ACTIVSg2000, case13659pegase) are not reproduced.
 void make_fast_decoupled_b(const Network& net, AcAlgorithm alg, PreparedAcNetwork& p) {
+    const BranchTable& given = net.branches();
+    for (Index k = 0; k < given.size(); ++k)
+        if (net.branch_active(k) && given.x[k] == 0)
+            throw Error(
+                ErrorKind::invalid_input,
+                net.source() + ": branch row " + std::to_string(k + 1) + " (bus " +
+                    std::to_string(given.from[k]) + " -> " + std::to_string(given.to[k]) +
+                    ") has x = 0: the fast-decoupled " +
+                    (alg == AcAlgorithm::fast_decoupled_xb ? "XB method's B'" : "BX method's B''") +
+                    " leaves resistance out, and this branch with it; Newton-Raphson "
+                    "solves it");
     BusTable bus = net.buses();
     BranchTable br = net.branches();
     bus.bs.setZero();

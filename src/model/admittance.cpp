@@ -2,7 +2,10 @@
 #include "gridbatch/admittance.hpp"
 
 #include <cmath>
+#include <string>
 #include <vector>
+
+#include "gridbatch/error.hpp"
 
 namespace gridbatch {
 namespace {
@@ -70,6 +73,12 @@ DcMatrices make_dc_matrices(const Network& net) {
     dc.pbusinj = Vector::Zero(nb);
     for (Index k = 0; k < nl; ++k) {
         if (!net.branch_active(k)) continue;
+        if (br.x[k] == 0)  // MATPOWER's makeBdc divides by it too, and factorises infinities
+            throw Error(ErrorKind::invalid_input,
+                        net.source() + ": branch row " + std::to_string(k + 1) + " (bus " +
+                            std::to_string(br.from[k]) + " -> " + std::to_string(br.to[k]) +
+                            ") has x = 0: the DC model (flow = angle difference / x) needs a "
+                            "nonzero reactance");
         const Real ratio = br.tap[k] != 0 ? br.tap[k] : 1.0;
         const Real b = 1.0 / br.x[k] / ratio;
         const int f = net.branch_from()[k], t = net.branch_to()[k];

@@ -529,6 +529,34 @@ TEST_P(AcPowerFlowTest, TimeSeriesWarmStartsFromThePreviousStep) {
     EXPECT_LT(warm.report.iterations.sum(), cold.report.iterations.sum());
 }
 
+// A step whose outage cuts buses off leaves them NaN; the next step starts those buses from the
+// case, not from NaN: every step of case9's outage series converges, as from a cold start.
+TEST_P(AcPowerFlowTest, TimeSeriesWarmStartAfterAnIslandingOutage) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case9"));
+    const Index ns = net.n_branch();
+    const Matrix pd = net.buses().pd.replicate(1, ns), qd = net.buses().qd.replicate(1, ns);
+    IndexVector outage(ns);
+    for (Index s = 0; s < ns; ++s) outage[s] = s % 2 ? -1 : s;  // every other step an outage
+    AcBatch batch(pd, qd);
+    batch.outage.emplace(outage);
+    AcOptions o = options();
+    const AcPowerFlowResult cold = AcPowerFlow(net, o).solve(batch);
+    o.start = StartMode::previous_step;
+    const AcPowerFlowResult warm = AcPowerFlow(net, o).solve(batch);
+    for (Index s = 0; s < ns; ++s) {
+        SCOPED_TRACE("step " + std::to_string(s));
+        ASSERT_EQ(warm.report.at(s), cold.report.at(s));
+        for (Index i = 0; i < net.n_bus(); ++i)
+            if (std::isnan(cold.vm(i, s)))
+                EXPECT_TRUE(std::isnan(warm.vm(i, s)));
+            else
+                EXPECT_NEAR(warm.vm(i, s), cold.vm(i, s), 1e-7);
+    }
+    EXPECT_TRUE(cold.report.all_converged());
+    EXPECT_TRUE(cold.vm.array().isNaN().any());  // some outage cut a bus off
+}
+
 // Distributed slack: every active generator picks up its share of the imbalance; with the whole
 // share on the reference generator it is the ordinary reference-bus power flow.
 TEST_P(AcPowerFlowTest, DistributedSlackSharesTheImbalance) {

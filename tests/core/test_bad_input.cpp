@@ -200,6 +200,17 @@ TEST(BadInput, AbsurdValues) {
     EXPECT_MESSAGE(
         parse_error(replace(base, kBranch2, "2 3 0 0 0.02 100 100 100 0 0 1 -360 360;")),
         "bad.m:15: mpc.branch row 2 (bus 2 -> 3): zero impedance (r = x = 0) is not supported");
+    // A resistive branch (x = 0, r > 0) has an AC model but no DC one: the DC power flow names it
+    // (it failed with a bare "zero pivot").
+    const Network resistive = parse_matpower(
+        replace(base, kBranch2, "2 3 0.05 0 0.02 100 100 100 0 0 1 -360 360;"), "r.m");
+    EXPECT_EQ(AcPowerFlow(resistive).solve().report.at(0), Status::converged);
+    AcOptions fd;
+    fd.algorithm = AcAlgorithm::fast_decoupled_xb;
+    EXPECT_MESSAGE(error_of([&] { AcPowerFlow(resistive, fd); }),
+                   "r.m: branch row 2 (bus 2 -> 3) has x = 0: the fast-decoupled XB method's B'");
+    EXPECT_MESSAGE(error_of([&] { DcPowerFlow{resistive}; }),
+                   "r.m: branch row 2 (bus 2 -> 3) has x = 0: the DC model");
     // Out of service, a zero-impedance branch is harmless.
     EXPECT_EQ(
         parse_matpower(replace(base, kBranch2, "2 3 0 0 0.02 100 100 100 0 0 0 -360 360;"), "ok.m")
@@ -1232,6 +1243,9 @@ TEST(BadInputCli, SmoothLoadFiles) {
     const std::string backwards = write("backwards.csv", "time_s,a\n5,1\n4,2\n");
     EXPECT_CLI("smooth --load " + backwards + out, 1,
                backwards + ":3: time_s 4 does not come after 5: the time_s column must increase");
+    // A load that squares to infinity is a scenario not solved: counted, and exit 3.
+    const std::string huge = write("huge.csv", "time_s,a,b\n0,1,1\n1,1e300,2\n2,1,1\n");
+    EXPECT_CLI("smooth --load " + huge + out, 3, "0 infeasible, 1 not solved");
     // Quoted cells as R's write.csv and Excel write them: the time column stays a time column.
     const std::string quoted =
         write("quoted.csv", "\"time_s\",\"scenario_0\"\n0,100\n1,120\n2,90\n3,130\n");
