@@ -122,7 +122,7 @@ std::size_t memory_limit_from_env() {
     return static_cast<std::size_t>(value * scale);
 }
 
-void require_host_memory(double bytes, const std::string& what) {
+void require_host_memory(double bytes, const std::string& what, const std::string& remedy) {
     const std::size_t limit = memory_limit_from_env();
     const std::size_t budget = limit > 0 ? limit : available_bytes();
     if (budget == 0 || bytes <= static_cast<double>(budget)) return;
@@ -130,8 +130,7 @@ void require_host_memory(double bytes, const std::string& what) {
                 what + " needs " + gigabytes(bytes) + " of host memory for its results, but " +
                     gigabytes(static_cast<double>(budget)) +
                     (limit > 0 ? " is the limit (GRIDBATCH_MEMORY_LIMIT)" : " is available") +
-                    "; solve the batch in parts (columns of scenarios), or shard it over MPI "
-                    "ranks (solve_sharded)");
+                    "; " + remedy);
 }
 
 std::string device_allocation_failure(std::size_t bytes, std::size_t free_bytes,

@@ -23,8 +23,11 @@ std::size_t memory_limit_from_env();
 constexpr std::size_t kNoLimit = static_cast<std::size_t>(-1);
 std::size_t cgroup_room(const std::string& proc_self_cgroup, const std::string& sys_fs_cgroup);
 
-// Throws Error{invalid_input} when `bytes` exceed the budget: "<what> needs X GB ...".
-void require_host_memory(double bytes, const std::string& what);
+// Throws Error{invalid_input} when `bytes` exceed the budget: "<what> needs X GB ...; <remedy>".
+inline constexpr const char* kSolveInParts =
+    "solve the batch in parts (columns of scenarios), or shard it over MPI ranks (solve_sharded)";
+void require_host_memory(double bytes, const std::string& what,
+                         const std::string& remedy = kSolveInParts);
 
 // The error of a device allocation of `bytes` that failed with `free_bytes` of `total_bytes` free:
 // what was asked, what there was, and what to do.

@@ -323,6 +323,20 @@ void screen_block(DcPowerFlow& pf, const N1Plan& plan, std::size_t b, const DcPo
     ob.threshold = plan.threshold;
     ob.min_increase = plan.min_increase;
     if (S > 0) DcAccess::engine(pf).screen_outages(ob, screen);
+    // The violations are as many as the threshold lets through (S x outages x branches at 0 %),
+    // found block by block: refused once those found so far, with their copy into the result,
+    // outgrow the memory (they grew to the out-of-memory killer).
+    std::size_t found = 0;
+    for (const auto& piece : screen.violations) found += piece.size();
+    if (found > 0)
+        require_host_memory(
+            static_cast<double>(found) * (sizeof(OutageViolation) + sizeof(N1Violation)),
+            "N-1 screening: the list of the " + std::to_string(found) +
+                " violations found by block " + std::to_string(b + 1) + " of " +
+                std::to_string(plan.blocks.size()) + " of outages",
+            "raise threshold_percent (--threshold), report only what outages make worse "
+            "(min_increase_percent, --min-increase), screen fewer scenarios or outages at a "
+            "time, or shard them over MPI ranks");
 }
 
 void merge_worst(OutageScreenResult& screen, Index s, Real worst, Index outage, Index branch,

@@ -40,6 +40,28 @@ Real max_abs_diff(const Matrix& a, const Matrix& b) {
     return (a - b).cwiseAbs().maxCoeff();
 }
 
+// The violations of a screening are as many as its threshold lets through: a list outgrowing the
+// memory is refused with what to change, block by block as it grows (it grew to the OOM killer).
+TEST(MemoryLimit, N1ViolationListThatOutgrowsTheLimitIsRefused) {
+    const Network net = builtin_network();
+    DcOptions dco;
+    dco.backend = Backend::cpu;
+    DcPowerFlow dc(net, dco);
+    const Matrix pd = ramped(net.buses().pd, 40);
+    N1Options every;
+    every.threshold_percent = 0;  // every rated branch in every outage: ~40 x 170 x 170
+    every.outages_per_block = 16;
+    const N1Result all = n1_screen(dc, pd, every);
+    ASSERT_GT(all.violations.size(), 100000u);
+    const test::ScopedEnv limit("GRIDBATCH_MEMORY_LIMIT", "2M");
+    test::expect_error(
+        [&] { n1_screen(dc, pd, every); },
+        {"N-1 screening: the list of the ", " violations found by block ", "raise threshold"});
+    N1Options usual = every;
+    usual.threshold_percent = 90;  // a few violations: within the limit
+    EXPECT_EQ(n1_screen(dc, pd, usual).worst_loading_percent, all.worst_loading_percent);
+}
+
 TEST(MemoryLimit, LargeBatchesAreRefusedSmallOnesRun) {
     const Network net = builtin_network();
     const test::ScopedEnv limit("GRIDBATCH_MEMORY_LIMIT",
