@@ -419,6 +419,8 @@ void CudaAcEngine::solve_chunk(const AcEngineBatch& batch, const std::vector<Ind
                 m.outerStride() * sizeof(double), nb * sizeof(double), c, cudaMemcpyHostToDevice,
                 stream));
         } else {
+            // The previous input's upload may still read `packed` (an asynchronous copy).
+            if (!packed.empty()) GRIDBATCH_CUDA_CHECK(cudaStreamSynchronize(stream));
             packed.resize(per_bus);
             for (int t = 0; t < c; ++t)
                 Eigen::Map<Vector>(packed.data() + static_cast<std::size_t>(t) * nb, nb) =
@@ -443,7 +445,8 @@ void CudaAcEngine::solve_chunk(const AcEngineBatch& batch, const std::vector<Ind
     lambda_.fill_zero(stream);
     iterations_.resize(sc);
     iterations_.fill_zero(stream);
-    status_.upload(std::vector<int>(sc, ac::kRunning), stream);
+    const std::vector<int> running(sc, ac::kRunning);  // read by the stream until a download
+    status_.upload(running, stream);
     active_.resize(sc);
     next_active_.resize(sc);
     keep_.resize(sc);
@@ -581,7 +584,7 @@ std::unique_ptr<AcEngine> make_ac_engine(std::shared_ptr<const PreparedAcNetwork
     const BackendStatus status = device_status();
     if (!status.available)
         throw Error(ErrorKind::backend_unavailable,
-                    "Backend::cuda requested, but " + status.reason);
+                    "the cuda backend was requested, but " + status.reason);
     check_device_index(device);
     return std::make_unique<CudaAcEngine>(std::move(network), device);
 }

@@ -1,5 +1,6 @@
-// Error checks for CUDA runtime and library calls: a failure throws Error{device} naming the call,
-// the error and file:line (a macro because C++17 has no source_location).
+// Error checks for CUDA runtime calls (library_handles.hpp has cuBLAS's and cuSOLVER's): a failure
+// throws Error{device} naming the call, the error and file:line (a macro because C++17 has no
+// source_location).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -28,12 +29,4 @@ namespace gridbatch::detail::cuda {
                 std::string(cudaGetErrorName(gridbatch_status_)) + ": " + \
                     cudaGetErrorString(gridbatch_status_),                \
                 __FILE__, __LINE__);                                      \
-    } while (0)
-
-#define GRIDBATCH_CUDA_LIB_CHECK(call)                                                             \
-    do {                                                                                           \
-        const int gridbatch_status_ = static_cast<int>(call);                                      \
-        if (gridbatch_status_ != 0)                                                                \
-            ::gridbatch::detail::cuda::throw_cuda_error(                                           \
-                #call, "library status " + std::to_string(gridbatch_status_), __FILE__, __LINE__); \
     } while (0)

@@ -98,13 +98,15 @@ CudaDcEngine::CudaDcEngine(std::shared_ptr<const DcModel> model, int device)
     upload_vector(p_fixed_, m.p_fixed);
     upload_vector(pg_case_, m.pg_case);
     if (m.distributed) upload_vector(participation_, m.participation);
-    std::vector<int> ptr, members;
-    group(m.gen_bus, n_bus_, ptr, members);
-    gen_ptr_.upload(ptr, stream);
-    gen_index_.upload(members, stream);
-    group(m.island, n_island_, ptr, members);
-    island_ptr_.upload(ptr, stream);
-    island_bus_.upload(members, stream);
+    // Host sources of the asynchronous uploads stay as they are until the stream has them.
+    std::vector<int> gen_ptr, gen_members, island_ptr, island_members;
+    group(m.gen_bus, n_bus_, gen_ptr, gen_members);
+    gen_ptr_.upload(gen_ptr, stream);
+    gen_index_.upload(gen_members, stream);
+    group(m.island, n_island_, island_ptr, island_members);
+    island_ptr_.upload(island_ptr, stream);
+    island_bus_.upload(island_members, stream);
+    handles_.synchronize();  // before the host vectors go
 
     // Checked on every network, also where there is nothing to solve.
     const char* forced = std::getenv("GRIDBATCH_DC_SOLVE");
@@ -129,7 +131,7 @@ CudaDcEngine::CudaDcEngine(std::shared_ptr<const DcModel> model, int device)
                         detail::num(dense_bytes / 1e9) + " GB of device memory, and " +
                         detail::num(have / 1e9) +
                         " GB are free; leave the choice to the engine "
-                        "(auto: the sparse solve) or use Backend::cpu");
+                        "(auto: the sparse solve) or use the cpu backend");
     invert_dense();
 }
 
@@ -416,7 +418,7 @@ void CudaDcEngine::screen_outages(const OutageBlock& block, OutageScreenResult& 
                                 " violations, " + detail::num(need / 1e9) +
                                 " GB of device memory, of " + detail::num(have / 1e9) +
                                 " GB free; raise the threshold or min_increase_percent, screen "
-                                "fewer scenarios per call, or use Backend::cpu");
+                                "fewer scenarios per call, or use the cpu backend");
             found.resize(static_cast<std::size_t>(count));
         }
         // Not value-initialised: a heavy screening brings back GBs, each byte written once.
@@ -446,7 +448,7 @@ std::unique_ptr<DcEngine> make_dc_engine(std::shared_ptr<const DcModel> model, i
     const BackendStatus status = device_status();
     if (!status.available)
         throw Error(ErrorKind::backend_unavailable,
-                    "Backend::cuda requested, but " + status.reason);
+                    "the cuda backend was requested, but " + status.reason);
     check_device_index(device);
     return std::make_unique<CudaDcEngine>(std::move(model), device);
 }

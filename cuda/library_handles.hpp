@@ -6,6 +6,9 @@
 #include <cublas_v2.h>
 #include <cusolverDn.h>
 
+#include <string>
+
+#include "check.hpp"
 #include "stream.hpp"
 
 namespace gridbatch::detail::cuda {
@@ -35,3 +38,29 @@ private:
 };
 
 }  // namespace gridbatch::detail::cuda
+
+namespace gridbatch::detail::cuda {
+
+// A library status as its name ("CUBLAS_STATUS_ALLOC_FAILED"), for GRIDBATCH_CUDA_LIB_CHECK.
+std::string library_status(cublasStatus_t status);
+std::string library_status(cusolverStatus_t status);
+// A library's failure to allocate its workspace, with how much device memory was free.
+bool is_allocation_failure(cublasStatus_t status);
+bool is_allocation_failure(cusolverStatus_t status);
+[[noreturn]] void throw_library_allocation_failure(const char* call, const std::string& status);
+
+}  // namespace gridbatch::detail::cuda
+
+#define GRIDBATCH_CUDA_LIB_CHECK(call)                                                        \
+    do {                                                                                      \
+        const auto gridbatch_status_ = (call);                                                \
+        if (static_cast<int>(gridbatch_status_) != 0) {                                       \
+            const std::string gridbatch_name_ =                                               \
+                ::gridbatch::detail::cuda::library_status(gridbatch_status_);                 \
+            if (::gridbatch::detail::cuda::is_allocation_failure(gridbatch_status_))          \
+                ::gridbatch::detail::cuda::throw_library_allocation_failure(#call,            \
+                                                                            gridbatch_name_); \
+            ::gridbatch::detail::cuda::throw_cuda_error(#call, gridbatch_name_, __FILE__,     \
+                                                        __LINE__);                            \
+        }                                                                                     \
+    } while (0)

@@ -175,6 +175,9 @@ GRIDBATCH_HD_INLINE double assemble_bus(const YbusView& y, const JacobianMap& ma
             if (map.pos_qa[q] >= 0) st.lu[map.pos_qa[q] * stride + s] = 0.0;
             if (map.pos_qm[q] >= 0) st.lu[map.pos_qm[q] * stride + s] = one;
         }
+        // The slack column's entry as the CPU engine writes it (constant): not last factor's.
+        if (st.lambda != nullptr && p_row >= 0 && map.pos_lambda[i] >= 0)
+            st.lu[map.pos_lambda[i] * stride + s] = -st.participation[i];
         return 0.0;
     }
     const BusPower bp = bus_power(y, st, s, i);

@@ -26,7 +26,8 @@ py::array_t<bool> bools(const std::vector<bool>& v) {
 
 constexpr const char* kSlackDoc =
     " slack_bus: row of the bus that withdraws the injections (default: the power flow's own "
-    "slack).";
+    "slack, one per island). With slack_bus, the columns of buses in other islands than its own "
+    "are zero (no path carries the transfer), as are the slack bus's own and isolated buses'.";
 
 }  // namespace
 

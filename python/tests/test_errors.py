@@ -117,6 +117,14 @@ def test_an_empty_outage_list_is_not_every_branch(builtin):
         gb.ac_contingencies(gb.AcPowerFlow(builtin, backend="cpu"), outages=np.zeros(0, int))
 
 
+def test_an_outage_listed_twice_is_refused(builtin):
+    """Twice in the list, an outage's violations (or AC cases) were reported twice."""
+    with pytest.raises(gb.InputError, match=r"n1_screen: outage branch 1 .* is listed twice"):
+        gb.n1_screen(gb.DcPowerFlow(builtin, backend="cpu"), outages=[1, 4, 1])
+    with pytest.raises(gb.InputError, match=r"outages\[1\] = 1: branch listed twice"):
+        gb.ac_contingencies(gb.AcPowerFlow(builtin, backend="cpu"), outages=[1, 1])
+
+
 def test_zero_scenarios_give_empty_results(builtin):
     """A (0, n) array is a batch of no scenarios on every solver: an empty result, not the
     case itself (AC once read it as 'nothing given') nor a crash (ac_contingencies read an unset

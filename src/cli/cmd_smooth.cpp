@@ -155,6 +155,15 @@ int smooth(const Args& args) {
     if (grid.backup_mw != 0 && !ramps)
         throw Error(ErrorKind::invalid_input,
                     "option --backup-mw: backup generation needs --objective ramps");
+    if (opt.flag("filter") && opt.has("horizon"))
+        throw UsageError(
+            "options --filter and --horizon: one dispatch at a time (the causal "
+            "filter, or the receding horizon)");
+    if (opt.has("filter-tau") && !opt.flag("filter"))
+        throw UsageError("option --filter-tau: only with --filter");
+    for (const char* o : {"replan-every", "forecast-noise"})
+        if (opt.has(o) && !opt.has("horizon"))
+            throw UsageError(std::string("option --") + o + ": only with --horizon");
     if (ramps && (opt.flag("filter") || opt.has("horizon")))
         throw Error(ErrorKind::invalid_input,
                     "option --objective ramps: not with --filter or --horizon (they follow the "

@@ -78,6 +78,13 @@ int cmd_study(const Args& args) {
     const long seed = opt.integer("seed", 1);
     if (seed < 0) throw Error(ErrorKind::invalid_input, "--seed must be >= 0");
     so.seed = static_cast<std::uint64_t>(seed);
+    // 0 means automatic to the library; given on the command line, 0 is a limit, and none
+    // can be met: refused, where it silently meant the automatic one.
+    for (const char* o : {"ramp-limit", "sizing-max"})
+        if (opt.has(o) && !(opt.number(o, 0) > 0))
+            throw Error(
+                ErrorKind::invalid_input,
+                std::string("--") + o + " must be > 0 (leave it out for the automatic one)");
     so.ramp_limit_mw_per_min = opt.number("ramp-limit", 0);
     so.import_limit_mw = opt.number("import-limit", HUGE_VAL);
     so.power_factor = opt.number("power-factor", so.power_factor);

@@ -23,7 +23,8 @@ Options::Options(const std::vector<std::string>& args, const std::set<std::strin
         }
         const std::string name = a.substr(2);
         if (flags.count(name) || name == "help") {
-            flags_.insert(name);
+            if (!flags_.insert(name).second && name != "help")
+                throw UsageError("option --" + name + " is given twice");
         } else if (valued.count(name)) {
             if (i + 1 >= args.size()) throw UsageError("option --" + name + " needs a value");
             if (values_.count(name))
@@ -82,10 +83,11 @@ long Options::integer(const std::string& name, long fallback) const {
 
 void rethrow_naming_option(const Error& e, const std::vector<OptionOf>& table) {
     const std::string what = e.what();
-    for (const OptionOf& o : table)
-        if (what.find(o.parameter) != std::string::npos)
-            throw Error(e.kind(), "option --" + std::string(o.option) + ": " + what);
-    throw e;
+    if (dynamic_cast<const UsageError*>(&e) == nullptr)
+        for (const OptionOf& o : table)
+            if (what.find(o.parameter) != std::string::npos)
+                throw Error(e.kind(), "option --" + std::string(o.option) + ": " + what);
+    throw;  // as it was thrown: `throw e` made a usage error (exit 2) a plain one (exit 1)
 }
 
 }  // namespace gridbatch::cli

@@ -46,7 +46,8 @@ struct OptionOf {
     const char* option;
 };
 // Rethrows `e` as "option --<option>: <message>" for the first entry its message names, else as it
-// is: a bad value is named by the option the user typed, the library's parameter after it.
+// is: a bad value is named by the option the user typed, the library's parameter after it. Call
+// it from the handler that caught `e` (a usage error, or one no entry names, is rethrown).
 [[noreturn]] void rethrow_naming_option(const Error& e, const std::vector<OptionOf>& table);
 
 }  // namespace gridbatch::cli

@@ -35,11 +35,14 @@ void validate(const AcPowerFlow& pf, const AcBatch& base, const AcContingencyOpt
         throw Error(ErrorKind::invalid_input,
                     "AcContingencyOptions.chunk must be >= 0 (0 = automatic; got " +
                         std::to_string(o.chunk) + ")");
-    for (std::size_t i = 0; i < o.outages.size(); ++i)
-        detail::require_outage(net, o.outages[i],
-                               "AcContingencyOptions.outages[" + std::to_string(i) +
-                                   "] = " + std::to_string(o.outages[i]),
-                               false);
+    std::vector<char> listed(static_cast<std::size_t>(net.n_branch()), 0);
+    for (std::size_t i = 0; i < o.outages.size(); ++i) {
+        const std::string where = "AcContingencyOptions.outages[" + std::to_string(i) +
+                                  "] = " + std::to_string(o.outages[i]);
+        detail::require_outage(net, o.outages[i], where, false);
+        if (listed[static_cast<std::size_t>(o.outages[i])]++)  // its cases twice in the result
+            throw Error(ErrorKind::invalid_input, where + ": branch listed twice");
+    }
     for (std::size_t i = 0; i < o.monitored_buses.size(); ++i) {
         const Index b = o.monitored_buses[i];
         if (b < 0 || b >= net.n_bus())

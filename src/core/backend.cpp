@@ -48,9 +48,9 @@ Backend resolve_backend(Backend requested) {
         return detail::cuda::device_status().available ? Backend::cuda : Backend::cpu;
     const BackendStatus status = backend_status(requested);
     if (!status.available)
-        throw Error(
-            ErrorKind::backend_unavailable,
-            std::string("Backend::") + to_string(requested) + " requested, but " + status.reason);
+        throw Error(ErrorKind::backend_unavailable, std::string("the ") + to_string(requested) +
+                                                        " backend was requested, but " +
+                                                        status.reason);
     return requested;
 }
 

@@ -479,7 +479,9 @@ struct Solver {
         const double a_aff = step_to_boundary(1.0);
         const double mu_aff = mean_of(gap_after(a_aff));
         const double ratio = mu > 0 ? lesser(greater(mu_aff / mu, 0.0), 1.0) : 0.0;
-        double sigma = mu > 0 ? std::pow(ratio, 3) : 0;
+        // Mehrotra's (mu_aff / mu)^3 as two products: pow is a library call whose last bit
+        // differs between glibc and CUDA, and this parameter steers the whole end game.
+        double sigma = mu > 0 ? ratio * ratio * ratio : 0;
         // Keep the infeasibility falling at least as fast as mu: otherwise the iterates reach
         // the boundary still infeasible and crawl (seen with backup generation riding its ramp
         // limit, the fleet's power limit and the import limit at once).

@@ -139,7 +139,7 @@ std::string device_allocation_failure(std::size_t bytes, std::size_t free_bytes,
            " failed: " + gigabytes(static_cast<double>(free_bytes)) + " of the GPU's " +
            gigabytes(static_cast<double>(total_bytes)) +
            " were free (other processes, or this one's earlier results, hold the rest); solve a "
-           "smaller batch or network, free device memory, or use Backend::cpu";
+           "smaller batch or network, free device memory, or use the cpu backend";
 }
 
 void populate(void* data, std::size_t bytes) {

@@ -254,13 +254,17 @@ N1Plan plan_n1(const Network& net, const N1Options& options) {
         for (Index k = 0; k < nl; ++k)
             if (net.branch_active(k)) outages.push_back(k);
     }
+    std::vector<char> listed(static_cast<std::size_t>(nl), 0);
     for (Index k : outages) {
         check_index(k, nl, "outage branch", "n1_screen");
+        const std::string branch = "n1_screen: outage branch " + std::to_string(k) + " (bus " +
+                                   std::to_string(net.branches().from[k]) + " -> " +
+                                   std::to_string(net.branches().to[k]) + ")";
         if (!net.branch_active(k))
-            throw Error(ErrorKind::invalid_input,
-                        "n1_screen: outage branch " + std::to_string(k) + " (bus " +
-                            std::to_string(net.branches().from[k]) + " -> " +
-                            std::to_string(net.branches().to[k]) + ") is out of service");
+            throw Error(ErrorKind::invalid_input, branch + " is out of service");
+        // Twice would report its violations twice (the command line refuses it the same way).
+        if (listed[static_cast<std::size_t>(k)]++)
+            throw Error(ErrorKind::invalid_input, branch + " is listed twice");
     }
 
     N1Plan plan;

@@ -7,7 +7,7 @@ namespace gridbatch::detail::cuda {
 
 std::unique_ptr<DcEngine> make_dc_engine(std::shared_ptr<const DcModel> /*model*/, int /*device*/) {
     throw Error(ErrorKind::backend_unavailable,
-                "Backend::cuda requested, but " + device_status().reason);
+                "the cuda backend was requested, but " + device_status().reason);
 }
 
 }  // namespace gridbatch::detail::cuda

@@ -9,7 +9,7 @@ bool built() noexcept { return false; }
 BackendStatus device_status() {
     return {false,
             "this gridbatch build has no CUDA backend (configured with GRIDBATCH_CUDA=OFF, or no "
-            "nvcc was found); use Backend::cpu or Backend::automatic, or rebuild with "
+            "nvcc was found); use the cpu or auto backend, or rebuild with "
             "-DGRIDBATCH_CUDA=ON"};
 }
 

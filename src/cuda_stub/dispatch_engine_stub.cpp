@@ -7,7 +7,7 @@ namespace gridbatch::detail::cuda {
 
 std::unique_ptr<DispatchEngine> make_dispatch_engine(int) {
     throw Error(ErrorKind::backend_unavailable,
-                "Backend::cuda requested, but " + device_status().reason);
+                "the cuda backend was requested, but " + device_status().reason);
 }
 
 }  // namespace gridbatch::detail::cuda

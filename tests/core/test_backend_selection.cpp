@@ -24,7 +24,7 @@ TEST(BackendSelection, UnavailableCudaThrowsWithReason) {
     if (status.available) GTEST_SKIP() << "a CUDA device is present";
     EXPECT_FALSE(status.reason.empty());
     test::expect_error([] { resolve_backend(Backend::cuda); },
-                       {"Backend::cuda requested, but",
+                       {"the cuda backend was requested, but",
                         detail::cuda::built() ? "no usable CUDA device" : "no CUDA backend"},
                        ErrorKind::backend_unavailable);
 }

@@ -973,6 +973,12 @@ TEST(BadInputCli, UsageErrors) {
         EXPECT_CLI(std::string(command) + " -h", 0, std::string("gridbatch ") + command);
     }
     EXPECT_CLI("pf builtin --dc --out a --out b", 2, "option --out is given twice ('a' and 'b')");
+    EXPECT_CLI("pf builtin --dc --dc --out a", 2, "option --dc is given twice");
+    EXPECT_CLI("study --ramp-limit 0 --out a", 1, "--ramp-limit must be > 0 (leave it out");
+    EXPECT_CLI("study --sizing-max -3 --out a", 1, "--sizing-max must be > 0");
+    EXPECT_CLI("smooth --synthetic --filter --horizon 10 --out a", 2,
+               "options --filter and --horizon: one dispatch at a time");
+    EXPECT_CLI("smooth --synthetic --filter-tau 10 --out a", 2, "option --filter-tau: only with");
     EXPECT_CLI("pf builtin --dc --out=a", 2, "unknown option --out=a (write --out a)");
     EXPECT_CLI("profile --steps 10 --hours 1 --out x.csv", 2, "give --hours or --steps, not both");
     EXPECT_CLI("study extra --out x", 2, "unexpected argument 'extra'");
@@ -1091,7 +1097,7 @@ TEST(BadInputCli, SmoothArguments) {
         std::filesystem::path(testing::TempDir()) / "gridbatch_bad_input_smooth";
     std::filesystem::create_directories(dir);
     const std::string out = " --out " + (dir / "out").string();
-    EXPECT_CLI("smooth --fleet 1" + out, 1, "give exactly one of --load FILE and --synthetic");
+    EXPECT_CLI("smooth --fleet 1" + out, 2, "give exactly one of --load FILE and --synthetic");
     const std::string missing = (dir / "absent.csv").string();
     EXPECT_CLI("smooth --load " + missing + " --fleet 1" + out, 1, missing);
     const std::string bad = (dir / "bad.csv").string();
