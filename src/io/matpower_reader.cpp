@@ -1,7 +1,8 @@
 // MATPOWER case reader. A hand-written scanner over the whole file (one pass, no regex): it reads
 // `mpc.<field> = <value>;` assignments (`mpc` being the function's output, whatever its name),
-// where a value is a numeric matrix `[...]`, a scalar, a quoted string, a cell array `{...}`
-// (skipped) or a variable assigned such a literal before (`bus = [...]; mpc.bus = bus;`).
+// where a value is a numeric matrix `[...]`, a scalar, a quoted string ('...' or "..."), a cell
+// array `{...}` (skipped) or a variable assigned such a literal before (`bus = [...]; mpc.bus =
+// bus;`).
 // Comments (`%`, `%{ ... %}` blocks), `...` continuations, commas, blank lines, CR, LF or CRLF line
 // ends and numbers such as `1e-3`, `Inf` and `NaN` are accepted; other statements are skipped
 // (strings and brackets honoured), and reading stops at `return` or a second function, as MATLAB
@@ -55,6 +56,8 @@ public:
     }
     char peek() const { return at_end() ? '\0' : s_[pos_]; }
     int line() const { return line_; }
+    // The line of a `%{` block comment that runs to the end of the file, 0 if none.
+    int unclosed_comment_line() const { return unclosed_comment_line_; }
 
     // Skips spaces, tabs, comments and `...` continuations; newlines too when `newlines`.
     void skip_blank(bool newlines) {
@@ -95,17 +98,10 @@ public:
         char last = ' ';  // the last character that was not blank, for the transpose rule
         while (!at_end()) {
             const char c = s_[pos_];
-            if (c == '\'' && !ends_value(last)) {
+            if ((c == '\'' && !ends_value(last)) || c == '"') {
                 ++pos_;
-                quoted();
-                last = '\'';
-                continue;
-            }
-            if (c == '"') {
-                ++pos_;
-                while (!at_end() && s_[pos_] != '"' && s_[pos_] != '\n') ++pos_;
-                if (!accept('"')) fail("unterminated string");
-                last = '"';
+                quoted(c);
+                last = c;
                 continue;
             }
             if (c == '%' || (c == '.' && s_.compare(pos_, 3, "...") == 0)) {
@@ -158,14 +154,16 @@ public:
         return true;
     }
 
-    std::string quoted() {  // after the opening quote; MATLAB doubles quotes to escape them
+    // After the opening quote (' for a char array, " for a string); MATLAB doubles a quote to
+    // escape it.
+    std::string quoted(char quote) {
         std::string out;
         for (;;) {
             if (at_end() || s_[pos_] == '\n') fail("unterminated string");
             const char c = s_[pos_++];
-            if (c == '\'') {
-                if (peek() == '\'') {
-                    out += '\'';
+            if (c == quote) {
+                if (peek() == quote) {
+                    out += quote;
                     ++pos_;
                     continue;
                 }
@@ -245,9 +243,9 @@ public:
                 fail("cell array opened on line " + std::to_string(start) +
                      " is not closed with '}'");
             const char c = s_[pos_];
-            if (c == '\'') {
+            if (c == '\'' || c == '"') {
                 ++pos_;
-                quoted();
+                quoted(c);
             } else if (c == '%') {
                 skip_to_eol();
             } else if (c == '\n') {
@@ -275,6 +273,7 @@ private:
     // At a `%{` line: skips to the line after its `%}` (blocks nest), or to the end of the text.
     void skip_block_comment() {
         int depth = 0;
+        const int opened = line_;
         while (!at_end()) {
             if (line_is("%{")) ++depth;
             if (line_is("%}")) --depth;
@@ -283,6 +282,7 @@ private:
             if (depth == 0) return;
             while (!at_end() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
         }
+        unclosed_comment_line_ = opened;  // MATLAB comments out the rest of the file
     }
     // A quote after one of these is MATLAB's transpose, not a string.
     static bool ends_value(char c) {
@@ -294,6 +294,7 @@ private:
     const std::string& name_;
     std::size_t pos_ = 0;
     int line_ = 1;
+    int unclosed_comment_line_ = 0;
 };
 
 // One assigned value: the last assignment of a field wins, as in MATLAB.
@@ -307,6 +308,17 @@ struct Value {
 
 struct ParsedCase {
     std::map<std::string, Value> fields;  // of the output variable, without its `mpc.`
+    int unclosed_comment_line = 0;        // Scanner::unclosed_comment_line
+    // "missing mpc.<field>", and why where a block comment swallowed the rest of the file.
+    [[noreturn]] void missing(const std::string& field, const std::string& name) const {
+        throw Error(ErrorKind::invalid_input,
+                    name + ": missing mpc." + field +
+                        (unclosed_comment_line > 0
+                             ? " (the %{ block comment opened on line " +
+                                   std::to_string(unclosed_comment_line) +
+                                   " is not closed with %}: the rest of the file is a comment)"
+                             : std::string()));
+    }
 };
 
 bool control_statement(const std::string& id) {
@@ -327,7 +339,10 @@ bool literal(Scanner& sc, Value& v) {
         sc.skip_cell();
     } else if (sc.accept('\'')) {
         v.kind = Value::Kind::string;
-        v.text = sc.quoted();
+        v.text = sc.quoted('\'');
+    } else if (sc.accept('"')) {
+        v.kind = Value::Kind::string;
+        v.text = sc.quoted('"');
     } else if (const char c = sc.peek();
                std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.') {
         v.kind = Value::Kind::scalar;
@@ -426,14 +441,14 @@ ParsedCase scan(const std::string& text, const std::string& name) {
             sc.fail("unexpected " + sc.describe_next() + " after the value of " + id +
                     " (expressions are not evaluated)");
     }
+    out.unclosed_comment_line = sc.unclosed_comment_line();
     return out;
 }
 
 const NumericMatrix& require_matrix(const ParsedCase& pc, const std::string& field,
                                     std::size_t min_cols, const std::string& name) {
     auto it = pc.fields.find(field);
-    if (it == pc.fields.end())
-        throw Error(ErrorKind::invalid_input, name + ": missing mpc." + field);
+    if (it == pc.fields.end()) pc.missing(field, name);
     if (it->second.kind != Value::Kind::matrix)
         throw Error(ErrorKind::invalid_input, name + ":" + std::to_string(it->second.line) +
                                                   ": mpc." + field + " must be a matrix [...]");
@@ -492,8 +507,7 @@ Network build(const ParsedCase& pc, const std::string& name) {
                             " is not supported (only version 2)");
     }
     auto base = pc.fields.find("baseMVA");
-    if (base == pc.fields.end())
-        throw Error(ErrorKind::invalid_input, name + ": missing mpc.baseMVA");
+    if (base == pc.fields.end()) pc.missing("baseMVA", name);
     const Value& base_value = base->second;
     const bool one_by_one = base_value.kind == Value::Kind::matrix &&
                             base_value.matrix.rows.size() == 1 &&

@@ -284,6 +284,15 @@ TEST(BadInput, SyntaxErrorsNameTheLine) {
                    "bad.m:6: '50\x01' is not a number");
     EXPECT_MESSAGE(parse_error(replace(base, "2 1 50 10", std::string("2 1 50\0 10", 10))),
                    "bad.m:6:");
+    // A block comment left open swallows the rest of the file, as in MATLAB: the missing field
+    // says why.
+    EXPECT_MESSAGE(parse_error(replace(base, "mpc.gen = [", "%{\nmpc.gen = [")),
+                   "bad.m: missing mpc.gen (the %{ block comment opened on line 9 is not closed");
+    // Double-quoted strings (MATLAB's string type) are values like single-quoted ones.
+    EXPECT_EQ(
+        parse_matpower(base + "mpc.note = \"it's \"\"x\"\"\";\nmpc.c = {\"a\", 'b'};\n", "ok.m")
+            .n_bus(),
+        3);
 }
 
 TEST(BadInput, BinaryGarbageIsRejected) {
