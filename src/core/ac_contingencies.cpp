@@ -10,6 +10,7 @@
 #include "core/ac_result_parts.hpp"
 #include "core/bridges.hpp"
 #include "core/invalid_input.hpp"
+#include "core/memory.hpp"
 #include "core/run_chunks.hpp"
 #include "gridbatch/distributed.hpp"
 #include "gridbatch/error.hpp"
@@ -185,39 +186,49 @@ AcContingencyResult ac_contingencies(const AcPowerFlow& pf, const AcBatch& base,
         return base.pg ? Vector(base.pg->col(s)) : net.generators().pg;
     };
     std::vector<Real> cases, over;
-    detail::run_chunks(comm, S * n_out, chunk_size(pf, options.chunk),
-                       [&](Index first, Index count) {
-                           const Index nb = net.n_bus(), ng = net.n_gen();
-                           Matrix pd(nb, count), qd(nb, count), pg(base.pg ? ng : 0, count),
-                               vg(base.vg ? ng : 0, count), vm0(nb, count), va0(nb, count);
-                           IndexVector outage(count);
-                           for (Index j = 0; j < count; ++j) {
-                               const Index q = first + j, s = q / n_out;
-                               pd.col(j) = base.pd.col(s);
-                               qd.col(j) = base.qd.col(s);
-                               if (base.pg) pg.col(j) = base.pg->col(s);
-                               if (base.vg) vg.col(j) = base.vg->col(s);
-                               outage[j] = out.outages[static_cast<std::size_t>(q % n_out)];
-                               // From the base case's solution; from the case where it has none.
-                               const bool warm = out.base.report.at(s) == Status::converged;
-                               vm0.col(j) = warm ? Vector(out.base.vm.col(s)) : bus.vm;
-                               va0.col(j) = warm ? Vector(out.base.va.col(s)) : bus.va;
-                           }
-                           AcBatch batch(pd, qd);
-                           if (base.pg) batch.pg.emplace(pg);
-                           if (base.vg) batch.vg.emplace(vg);
-                           batch.vm0.emplace(vm0);
-                           batch.va0_deg.emplace(va0);
-                           batch.outage.emplace(outage);
-                           const AcPowerFlowResult r = pf.solve(batch, StartMode::warm);
-                           for (Index j = 0; j < count; ++j) {
-                               const Index q = first + j, s = q / n_out;
-                               put(cases, q % n_out,
-                                   summarize(net, r, j, base.pd.col(s), schedule(s), s, outage[j],
-                                             options.threshold_percent, &over));
-                               monitor(r, j, options.monitored_buses, cases);
-                           }
-                       });
+    detail::run_chunks(
+        comm, S * n_out, chunk_size(pf, options.chunk), [&](Index first, Index count) {
+            const Index nb = net.n_bus(), ng = net.n_gen();
+            Matrix pd(nb, count), qd(nb, count), pg(base.pg ? ng : 0, count),
+                vg(base.vg ? ng : 0, count), vm0(nb, count), va0(nb, count);
+            IndexVector outage(count);
+            for (Index j = 0; j < count; ++j) {
+                const Index q = first + j, s = q / n_out;
+                pd.col(j) = base.pd.col(s);
+                qd.col(j) = base.qd.col(s);
+                if (base.pg) pg.col(j) = base.pg->col(s);
+                if (base.vg) vg.col(j) = base.vg->col(s);
+                outage[j] = out.outages[static_cast<std::size_t>(q % n_out)];
+                // From the base case's solution; from the case where it has none.
+                const bool warm = out.base.report.at(s) == Status::converged;
+                vm0.col(j) = warm ? Vector(out.base.vm.col(s)) : bus.vm;
+                va0.col(j) = warm ? Vector(out.base.va.col(s)) : bus.va;
+            }
+            AcBatch batch(pd, qd);
+            if (base.pg) batch.pg.emplace(pg);
+            if (base.vg) batch.vg.emplace(vg);
+            batch.vm0.emplace(vm0);
+            batch.va0_deg.emplace(va0);
+            batch.outage.emplace(outage);
+            const AcPowerFlowResult r = pf.solve(batch, StartMode::warm);
+            for (Index j = 0; j < count; ++j) {
+                const Index q = first + j, s = q / n_out;
+                put(cases, q % n_out,
+                    summarize(net, r, j, base.pd.col(s), schedule(s), s, outage[j],
+                              options.threshold_percent, &over));
+                monitor(r, j, options.monitored_buses, cases);
+            }
+            // As the DC screening's: a list the threshold lets grow past the
+            // memory is refused as it grows (4 doubles here, an N1Violation later).
+            if (!over.empty())
+                detail::require_host_memory(
+                    static_cast<double>(over.size()) * (sizeof(Real) + sizeof(N1Violation) / 4.0),
+                    "ac_contingencies: the list of the " + std::to_string(over.size() / 4) +
+                        " violations found by contingency " + std::to_string(first + count) +
+                        " of " + std::to_string(S * n_out),
+                    "raise threshold_percent (--threshold), or screen fewer "
+                    "scenarios or outages at a time");
+        });
     cases = comm.gather_concat(cases);
     over = comm.gather_concat(over);
     if (comm.rank() != 0) return out;

@@ -11,6 +11,7 @@
 #include "core/memory.hpp"
 #include "cuda/require_device.hpp"
 #include "engine/device.hpp"
+#include "gridbatch/ac_contingencies.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "gridbatch/battery_dispatch.hpp"
 #include "gridbatch/builtin_network.hpp"
@@ -60,6 +61,27 @@ TEST(MemoryLimit, N1ViolationListThatOutgrowsTheLimitIsRefused) {
     N1Options usual = every;
     usual.threshold_percent = 90;  // a few violations: within the limit
     EXPECT_EQ(n1_screen(dc, pd, usual).worst_loading_percent, all.worst_loading_percent);
+}
+
+TEST(MemoryLimit, AcContingencyViolationListThatOutgrowsTheLimitIsRefused) {
+    const Network net = builtin_network();
+    AcOptions aco;
+    aco.backend = Backend::cpu;
+    const AcPowerFlow ac(net, aco);
+    const Matrix pd = ramped(net.buses().pd, 3), qd = ramped(net.buses().qd, 3);
+    AcContingencyOptions every;
+    every.threshold_percent = 0;
+    every.chunk = 64;
+    const AcContingencyResult all = ac_contingencies(ac, AcBatch(pd, qd), every);
+    ASSERT_GT(all.violations.size(), 50000u);  // x (4 doubles + a 32-byte N1Violation) > 3 MB
+    const test::ScopedEnv limit("GRIDBATCH_MEMORY_LIMIT", "3M");
+    test::expect_error([&] { ac_contingencies(ac, AcBatch(pd, qd), every); },
+                       {"ac_contingencies: the list of the ", " violations found by contingency ",
+                        "raise threshold_percent"});
+    AcContingencyOptions usual = every;
+    usual.threshold_percent = 90;
+    EXPECT_EQ(ac_contingencies(ac, AcBatch(pd, qd), usual).worst_loading_percent,
+              all.worst_loading_percent);
 }
 
 TEST(MemoryLimit, LargeBatchesAreRefusedSmallOnesRun) {
