@@ -11,8 +11,6 @@ namespace gridbatch::detail::cuda {
 
 namespace {
 
-constexpr std::int8_t kPQ = 1, kPV = 2, kRef = 3;
-
 struct Classes {
     std::vector<int> pv, pq;
 };

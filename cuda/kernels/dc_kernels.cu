@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cub/block/block_reduce.cuh>
 
+#include "core/angles.hpp"
 #include "dc_kernels.cuh"
 #include "launch.cuh"
 
@@ -12,8 +13,6 @@ namespace gridbatch::detail::cuda::dc {
 namespace {
 
 namespace cg = cooperative_groups;
-
-constexpr double kRadToDeg = 57.29577951308232087680;  // 180 / pi
 
 __global__ void bus_injections_kernel(int n_bus, int count, const double* p_fixed, const double* pd,
                                       long ld_pd, const int* gen_ptr, const int* gen_index,

@@ -5,6 +5,8 @@
 #pragma once
 
 #include "batched_lu.hpp"
+#include "core/angles.hpp"
+#include "core/diverged_mismatch.hpp"
 
 #if !defined(__CUDA_ARCH__)
 #include <cmath>
@@ -34,10 +36,6 @@ inline double arg(double y, double x) { return std::atan2(y, x); }
 inline double remainder_of(double x, double y) { return std::remainder(x, y); }
 #endif
 }  // namespace math
-
-// A mismatch this large (p.u.) never comes back: the scenario stops as diverged, as on the CPU
-// engine, instead of running to the iteration limit.
-constexpr double kDivergedMismatch = 1e10;
 
 // Status codes, as gridbatch::Status (result.hpp) numbers them.
 constexpr int kConverged = 0, kMaxIterations = 1, kDiverged = 2, kSingular = 3, kRunning = 5;
@@ -255,7 +253,6 @@ GRIDBATCH_HD_INLINE bool check_scenario(const BatchState& st, long s, double tol
 // reference and isolated buses are reported as they start), the pv and pq buses after each
 // Newton step.
 GRIDBATCH_HD_INLINE void normalise_polar(double* vm, double* va) {
-    constexpr double kPi = 3.14159265358979323846;
     if (*vm < 0) {
         *vm = -*vm;
         *va += kPi;

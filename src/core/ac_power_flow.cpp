@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/ac_result_parts.hpp"
+#include "core/angles.hpp"
 #include "core/bridges.hpp"
 #include "core/fast_decoupled_b.hpp"
 #include "core/invalid_input.hpp"
@@ -26,12 +27,12 @@
 namespace gridbatch {
 namespace {
 
-constexpr Real kPi = 3.14159265358979323846;
-constexpr Real kDegToRad = kPi / 180.0;
+using detail::kDegToRad;
+using detail::kPi;
+using detail::kPQ;
+using detail::kPV;
+using detail::kRef;
 constexpr Real kQLimitViolation = 5e-6;  // MATPOWER's opf.violation, used by runpf's Q limits
-constexpr auto kPQ = static_cast<std::int8_t>(BusType::pq);
-constexpr auto kPV = static_cast<std::int8_t>(BusType::pv);
-constexpr auto kRef = static_cast<std::int8_t>(BusType::ref);
 constexpr auto kIsolated = static_cast<std::int8_t>(BusType::isolated);
 
 using TypeMatrix = Eigen::Matrix<std::int8_t, Eigen::Dynamic, Eigen::Dynamic>;
@@ -454,19 +455,11 @@ void AcOptions::validate(const Network& net) const {
     }
     if (algorithm != AcAlgorithm::newton)
         fail("AcOptions.slack = distributed needs AcAlgorithm::newton");
-    if (participation.size() > 0 && participation.size() != net.n_gen())
-        fail("AcOptions.participation has " + std::to_string(participation.size()) +
-             " entries; expected one per generator (" + std::to_string(net.n_gen()) + ")");
     const Vector factor = detail::participation_factors(net, participation);
+    detail::check_participation(net, factor, "AcOptions");  // the default's too (an infinite Pmax)
     Real total = 0;
-    for (Index g = 0; g < net.n_gen(); ++g) {
-        const Real a = factor[g];
-        if (!std::isfinite(a) || a < 0)
-            fail("AcOptions.participation[generator " + std::to_string(g + 1) + " at bus " +
-                 std::to_string(net.generators().bus[g]) + "] must be finite and >= 0 (got " +
-                 detail::num(a) + ")");
-        if (net.gen_active(g)) total += a;
-    }
+    for (Index g = 0; g < net.n_gen(); ++g)
+        if (net.gen_active(g)) total += factor[g];
     if (!(total > 0))
         fail(std::string("AcOptions: distributed slack: the participation factors") +
              (participation.size() ? "" : " (default: Pmax)") +

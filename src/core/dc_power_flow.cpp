@@ -7,6 +7,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/angles.hpp"
 #include "core/dc_access.hpp"
 #include "core/invalid_input.hpp"
 #include "core/memory.hpp"
@@ -35,8 +36,6 @@ std::string bus_list(const Network& net, const std::vector<int>& buses, std::siz
 }
 
 namespace {
-
-constexpr Real kDegToRad = 3.14159265358979323846 / 180.0;
 
 int find_root(std::vector<int>& parent, int i) {
     while (parent[i] != i) i = parent[i] = parent[parent[i]];
@@ -125,7 +124,7 @@ Built build(const Network& net, const DcOptions& options) {
     m->va_fixed = Vector::Zero(nb);
     for (Index i = 0; i < nb; ++i) {
         if (isolated[i] || is_ref[i]) {
-            m->va_fixed[i] = bus.va[i] * kDegToRad;
+            m->va_fixed[i] = bus.va[i] * detail::kDegToRad;
         } else {
             m->reduced_index[i] = static_cast<int>(m->free_bus.size());
             m->free_bus.push_back(static_cast<int>(i));
@@ -251,18 +250,7 @@ void DcOptions::validate(const Network& net) const {
         throw Error(ErrorKind::invalid_input,
                     "DcOptions.participation is given but DcOptions.slack is single; set it to "
                     "distributed to share the slack");
-    if (participation.size() != net.n_gen())
-        throw Error(ErrorKind::invalid_input, "DcOptions.participation has " +
-                                                  std::to_string(participation.size()) +
-                                                  " entries but the network has " +
-                                                  std::to_string(net.n_gen()) + " generators");
-    for (Index g = 0; g < participation.size(); ++g)
-        if (!(participation[g] >= 0) || !std::isfinite(participation[g]))
-            throw Error(ErrorKind::invalid_input, "DcOptions.participation[" + std::to_string(g) +
-                                                      "] (generator at bus " +
-                                                      std::to_string(net.generators().bus[g]) +
-                                                      ") must be finite and >= 0 (got " +
-                                                      detail::num(participation[g]) + ")");
+    detail::check_participation(net, participation, "DcOptions");
 }
 
 DcPowerFlow::DcPowerFlow(const Network& net, DcOptions options)

@@ -15,6 +15,7 @@
 #include <locale>
 #include <numeric>
 
+#include "core/angles.hpp"
 #include "core/fleet_sizing.hpp"
 #include "core/invalid_input.hpp"
 #include "cpu/parallel.hpp"
@@ -81,7 +82,7 @@ void fft_in_place(std::vector<std::complex<Real>>& a) {
         if (i < j) std::swap(a[i], a[j]);
     }
     for (std::size_t len = 2; len <= n; len <<= 1) {
-        const std::complex<Real> w = std::polar(1.0, -2 * M_PI / static_cast<Real>(len));
+        const std::complex<Real> w = std::polar(1.0, -2 * detail::kPi / static_cast<Real>(len));
         for (std::size_t i = 0; i < n; i += len) {
             std::complex<Real> wk = 1;
             for (std::size_t k = 0; k < len / 2; ++k, wk *= w) {
@@ -172,7 +173,7 @@ std::pair<Vector, Vector> welch_psd(const Eigen::Ref<const Vector>& x, Real dt, 
     while (n * 2 <= std::min(segment, x.size())) n *= 2;
     const Real mean = x.mean();
     Vector window(n);
-    for (Index i = 0; i < n; ++i) window[i] = 0.5 - 0.5 * std::cos(2 * M_PI * i / (n - 1));
+    for (Index i = 0; i < n; ++i) window[i] = 0.5 - 0.5 * std::cos(2 * detail::kPi * i / (n - 1));
     const Real wss = window.squaredNorm();
     Vector psd = Vector::Zero(n / 2 + 1);
     Index count = 0;

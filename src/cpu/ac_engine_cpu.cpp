@@ -13,6 +13,8 @@
 #include <string>
 #include <tuple>
 
+#include "core/angles.hpp"
+#include "core/diverged_mismatch.hpp"
 #include "core/unit_phasor.hpp"
 #include "cpu/ac_linear_solver.hpp"
 #ifdef GRIDBATCH_HAVE_AMD
@@ -26,12 +28,6 @@
 namespace gridbatch::detail::cpu {
 namespace {
 
-constexpr auto kPQ = static_cast<std::int8_t>(BusType::pq);
-constexpr auto kPV = static_cast<std::int8_t>(BusType::pv);
-constexpr auto kRef = static_cast<std::int8_t>(BusType::ref);
-// A mismatch this large (p.u.) never comes back: the scenario is stopped as diverged instead of
-// running to the iteration limit (MATPOWER would iterate on; the outcome is the same failure).
-constexpr Real kDivergedMismatch = 1e10;
 inline bool diverging(Real norm) { return std::isnan(norm) || norm > kDivergedMismatch; }
 
 using TypeKey = std::vector<std::int8_t>;
@@ -403,7 +399,6 @@ private:
     // V_i = Vm_i e^{j Va_i} with newtonpf's normalisation Vm = |V|, Va = angle(V) in (-pi, pi],
     // done on the polar pair (no hypot/atan2: a third of the time on small cases).
     static void set_voltage(Workspace& ws, int i) {
-        constexpr Real kPi = 3.14159265358979323846;
         Real& vm = ws.vm[i];
         Real& va = ws.va[i];
         if (vm < 0) {

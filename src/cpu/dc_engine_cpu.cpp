@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/angles.hpp"
 #include "core/memory.hpp"
 #include "cpu/parallel.hpp"
 #include "engine/dc_engine.hpp"
@@ -22,8 +23,6 @@ namespace {
 using ColSparse = Eigen::SparseMatrix<Real, Eigen::ColMajor, int>;
 using Strided = Eigen::Map<Matrix, 0, Eigen::OuterStride<>>;
 using ConstStrided = Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>;
-
-constexpr Real kRadToDeg = 180.0 / 3.14159265358979323846;
 
 // Scenarios per block: the block (n_free x k values) should stay in the L2 cache while the
 // factor streams past it; at least 8 so the inner loops are long enough to vectorise.

@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "gridbatch/network.hpp"
 #include "gridbatch/result.hpp"
 #include "gridbatch/types.hpp"
 
@@ -31,6 +32,11 @@ struct CsrMatrix {
 };
 
 enum class AcMethod : std::uint8_t { newton, fast_decoupled };
+
+// Bus classes as the engines store them: BusType's MATPOWER codes in 8 bits.
+inline constexpr auto kPQ = static_cast<std::int8_t>(BusType::pq);
+inline constexpr auto kPV = static_cast<std::int8_t>(BusType::pv);
+inline constexpr auto kRef = static_cast<std::int8_t>(BusType::ref);
 
 // Per-network data shared by every engine, built once by AcPowerFlow.
 struct PreparedAcNetwork {

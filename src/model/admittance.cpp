@@ -5,12 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "core/angles.hpp"
 #include "gridbatch/error.hpp"
 
 namespace gridbatch {
 namespace {
 
-constexpr Real kDegToRad = 3.14159265358979323846 / 180.0;
+using detail::kDegToRad;
 
 template <typename Scalar>
 Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int> from_triplets(

@@ -455,12 +455,14 @@ TEST(BadInputDc, Options) {
     o.slack = SlackMode::distributed;
     o.participation = Vector::Ones(3);
     EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }),
-                   "DcOptions.participation has 3 entries but the network has 2 generators");
+                   "DcOptions.participation has 3 entries; expected one per generator (2)");
     o.participation = Vector::Ones(2);
     o.participation[1] = kNaN;
-    EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }), "DcOptions.participation[1]");
+    EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }),
+                   "DcOptions.participation[1] (generator row 2, bus ");
     o.participation[1] = -1;
-    EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }), "DcOptions.participation[1]");
+    EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }),
+                   "DcOptions.participation[1] (generator row 2, bus ");
     o.participation = Vector::Zero(2);
     EXPECT_MESSAGE(error_of([&] { DcPowerFlow(net, o); }), "sum to 0");
 }
@@ -645,7 +647,8 @@ TEST(BadInputAc, Options) {
     EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }), "expected one per generator (2)");
     o.participation = Vector::Ones(2);
     o.participation[1] = kNaN;
-    EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }), "AcOptions.participation[generator 2");
+    EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }),
+                   "AcOptions.participation[1] (generator row 2, bus ");
     o.participation = Vector();
     o.algorithm = AcAlgorithm::fast_decoupled_xb;
     EXPECT_MESSAGE(error_of([&] { AcPowerFlow(net, o); }), "needs AcAlgorithm::newton");
