@@ -34,7 +34,7 @@ std::unique_ptr<T> from_kwargs(const py::kwargs& kwargs, const char* type_name) 
 py::array owned_scenarios(Matrix&& matrix) {
     auto* heap = new Matrix(std::move(matrix));
     const py::capsule owner(heap, [](void* p) { delete static_cast<Matrix*>(p); });
-    return scenario_view(*heap, owner);
+    return scenario_view(*heap, owner, true);  // nothing else sees it: the caller's to change
 }
 
 // One object shared by every scenario, or a sequence of S.

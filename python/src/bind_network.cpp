@@ -100,9 +100,9 @@ const std::vector<Column<BranchTable>>& branch_columns() {
 
 template <class Table>
 py::array column_view(const Table& table, const Column<Table>& c, const py::handle& owner) {
-    if (c.index) return vector_view((table.*c.index).data(), (table.*c.index).size(), owner, false);
-    if (c.flag) return vector_view((table.*c.flag).data(), (table.*c.flag).size(), owner, false);
-    return vector_view((table.*c.real).data(), (table.*c.real).size(), owner, false);
+    if (c.index) return vector_view((table.*c.index).data(), (table.*c.index).size(), owner);
+    if (c.flag) return vector_view((table.*c.flag).data(), (table.*c.flag).size(), owner);
+    return vector_view((table.*c.real).data(), (table.*c.real).size(), owner);
 }
 
 template <class Table>
@@ -172,21 +172,21 @@ void bind_csr(py::module_& m, const char* name, const char* doc) {
             "data",
             [](const py::object& self) {
                 const auto& s = self.cast<const Sparse&>();
-                return vector_view(s.valuePtr(), s.nonZeros(), self, false);
+                return vector_view(s.valuePtr(), s.nonZeros(), self);
             },
             "Non-zero values, row by row (nnz,).")
         .def_property_readonly(
             "indices",
             [](const py::object& self) {
                 const auto& s = self.cast<const Sparse&>();
-                return vector_view(s.innerIndexPtr(), s.nonZeros(), self, false);
+                return vector_view(s.innerIndexPtr(), s.nonZeros(), self);
             },
             "Column index of each value (nnz,), int32.")
         .def_property_readonly(
             "indptr",
             [](const py::object& self) {
                 const auto& s = self.cast<const Sparse&>();
-                return vector_view(s.outerIndexPtr(), s.outerSize() + 1, self, false);
+                return vector_view(s.outerIndexPtr(), s.outerSize() + 1, self);
             },
             "Row starts into data/indices (rows + 1,), int32.")
         .def_property_readonly(
@@ -300,21 +300,21 @@ void bind_network(py::module_& m) {
             "branch_from_index",
             [](const py::object& self) {
                 const auto& v = self.cast<const Network&>().branch_from();
-                return vector_view(v.data(), v.size(), self, false);
+                return vector_view(v.data(), v.size(), self);
             },
             "Row of each branch's from bus (int32, no copy).")
         .def_property_readonly(
             "branch_to_index",
             [](const py::object& self) {
                 const auto& v = self.cast<const Network&>().branch_to();
-                return vector_view(v.data(), v.size(), self, false);
+                return vector_view(v.data(), v.size(), self);
             },
             "Row of each branch's to bus (int32, no copy).")
         .def_property_readonly(
             "gen_bus_index",
             [](const py::object& self) {
                 const auto& v = self.cast<const Network&>().gen_bus();
-                return vector_view(v.data(), v.size(), self, false);
+                return vector_view(v.data(), v.size(), self);
             },
             "Row of each generator's bus (int32, no copy).")
         .def_property_readonly(
@@ -388,14 +388,14 @@ void bind_network(py::module_& m) {
             "pbusinj",
             [](const py::object& self) {
                 const auto& v = self.cast<const DcMatrices&>().pbusinj;
-                return vector_view(v.data(), v.size(), self, false);
+                return vector_view(v.data(), v.size(), self);
             },
             "Phase-shifter bus injections (n_bus,), p.u.")
         .def_property_readonly(
             "pfinj",
             [](const py::object& self) {
                 const auto& v = self.cast<const DcMatrices&>().pfinj;
-                return vector_view(v.data(), v.size(), self, false);
+                return vector_view(v.data(), v.size(), self);
             },
             "Phase-shifter branch injections (n_branch,), p.u.");
 

@@ -90,13 +90,20 @@ Backend to_backend(const py::handle& value);
 // the argument (pybind11 said "incompatible function arguments" for -1 or 2**64).
 std::uint64_t seed_arg(const py::handle& value, const char* name);
 
-// A numpy view of `count` elements at `data`, owned by `base` (which keeps the memory alive).
+// Clears numpy's WRITEABLE flag of `a`.
+inline void make_read_only(const py::array& a) {
+    py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+}
+
+// A read-only numpy view of `count` elements at `data`, owned by `base` (which keeps the memory
+// alive). Read-only: a result's arrays are views of the result, and writing one (r.grid_mw) would
+// change what everything computed from the result later sees (dispatch_metrics(r), r.converged
+// from r.status); np.array(view) is a copy to change.
 template <class T>
-py::array vector_view(const T* data, Index count, const py::handle& base, bool writeable = true) {
+py::array vector_view(const T* data, Index count, const py::handle& base) {
     py::array out(py::dtype::of<T>(), {static_cast<py::ssize_t>(count)},
                   {static_cast<py::ssize_t>(sizeof(T))}, data, base);
-    if (!writeable)
-        py::detail::array_proxy(out.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+    make_read_only(out);
     return out;
 }
 
@@ -110,18 +117,18 @@ auto vector_of(V Result::*member) {
     };
 }
 
-// The (S, n) view of a column-major n x S matrix, owned by `base`.
+// The (S, n) view of a column-major n x S matrix, owned by `base`; read-only unless asked, as
+// vector_view's.
 template <class Derived>
 py::array scenario_view(const Eigen::PlainObjectBase<Derived>& matrix, const py::handle& base,
-                        bool writeable = true) {
+                        bool writeable = false) {
     using T = typename Derived::Scalar;
     const auto rows = static_cast<py::ssize_t>(matrix.rows());
     const auto cols = static_cast<py::ssize_t>(matrix.cols());
     py::array out(py::dtype::of<T>(), {cols, rows},
                   {rows * static_cast<py::ssize_t>(sizeof(T)), static_cast<py::ssize_t>(sizeof(T))},
                   matrix.data(), base);
-    if (!writeable)
-        py::detail::array_proxy(out.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+    if (!writeable) make_read_only(out);
     return out;
 }
 
@@ -140,13 +147,15 @@ auto matrix_of(Matrix Result::*member) {
 }
 
 // A getter as vector_of's for a std::vector of records with a registered numpy dtype
-// (PYBIND11_NUMPY_DTYPE), viewed as a 1-D structured array.
+// (PYBIND11_NUMPY_DTYPE), viewed as a read-only 1-D structured array.
 template <class Result, class T>
 auto records_of(std::vector<T> Result::*member) {
     return [member](const py::object& self) {
         const std::vector<T>& v = self.cast<const Result&>().*member;
-        return py::array_t<T>({static_cast<py::ssize_t>(v.size())},
-                              {static_cast<py::ssize_t>(sizeof(T))}, v.data(), self);
+        py::array_t<T> out({static_cast<py::ssize_t>(v.size())},
+                           {static_cast<py::ssize_t>(sizeof(T))}, v.data(), self);
+        make_read_only(out);
+        return out;
     };
 }
 

@@ -4,6 +4,7 @@ and with one conversion where it does not."""
 import gc
 
 import numpy as np
+import pytest
 
 import gridbatch as gb
 
@@ -42,6 +43,24 @@ def test_results_are_views_of_the_result_object(builtin):
     del r, pf
     gc.collect()
     np.testing.assert_array_equal(va, expected)  # the view keeps the result alive
+
+
+def test_result_views_are_read_only(builtin):
+    """Writing a result's view changed the result itself: dispatch_metrics(r) then measured the
+    edited series, r.converged the edited status. The views are read-only; a copy is the
+    caller's; what a function returns fresh (a training load) stays writable."""
+    r = gb.DcPowerFlow(builtin, backend="cpu").solve()
+    load = gb.training_load(n_scenarios=1, steps=600, seed=1)
+    d = gb.dispatch(load, gb.BatteryFleet.from_units("megapack-2h", 10))
+    n1 = gb.n1_screen(gb.DcPowerFlow(builtin, backend="cpu"), threshold_percent=50.0)
+    for view in (r.va, r.status, d.grid_mw, d.objective, n1.violations, builtin.bus.pd):
+        assert not view.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            view[0] = view[0]
+    copy = np.array(d.grid_mw)
+    copy[0, 0] += 1.0
+    assert load.flags.writeable
+    load[0, 0] += 1.0
 
 
 def test_sensitivity_outputs_own_their_buffers(builtin):
