@@ -30,8 +30,11 @@ void ensure_initialised() {
         int initialised = 0;
         MPI_Initialized(&initialised);
         if (!initialised) {
+            // SERIALIZED, not FUNNELED: a sharded call may come from any thread (a Python
+            // thread other than the one that imported the module, the GIL released), one at a
+            // time; the solvers' worker threads never call MPI.
             int provided = 0;
-            check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided),
+            check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided),
                       "MPI_Init_thread");
             std::atexit([] {
                 int finalised = 0;
