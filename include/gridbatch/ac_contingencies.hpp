@@ -17,7 +17,8 @@
 namespace gridbatch {
 
 struct AcContingencyOptions {
-    std::vector<Index> outages;    // branch rows (from 0) to take out; empty = every active one
+    std::vector<Index>
+        outages;  // branch rows (from 0) to take out, each once; empty = every active one
     Real threshold_percent = 100;  // report MVA loadings above this % of rateA
     // Bus rows whose Vm is kept for every case (a point of interconnection, say).
     std::vector<Index> monitored_buses;

@@ -43,7 +43,8 @@ Lodf lodf(DcPowerFlow& pf, const std::vector<Index>& outages);
 std::vector<bool> islanding_branches(const Network& net);
 
 struct N1Options {
-    std::vector<Index> outages;    // branches to take out one at a time; empty = every active one
+    std::vector<Index>
+        outages;  // branches to take out one at a time, each once; empty = every active one
     Real threshold_percent = 100;  // report post-outage loadings above this % of rateA
     // Report only loadings also above the branch's base-case loading plus this many percentage
     // points (0: only what the outage makes worse, dropping overloads it merely keeps); -inf:

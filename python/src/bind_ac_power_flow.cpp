@@ -423,7 +423,8 @@ void bind_ac_power_flow(py::module_& m) {
         py::arg("chunk") = 0, py::arg("comm") = py::none(),
         "AC contingency analysis (Newton): each base case (pd, qd, pg, vg, vm0, va0 as "
         "AcPowerFlow.solve; default: the case) solved with power_flow's start, then with each "
-        "outage (branch rows; default: every active branch) from its solution. Keeps per power "
+        "outage (branch rows, each once; default: every active branch) from its solution. Keeps "
+        "per power "
         "flow a summary (status, worst MVA loading, Vm range, monitored_buses' Vm), the "
         "loadings above threshold_percent of rateA and the worst per scenario; never the full "
         "results of every outage. The GIL is released; Ctrl-C interrupts between chunks of "

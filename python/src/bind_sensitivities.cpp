@@ -164,7 +164,8 @@ void bind_sensitivities(py::module_& m) {
         py::arg("min_increase_percent") = -HUGE_VAL, py::arg("outages_per_block") = 256,
         py::arg("comm") = py::none(),
         "N-1 screening for single-branch outages via LODFs. pd: bus loads (S, n_bus) MW "
-        "(default: the case). outages: branch rows (default: every active branch). Reports "
+        "(default: the case). outages: branch rows, each once (default: every active branch). "
+        "Reports "
         "post-outage loadings above threshold_percent of rateA (and, when min_increase_percent "
         "is given, above the base-case loading plus that many points); memory O(n_branch (S + "
         "outages_per_block)). The GIL is released; Ctrl-C interrupts between blocks of outages. "

@@ -202,23 +202,30 @@ LoadSeries read_series_csv(const std::string& path) {
     for (Index t = 0; t < out.load.rows(); ++t)
         for (Index s = 0; s < out.load.cols(); ++s) out.load(t, s) = rows[t][s];
     // The step of an evenly spaced time_s column: a load at 0.1 s read as 1 s steps would be
-    // dispatched with ten times its energy. Each row is one step after the row before it (the
-    // first two rows' step), named at the first that is not; the step is the whole span's mean.
+    // dispatched with ten times its energy. Each row must be one step after the row before it,
+    // the step being the median of the rows' steps (a gap or an odd first row is named where it
+    // is); the step used is the whole span's mean.
     if (times.size() >= 2) {
-        const Real first_step = times[1] - times[0];
-        if (!(first_step > 0))
-            throw Error(ErrorKind::invalid_input,
-                        path + ":" + std::to_string(time_line[1]) + ": time_s " +
-                            detail::num(times[1]) + " does not come after " +
-                            detail::num(times[0]) + ": the time_s column must increase");
-        for (std::size_t k = 2; k < times.size(); ++k) {
-            const Real step = times[k] - times[k - 1];
-            if (std::abs(step - first_step) > 1e-3 * first_step)
+        std::vector<Real> steps(times.size() - 1);
+        for (std::size_t k = 1; k < times.size(); ++k) steps[k - 1] = times[k] - times[k - 1];
+        std::vector<Real> sorted = steps;
+        const auto middle = (sorted.size() - 1) / 2;  // the lower median: of 1 and 2 s, 1 s
+        std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(middle),
+                         sorted.end());
+        const Real typical = sorted[middle];
+        for (std::size_t k = 1; k < times.size(); ++k) {
+            const Real step = steps[k - 1];
+            if (!(step > 0))
+                throw Error(ErrorKind::invalid_input,
+                            path + ":" + std::to_string(time_line[k]) + ": time_s " +
+                                detail::num(times[k]) + " does not come after " +
+                                detail::num(times[k - 1]) + ": the time_s column must increase");
+            if (!(std::abs(step - typical) <= 1e-3 * typical))
                 throw Error(ErrorKind::invalid_input,
                             path + ":" + std::to_string(time_line[k]) + ": time_s " +
                                 detail::num(times[k]) + " is " + detail::num(step) +
-                                " s after the row before it, where the first rows are " +
-                                detail::num(first_step) +
+                                " s after the row before it, where the rows are " +
+                                detail::num(typical) +
                                 " s apart: the rows must be one even step apart");
         }
         const Real dt = (times.back() - times.front()) / static_cast<Real>(times.size() - 1);

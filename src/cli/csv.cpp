@@ -14,46 +14,48 @@
 
 namespace gridbatch::cli {
 std::vector<std::string> split_csv_line(const std::string& line) {
-    std::vector<std::string> cells;
     const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+    const auto trimmed = [&](const std::string& cell) {
+        std::size_t b = 0, e = cell.size();
+        while (b < e && blank(cell[b])) ++b;
+        while (e > b && blank(cell[e - 1])) --e;
+        return cell.substr(b, e - b);
+    };
+    std::vector<std::string> cells;
     std::size_t i = 0;
     for (;;) {
         while (i < line.size() && blank(line[i])) ++i;
-        std::string cell;
+        std::size_t comma = line.find(',', i);
+        std::string cell = line.substr(i, comma == std::string::npos ? comma : comma - i);
         if (i < line.size() && line[i] == '"') {
             // A quoted cell (RFC 4180, as R's write.csv and Excel write headers): commas inside
-            // it are text, "" is one quote. An unclosed quote keeps the cell as it stands, so
-            // that the message about it shows the quote.
-            const std::size_t open = i++;
-            bool closed = false;
-            for (; i < line.size(); ++i) {
-                if (line[i] != '"') {
-                    cell += line[i];
-                } else if (i + 1 < line.size() && line[i + 1] == '"') {
-                    cell += '"';
-                    ++i;
+            // it are text, "" is one quote. Without its closing quote a cell is read as it
+            // stands, up to the next comma (the message about it then shows the quote).
+            std::string text;
+            std::size_t k = i + 1;
+            for (; k < line.size(); ++k) {
+                if (line[k] != '"') {
+                    text += line[k];
+                } else if (k + 1 < line.size() && line[k + 1] == '"') {
+                    text += '"';
+                    ++k;
                 } else {
-                    closed = true;
-                    ++i;
                     break;
                 }
             }
-            if (!closed) cell = line.substr(open);
-            const std::size_t comma = line.find(',', i);
-            const std::string after =
-                line.substr(i, comma == std::string::npos ? comma : comma - i);
-            if (after.find_first_not_of(" \t\r") != std::string::npos) cell += after;  // "a"b
-            i = comma;
-        } else {
-            const std::size_t comma = line.find(',', i);
-            cell = line.substr(i, comma == std::string::npos ? comma : comma - i);
-            i = comma;
+            if (k < line.size()) {  // at the closing quote
+                comma = line.find(',', k);
+                cell =
+                    text + line.substr(k + 1, comma == std::string::npos ? comma : comma - k - 1);
+            }
         }
-        const auto e = cell.find_last_not_of(" \t\r");
-        cells.push_back(e == std::string::npos ? "" : cell.substr(0, e + 1));
-        if (i == std::string::npos) break;
-        ++i;  // past the comma
+        cells.push_back(trimmed(cell));
+        if (comma == std::string::npos) break;
+        i = comma + 1;
     }
+    // A comma at the end of the line (some spreadsheets end every row so) adds no column.
+    const std::string whole = trimmed(line);
+    if (cells.size() > 1 && !whole.empty() && whole.back() == ',') cells.pop_back();
     return cells;
 }
 
@@ -98,8 +100,12 @@ std::string read_header_line(std::istream& in, const std::string& path) {
     if (!std::getline(in, line))
         throw Error(ErrorKind::invalid_input, path + ": the file is empty");
     // The byte order mark that Excel's "CSV UTF-8" and Windows editors put first: not part of
-    // the first column's name.
+    // the first column's name; nor is a Windows line end.
     if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos)
+        throw Error(ErrorKind::invalid_input,
+                    path + ":1: the first line is empty; it names the columns");
     return line;
 }
 

@@ -17,12 +17,12 @@ namespace gridbatch::cli {
 // Creates `dir` and its parents; throws Error{io} naming it.
 void make_output_dir(const std::string& dir);
 
-// The first line of a CSV file, without a UTF-8 byte order mark; throws Error{invalid_input}
-// naming the file when it is empty.
+// The first line of a CSV file, without a UTF-8 byte order mark or a final CR; throws
+// Error{invalid_input} naming the file when it is empty or the line blank.
 std::string read_header_line(std::istream& in, const std::string& path);
 
 // The cells of one CSV line, blanks and a trailing CR trimmed; a quoted cell ("a,b" or "say
-// ""x""") is its text.
+// ""x""") is its text; a comma ending the line adds no cell.
 std::vector<std::string> split_csv_line(const std::string& line);
 // Text for a message: control bytes (a NUL, a stray CR) as \xNN, the rest as it is.
 std::string shown(const std::string& text);

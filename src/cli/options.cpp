@@ -58,7 +58,9 @@ double Options::number(const std::string& name, double fallback) const {
     char* end = nullptr;
     errno = 0;
     const double v = detail::strtod_c(it->second.c_str(), &end);
-    if (end == it->second.c_str() || *end != '\0' || !std::isfinite(v))
+    // Decimal only, as in the CSV files (strtod reads "0x1p-1" as 0.5).
+    if (end == it->second.c_str() || *end != '\0' || !std::isfinite(v) ||
+        it->second.find_first_not_of("0123456789+-.eE") != std::string::npos)
         throw Error(ErrorKind::invalid_input,
                     "option --" + name + ": '" + it->second + "' is not a finite number");
     if (errno == ERANGE)  // e.g. 1e-320: strtod flags what is below the smallest normal double too

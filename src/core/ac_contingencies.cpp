@@ -218,11 +218,12 @@ AcContingencyResult ac_contingencies(const AcPowerFlow& pf, const AcBatch& base,
                               options.threshold_percent, &over));
                 monitor(r, j, options.monitored_buses, cases);
             }
-            // As the DC screening's: a list the threshold lets grow past the
-            // memory is refused as it grows (4 doubles here, an N1Violation later).
+            // As the DC screening's: a list the threshold lets grow past the memory is refused
+            // as it grows (4 doubles each here, an N1Violation each in the result).
             if (!over.empty())
                 detail::require_host_memory(
-                    static_cast<double>(over.size()) * (sizeof(Real) + sizeof(N1Violation) / 4.0),
+                    static_cast<double>(over.size() / 4) *
+                        (sizeof(N1Violation) + detail::held_in_budget(4 * sizeof(Real))),
                     "ac_contingencies: the list of the " + std::to_string(over.size() / 4) +
                         " violations found by contingency " + std::to_string(first + count) +
                         " of " + std::to_string(S * n_out),

@@ -280,7 +280,12 @@ struct BatchState {
 // Va from MATPOWER's DC power flow of each scenario (rundcpf), other buses' start untouched.
 void dc_start(const Network& net, const detail::PreparedAcNetwork& p, const BatchState& st,
               Matrix& va) {
-    const DcMatrices dc = make_dc_matrices(net);
+    DcMatrices dc;
+    try {
+        dc = make_dc_matrices(net);
+    } catch (const Error&) {
+        return;  // no DC model (a branch with x = 0): the case angles, as where B is singular
+    }
     std::vector<int> pos(static_cast<std::size_t>(p.n_bus), -1);
     std::vector<int> pvpq(p.pv);
     pvpq.insert(pvpq.end(), p.pq.begin(), p.pq.end());

@@ -29,6 +29,13 @@ inline constexpr const char* kSolveInParts =
 void require_host_memory(double bytes, const std::string& what,
                          const std::string& remedy = kSolveInParts);
 
+// For a check of memory a growing result still needs: `bytes` already allocated count against
+// GRIDBATCH_MEMORY_LIMIT (a budget of the whole), not against the memory available now (which
+// they have already left), so this is `bytes` under the variable and 0 without it.
+inline double held_in_budget(std::size_t bytes) {
+    return memory_limit_from_env() > 0 ? static_cast<double>(bytes) : 0.0;
+}
+
 // The error of a device allocation of `bytes` that failed with `free_bytes` of `total_bytes` free:
 // what was asked, what there was, and what to do.
 std::string device_allocation_failure(std::size_t bytes, std::size_t free_bytes,

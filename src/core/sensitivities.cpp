@@ -334,7 +334,8 @@ void screen_block(DcPowerFlow& pf, const N1Plan& plan, std::size_t b, const DcPo
     for (const auto& piece : screen.violations) found += piece.size();
     if (found > 0)
         require_host_memory(
-            static_cast<double>(found) * (sizeof(OutageViolation) + sizeof(N1Violation)),
+            static_cast<double>(found) *
+                (sizeof(N1Violation) + held_in_budget(sizeof(OutageViolation))),
             "N-1 screening: the list of the " + std::to_string(found) +
                 " violations found by block " + std::to_string(b + 1) + " of " +
                 std::to_string(plan.blocks.size()) + " of outages",

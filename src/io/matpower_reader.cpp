@@ -18,6 +18,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gridbatch/error.hpp"
@@ -453,20 +454,27 @@ const NumericMatrix& require_matrix(const ParsedCase& pc, const std::string& fie
         throw Error(ErrorKind::invalid_input, name + ":" + std::to_string(it->second.line) +
                                                   ": mpc." + field + " must be a matrix [...]");
     const NumericMatrix& m = it->second.matrix;
-    for (std::size_t r = 0; r < m.rows.size(); ++r) {
-        const auto where = name + ":" + std::to_string(m.row_lines[r]) + ": mpc." + field +
-                           " row " + std::to_string(r + 1) + " has " +
-                           std::to_string(m.rows[r].size()) + " columns";
+    const auto where = [&](std::size_t r) {
+        return name + ":" + std::to_string(m.row_lines[r]) + ": mpc." + field + " row " +
+               std::to_string(r + 1) + " has " + std::to_string(m.rows[r].size()) + " columns";
+    };
+    for (std::size_t r = 0; r < m.rows.size(); ++r)
         if (m.rows[r].size() < min_cols)
             throw Error(ErrorKind::invalid_input,
-                        where + ", expected at least " + std::to_string(min_cols));
-        // A value too many or too few shifts every column after it: MATLAB refuses such a
-        // matrix ("dimensions ... not consistent"), and so do we.
-        if (m.rows[r].size() != m.rows[0].size())
+                        where(r) + ", expected at least " + std::to_string(min_cols));
+    // A value too many or too few shifts every column after it: MATLAB refuses such a matrix
+    // ("dimensions ... not consistent"), and so do we, naming the first row whose width differs
+    // from most rows'.
+    std::map<std::size_t, std::size_t> widths;
+    for (const auto& row : m.rows) ++widths[row.size()];
+    std::size_t usual = 0, most = 0;
+    for (const auto& [width, count] : widths)
+        if (count > most) std::tie(usual, most) = std::pair{width, count};
+    for (std::size_t r = 0; r < m.rows.size(); ++r)
+        if (m.rows[r].size() != usual)
             throw Error(ErrorKind::invalid_input,
-                        where + " but row 1 has " + std::to_string(m.rows[0].size()) +
+                        where(r) + ", the other rows " + std::to_string(usual) +
                             " (rows of a matrix must have the same number of columns)");
-    }
     return m;
 }
 

@@ -109,7 +109,10 @@ TEST(BadInput, WrongColumnCountsNameLineRowAndCount) {
              // One value too many shifts the columns after it (here the ratio would read 100
              // and the status 0): MATLAB refuses a ragged matrix.
              Case{kBranch2, "2 3 0.01 0.1 0.02 100 100 100 100 0 0 1 -360 360;",
-                  "bad.m:15: mpc.branch row 2 has 14 columns but row 1 has 13"},
+                  "bad.m:15: mpc.branch row 2 has 14 columns, the other rows 13"},
+             Case{"1 2 0.01 0.1 0.02 100 100 100 0 0 1 -360 360;",
+                  "1 2 0.01 0.1 0.02 100 100 100 0 0 1 -360;",
+                  "bad.m:14: mpc.branch row 1 has 12 columns, the other rows 13"},
          })
         EXPECT_MESSAGE(parse_error(replace(base, c.from, c.to)), c.expect);
 }
@@ -205,6 +208,9 @@ TEST(BadInput, AbsurdValues) {
     const Network resistive = parse_matpower(
         replace(base, kBranch2, "2 3 0.05 0 0.02 100 100 100 0 0 1 -360 360;"), "r.m");
     EXPECT_EQ(AcPowerFlow(resistive).solve().report.at(0), Status::converged);
+    AcOptions from_dc;
+    from_dc.start = StartMode::from_dc;  // no DC model: the case angles, as with a singular B
+    EXPECT_EQ(AcPowerFlow(resistive, from_dc).solve().report.at(0), Status::converged);
     AcOptions fd;
     fd.algorithm = AcAlgorithm::fast_decoupled_xb;
     EXPECT_MESSAGE(error_of([&] { AcPowerFlow(resistive, fd); }),
@@ -986,6 +992,8 @@ TEST(BadInputCli, UsageErrors) {
     }
     EXPECT_CLI("pf builtin --dc --out a --out b", 2, "option --out is given twice ('a' and 'b')");
     EXPECT_CLI("pf builtin --dc --dc --out a", 2, "option --dc is given twice");
+    EXPECT_CLI("smooth --synthetic --fleet 1 --dt 0x1p-1 --out a", 1,
+               "option --dt: '0x1p-1' is not a finite number");
     EXPECT_CLI("study --ramp-limit 0 --out a", 1, "--ramp-limit must be > 0 (leave it out");
     EXPECT_CLI("study --sizing-max -3 --out a", 1, "--sizing-max must be > 0");
     EXPECT_CLI("smooth --synthetic --filter --horizon 10 --out a", 2,
@@ -1249,12 +1257,14 @@ TEST(BadInputCli, SmoothLoadFiles) {
     EXPECT_CLI("smooth --load " + headless + out, 1, headless + ":1: '100' is not a header");
     const std::string uneven = write("uneven.csv", "time_s,a\n0,1\n1,2\n3,3\n");
     EXPECT_CLI("smooth --load " + uneven + out, 1,
-               uneven + ":4: time_s 3 is 2 s after the row before it, where the first rows are 1");
+               uneven + ":4: time_s 3 is 2 s after the row before it, where the rows are 1");
     // One gap in a long file is named where it is, not at the first row off the mean step.
     std::string gap = "time_s,a\n";
     for (int t = 0; t < 60; ++t) gap += std::to_string(t < 50 ? t : t + 25) + ",1\n";
     const std::string gapped = write("gap.csv", gap);
     EXPECT_CLI("smooth --load " + gapped + out, 1, gapped + ":52: time_s 75 is 26 s after");
+    const std::string odd_first = write("odd.csv", "time_s,a\n0,1\n2,1\n3,1\n4,1\n5,1\n");
+    EXPECT_CLI("smooth --load " + odd_first + out, 1, odd_first + ":3: time_s 2 is 2 s after");
     const std::string stamps = write("stamps.csv", "time_s,a\n0,1\nnoon,2\n");
     EXPECT_CLI("smooth --load " + stamps + out, 1,
                stamps + ":3: 'noon' is not a time in seconds (time_s)");
@@ -1270,6 +1280,9 @@ TEST(BadInputCli, SmoothLoadFiles) {
     const std::string unquoted =
         write("unquoted.csv", "time_s,scenario_0\n0,100\n1,120\n2,90\n3,130\n");
     EXPECT_EQ(metrics("--load " + quoted, "q"), metrics("--load " + unquoted, "u"));
+    const std::string spaced =
+        write("spaced.csv", "\" time_s\",\"scenario_0\"\n0,100\n1,120\n2,90\n3,130\n");
+    EXPECT_EQ(metrics("--load " + spaced, "sp"), metrics("--load " + unquoted, "u2"));
     const std::string nul = write("nul.csv", std::string("time_s,a\n0,1\n1,\0x\n", 18));
     EXPECT_CLI("smooth --load " + nul + out, 1, nul + ":3: '\\x00x' is not a finite number");
     // Hexadecimal is not a decimal number (strtod reads 0x10 as 16); a column named twice is not
@@ -1281,6 +1294,14 @@ TEST(BadInputCli, SmoothLoadFiles) {
                1, "the header names column 'scale' twice");
     EXPECT_CLI("pf builtin --dc --load-scale " + write("q.csv", "\"scale\"\n1\n1.1\n") + pf_out, 0,
                "2 scenarios");
+    // A comma ending every row adds no column; a blank first line names none; a Windows line end
+    // is not part of the header a message shows.
+    EXPECT_CLI("pf builtin --dc --load-scale " + write("tc.csv", "scale,\n1,\n1.1,\n") + pf_out, 0,
+               "2 scenarios");
+    EXPECT_CLI("pf builtin --dc --load-scale " + write("blank.csv", "\n1\n") + pf_out, 1,
+               ":1: the first line is empty");
+    EXPECT_CLI("pf builtin --dc --load-scale " + write("crlf.csv", "factor\r\n1\r\n") + pf_out, 1,
+               "no column 'scale' in the header 'factor'\n");
     // --load-scale as Excel saves it.
     const std::string scale = write("scale.csv", "\xEF\xBB\xBFscale\r\n1\r\n1.1\r\n");
     EXPECT_CLI("pf builtin --dc --load-scale " + scale + " --out " + (dir / "pf").string(), 0,
