@@ -65,7 +65,8 @@ struct N1Violation {
 struct N1Result {
     // Sorted by scenario, outage, branch. Branches with rateA = 0 are unrated and never reported.
     std::vector<N1Violation> violations;
-    Vector worst_loading_percent;  // S: highest post-outage loading over outages and branches
+    // S: highest post-outage loading over outages and branches (NaN if no rated branch)
+    Vector worst_loading_percent;
     IndexVector worst_outage, worst_branch;  // S: where it occurs, -1 if no rated branch
     std::vector<Index> screened;             // outages screened
     std::vector<Index> islanding;            // outages skipped because they island the network

@@ -346,7 +346,7 @@ def ac_contingencies(power_flow: AcPowerFlow, pd: Optional[ArrayLike] = None,
                      vg: Optional[ArrayLike] = None, vm0: Optional[ArrayLike] = None,
                      va0: Optional[ArrayLike] = None, outages: Optional[Sequence[int]] = None,
                      threshold_percent: float = 100.0,
-                     monitored_buses: Optional[Sequence[int]] = None, chunk: int = 256,
+                     monitored_buses: Optional[Sequence[int]] = None, chunk: int = 0,
                      comm: CommLike = None) -> AcContingencyResult: ...
 
 # --- battery dispatch and synthetic load ----------------------------------------------------

@@ -12,6 +12,7 @@
 
 #include "bindings.hpp"
 #include "core/ac_result_parts.hpp"
+#include "core/memory.hpp"
 #include "gridbatch/ac_contingencies.hpp"
 #include "gridbatch/ac_power_flow.hpp"
 #include "solvers.hpp"
@@ -88,6 +89,10 @@ AcPowerFlowResult solve_chunked(const AcPowerFlow& pf, const AcBatch& batch, Ind
         py::gil_scoped_release nogil;
         return pf.solve(batch);
     }
+    // The whole batch's memory, as one call checks it (a chunk's check named the chunk).
+    detail::require_host_memory(
+        static_cast<double>(total) * detail::solve_bytes_per_scenario(pf.network()),
+        "AC power flow of " + std::to_string(total) + " scenarios");
     // Chunks of whole time-series blocks: a time series (start 'previous_step') gets the results
     // of one call.
     AcPowerFlowResult out;

@@ -118,7 +118,8 @@ void bind_sensitivities(py::module_& m) {
             "outage, branch: every post-outage loading above the threshold (a view, no copy).")
         .def_property_readonly(
             "worst_loading_percent", vector_of(&N1Result::worst_loading_percent),
-            "(S,) highest post-outage loading over outages and branches, % of rateA.")
+            "(S,) highest post-outage loading over outages and branches, % of rateA (NaN if no "
+            "rated branch).")
         .def_property_readonly(
             "worst_outage", vector_of(&N1Result::worst_outage),
             "(S,) int64: the outage (branch row) where it occurs, -1 if no rated branch.")

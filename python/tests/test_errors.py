@@ -198,6 +198,10 @@ def test_a_batch_over_the_memory_limit_is_refused_with_sizes(builtin, monkeypatc
     with pytest.raises(gb.InputError, match="needs .* GB of host memory.*GRIDBATCH_MEMORY_LIMIT"):
         dc.solve(pd)
     assert dc.solve(pd[:10]).pf.shape[0] == 10
+    # The AC solve runs a large batch in chunks; the refusal names the batch, not a chunk.
+    ac = gb.AcPowerFlow(builtin, backend="cpu")
+    with pytest.raises(gb.InputError, match="AC power flow of 5000 scenarios needs"):
+        ac.solve(pd, np.tile(builtin.bus.qd, (5000, 1)))
 
 
 def test_seeds_are_integers_in_range():

@@ -31,6 +31,10 @@ void parse_slack(const Options& opt, PfRequest& req) {
         throw Error(ErrorKind::invalid_input,
                     "pf: --slack must be single or distributed (got '" + slack + "')");
     if (!opt.has("participation")) return;
+    if (req.slack == SlackMode::single)
+        throw UsageError(
+            "options --participation and --slack single: participation factors "
+            "share a distributed slack");
     const std::string path = opt.get("participation", "");
     req.participation = read_csv_column(path, "participation");
     if (req.participation.size() != req.network.n_gen())

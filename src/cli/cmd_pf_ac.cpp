@@ -50,6 +50,10 @@ int run_ac_pf(const PfRequest& req, const Options& opt) {
     options.start = parse_start(opt.get("start", "from_case"));
     options.enforce_q_limits = opt.flag("enforce-q-lims");
     options.slack = req.slack;
+    if (req.slack == SlackMode::distributed && options.enforce_q_limits)
+        throw UsageError("options --slack distributed and --enforce-q-lims exclude each other");
+    if (req.slack == SlackMode::distributed && options.algorithm != AcAlgorithm::newton)
+        throw UsageError("option --slack distributed: Newton-Raphson only (--alg nr)");
     options.participation = req.participation;
     const long max_iterations = opt.integer("max-iterations", 0);
     if (opt.has("max-iterations") && (max_iterations < 1 || max_iterations > 1000))

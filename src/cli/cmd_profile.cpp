@@ -36,7 +36,8 @@ std::set<std::string> generator_option_names() {
             "restart-outage",
             "cooling-tau",
             "noise",
-            "backend"};
+            "backend",
+            "threads"};
 }
 
 std::string generator_usage() {
@@ -48,7 +49,7 @@ std::string generator_usage() {
            "  --period S --compute-share X --trough X       main job's iteration waveform\n"
            "  --checkpoint-every S --checkpoint-for S --checkpoint-level X\n"
            "  --failures-per-hour X --restart-outage S\n"
-           "  --backend cpu|cuda|auto\n";
+           "  --backend cpu|cuda|auto  --threads N (CPU threads; default 0, every core)\n";
 }
 
 namespace {
@@ -123,6 +124,7 @@ LoadProfileOptions generator_options(const Options& opt) {
                     "option --seed must be >= 0 (got " + std::to_string(seed) + ")");
     o.seed = static_cast<std::uint64_t>(seed);
     o.backend = parse_backend(opt.get("backend", "auto"));
+    o.threads = static_cast<int>(opt.integer("threads", 0));
     return o;
 }
 

@@ -78,7 +78,8 @@ int smooth(const Args& args) {
     if (opt.flag("help")) {
         std::cout
             << "usage: gridbatch smooth --load FILE|--synthetic [generator options] --fleet N\n"
-               "         --unit megapack-2h|megapack-4h [--ramp-limit MW_PER_MIN] --out DIR\n"
+               "         [--unit megapack-2h|megapack-4h] [--ramp-limit MW_PER_MIN] --out DIR\n"
+               "  --fleet N                   units of --unit (default megapack-2h); 0: none\n"
                "  --load FILE                 CSV with a header row, one row per step, one\n"
                "                              column of MW per scenario; a first column named\n"
                "                              time... is not a load; time_s (seconds, as\n"
@@ -110,6 +111,13 @@ int smooth(const Args& args) {
     }
     if (opt.has("load") == opt.flag("synthetic"))
         throw UsageError("give exactly one of --load FILE and --synthetic");
+    if (opt.has("load"))  // the generator's options would be ignored
+        for (const std::string& o : generator_option_names())
+            if (o != "dt" && o != "backend" && o != "threads" && opt.has(o))
+                throw UsageError("option --" + o + ": only with --synthetic (the load comes from " +
+                                 opt.get("load", "") + ")");
+    if (!opt.has("fleet"))
+        throw UsageError("option --fleet is required (units of --unit; 0 for no battery)");
     const std::string dir = opt.require("out");
     Matrix load;
     Real dt = opt.number("dt", 1.0);
@@ -143,6 +151,7 @@ int smooth(const Args& args) {
     dopt.method = parse_method(opt.get("method", "auto"));
     dopt.target = parse_target(opt.get("target", "mean"));
     dopt.backend = parse_backend(opt.get("backend", "auto"));
+    dopt.threads = static_cast<int>(opt.integer("threads", 0));
 
     const std::string objective = opt.get("objective", "variance");
     if (objective != "variance" && objective != "ramps")
@@ -152,9 +161,6 @@ int smooth(const Args& args) {
     grid.backup_mw = opt.number("backup-mw", 0);
     grid.backup_ramp_mw_per_s = opt.number("backup-ramp", HUGE_VAL);
     grid.backup_cost_per_mwh = opt.number("backup-cost", 0);
-    if (grid.backup_mw != 0 && !ramps)
-        throw Error(ErrorKind::invalid_input,
-                    "option --backup-mw: backup generation needs --objective ramps");
     if (opt.flag("filter") && opt.has("horizon"))
         throw UsageError(
             "options --filter and --horizon: one dispatch at a time (the causal "
@@ -165,9 +171,15 @@ int smooth(const Args& args) {
         if (opt.has(o) && !opt.has("horizon"))
             throw UsageError(std::string("option --") + o + ": only with --horizon");
     if (ramps && (opt.flag("filter") || opt.has("horizon")))
-        throw Error(ErrorKind::invalid_input,
-                    "option --objective ramps: not with --filter or --horizon (they follow the "
-                    "variance objective)");
+        throw UsageError(
+            "option --objective ramps: not with --filter or --horizon (they follow the variance "
+            "objective)");
+    if (!ramps)
+        for (const char* name :
+             {"peak-weight", "battery-ramp", "grid-ramp", "price", "target-mw", "ramp-weight",
+              "level-time-constant", "backup-mw", "backup-ramp", "backup-cost"})
+            if (opt.has(name))
+                throw UsageError(std::string("option --") + name + " needs --objective ramps");
     SmoothDispatchOptions sopt;
     sopt.dt_seconds = dt;
     sopt.ramp_weight = opt.number("ramp-weight", sopt.ramp_weight);
@@ -175,6 +187,7 @@ int smooth(const Args& args) {
     sopt.peak_weight = opt.number("peak-weight", 0);
     sopt.ramp_limit_mw_per_s = opt.number("grid-ramp", HUGE_VAL);
     sopt.backend = dopt.backend;
+    sopt.threads = dopt.threads;
     fleet.ramp_limit_mw_per_s = opt.number("battery-ramp", HUGE_VAL);
     // A series per step, from a CSV column; its length is checked here, naming the option.
     const auto per_step = [&](const char* name, const char* column) {
@@ -190,12 +203,6 @@ int smooth(const Args& args) {
     };
     if (opt.has("price")) sopt.energy_price = per_step("price", "price");
     if (opt.has("target-mw")) sopt.target_mw = per_step("target-mw", "target_mw");
-    if (!ramps)
-        for (const char* name : {"peak-weight", "battery-ramp", "grid-ramp", "price", "target-mw",
-                                 "ramp-weight", "level-time-constant"})
-            if (opt.has(name))
-                throw Error(ErrorKind::invalid_input,
-                            std::string("option --") + name + " needs --objective ramps");
 
     // Under mpirun the optimal dispatch is sharded over the ranks; the causal filter, MPC and the
     // sizing run on rank 0 alone.

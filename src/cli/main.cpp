@@ -83,6 +83,11 @@ int main(int argc, char** argv) {
     }
     const std::string name = argv[1];
     if (name == "version" || name == "--version") {
+        if (argc > 2) {
+            std::cerr << "gridbatch " << name << ": unknown option " << argv[2]
+                      << " (it takes none)\n";
+            return 2;
+        }
         const auto info = gridbatch::build_info();
         std::cout << "gridbatch " << info.version << "\ncuda built: "
                   << (info.cuda_built ? "yes (" + info.cuda_architectures + ")" : "no")

@@ -83,7 +83,10 @@ AcContingency summarize(const Network& net, const AcPowerFlowResult& r, Index j,
     if (c.status != Status::converged) return c;
     const auto& rate = net.branches().rate_a;
     for (Index l = 0; l < net.n_branch(); ++l) {
-        if (!(rate[l] > 0)) continue;
+        // Not the branch taken out, nor one at a de-energised bus: neither carries a loading.
+        if (l == k || !(rate[l] > 0) || dead[static_cast<std::size_t>(net.branch_from()[l])] ||
+            dead[static_cast<std::size_t>(net.branch_to()[l])])
+            continue;
         const Real loading = loading_percent(r, l, j, rate[l]);
         if (c.max_loading_branch < 0 || loading > c.max_loading_percent) {
             c.max_loading_percent = loading;

@@ -397,6 +397,8 @@ N1Result finish_n1(const N1Plan& plan, DcPowerFlowResult base, OutageScreenResul
         }
     });
     res.worst_loading_percent = screen.worst * 100;
+    for (Index s = 0; s < S; ++s)  // no rated branch: no loading (as the AC contingencies say)
+        if (screen.worst_outage[s] < 0) res.worst_loading_percent[s] = NAN;
     res.worst_outage = std::move(screen.worst_outage);
     res.worst_branch = std::move(screen.worst_branch);
     res.base = std::move(base);

@@ -420,6 +420,27 @@ TEST_P(AcContingencyTest, AnalysisSummarisesEveryPowerFlow) {
     }
 }
 
+// The branch taken out carries nothing, nor do de-energised ones: the worst-loaded branch is
+// another energised one, or none (-1, NaN) where no rated branch is left energised. (Case9's
+// outage of 1-4 cut the rest off from the reference and named branch 1-4 at 0 %.)
+TEST_P(AcContingencyTest, TheBranchTakenOutIsNeverTheWorstLoaded) {
+    GRIDBATCH_REQUIRE_SHARED();
+    const Network net = read_matpower(test::case_path("case9"));
+    const AcPowerFlow pf(net, options());
+    const AcContingencyResult res = ac_contingencies(pf, AcBatch(net.buses().pd, net.buses().qd));
+    for (Index k = 0; k < static_cast<Index>(res.outages.size()); ++k) {
+        const AcContingency& c = res.at(0, k);
+        SCOPED_TRACE("outage " + std::to_string(c.outage));
+        if (c.status != Status::converged) continue;
+        EXPECT_NE(c.max_loading_branch, c.outage);
+        if (c.max_loading_branch < 0) {
+            EXPECT_TRUE(std::isnan(c.max_loading_percent));
+        } else {
+            EXPECT_GT(c.max_loading_percent, 0);
+        }
+    }
+}
+
 TEST_P(AcContingencyTest, AnalysisRefusesBadOptionsNamingThem) {
     const Network net = builtin_network();
     const Matrix pd = net.buses().pd, qd = net.buses().qd;

@@ -992,13 +992,20 @@ TEST(BadInputCli, UsageErrors) {
     }
     EXPECT_CLI("pf builtin --dc --out a --out b", 2, "option --out is given twice ('a' and 'b')");
     EXPECT_CLI("pf builtin --dc --dc --out a", 2, "option --dc is given twice");
+    EXPECT_CLI("version --foo", 2, "gridbatch version: unknown option --foo");
     EXPECT_CLI("smooth --synthetic --fleet 1 --dt 0x1p-1 --out a", 1,
                "option --dt: '0x1p-1' is not a finite number");
     EXPECT_CLI("study --ramp-limit 0 --out a", 1, "--ramp-limit must be > 0 (leave it out");
     EXPECT_CLI("study --sizing-max -3 --out a", 1, "--sizing-max must be > 0");
-    EXPECT_CLI("smooth --synthetic --filter --horizon 10 --out a", 2,
+    EXPECT_CLI("smooth --synthetic --filter --fleet 1 --horizon 10 --out a", 2,
                "options --filter and --horizon: one dispatch at a time");
-    EXPECT_CLI("smooth --synthetic --filter-tau 10 --out a", 2, "option --filter-tau: only with");
+    EXPECT_CLI("smooth --synthetic --fleet 1 --filter-tau 10 --out a", 2,
+               "option --filter-tau: only with");
+    EXPECT_CLI("smooth --synthetic --unit megapack-2h --out a", 2, "option --fleet is required");
+    EXPECT_CLI("smooth --synthetic --fleet 1 --backup-mw 5 --out a", 2,
+               "option --backup-mw needs --objective ramps");
+    EXPECT_CLI("smooth --synthetic --fleet 1 --objective ramps --filter --out a", 2,
+               "option --objective ramps: not with --filter");
     EXPECT_CLI("pf builtin --dc --out=a", 2, "unknown option --out=a (write --out a)");
     EXPECT_CLI("profile --steps 10 --hours 1 --out x.csv", 2, "give --hours or --steps, not both");
     EXPECT_CLI("study extra --out x", 2, "unexpected argument 'extra'");
@@ -1086,10 +1093,13 @@ TEST(BadInputCli, PowerFlowAndN1Arguments) {
     f = csv("participation_zero.csv", "participation\n0\n0\n0\n0\n0\n0\n0\n0\n0\n0\n");
     EXPECT_CLI("pf builtin --ac --participation " + f + out, 1,
                "participation factors of the in-service generators sum to 0");
-    EXPECT_CLI("pf builtin --ac --slack single --participation " + f + out, 1,
-               "AcOptions.participation is given but AcOptions.slack is single");
-    EXPECT_CLI("pf builtin --ac --alg fdxb --slack distributed" + out, 1,
-               "needs AcAlgorithm::newton");
+    // Options that exclude each other are usage errors (exit 2), as the README says.
+    EXPECT_CLI("pf builtin --ac --slack single --participation " + f + out, 2,
+               "options --participation and --slack single");
+    EXPECT_CLI("pf builtin --ac --alg fdxb --slack distributed" + out, 2,
+               "option --slack distributed: Newton-Raphson only");
+    EXPECT_CLI("pf builtin --ac --enforce-q-lims --slack distributed" + out, 2,
+               "options --slack distributed and --enforce-q-lims exclude each other");
     // A directory is not a file (it opens on Linux, then reads as empty).
     EXPECT_CLI("pf builtin --dc --load-scale " + dir.string() + out, 1,
                dir.string() + ": not a regular file");
@@ -1255,6 +1265,10 @@ TEST(BadInputCli, SmoothLoadFiles) {
                "--dt 1 s, but the time_s column of " + half + " steps by 0.5 s");
     const std::string headless = write("headless.csv", "100\n120\n90\n");
     EXPECT_CLI("smooth --load " + headless + out, 1, headless + ":1: '100' is not a header");
+    // The generator's options say nothing about a load from a file; --threads does.
+    EXPECT_CLI("smooth --load " + half + " --steps 10" + out, 2,
+               "option --steps: only with --synthetic");
+    EXPECT_EQ(metrics("--threads 1 --load " + half, "h1"), plain_half);
     const std::string uneven = write("uneven.csv", "time_s,a\n0,1\n1,2\n3,3\n");
     EXPECT_CLI("smooth --load " + uneven + out, 1,
                uneven + ":4: time_s 3 is 2 s after the row before it, where the rows are 1");
